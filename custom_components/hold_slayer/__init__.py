@@ -1,0 +1,75 @@
+"""Hold Slayer: calls a company for you, waits on hold, and fetches you when a person answers."""
+
+from __future__ import annotations
+
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
+
+from .account import InvalidAccountFieldError, account_from_data
+from .const import DOMAIN, LOGGER, PLATFORMS
+from .models import HoldSlayerConfigEntry, HoldSlayerData
+from .telephony import (
+    RegistrationState,
+    RegistrationStatus,
+    SipAuthError,
+    SipConfigError,
+    SipError,
+    SipPhone,
+)
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> bool:
+    """Register the SIP account and set up the entities."""
+    try:
+        account = account_from_data(entry.data)
+    except InvalidAccountFieldError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_config",
+            translation_placeholders={"field": err.field},
+        ) from err
+    phone = SipPhone(account)
+    try:
+        await phone.start()
+    except SipAuthError as err:
+        raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth") from err
+    except SipConfigError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="no_free_port",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    except SipError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_register",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    entry.runtime_data = HoldSlayerData(phone=phone)
+
+    async def _async_stop(_: Event | None = None) -> None:
+        # HA does not unload entries at shutdown; the SIP threads must still be joined.
+        await phone.stop()
+
+    @callback
+    def _async_registration_changed(status: RegistrationStatus) -> None:
+        if status.state is RegistrationState.AUTH_FAILED:
+            LOGGER.warning("The registrar rejected the credentials of %s", entry.title)
+            entry.async_start_reauth(hass)
+
+    entry.async_on_unload(_async_stop)
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop))
+    entry.async_on_unload(phone.async_listen(_async_registration_changed))
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> None:
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> bool:
+    """Unload the entities; the ``async_on_unload`` callbacks then stop the phone."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

@@ -1,0 +1,234 @@
+"""Config flow for Hold Slayer: a SIP account, tested with a real REGISTER before it is saved."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import voluptuous as vol
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
+from homeassistant.helpers import selector
+
+from .account import InvalidAccountFieldError, account_from_data
+from .const import (
+    CONF_ADVANCED,
+    CONF_AUTH_USERNAME,
+    CONF_CALLER_ID,
+    CONF_OUTBOUND_PROXY,
+    CONF_RTP_PORTS,
+    CONF_SIP_PORTS,
+    CONF_TRANSPORT,
+    DEFAULT_RTP_PORTS,
+    DEFAULT_SIP_PORTS,
+    DOMAIN,
+    LOGGER,
+    REGISTER_TEST_TIMEOUT,
+)
+from .options import build_options_schema, validate_options
+from .telephony import (
+    SipAuthError,
+    SipConfigError,
+    SipConnectionError,
+    SipRejectedError,
+    SipTimeoutError,
+    Transport,
+    probe_registration,
+)
+
+_ADVANCED_FIELDS = frozenset({CONF_AUTH_USERNAME, CONF_OUTBOUND_PROXY, CONF_SIP_PORTS, CONF_RTP_PORTS})
+_TEXT = selector.TextSelector()
+_PASSWORD = selector.TextSelector(
+    selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD, autocomplete="current-password")
+)
+_PORT = selector.NumberSelector(
+    selector.NumberSelectorConfig(min=1, max=65535, step=1, mode=selector.NumberSelectorMode.BOX)
+)
+_TRANSPORT = selector.SelectSelector(
+    selector.SelectSelectorConfig(
+        options=[t.value for t in Transport],
+        translation_key=CONF_TRANSPORT,
+        mode=selector.SelectSelectorMode.DROPDOWN,
+    )
+)
+
+
+def _account_schema(defaults: Mapping[str, Any]) -> vol.Schema:
+    """The account form, pre-filled with ``defaults`` (password never pre-filled)."""
+    advanced: Mapping[str, Any] = defaults.get(CONF_ADVANCED) or {}
+    return vol.Schema(
+        {
+            vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, vol.UNDEFINED)): _TEXT,
+            vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, 5060)): _PORT,
+            vol.Required(
+                CONF_TRANSPORT, default=defaults.get(CONF_TRANSPORT, Transport.UDP.value)
+            ): _TRANSPORT,
+            vol.Required(CONF_USERNAME, default=defaults.get(CONF_USERNAME, vol.UNDEFINED)): _TEXT,
+            vol.Required(CONF_PASSWORD): _PASSWORD,
+            vol.Optional(
+                CONF_CALLER_ID, description={"suggested_value": defaults.get(CONF_CALLER_ID)}
+            ): _TEXT,
+            vol.Required(CONF_ADVANCED): section(
+                vol.Schema(
+                    {
+                        vol.Optional(
+                            CONF_AUTH_USERNAME,
+                            description={"suggested_value": advanced.get(CONF_AUTH_USERNAME)},
+                        ): _TEXT,
+                        vol.Optional(
+                            CONF_OUTBOUND_PROXY,
+                            description={"suggested_value": advanced.get(CONF_OUTBOUND_PROXY)},
+                        ): _TEXT,
+                        vol.Required(
+                            CONF_SIP_PORTS, default=advanced.get(CONF_SIP_PORTS, DEFAULT_SIP_PORTS)
+                        ): _TEXT,
+                        vol.Required(
+                            CONF_RTP_PORTS, default=advanced.get(CONF_RTP_PORTS, DEFAULT_RTP_PORTS)
+                        ): _TEXT,
+                    }
+                ),
+                {"collapsed": True},
+            ),
+        }
+    )
+
+
+def _clean(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Normalise a submitted account form into what the entry stores."""
+    data = dict(user_input)
+    data[CONF_HOST] = data[CONF_HOST].strip().lower()
+    data[CONF_USERNAME] = data[CONF_USERNAME].strip()
+    data[CONF_PORT] = int(data[CONF_PORT])
+    data[CONF_ADVANCED] = {
+        key: value.strip() if isinstance(value, str) else value
+        for key, value in (data.get(CONF_ADVANCED) or {}).items()
+    }
+    return data
+
+
+def unique_id_for(data: Mapping[str, Any]) -> str:
+    """``username@registrar``: one entry per SIP account."""
+    return f"{data[CONF_USERNAME].strip()}@{data[CONF_HOST].strip().lower()}"
+
+
+class HoldSlayerConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up, re-authenticate and reconfigure a SIP account."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    # An attribute so tests can shorten it.
+    register_timeout: ClassVar[float] = REGISTER_TEST_TIMEOUT
+
+    async def _async_test_account(self, data: Mapping[str, Any]) -> dict[str, str]:
+        """Register once with ``data``; return form errors (empty when it worked)."""
+        try:
+            account = account_from_data(data)
+        except InvalidAccountFieldError as err:
+            # Fields inside the collapsed section report on the form as a whole.
+            return {"base" if err.field in _ADVANCED_FIELDS else err.field: err.error}
+        try:
+            await probe_registration(account, answer_within=self.register_timeout)
+        except SipAuthError:
+            return {"base": "invalid_auth"}
+        except SipTimeoutError:
+            return {"base": "timeout"}
+        except SipConnectionError:
+            return {"base": "cannot_connect"}
+        except SipRejectedError as err:
+            LOGGER.warning("Registrar rejected the test registration: %s", err)
+            return {"base": "rejected"}
+        except SipConfigError:
+            return {"base": "no_free_port"}
+        except Exception:  # noqa: BLE001 - any other failure is shown, not raised
+            LOGGER.exception("Unexpected error while testing the SIP account")
+            return {"base": "unknown"}
+        return {}
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the SIP account and test it."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _clean(user_input)
+            await self.async_set_unique_id(unique_id_for(data))
+            self._abort_if_unique_id_configured()
+            if not (errors := await self._async_test_account(data)):
+                return self.async_create_entry(title=unique_id_for(data), data=data)
+        return self.async_show_form(
+            step_id="user",
+            data_schema=_account_schema(user_input or {}),
+            errors=errors,
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The registrar rejected the stored credentials."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the new password and test it."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, CONF_PASSWORD: user_input[CONF_PASSWORD]}
+            if not (errors := await self._async_test_account(data)):
+                return self._async_update_and_abort(entry, data, "reauth_successful")
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=vol.Schema({vol.Required(CONF_PASSWORD): _PASSWORD}),
+            description_placeholders={"account": entry.title},
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Change the account's server settings; it must stay the same account."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _clean(user_input)
+            await self.async_set_unique_id(unique_id_for(data))
+            self._abort_if_unique_id_mismatch(reason="wrong_account")
+            if not (errors := await self._async_test_account(data)):
+                return self._async_update_and_abort(entry, data, "reconfigure_successful")
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=_account_schema(user_input or entry.data),
+            errors=errors,
+        )
+
+    def _async_update_and_abort(
+        self, entry: ConfigEntry, data: Mapping[str, Any], reason: str
+    ) -> ConfigFlowResult:
+        # update + schedule_reload + abort works the same on 2025.4 and newer cores.
+        self.hass.config_entries.async_update_entry(entry, data=data)
+        self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return self.async_abort(reason=reason)
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> HoldSlayerOptionsFlow:
+        """Options: desk phone, speech engines, decision makers, dial plan, limits."""
+        return HoldSlayerOptionsFlow()
+
+
+class HoldSlayerOptionsFlow(OptionsFlow):
+    """Edit the entry's options (``self.config_entry`` is provided by HA; never assign it)."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One form with every option, validated as a whole."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            options, errors = validate_options(user_input)
+            if not errors:
+                return self.async_create_entry(data=options)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=build_options_schema(user_input or self.config_entry.options),
+            errors=errors,
+        )

@@ -1,0 +1,49 @@
+"""Constants for Hold Slayer."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from homeassistant.const import Platform
+
+DOMAIN: Final = "hold_slayer"
+LOGGER = logging.getLogger(__package__)
+
+PLATFORMS: Final = [Platform.SENSOR]
+
+# Account (config entry data). Host, port, username and password reuse homeassistant.const.
+CONF_TRANSPORT: Final = "transport"
+CONF_ADVANCED: Final = "advanced"
+CONF_AUTH_USERNAME: Final = "auth_username"
+CONF_OUTBOUND_PROXY: Final = "outbound_proxy"
+CONF_CALLER_ID: Final = "caller_id"
+CONF_SIP_PORTS: Final = "sip_ports"
+CONF_RTP_PORTS: Final = "rtp_ports"
+
+DEFAULT_SIP_PORTS: Final = "5060-5080"
+DEFAULT_RTP_PORTS: Final = "10000-10999"
+
+# Options (config entry options).
+CONF_DESK_EXTENSION: Final = "desk_extension"
+CONF_STT_ENGINE: Final = "stt_engine"
+CONF_TTS_ENGINE: Final = "tts_engine"
+CONF_TTS_VOICE: Final = "tts_voice"
+CONF_CONVERSATION_AGENT: Final = "conversation_agent"
+CONF_AI_TASK_ENTITY: Final = "ai_task_entity"
+CONF_OPENAI_BASE_URL: Final = "openai_base_url"
+CONF_OPENAI_MODEL: Final = "openai_model"
+CONF_OPENAI_API_KEY: Final = "openai_api_key"
+CONF_HOME_COUNTRY_CODE: Final = "home_country_code"
+CONF_ALLOWED_PREFIXES: Final = "allowed_prefixes"
+CONF_BLOCKED_PREFIXES: Final = "blocked_prefixes"
+CONF_EMERGENCY_NUMBERS: Final = "emergency_numbers"
+CONF_MAX_CONCURRENT_CALLS: Final = "max_concurrent_calls"
+CONF_MAX_HOLD_MINUTES: Final = "max_hold_minutes"
+
+DEFAULT_HOME_COUNTRY_CODE: Final = "1"
+DEFAULT_MAX_CONCURRENT_CALLS: Final = 2
+DEFAULT_MAX_HOLD_MINUTES: Final = 120
+
+# How long the config flow waits for the registrar to answer the test REGISTER.
+REGISTER_TEST_TIMEOUT: Final = 10.0

@@ -1,0 +1,1 @@
+"""IVR: menu parsing, decision rules, call-flow learning and replay. No HA imports."""

@@ -1,0 +1,19 @@
+"""Runtime data of a Hold Slayer config entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.config_entries import ConfigEntry
+
+from .telephony import SipPhone
+
+
+@dataclass(slots=True)
+class HoldSlayerData:
+    """What a loaded entry owns: its SIP phone (and, later, its calls)."""
+
+    phone: SipPhone
+
+
+type HoldSlayerConfigEntry = ConfigEntry[HoldSlayerData]

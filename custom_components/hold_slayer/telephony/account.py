@@ -1,0 +1,66 @@
+"""The SIP account: everything needed to register and place calls, free of HA types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Transport(StrEnum):
+    """SIP signalling transports the engine supports (rfcvoip: UDP, TCP, TLS)."""
+
+    UDP = "udp"
+    TCP = "tcp"
+    TLS = "tls"
+
+
+DEFAULT_PORTS: dict[Transport, int] = {
+    Transport.UDP: 5060,
+    Transport.TCP: 5060,
+    Transport.TLS: 5061,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PortRange:
+    """An inclusive range of local ports."""
+
+    low: int
+    high: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.low <= self.high <= 65535:
+            raise ValueError(f"invalid port range {self.low}-{self.high}")
+
+    def ports(self) -> range:
+        """Every port in the range, lowest first."""
+        return range(self.low, self.high + 1)
+
+    def __len__(self) -> int:
+        return self.high - self.low + 1
+
+
+DEFAULT_SIP_PORTS = PortRange(5060, 5080)
+DEFAULT_RTP_PORTS = PortRange(10000, 10999)
+
+
+@dataclass(frozen=True, slots=True)
+class SipAccount:
+    """A SIP account at a registrar (a PBX or an internet telephony provider)."""
+
+    registrar: str
+    username: str
+    password: str = field(repr=False)
+    port: int = 5060
+    transport: Transport = Transport.UDP
+    auth_username: str | None = None
+    outbound_proxy: str | None = None
+    outbound_proxy_port: int | None = None
+    caller_id: str | None = None
+    sip_ports: PortRange = DEFAULT_SIP_PORTS
+    rtp_ports: PortRange = DEFAULT_RTP_PORTS
+
+    @property
+    def aor(self) -> str:
+        """The address of record, ``username@registrar`` (also the config entry's unique id)."""
+        return f"{self.username}@{self.registrar}"

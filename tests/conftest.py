@@ -1,0 +1,67 @@
+"""Shared fixtures: the HA harness with our custom integration, and a real SIP registrar."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
+
+# Import our package before HA scans phacc's testing_config/custom_components.
+import custom_components.hold_slayer  # noqa: F401
+from custom_components.hold_slayer.const import (
+    CONF_ADVANCED,
+    CONF_AUTH_USERNAME,
+    CONF_CALLER_ID,
+    CONF_OUTBOUND_PROXY,
+    CONF_RTP_PORTS,
+    CONF_SIP_PORTS,
+    CONF_TRANSPORT,
+)
+from tests.servers.kamailio import Registrar, free_port, run_registrar
+
+USERNAME = "alice"
+PASSWORD = "correct-horse"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let HA load custom_components/hold_slayer in every test."""
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots with HA's serializer (stable ids, no timestamps)."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture(scope="session")
+def registrar() -> Iterator[Registrar]:
+    """A real Kamailio registrar with digest auth on 127.0.0.1 (UDP and TCP)."""
+    with run_registrar({USERNAME: PASSWORD, "bob": "builder"}) as running:
+        yield running
+
+
+def account_input(registrar: Registrar, **overrides: Any) -> dict[str, Any]:
+    """The account form as a user would fill it in for ``registrar``."""
+    data: dict[str, Any] = {
+        CONF_HOST: registrar.host,
+        CONF_PORT: registrar.port,
+        CONF_TRANSPORT: "udp",
+        CONF_USERNAME: USERNAME,
+        CONF_PASSWORD: PASSWORD,
+        CONF_CALLER_ID: "+15555550123",
+        CONF_ADVANCED: {
+            CONF_AUTH_USERNAME: "",
+            CONF_OUTBOUND_PROXY: "",
+            CONF_SIP_PORTS: f"{(low := free_port(30000, 39000))}-{low + 10}",
+            CONF_RTP_PORTS: "40000-40099",
+        },
+    }
+    advanced = overrides.pop(CONF_ADVANCED, {})
+    data.update(overrides)
+    data[CONF_ADVANCED].update(advanced)
+    return data

@@ -1,0 +1,158 @@
+"""A real SIP registrar (Debian ``kamailio``) with digest authentication on 127.0.0.1.
+
+Used by the tests (as a fixture) and by ``script/develop`` (as a process), so both talk to the
+same independent SIP stack a user's PBX would be.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import random
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+KAMAILIO = "/usr/sbin/kamailio"
+TEMPLATE = Path(__file__).with_name("kamailio.cfg.tmpl")
+READY_TIMEOUT = 15.0
+
+
+class RegistrarUnavailableError(RuntimeError):
+    """Kamailio is missing or did not come up: fail loudly, never skip."""
+
+
+@dataclass(frozen=True, slots=True)
+class Registrar:
+    """Where a running registrar listens and whom it accepts."""
+
+    host: str
+    port: int
+    users: Mapping[str, str]
+
+
+def ports_in_use() -> set[int]:
+    """Local ports bound for UDP or TCP, read from /proc (no sockets: tests block them)."""
+    used: set[int] = set()
+    for table in ("udp", "tcp", "udp6", "tcp6"):
+        path = Path("/proc/net") / table
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            local = line.split()[1]
+            used.add(int(local.rsplit(":", 1)[1], 16))
+    return used
+
+
+def tcp_listening(port: int) -> bool:
+    """Whether something listens on TCP ``port`` (state 0A in /proc/net/tcp)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":
+            return True
+    return False
+
+
+def free_port(low: int = 20000, high: int = 29999) -> int:
+    """A port free for both UDP and TCP (random, so parallel runs rarely collide)."""
+    used = ports_in_use()
+    candidates = [port for port in range(low, high + 1) if port not in used]
+    return random.choice(candidates)
+
+
+def render_config(port: int, users: Mapping[str, str]) -> str:
+    """The Kamailio configuration for one registrar on UDP and TCP ``port``."""
+    for name, password in users.items():
+        if not name.isalnum() or '"' in password or "\\" in password:
+            raise ValueError(f"unsupported test credentials for {name!r}")
+    seeds = "\n".join(f'\t$sht(users=>{name}) = "{pw}";' for name, pw in users.items())
+    return (
+        TEMPLATE.read_text()
+        .replace("$LISTEN", f"listen=udp:127.0.0.1:{port}\nlisten=tcp:127.0.0.1:{port}")
+        .replace("$PORT", str(port))
+        .replace("$USERS", f"event_route[htable:mod-init] {{\n{seeds}\n}}")
+    )
+
+
+def _wait_until_listening(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RegistrarUnavailableError(
+                f"kamailio exited with {proc.returncode}:\n{log.read_text()[-4000:]}"
+            )
+        if tcp_listening(port):
+            time.sleep(0.1)  # UDP workers start alongside the TCP ones
+            return
+        time.sleep(0.05)
+    raise RegistrarUnavailableError(f"kamailio did not listen on {port}:\n{log.read_text()[-4000:]}")
+
+
+@contextlib.contextmanager
+def run_registrar(users: Mapping[str, str], port: int | None = None) -> Iterator[Registrar]:
+    """Start Kamailio on 127.0.0.1, yield where it listens, and stop it."""
+    if not Path(KAMAILIO).exists() and shutil.which("kamailio") is None:
+        raise RegistrarUnavailableError(
+            "kamailio is not installed: run script/setup (apt-get install kamailio)"
+        )
+    port = port or free_port()
+    with tempfile.TemporaryDirectory(prefix="hs-kamailio-") as tmp:
+        workdir = Path(tmp)
+        config = workdir / "kamailio.cfg"
+        config.write_text(render_config(port, users))
+        log = workdir / "kamailio.log"
+        with log.open("wb") as log_file:
+            proc = subprocess.Popen(
+                [
+                    shutil.which("kamailio") or KAMAILIO,
+                    "-f",
+                    str(config),
+                    "-P",
+                    str(workdir / "kamailio.pid"),
+                    "-Y",
+                    str(workdir),
+                    "-w",
+                    str(workdir),
+                    "-DD",
+                    "-E",
+                    "-m",
+                    "32",
+                    "-M",
+                    "8",
+                ],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+            try:
+                _wait_until_listening(proc, port, log)
+                yield Registrar("127.0.0.1", port, dict(users))
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def main() -> None:
+    """Run a registrar in the foreground (``script/develop`` uses this)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=5060)
+    parser.add_argument("--user", action="append", default=[], help="name:password")
+    args = parser.parse_args()
+    users = dict(item.split(":", 1) for item in args.user) or {"dev": "dev"}
+    with run_registrar(users, args.port) as registrar:
+        print(f"registrar listening on {registrar.host}:{registrar.port}", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+
+
+if __name__ == "__main__":
+    main()

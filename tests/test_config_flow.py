@@ -1,0 +1,286 @@
+"""Config flow against a real Kamailio registrar: every REGISTER here crosses loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.hold_slayer.config_flow import HoldSlayerConfigFlow
+from custom_components.hold_slayer.const import (
+    CONF_ADVANCED,
+    CONF_ALLOWED_PREFIXES,
+    CONF_BLOCKED_PREFIXES,
+    CONF_DESK_EXTENSION,
+    CONF_EMERGENCY_NUMBERS,
+    CONF_HOME_COUNTRY_CODE,
+    CONF_MAX_CONCURRENT_CALLS,
+    CONF_MAX_HOLD_MINUTES,
+    CONF_OPENAI_API_KEY,
+    CONF_OPENAI_BASE_URL,
+    CONF_OPENAI_MODEL,
+    CONF_OUTBOUND_PROXY,
+    CONF_RTP_PORTS,
+    CONF_SIP_PORTS,
+    CONF_TRANSPORT,
+    DOMAIN,
+)
+from tests.conftest import PASSWORD, USERNAME, account_input
+from tests.servers.kamailio import Registrar, free_port
+
+pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.registrar]
+
+
+@pytest.fixture(autouse=True)
+def short_register_timeout() -> Iterator[None]:
+    """Unanswered REGISTERs give up after 1 s instead of 10 s."""
+    with patch.object(HoldSlayerConfigFlow, "register_timeout", 1.0):
+        yield
+
+
+@pytest.fixture
+def no_setup() -> Iterator[None]:
+    """Flow tests check the flow; entry setup has its own tests."""
+    with patch("custom_components.hold_slayer.async_setup_entry", return_value=True):
+        yield
+
+
+async def _submit(hass: HomeAssistant, user_input: dict[str, Any]) -> Any:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    return await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+
+
+@pytest.mark.usefixtures("no_setup")
+async def test_user_registers_and_creates_entry(hass: HomeAssistant, registrar: Registrar) -> None:
+    """A correct account registers for real and becomes an entry named username@registrar."""
+    user_input = account_input(registrar)
+    result = await _submit(hass, user_input)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"{USERNAME}@127.0.0.1"
+    assert result["result"].unique_id == f"{USERNAME}@127.0.0.1"
+    assert result["data"] == user_input
+
+
+@pytest.mark.usefixtures("no_setup")
+async def test_user_tcp_transport(hass: HomeAssistant, registrar: Registrar) -> None:
+    """TCP reaches the same registrar."""
+    result = await _submit(hass, account_input(registrar, **{CONF_TRANSPORT: "tcp"}))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_TRANSPORT] == "tcp"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({CONF_PASSWORD: "wrong"}, "invalid_auth"),
+        ({CONF_USERNAME: "mallory"}, "invalid_auth"),
+        ({CONF_TRANSPORT: "tcp", CONF_PORT: "closed"}, "cannot_connect"),
+        ({CONF_PORT: "closed"}, "timeout"),
+        ({CONF_HOST: "no-such-host.invalid"}, "cannot_connect"),
+    ],
+    ids=["wrong-password", "unknown-user", "tcp-closed-port", "udp-closed-port", "unresolvable-host"],
+)
+@pytest.mark.usefixtures("no_setup")
+async def test_user_errors_are_recoverable(
+    hass: HomeAssistant, registrar: Registrar, overrides: dict[str, Any], error: str
+) -> None:
+    """Each failure is shown on the form; fixing the input then succeeds."""
+    if overrides.get(CONF_PORT) == "closed":
+        overrides[CONF_PORT] = free_port()
+    result = await _submit(hass, account_input(registrar, **overrides))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], account_input(registrar))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.parametrize(
+    ("overrides", "errors"),
+    [
+        ({CONF_HOST: "sip:pbx.example.com"}, {CONF_HOST: "invalid_host"}),
+        ({CONF_ADVANCED: {CONF_SIP_PORTS: "5080-5060"}}, {"base": "invalid_sip_ports"}),
+        ({CONF_ADVANCED: {CONF_RTP_PORTS: "10000"}}, {"base": "invalid_rtp_ports"}),
+        ({CONF_ADVANCED: {CONF_OUTBOUND_PROXY: "proxy:port"}}, {"base": "invalid_outbound_proxy"}),
+    ],
+    ids=["host-with-scheme", "reversed-sip-range", "single-rtp-port", "bad-proxy-port"],
+)
+@pytest.mark.usefixtures("no_setup")
+async def test_user_invalid_fields(
+    hass: HomeAssistant, registrar: Registrar, overrides: dict[str, Any], errors: dict[str, str]
+) -> None:
+    """Malformed fields are refused before any packet is sent."""
+    with patch("custom_components.hold_slayer.config_flow.probe_registration") as probe:
+        result = await _submit(hass, account_input(registrar, **overrides))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    probe.assert_not_called()
+
+
+@pytest.mark.usefixtures("no_setup")
+async def test_user_no_free_local_port(hass: HomeAssistant, registrar: Registrar) -> None:
+    """A SIP port range that is all taken (here: the registrar's own port) is reported."""
+    ports = f"{registrar.port}-{registrar.port}"
+    result = await _submit(hass, account_input(registrar, **{CONF_ADVANCED: {CONF_SIP_PORTS: ports}}))
+    assert result["errors"] == {"base": "no_free_port"}
+
+
+@pytest.mark.usefixtures("no_setup")
+async def test_user_registrar_rejects(hass: HomeAssistant, registrar: Registrar) -> None:
+    """A final non-auth answer from the registrar (e.g. 503) is reported as 'rejected'."""
+    with patch(
+        "custom_components.hold_slayer.telephony.engine.SipEngine.register",
+        side_effect=__import__("custom_components.hold_slayer.telephony", fromlist=["x"]).SipRejectedError(
+            503, "Service Unavailable"
+        ),
+    ):
+        result = await _submit(hass, account_input(registrar))
+    assert result["errors"] == {"base": "rejected"}
+
+
+@pytest.mark.usefixtures("no_setup")
+async def test_user_unexpected_error(hass: HomeAssistant, registrar: Registrar) -> None:
+    """Anything unforeseen is 'unknown' and the form stays usable."""
+    with patch(
+        "custom_components.hold_slayer.config_flow.probe_registration", side_effect=RuntimeError("boom")
+    ):
+        result = await _submit(hass, account_input(registrar))
+    assert result["errors"] == {"base": "unknown"}
+
+
+@pytest.mark.usefixtures("no_setup")
+async def test_user_duplicate_aborts(hass: HomeAssistant, registrar: Registrar) -> None:
+    """The same username@registrar cannot be added twice."""
+    MockConfigEntry(domain=DOMAIN, unique_id=f"{USERNAME}@127.0.0.1", data={}).add_to_hass(hass)
+    result = await _submit(hass, account_input(registrar))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+def _entry(hass: HomeAssistant, registrar: Registrar, **overrides: Any) -> MockConfigEntry:
+    data = account_input(registrar, **overrides)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=f"{data[CONF_USERNAME]}@{data[CONF_HOST]}",
+        title="alice@127.0.0.1",
+        data=data,
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.mark.usefixtures("no_setup")
+async def test_reauth(hass: HomeAssistant, registrar: Registrar) -> None:
+    """Reauth tests the new password for real, keeps the rest and reloads the entry."""
+    entry = _entry(hass, registrar, **{CONF_PASSWORD: "old"})
+    result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+    assert (result["description_placeholders"] or {}).get("account") == "alice@127.0.0.1"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PASSWORD: "still-wrong"})
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PASSWORD: PASSWORD})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data[CONF_PASSWORD] == PASSWORD
+    assert entry.data[CONF_PORT] == registrar.port
+
+
+@pytest.mark.usefixtures("no_setup")
+async def test_reconfigure(hass: HomeAssistant, registrar: Registrar) -> None:
+    """Reconfigure shows the current settings, tests the new ones and saves them."""
+    entry = _entry(hass, registrar, **{CONF_TRANSPORT: "udp"})
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    bad = account_input(registrar, **{CONF_PASSWORD: "nope", CONF_TRANSPORT: "tcp"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], bad)
+    assert result["errors"] == {"base": "invalid_auth"}
+    good = account_input(registrar, **{CONF_TRANSPORT: "tcp"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], good)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_TRANSPORT] == "tcp"
+
+
+@pytest.mark.usefixtures("no_setup")
+async def test_reconfigure_other_account_aborts(hass: HomeAssistant, registrar: Registrar) -> None:
+    """Reconfigure cannot turn an entry into a different account."""
+    entry = _entry(hass, registrar)
+    result = await entry.start_reconfigure_flow(hass)
+    other = account_input(registrar, **{CONF_USERNAME: "bob", CONF_PASSWORD: "builder"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], other)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert entry.data[CONF_USERNAME] == USERNAME
+
+
+@pytest.mark.usefixtures("no_setup")
+async def test_options(hass: HomeAssistant, registrar: Registrar) -> None:
+    """Options are validated as a whole, then stored cleaned."""
+    entry = _entry(hass, registrar)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "init"
+    bad = {
+        CONF_DESK_EXTENSION: "desk phone",
+        CONF_OPENAI_BASE_URL: "ftp://llm",
+        CONF_HOME_COUNTRY_CODE: "abc",
+        CONF_ALLOWED_PREFIXES: ["+44", "44x"],
+        CONF_BLOCKED_PREFIXES: ["1900"],
+        CONF_EMERGENCY_NUMBERS: ["1"],
+        CONF_MAX_CONCURRENT_CALLS: 2,
+        CONF_MAX_HOLD_MINUTES: 60,
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], bad)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {
+        CONF_DESK_EXTENSION: "invalid_desk_extension",
+        CONF_OPENAI_BASE_URL: "invalid_url",
+        CONF_OPENAI_MODEL: "openai_model_required",
+        CONF_HOME_COUNTRY_CODE: "invalid_country_code",
+        CONF_ALLOWED_PREFIXES: "invalid_prefix",
+        CONF_EMERGENCY_NUMBERS: "invalid_emergency_number",
+    }
+    good = {
+        CONF_DESK_EXTENSION: " sip:desk@pbx.home.lan ",
+        CONF_OPENAI_BASE_URL: "http://127.0.0.1:11434/v1",
+        CONF_OPENAI_MODEL: "llama3",
+        CONF_OPENAI_API_KEY: "sk-test",
+        CONF_HOME_COUNTRY_CODE: "+44",
+        CONF_ALLOWED_PREFIXES: ["+44", " "],
+        CONF_BLOCKED_PREFIXES: ["0909"],
+        CONF_EMERGENCY_NUMBERS: ["101"],
+        CONF_MAX_CONCURRENT_CALLS: 3.0,
+        CONF_MAX_HOLD_MINUTES: 90,
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], good)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options == {
+        CONF_DESK_EXTENSION: "sip:desk@pbx.home.lan",
+        CONF_OPENAI_BASE_URL: "http://127.0.0.1:11434/v1",
+        CONF_OPENAI_MODEL: "llama3",
+        CONF_OPENAI_API_KEY: "sk-test",
+        CONF_HOME_COUNTRY_CODE: "44",
+        CONF_ALLOWED_PREFIXES: ["+44"],
+        CONF_BLOCKED_PREFIXES: ["0909"],
+        CONF_EMERGENCY_NUMBERS: ["101"],
+        CONF_MAX_CONCURRENT_CALLS: 3,
+        CONF_MAX_HOLD_MINUTES: 90,
+    }
+
+
+@pytest.mark.usefixtures("no_setup")
+async def test_options_model_without_url(hass: HomeAssistant, registrar: Registrar) -> None:
+    """A model or key without an endpoint is pointed out on the URL field."""
+    entry = _entry(hass, registrar)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_OPENAI_MODEL: "gpt", CONF_HOME_COUNTRY_CODE: "1"}
+    )
+    assert result["errors"] == {CONF_OPENAI_BASE_URL: "openai_url_required"}

@@ -1,0 +1,110 @@
+"""The architecture and packaging rules in DESIGN.md and STYLE.md, checked on the source tree."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import voluptuous as vol
+from homeassistant.data_entry_flow import section
+
+from custom_components.hold_slayer.config_flow import _account_schema
+from custom_components.hold_slayer.options import build_options_schema
+
+ROOT = Path(__file__).parent.parent
+PACKAGE = ROOT / "custom_components" / "hold_slayer"
+CORE_PACKAGES = ("audio", "ivr", "session", "telephony", "demo")
+TRANSLATIONS = json.loads((PACKAGE / "translations" / "en.json").read_text())
+MANIFEST = json.loads((PACKAGE / "manifest.json").read_text())
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_core_packages_do_not_import_home_assistant() -> None:
+    """audio/, ivr/, session/, telephony/ and demo/ run headless: no homeassistant imports."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for package in CORE_PACKAGES
+        for path in (PACKAGE / package).rglob("*.py")
+        if any(name.split(".")[0] == "homeassistant" for name in _imports(path))
+    ]
+    assert offenders == []
+
+
+def test_only_the_engine_imports_the_sip_library() -> None:
+    """One module imports rfcvoip."""
+    importers = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if any(name.split(".")[0] == "rfcvoip" for name in _imports(path))
+    )
+    assert importers == ["telephony/engine.py"]
+
+
+def test_manifest() -> None:
+    """Requirements pinned exactly, never a package HA itself pins."""
+    assert MANIFEST["domain"] == "hold_slayer"
+    assert MANIFEST["config_flow"] is True
+    assert MANIFEST["iot_class"] == "local_push"
+    assert "http" in MANIFEST["dependencies"]
+    assert all(re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", req) for req in MANIFEST["requirements"])
+    pinned_by_ha = {"numpy", "aiohttp", "wyoming", "openai", "voluptuous", "audioop-lts"}
+    assert not {req.split("==")[0].lower() for req in MANIFEST["requirements"]} & pinned_by_ha
+    hacs = json.loads((ROOT / "hacs.json").read_text())
+    assert hacs["homeassistant"] == "2025.4.0"
+
+
+def _fields(schema: vol.Schema) -> dict[str, Any]:
+    """Field name → nested field names (for sections) or None."""
+    fields: dict[str, Any] = {}
+    for key, value in schema.schema.items():
+        fields[str(key)] = _fields(value.schema) if isinstance(value, section) else None
+    return fields
+
+
+def _assert_translated(step: dict[str, Any], fields: dict[str, Any], where: str) -> None:
+    for name, nested in fields.items():
+        if nested is None:
+            assert step["data"].get(name), f"{where}: no label for {name}"
+            assert step["data_description"].get(name), f"{where}: no data_description for {name}"
+        else:
+            _assert_translated(step["sections"][name], nested, f"{where}.{name}")
+
+
+@pytest.mark.parametrize("step", ["user", "reconfigure"])
+def test_account_form_is_fully_translated(step: str) -> None:
+    """Every account field has a label and a data_description."""
+    _assert_translated(TRANSLATIONS["config"]["step"][step], _fields(_account_schema({})), step)
+
+
+def test_options_form_is_fully_translated() -> None:
+    """Every option has a label and a data_description."""
+    _assert_translated(TRANSLATIONS["options"]["step"]["init"], _fields(build_options_schema({})), "options")
+
+
+def test_every_error_key_is_translated() -> None:
+    """Each error and abort reason the flows can return has text."""
+    source = "\n".join(p.read_text() for p in PACKAGE.glob("*.py"))
+    keys = set(re.findall(r'"base": "(\w+)"', source)) | set(
+        re.findall(r'"(invalid_\w+|openai_\w+_required)"', source)
+    )
+    keys |= {f"invalid_{field}" for field in ("host", "outbound_proxy", "sip_ports", "rtp_ports")}
+    exceptions = set(re.findall(r'translation_key="(\w+)"', source))
+    keys -= exceptions
+    known = set(TRANSLATIONS["config"]["error"]) | set(TRANSLATIONS["options"]["error"])
+    assert keys - known == set()
+    reasons = set(re.findall(r'reason="(\w+)"', source)) | {"reauth_successful", "reconfigure_successful"}
+    assert reasons - set(TRANSLATIONS["config"]["abort"]) == set()
+    assert exceptions - set(TRANSLATIONS["exceptions"]) == set()
