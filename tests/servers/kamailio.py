@@ -148,10 +148,12 @@ def main() -> None:
     parser.add_argument("--user", action="append", default=[], help="name:password")
     args = parser.parse_args()
     users = dict(item.split(":", 1) for item in args.user) or {"dev": "dev"}
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
     with run_registrar(users, args.port) as registrar:
+        # Blocked only now: Kamailio must not inherit a mask that ignores SIGTERM.
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
         print(f"registrar listening on {registrar.host}:{registrar.port}", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        signal.sigwait(stop_signals)
 
 
 if __name__ == "__main__":
