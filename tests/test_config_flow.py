@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
@@ -33,7 +34,8 @@ from custom_components.hold_slayer.const import (
     DOMAIN,
 )
 from tests.conftest import PASSWORD, USERNAME, account_input
-from tests.servers.kamailio import Registrar, free_port
+from tests.servers.certs import make_certificates
+from tests.servers.kamailio import Registrar, free_port, run_registrar
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.registrar]
 
@@ -284,3 +286,17 @@ async def test_options_model_without_url(hass: HomeAssistant, registrar: Registr
         result["flow_id"], {CONF_OPENAI_MODEL: "gpt", CONF_HOME_COUNTRY_CODE: "1"}
     )
     assert result["errors"] == {CONF_OPENAI_BASE_URL: "openai_url_required"}
+
+
+@pytest.mark.usefixtures("no_setup")
+async def test_user_tls(hass: HomeAssistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TLS to a registrar with an untrusted certificate is explained; trusted, it registers."""
+    certs = make_certificates(tmp_path)
+    with run_registrar({USERNAME: PASSWORD}, tls=(certs.cert, certs.key)) as registrar:
+        assert registrar.tls_port is not None
+        user_input = account_input(registrar, **{CONF_TRANSPORT: "tls", CONF_PORT: registrar.tls_port})
+        result = await _submit(hass, user_input)
+        assert result["errors"] == {"base": "tls_untrusted"}
+        monkeypatch.setenv("SSL_CERT_FILE", str(certs.ca))
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+        assert result["type"] is FlowResultType.CREATE_ENTRY

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
@@ -15,8 +17,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, snapsh
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.hold_slayer.const import CONF_ADVANCED, CONF_RTP_PORTS, CONF_SIP_PORTS, DOMAIN
+from custom_components.hold_slayer.telephony import RegistrationState, SipPhone
 from tests.conftest import account_input
-from tests.servers.kamailio import Registrar, free_port
+from tests.servers.kamailio import Registrar, free_port, run_registrar
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.registrar]
 
@@ -126,3 +129,29 @@ async def test_options_change_reloads(hass: HomeAssistant, registrar: Registrar)
     assert entry.options["home_country_code"] == "44"
     assert len(_sip_threads()) == 2
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_rejected_refresh_starts_reauth(hass: HomeAssistant) -> None:
+    """When the registrar stops accepting the password later, the user is asked to re-authenticate."""
+    port = free_port()
+    with patch.object(SipPhone, "refresh_floor", 0.2), patch.object(SipPhone, "retry_first", 0.2):
+        with run_registrar({"alice": "correct-horse"}, port, max_expires=1) as registrar:
+            entry = await _setup(hass, registrar)
+            state = hass.states.get("sensor.alice_127_0_0_1_sip_registration")
+            assert state is not None
+            assert state.attributes["expires"] == 1
+        rejected = asyncio.Event()
+        entry.runtime_data.phone.async_listen(
+            lambda status: rejected.set() if status.state is RegistrationState.AUTH_FAILED else None
+        )
+        with run_registrar({"alice": "rotated"}, port, max_expires=1):
+            async with asyncio.timeout(10):
+                await rejected.wait()
+            await hass.async_block_till_done()
+            state = hass.states.get("sensor.alice_127_0_0_1_sip_registration")
+            assert state is not None
+            assert state.state == "auth_failed"
+            assert state.attributes["last_error"] == "401 Unauthorized"
+            (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+            assert flow["context"]["source"] == SOURCE_REAUTH
+            assert await hass.config_entries.async_unload(entry.entry_id)

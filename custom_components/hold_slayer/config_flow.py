@@ -35,6 +35,7 @@ from .const import (
 from .options import build_options_schema, validate_options
 from .telephony import (
     SipAuthError,
+    SipCertificateError,
     SipConfigError,
     SipConnectionError,
     SipRejectedError,
@@ -140,6 +141,8 @@ class HoldSlayerConfigFlow(ConfigFlow, domain=DOMAIN):
             return {"base": "invalid_auth"}
         except SipTimeoutError:
             return {"base": "timeout"}
+        except SipCertificateError:
+            return {"base": "tls_untrusted"}
         except SipConnectionError:
             return {"base": "cannot_connect"}
         except SipRejectedError as err:

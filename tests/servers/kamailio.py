@@ -34,6 +34,7 @@ class Registrar:
     host: str
     port: int
     users: Mapping[str, str]
+    tls_port: int | None = None
 
 
 def ports_in_use() -> set[int]:
@@ -65,16 +66,38 @@ def free_port(low: int = 20000, high: int = 29999) -> int:
     return random.choice(candidates)
 
 
-def render_config(port: int, users: Mapping[str, str]) -> str:
-    """The Kamailio configuration for one registrar on UDP and TCP ``port``."""
+def render_config(
+    port: int,
+    users: Mapping[str, str],
+    tls: tuple[int, Path, Path] | None = None,
+    max_expires: int = 3600,
+) -> str:
+    """The Kamailio configuration: UDP and TCP on ``port``; TLS on ``(port, cert, key)`` if given."""
     for name, password in users.items():
         if not name.isalnum() or '"' in password or "\\" in password:
             raise ValueError(f"unsupported test credentials for {name!r}")
     seeds = "\n".join(f'\t$sht(users=>{name}) = "{pw}";' for name, pw in users.items())
+    listen = f"listen=udp:127.0.0.1:{port}\nlisten=tcp:127.0.0.1:{port}"
+    tls_module = ""
+    if tls is not None:
+        tls_port, cert, key = tls
+        listen += f"\nenable_tls=yes\nlisten=tls:127.0.0.1:{tls_port}"
+        tls_module = "\n".join(
+            [
+                'loadmodule "tls.so"',
+                f'modparam("tls", "certificate", "{cert}")',
+                f'modparam("tls", "private_key", "{key}")',
+                'modparam("tls", "tls_method", "TLSv1.2+")',
+                'modparam("tls", "verify_certificate", 0)',
+                'modparam("tls", "require_certificate", 0)',
+            ]
+        )
     return (
         TEMPLATE.read_text()
-        .replace("$LISTEN", f"listen=udp:127.0.0.1:{port}\nlisten=tcp:127.0.0.1:{port}")
+        .replace("$LISTEN", listen)
+        .replace("$TLS_MODULE", tls_module)
         .replace("$PORT", str(port))
+        .replace("$MAX_EXPIRES", str(max_expires))
         .replace("$USERS", f"event_route[htable:mod-init] {{\n{seeds}\n}}")
     )
 
@@ -94,8 +117,17 @@ def _wait_until_listening(proc: subprocess.Popen[bytes], port: int, log: Path) -
 
 
 @contextlib.contextmanager
-def run_registrar(users: Mapping[str, str], port: int | None = None) -> Iterator[Registrar]:
-    """Start Kamailio on 127.0.0.1, yield where it listens, and stop it."""
+def run_registrar(
+    users: Mapping[str, str],
+    port: int | None = None,
+    tls: tuple[Path, Path] | None = None,
+    max_expires: int = 3600,
+) -> Iterator[Registrar]:
+    """Start Kamailio on 127.0.0.1, yield where it listens, and stop it.
+
+    ``tls`` is ``(certificate, private key)`` PEM files; TLS then listens on a port of its own.
+    ``max_expires`` caps the registration lifetime the registrar grants.
+    """
     if not Path(KAMAILIO).exists() and shutil.which("kamailio") is None:
         raise RegistrarUnavailableError(
             "kamailio is not installed: run script/setup (apt-get install kamailio)"
@@ -104,7 +136,9 @@ def run_registrar(users: Mapping[str, str], port: int | None = None) -> Iterator
     with tempfile.TemporaryDirectory(prefix="hs-kamailio-") as tmp:
         workdir = Path(tmp)
         config = workdir / "kamailio.cfg"
-        config.write_text(render_config(port, users))
+        tls_port = free_port() if tls else None
+        tls_config = (tls_port, *tls) if tls and tls_port else None
+        config.write_text(render_config(port, users, tls_config, max_expires))
         log = workdir / "kamailio.log"
         with log.open("wb") as log_file:
             proc = subprocess.Popen(
@@ -131,7 +165,7 @@ def run_registrar(users: Mapping[str, str], port: int | None = None) -> Iterator
             )
             try:
                 _wait_until_listening(proc, port, log)
-                yield Registrar("127.0.0.1", port, dict(users))
+                yield Registrar("127.0.0.1", port, dict(users), tls_port)
             finally:
                 proc.send_signal(signal.SIGTERM)
                 try:

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from unittest.mock import patch
 
 import pytest
@@ -19,6 +20,7 @@ from custom_components.hold_slayer.telephony import (
     RegistrationStatus,
     SipAccount,
     SipAuthError,
+    SipCertificateError,
     SipConfigError,
     SipConnectionError,
     SipPhone,
@@ -29,6 +31,7 @@ from custom_components.hold_slayer.telephony import (
 )
 from custom_components.hold_slayer.telephony.engine import SipEngine, granted_expires
 from custom_components.hold_slayer.telephony.phone import refresh_delay, retry_delay
+from tests.servers.certs import ServerCertificates, make_certificates
 from tests.servers.kamailio import Registrar, free_port, run_registrar
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -299,3 +302,23 @@ def test_bad_rtp_range_is_config_error(registrar: Registrar) -> None:
         pytest.raises(SipConfigError),
     ):
         engine.open()
+
+
+@pytest.fixture
+def certs(tmp_path: Path) -> ServerCertificates:
+    """A CA and a 127.0.0.1 server certificate."""
+    return make_certificates(tmp_path)
+
+
+async def test_tls_registration(certs: ServerCertificates, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TLS: the registrar's certificate is verified against the trusted CAs (here: our test CA)."""
+    with run_registrar({"alice": "correct-horse"}, tls=(certs.cert, certs.key)) as registrar:
+        assert registrar.tls_port is not None
+        tls_registrar = Registrar(registrar.host, registrar.tls_port, registrar.users)
+        account = _account(tls_registrar, transport=Transport.TLS)
+        with pytest.raises(SipCertificateError, match="unable to get local issuer certificate"):
+            await probe_registration(account, answer_within=2)
+        monkeypatch.setenv("SSL_CERT_FILE", str(certs.ca))
+        await probe_registration(account, answer_within=2)
+        with pytest.raises(SipAuthError):
+            await probe_registration(_account(tls_registrar, password="nope", transport=Transport.TLS))

@@ -3,6 +3,7 @@
 from .account import DEFAULT_PORTS, PortRange, SipAccount, Transport
 from .errors import (
     SipAuthError,
+    SipCertificateError,
     SipConfigError,
     SipConnectionError,
     SipError,
@@ -18,6 +19,7 @@ __all__ = [
     "RegistrationStatus",
     "SipAccount",
     "SipAuthError",
+    "SipCertificateError",
     "SipConfigError",
     "SipConnectionError",
     "SipError",

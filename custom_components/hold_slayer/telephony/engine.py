@@ -22,6 +22,7 @@ import functools
 import logging
 import re
 import socket
+import ssl
 import threading
 import uuid
 from collections.abc import Callable
@@ -39,6 +40,7 @@ from rfcvoip.VoIP import VoIPPhone
 from .account import SipAccount
 from .errors import (
     SipAuthError,
+    SipCertificateError,
     SipConfigError,
     SipConnectionError,
     SipRejectedError,
@@ -258,4 +260,6 @@ def granted_expires(raw: bytes, requested: int) -> int:
 def _connection_error(err: OSError) -> SipConnectionError | SipTimeoutError:
     if isinstance(err, TimeoutError):
         return SipTimeoutError(str(err))
+    if isinstance(err, ssl.SSLCertVerificationError):
+        return SipCertificateError(err.verify_message or str(err))
     return SipConnectionError(f"{type(err).__name__}: {err}")

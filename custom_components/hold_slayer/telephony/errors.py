@@ -11,6 +11,10 @@ class SipConnectionError(SipError):
     """The SIP server could not be reached (bad host, refused, no route)."""
 
 
+class SipCertificateError(SipConnectionError):
+    """The registrar's TLS certificate is not trusted (self-signed, expired or another name)."""
+
+
 class SipTimeoutError(SipError):
     """The SIP server did not answer in time."""
 

@@ -64,6 +64,11 @@ def retry_delay(failures: int, first: float = RETRY_FIRST, cap: float = RETRY_MA
 class SipPhone:
     """One SIP account: registers, keeps the registration alive and reports its state."""
 
+    # Timing knobs as attributes so tests can shorten them.
+    retry_first: float = RETRY_FIRST
+    retry_max: float = RETRY_MAX
+    refresh_floor: float = REFRESH_FLOOR
+
     def __init__(
         self,
         account: SipAccount,
@@ -72,9 +77,6 @@ class SipPhone:
         transaction_timeout: float = DEFAULT_TRANSACTION_TIMEOUT,
     ) -> None:
         self.account = account
-        self.retry_first = RETRY_FIRST
-        self.retry_max = RETRY_MAX
-        self.refresh_floor = REFRESH_FLOOR
         self._engine = SipEngine(account, expires=expires, transaction_timeout=transaction_timeout)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop = threading.Event()
