@@ -139,7 +139,7 @@ async def test_user_no_free_local_port(hass: HomeAssistant, registrar: Registrar
 async def test_user_registrar_rejects(hass: HomeAssistant, registrar: Registrar) -> None:
     """A final non-auth answer from the registrar (e.g. 503) is reported as 'rejected'."""
     with patch(
-        "custom_components.hold_slayer.telephony.engine.SipEngine.register",
+        "custom_components.hold_slayer.telephony.phone.SipPhone._register",
         side_effect=__import__("custom_components.hold_slayer.telephony", fromlist=["x"]).SipRejectedError(
             503, "Service Unavailable"
         ),

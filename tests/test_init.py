@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import threading
+import socket
 from typing import Any
 from unittest.mock import patch
 
@@ -24,8 +24,18 @@ from tests.servers.kamailio import Registrar, free_port, run_registrar
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.registrar]
 
 
-def _sip_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("hold_slayer")]
+def _sip_tasks() -> list[asyncio.Task[object]]:
+    """Tasks the SIP phone runs (registration refresh, calls); none may outlive it."""
+    return [t for t in asyncio.all_tasks() if t.get_name().startswith("hold_slayer") and not t.done()]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
 
 
 async def _setup(hass: HomeAssistant, registrar: Registrar, **overrides: Any) -> MockConfigEntry:
@@ -42,7 +52,7 @@ async def _setup(hass: HomeAssistant, registrar: Registrar, **overrides: Any) ->
     return entry
 
 
-async def test_setup_registers_and_unload_joins_threads(hass: HomeAssistant, registrar: Registrar) -> None:
+async def test_setup_registers_and_unload_stops_everything(hass: HomeAssistant, registrar: Registrar) -> None:
     """Setup registers for real; unload deregisters and leaves no SIP thread alive."""
     entry = await _setup(hass, registrar)
     assert entry.state is ConfigEntryState.LOADED
@@ -50,21 +60,26 @@ async def test_setup_registers_and_unload_joins_threads(hass: HomeAssistant, reg
     assert state is not None
     assert state.state == "registered"
     assert state.attributes["expires"] > 0
-    assert len(_sip_threads()) == 2  # receive + registration refresh
+    assert len(_sip_tasks()) == 1  # the registration refresh
+    port = entry.runtime_data.phone.transport.local_port
+    assert port is not None
+    assert not _port_free(port)
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
-    assert _sip_threads() == []
+    assert _sip_tasks() == []
+    assert _port_free(port)
 
 
-async def test_home_assistant_stop_joins_threads(hass: HomeAssistant, registrar: Registrar) -> None:
-    """HA does not unload entries at shutdown, so the stop event must end the SIP threads."""
+async def test_home_assistant_stop_stops_the_phone(hass: HomeAssistant, registrar: Registrar) -> None:
+    """HA does not unload entries at shutdown, so the stop event must stop the phone."""
     entry = await _setup(hass, registrar)
     assert entry.state is ConfigEntryState.LOADED
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
     await hass.async_block_till_done()
-    assert _sip_threads() == []
+    assert _sip_tasks() == []
+    assert entry.runtime_data.phone.status.state == "unregistered"
     # Unloading afterwards stops an already stopped phone without error.
     assert await hass.config_entries.async_unload(entry.entry_id)
 
@@ -91,14 +106,14 @@ async def test_wrong_password_starts_reauth(hass: HomeAssistant, registrar: Regi
     assert entry.state is ConfigEntryState.SETUP_ERROR
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
-    assert _sip_threads() == []
+    assert _sip_tasks() == []
 
 
 async def test_unreachable_registrar_retries(hass: HomeAssistant, registrar: Registrar) -> None:
     """A closed TCP port is 'not ready': HA retries setup later."""
     entry = await _setup(hass, registrar, transport="tcp", **{CONF_PORT: free_port()})
     assert entry.state is ConfigEntryState.SETUP_RETRY
-    assert _sip_threads() == []
+    assert _sip_tasks() == []
 
 
 async def test_invalid_stored_settings_are_an_error(hass: HomeAssistant, registrar: Registrar) -> None:
@@ -118,7 +133,7 @@ async def test_no_free_port_is_an_error(hass: HomeAssistant, registrar: Registra
 
 
 async def test_options_change_reloads(hass: HomeAssistant, registrar: Registrar) -> None:
-    """Saving options re-creates the phone with them (one set of threads afterwards)."""
+    """Saving options re-creates the phone with them (one phone afterwards)."""
     entry = await _setup(hass, registrar)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
@@ -127,7 +142,7 @@ async def test_options_change_reloads(hass: HomeAssistant, registrar: Registrar)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert entry.options["home_country_code"] == "44"
-    assert len(_sip_threads()) == 2
+    assert len(_sip_tasks()) == 1
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

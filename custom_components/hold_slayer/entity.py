@@ -7,7 +7,7 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 
 from .const import DOMAIN
 from .models import HoldSlayerConfigEntry
-from .telephony.engine import LIBRARY_VERSION
+from .telephony.auth import LIBRARY_VERSION
 
 
 class HoldSlayerEntity(Entity):

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from unittest.mock import patch
 
 import pytest
 
@@ -29,8 +26,8 @@ from custom_components.hold_slayer.telephony import (
     Transport,
     probe_registration,
 )
-from custom_components.hold_slayer.telephony.engine import SipEngine, granted_expires
-from custom_components.hold_slayer.telephony.phone import refresh_delay, retry_delay
+from custom_components.hold_slayer.telephony.phone import granted_expires, refresh_delay, retry_delay
+from custom_components.hold_slayer.telephony.sipmsg import SipMessage
 from tests.servers.certs import ServerCertificates, make_certificates
 from tests.servers.kamailio import Registrar, free_port, run_registrar
 
@@ -99,29 +96,41 @@ def test_refresh_and_retry_delays() -> None:
     assert [retry_delay(n, 5, 300) for n in (1, 2, 3, 7, 8, 20)] == [5, 10, 20, 300, 300, 300]
 
 
+def _ok(contacts: str) -> SipMessage:
+    head = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@h>;tag=1\r\n"
+    head += "To: <sip:a@h>;tag=2\r\nCall-ID: c\r\nCSeq: 1 REGISTER\r\n"
+    return SipMessage.parse((head + contacts + "\r\n").encode())
+
+
 def test_granted_expires() -> None:
-    """The registrar's granted lifetime wins over the one we asked for."""
-    assert granted_expires(b"SIP/2.0 200 OK\r\nContact: <sip:a@1.2.3.4:5060>;expires=117\r\n\r\n", 600) == 117
-    assert granted_expires(b"SIP/2.0 200 OK\r\nm: <sip:a@h>;q=0.5;Expires=30\r\n\r\n", 600) == 30
-    assert granted_expires(b"SIP/2.0 200 OK\r\nExpires: 45\r\n\r\n", 600) == 45
-    assert granted_expires(b"SIP/2.0 200 OK\r\n\r\n", 600) == 600
+    """The registrar's granted lifetime wins over the one we asked for; our own Contact first."""
+    ours = "<sip:a@10.0.0.2:5060>"
+    assert granted_expires(_ok("Contact: <sip:a@1.2.3.4:5060>;expires=117\r\n"), 600, ours) == 117
+    both = "Contact: <sip:a@10.9.9.9>;expires=3000, <sip:a@10.0.0.2:5060>;expires=30\r\n"
+    assert granted_expires(_ok(both), 600, ours) == 30
+    assert granted_expires(_ok("m: <sip:a@h>;q=0.5;Expires=31\r\n"), 600) == 31
+    assert granted_expires(_ok("Expires: 45\r\n"), 600) == 45
+    assert granted_expires(_ok(""), 600) == 600
 
 
-async def test_start_stop_threads_and_deregister(registrar: Registrar) -> None:
-    """Start registers and starts two named threads; stop deregisters and joins them."""
+async def test_start_stop_without_threads_and_deregister(registrar: Registrar) -> None:
+    """Start registers on the event loop (no threads); stop deregisters and closes everything."""
+    before = set(threading.enumerate())
     phone = SipPhone(_account(registrar))
     recorder = StatusRecorder(phone)
     await phone.start()
     assert phone.status.state is RegistrationState.REGISTERED
     assert phone.status.expires == 600
-    assert sorted(t.name for t in phone.threads) == [
-        "hold_slayer SIP receive alice@127.0.0.1",
-        "hold_slayer SIP register alice@127.0.0.1",
-    ]
+    assert set(threading.enumerate()) - before <= _executor_threads()
     await phone.stop()
-    assert phone.threads == []
     assert phone.status.state is RegistrationState.UNREGISTERED
     assert [s.state for s in recorder.seen] == ["registering", "registered", "unregistered"]
+    await phone.stop()  # idempotent
+
+
+def _executor_threads() -> set[threading.Thread]:
+    """The default executor's workers (DNS and route lookups run there)."""
+    return {t for t in threading.enumerate() if t.name.startswith("asyncio_")}
 
 
 async def test_reregisters_after_registrar_outage(restartable_registrar: tuple[ExitStack, int]) -> None:
@@ -141,13 +150,12 @@ async def test_reregisters_after_registrar_outage(restartable_registrar: tuple[E
         first.__exit__(None, None, None)
         failed = await recorder.wait_for(RegistrationState.FAILED)
         assert failed.error is not None
-        assert "no answer" in failed.error
+        assert "no final response to REGISTER" in failed.error
         stack.enter_context(run_registrar(users, port))
         restored = await recorder.wait_for(RegistrationState.REGISTERED)
         assert restored.expires == 2
     finally:
         await phone.stop()
-    assert phone.threads == []
 
 
 async def test_password_change_on_server_is_auth_failed(restartable_registrar: tuple[ExitStack, int]) -> None:
@@ -169,18 +177,17 @@ async def test_password_change_on_server_is_auth_failed(restartable_registrar: t
         await phone.stop()
 
 
-async def test_failed_start_leaves_nothing_running(registrar: Registrar) -> None:
-    """A failed first registration raises, reports the state and joins the receive thread."""
+async def test_failed_start_raises_and_reports(registrar: Registrar) -> None:
+    """A failed first registration raises the classified error and reports the state."""
     phone = SipPhone(_account(registrar, password="wrong"))
     with pytest.raises(SipAuthError):
         await phone.start()
     assert phone.status.state is RegistrationState.AUTH_FAILED
-    assert phone.threads == []
     phone = SipPhone(_account(_closed(registrar)), transaction_timeout=0.3)
     with pytest.raises(SipTimeoutError):
         await phone.start()
     assert phone.status.state is RegistrationState.FAILED
-    assert phone.threads == []
+    await phone.stop()
 
 
 async def test_probe_errors(registrar: Registrar) -> None:
@@ -203,44 +210,33 @@ async def test_probe_errors(registrar: Registrar) -> None:
 
 
 async def test_registrar_error_status_is_rejected(registrar: Registrar) -> None:
-    """A non-auth final answer keeps its status code (here: Kamailio's 400 for a malformed Expires)."""
-    engine = SipEngine(_account(registrar), expires=-1, transaction_timeout=1)
-    try:
-        await asyncio.to_thread(engine.open)
-        with pytest.raises(SipRejectedError) as err:
-            await asyncio.to_thread(engine.register)
-        assert err.value.status >= 400
-    finally:
-        await asyncio.to_thread(engine.close)
+    """A non-auth final answer keeps its status code (Kamailio answers 400 to Expires: -1)."""
+    phone = SipPhone(_account(registrar), expires=-1, transaction_timeout=1)
+    with pytest.raises(SipRejectedError) as err:
+        await phone.start()
+    assert err.value.status == 400
 
 
-async def test_register_before_open_fails() -> None:
-    """Registering without a transport is a connection error, not a crash."""
-    engine = SipEngine(SipAccount("127.0.0.1", "a", "b"), expires=60, transaction_timeout=1)
+async def test_dial_before_start_fails() -> None:
+    """Dialling on a phone that is not started is a connection error, not a crash."""
+    phone = SipPhone(SipAccount("127.0.0.1", "a", "b"))
     with pytest.raises(SipConnectionError):
-        engine.register()
-    engine.close()  # closing an engine that never opened is fine
+        await phone.dial("100")
 
 
-async def test_malformed_datagram_does_not_kill_receive_thread(
-    registrar: Registrar, caplog: pytest.LogCaptureFixture
-) -> None:
-    """RECV_THREAD_DEATH: a BYE without Call-ID used to kill the library's receive thread."""
-    account = _account(registrar)
-    engine = SipEngine(account, expires=60, transaction_timeout=1)
-    await asyncio.to_thread(engine.open)
+async def test_malformed_datagrams_are_dropped(registrar: Registrar) -> None:
+    """A BYE without Call-ID (it killed rfcvoip's receive thread) is dropped; OPTIONS still work."""
+    phone = SipPhone(_account(registrar))
+    await phone.start()
     try:
-        assert engine.local_port is not None
-        target = ("127.0.0.1", engine.local_port)
+        target = ("127.0.0.1", phone.transport.local_port or 0)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
             peer.bind(("127.0.0.1", 0))
             peer.settimeout(3)
             host, port = peer.getsockname()
             via = f"Via: SIP/2.0/UDP {host}:{port};branch=z9hG4bKfuzz"
-            caplog.set_level(logging.DEBUG, logger="custom_components.hold_slayer.telephony.engine")
             peer.sendto(f"BYE sip:x@127.0.0.1 SIP/2.0\r\n{via}\r\nCSeq: 1 BYE\r\n\r\n".encode(), target)
-            await asyncio.sleep(0.3)  # the receive loop polls every 10 ms
-            assert engine.threads, "receive thread died"
+            peer.sendto(b"\xff\xfe garbage", target)
             options = (
                 f"OPTIONS sip:alice@127.0.0.1 SIP/2.0\r\n{via}2\r\nFrom: <sip:p@127.0.0.1>;tag=1\r\n"
                 "To: <sip:alice@127.0.0.1>\r\nCall-ID: probe-1\r\nCSeq: 2 OPTIONS\r\n"
@@ -249,59 +245,9 @@ async def test_malformed_datagram_does_not_kill_receive_thread(
             peer.sendto(options.encode(), target)
             reply = await asyncio.to_thread(peer.recv, 4096)
         assert reply.startswith(b"SIP/2.0 200")
-        assert "Dropped a SIP datagram" in caplog.text
+        assert phone.transport.dropped == 2
     finally:
-        await asyncio.to_thread(engine.close)
-    assert engine.threads == []
-
-
-def test_library_stdout_goes_to_logging(
-    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
-) -> None:
-    """STDOUT_DEBUG: the library's debug hook logs (redacted) instead of printing."""
-    import rfcvoip
-
-    caplog.set_level(logging.DEBUG, logger="custom_components.hold_slayer.telephony.engine")
-    rfcvoip.debug("REGISTER", 'Authorization: Digest username="alice", response="abc"')
-    assert capsys.readouterr().out == ""
-    assert "rfcvoip:" in caplog.text
-    assert 'response="abc"' not in caplog.text
-
-
-def test_call_ids_are_unique_per_process(registrar: Registrar) -> None:
-    """DETERMINISTIC_CALL_ID: two fresh phones no longer start with the same Call-ID."""
-    engines = [SipEngine(_account(registrar), expires=60, transaction_timeout=1) for _ in range(2)]
-    ids = set()
-    for engine in engines:
-        engine.open()
-        try:
-            assert engine._phone is not None
-            ids.add(engine._phone.sip.gen_call_id())
-        finally:
-            engine.close()
-    assert len(ids) == 2
-
-
-def test_threads_are_joined_within_a_second(registrar: Registrar) -> None:
-    """close() returns only after the receive thread ended."""
-    engine = SipEngine(_account(registrar), expires=60, transaction_timeout=1)
-    engine.open()
-    (thread,) = engine.threads
-    started = time.monotonic()
-    engine.close()
-    assert not thread.is_alive()
-    assert time.monotonic() - started < 1.0
-    assert not [t for t in threading.enumerate() if t.name.startswith("hold_slayer")]
-
-
-def test_bad_rtp_range_is_config_error(registrar: Registrar) -> None:
-    """Settings the library refuses surface as SipConfigError."""
-    engine = SipEngine(_account(registrar), expires=60, transaction_timeout=1)
-    with (
-        patch("custom_components.hold_slayer.telephony.engine.VoIPPhone", side_effect=ValueError("bad")),
-        pytest.raises(SipConfigError),
-    ):
-        engine.open()
+        await phone.stop()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Telephony: the only package that touches the SIP library; an asyncio API above it."""
 
 from .account import DEFAULT_PORTS, PortRange, SipAccount, Transport
+from .call import Call, CallEnd, CallFailedError, CallState, EndCause
 from .errors import (
     SipAuthError,
     SipCertificateError,
@@ -9,11 +10,17 @@ from .errors import (
     SipError,
     SipRejectedError,
     SipTimeoutError,
+    SipTransferError,
 )
 from .phone import RegistrationState, RegistrationStatus, SipPhone, probe_registration
 
 __all__ = [
     "DEFAULT_PORTS",
+    "Call",
+    "CallEnd",
+    "CallFailedError",
+    "CallState",
+    "EndCause",
     "PortRange",
     "RegistrationState",
     "RegistrationStatus",
@@ -26,6 +33,7 @@ __all__ = [
     "SipPhone",
     "SipRejectedError",
     "SipTimeoutError",
+    "SipTransferError",
     "Transport",
     "probe_registration",
 ]

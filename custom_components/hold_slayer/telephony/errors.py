@@ -34,3 +34,7 @@ class SipRejectedError(SipError):
 
 class SipConfigError(SipError):
     """The account settings cannot work (e.g. no free local port in the range)."""
+
+
+class SipTransferError(SipError):
+    """The far end refused or failed a blind transfer (REFER)."""

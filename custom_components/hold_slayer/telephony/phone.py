@@ -1,34 +1,62 @@
-"""``SipPhone``: the asyncio face of one SIP account.
+"""``SipPhone``: one SIP account on the asyncio event loop — registration, calls, routing.
 
-The SIP library blocks and runs its own threads. This class owns every one of them (the engine's
-receive thread and our registration thread), names them, joins them on :meth:`SipPhone.stop`,
-and crosses back into asyncio only through ``loop.call_soon_threadsafe``.
+No threads: the SIP socket, every transaction timer and every call's media clock run as
+asyncio callbacks and tasks owned by this object, and :meth:`SipPhone.stop` ends all of them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ipaddress
 import logging
-import threading
+import re
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from .account import SipAccount
-from .engine import SipEngine
-from .errors import SipAuthError, SipError
+from .account import DEFAULT_PORTS, SipAccount, Transport
+from .auth import LIBRARY_VERSION, authorization
+from .call import Call
+from .dialog import Dialog
+from .errors import (
+    SipAuthError,
+    SipConfigError,
+    SipConnectionError,
+    SipError,
+    SipRejectedError,
+)
+from .rtp import MediaStream
+from .sipmsg import (
+    SipMessage,
+    SipParseError,
+    SipUri,
+    new_branch,
+    new_call_id,
+    new_tag,
+    request,
+    response_to,
+    uri_of,
+)
+from .transaction import ClientTransaction
+from .transport import Address, SipTransport
 
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_EXPIRES: Final = 600
 DEFAULT_TRANSACTION_TIMEOUT: Final = 10.0
 DEREGISTER_TIMEOUT: Final = 2.0
-THREAD_JOIN_TIMEOUT: Final = 5.0
 RETRY_FIRST: Final = 5.0
 RETRY_MAX: Final = 300.0
 REFRESH_FLOOR: Final = 5.0
+HANGUP_ON_STOP_TIMEOUT: Final = 3.0
+AUTH_FAILURES: Final = frozenset({401, 403, 404, 407})
+ALLOW: Final = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY, REFER"
+USER_AGENT: Final = f"Hold Slayer (rfcvoip {LIBRARY_VERSION} digest)"
+_EXPIRES_PARAM = re.compile(r";\s*expires=(\d+)", re.IGNORECASE)
 
 
 class RegistrationState(StrEnum):
@@ -39,6 +67,7 @@ class RegistrationState(StrEnum):
     REGISTERED = "registered"
     FAILED = "failed"
     AUTH_FAILED = "auth_failed"
+    DIRECT = "direct"  # no registrar: calls go straight to a peer
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +90,46 @@ def retry_delay(failures: int, first: float = RETRY_FIRST, cap: float = RETRY_MA
     return float(min(cap, first * 2 ** max(0, failures - 1)))
 
 
+def granted_expires(response: SipMessage, requested: int, contact: str = "") -> int:
+    """The lifetime the registrar granted (RFC 3261 §10.2.4).
+
+    Other devices may share the address of record, so our own Contact's ``expires`` wins, then
+    the first Contact's, then the Expires header.
+    """
+    ours = uri_of(contact)
+    contacts = sorted(response.header_values("contact"), key=lambda value: uri_of(value) != ours)
+    for value in contacts:
+        if match := _EXPIRES_PARAM.search(value[value.rfind(">") + 1 :] if ">" in value else value):
+            return int(match.group(1))
+    expires = response.header("expires")
+    return int(expires) if expires and expires.isdigit() else requested
+
+
+def local_address_for(host: str, port: int) -> str:
+    """The local IPv4 address the kernel would use to reach ``host`` (no packet is sent)."""
+    try:
+        infos = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)
+    except (OSError, UnicodeError) as err:
+        raise SipConnectionError(f"cannot resolve {host!r}: {err}") from err
+    address = str(infos[0][4][0])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect((address, port))
+        except OSError as err:
+            raise SipConnectionError(f"no route to {host}: {err}") from err
+        return str(probe.getsockname()[0])
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 class SipPhone:
-    """One SIP account: registers, keeps the registration alive and reports its state."""
+    """One SIP account: registers (or not, for a direct peer), dials, routes what arrives."""
 
     # Timing knobs as attributes so tests can shorten them.
     retry_first: float = RETRY_FIRST
@@ -73,91 +140,156 @@ class SipPhone:
         self,
         account: SipAccount,
         *,
+        register: bool = True,
         expires: int = DEFAULT_EXPIRES,
         transaction_timeout: float = DEFAULT_TRANSACTION_TIMEOUT,
     ) -> None:
         self.account = account
-        self._engine = SipEngine(account, expires=expires, transaction_timeout=transaction_timeout)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop = threading.Event()
-        self._register_thread: threading.Thread | None = None
+        self.register_enabled = register
+        self.expires = expires
+        self.transaction_timeout = transaction_timeout
+        self.local_ip = "0.0.0.0"
+        self.transport = SipTransport(account.transport, self._on_message)
+        self._server: Address = ("0.0.0.0", 0)
         self._status = RegistrationStatus(RegistrationState.UNREGISTERED)
         self._listeners: list[Callable[[RegistrationStatus], None]] = []
+        self._transactions: dict[tuple[str, str], ClientTransaction] = {}
+        self._calls: dict[str, Call] = {}
+        self._register_task: asyncio.Task[None] | None = None
+        self._register_call_id = ""
+        self._register_cseq = 0
+        self._register_tag = new_tag()
         self._failures = 0
+        self._registered = False
+        self._started = False
 
-    # -- state -------------------------------------------------------------------------------
+    # -- identity -------------------------------------------------------------------------------
+
+    @property
+    def domain(self) -> str:
+        """The SIP domain: the registrar's host."""
+        return self.account.registrar
+
+    @property
+    def aor(self) -> str:
+        """Our address of record."""
+        return f"sip:{self.account.username}@{self.domain}"
+
+    @property
+    def from_value(self) -> str:
+        """The From value (without tag) of our requests."""
+        name = self.account.caller_id
+        return f'"{name}" <{self.aor}>' if name else f"<{self.aor}>"
+
+    @property
+    def contact(self) -> str:
+        """Where the far end reaches us."""
+        suffix = (
+            "" if self.account.transport is Transport.UDP else f";transport={self.account.transport.value}"
+        )
+        return f"<sip:{self.account.username}@{self.local_ip}:{self.transport.local_port}{suffix}>"
+
+    allow = ALLOW
+    user_agent = USER_AGENT
+
+    def via(self, branch: str) -> str:
+        """A Via value for a new request."""
+        sent_by = f"{self.local_ip}:{self.transport.local_port}"
+        return f"SIP/2.0/{self.transport.via_transport} {sent_by};branch={branch};rport"
+
+    def initial_route(self) -> list[tuple[str, str]]:
+        """The pre-loaded route set: through the outbound proxy when one is configured."""
+        if not self.account.outbound_proxy:
+            return []
+        port = self.account.outbound_proxy_port or DEFAULT_PORTS[self.account.transport]
+        return [("Route", f"<sip:{self.account.outbound_proxy}:{port};lr>")]
+
+    def target_uri(self, target: str) -> str:
+        """A number or extension → ``sip:number@domain``; SIP URIs are kept."""
+        target = target.strip()
+        if target.lower().startswith(("sip:", "sips:")):
+            SipUri.parse(target)  # validate
+            return target
+        if not re.fullmatch(r"\+?[0-9A-Za-z*#._-]{1,64}", target):
+            raise ValueError(f"not a number or SIP URI: {target!r}")
+        port = "" if self.account.port == DEFAULT_PORTS[self.account.transport] else f":{self.account.port}"
+        return f"sip:{target}@{self.domain}{port}"
+
+    # -- status ---------------------------------------------------------------------------------
 
     @property
     def status(self) -> RegistrationStatus:
-        """The latest registration status (read in the event loop)."""
+        """The latest registration status."""
         return self._status
 
     def async_listen(self, listener: Callable[[RegistrationStatus], None]) -> Callable[[], None]:
-        """Call ``listener`` in the event loop on every status change; returns an unsubscribe."""
+        """Call ``listener`` on every status change; returns an unsubscribe."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
-    def _set_status(self, status: RegistrationStatus) -> None:
+    def _set_status(
+        self, state: RegistrationState, error: str | None = None, expires: int | None = None
+    ) -> None:
         old = self._status
-        if (old.state, old.error, old.expires) == (status.state, status.error, status.expires):
+        if (old.state, old.error, old.expires) == (state, error, expires):
             return  # a routine refresh: nothing for listeners to record
-        self._status = status
+        self._status = RegistrationStatus(state, error, expires, time.time())
         for listener in list(self._listeners):
-            listener(status)
+            listener(self._status)
 
-    def _post(self, state: RegistrationState, error: str | None = None, expires: int | None = None) -> None:
-        """From a library thread: hand the new status to the event loop."""
-        status = RegistrationStatus(state, error, expires, time.time())
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._set_status, status)
-
-    @property
-    def threads(self) -> list[threading.Thread]:
-        """Threads started for this phone that are still alive."""
-        own = [t for t in (self._register_thread,) if t is not None and t.is_alive()]
-        return own + self._engine.threads
-
-    # -- lifecycle ---------------------------------------------------------------------------
+    # -- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the transport and register once; raise the :class:`SipError` if that fails.
+        """Open the transport and register once; raise the classified :class:`SipError` on failure.
 
-        After a successful start the registration is refreshed, and re-established with
+        Afterwards the registration is refreshed before it expires, and re-established with
         exponential backoff after failures, until :meth:`stop`.
         """
-        self._loop = asyncio.get_running_loop()
-        self._set_status(RegistrationStatus(RegistrationState.REGISTERING, changed_at=time.time()))
+        account = self.account
+        server_host = account.outbound_proxy or account.registrar
+        server_port = (
+            (account.outbound_proxy_port or account.port) if account.outbound_proxy else account.port
+        )
+        loop = asyncio.get_running_loop()
+        self._set_status(RegistrationState.REGISTERING if self.register_enabled else RegistrationState.DIRECT)
         try:
-            granted = await self._loop.run_in_executor(None, self._open_and_register)
+            self.local_ip = await loop.run_in_executor(None, local_address_for, server_host, server_port)
+            server_ip = server_host if _is_ip(server_host) else self.local_ip
+            if not _is_ip(server_host):
+                infos = await loop.getaddrinfo(server_host, server_port, family=socket.AF_INET)
+                server_ip = str(infos[0][4][0])
+            self._server = (server_ip, server_port)
+            await self.transport.open(account.sip_ports.ports(), (server_host, server_port))
+            self._started = True
+            self._register_call_id = new_call_id(self.local_ip)
+            if self.register_enabled:
+                granted = await self._register()
         except SipError as err:
             state = (
                 RegistrationState.AUTH_FAILED if isinstance(err, SipAuthError) else RegistrationState.FAILED
             )
-            self._set_status(RegistrationStatus(state, str(err), None, time.time()))
-            await self._loop.run_in_executor(None, self._engine.close)
+            self._set_status(state, str(err))
+            await self.transport.close()
+            self._started = False
             raise
-        self._set_status(RegistrationStatus(RegistrationState.REGISTERED, None, granted, time.time()))
-        self._stop.clear()
-        thread = threading.Thread(
-            target=self._keep_registered,
-            args=(granted,),
-            name=f"hold_slayer SIP register {self.account.aor}",
-            daemon=True,
-        )
-        self._register_thread = thread
-        thread.start()
+        except OSError as err:
+            await self.transport.close()
+            self._started = False
+            raise SipConnectionError(str(err)) from err
+        if self.register_enabled:
+            self._registered = True
+            self._set_status(RegistrationState.REGISTERED, None, granted)
+            self._register_task = loop.create_task(
+                self._keep_registered(granted), name=f"hold_slayer register {account.aor}"
+            )
 
-    def _open_and_register(self) -> int:
-        self._engine.open()
-        return self._engine.register()
-
-    def _keep_registered(self, granted: int) -> None:
-        """Registration thread: refresh before expiry, back off after failures."""
+    async def _keep_registered(self, granted: int) -> None:
         delay = refresh_delay(granted, self.refresh_floor)
-        while not self._stop.wait(delay):
+        while True:
+            await asyncio.sleep(delay)
             try:
-                granted = self._engine.register()
+                await self.transport.ensure_connected()
+                granted = await self._register()
             except SipError as err:
                 self._failures += 1
                 delay = retry_delay(self._failures, self.retry_first, self.retry_max)
@@ -167,30 +299,205 @@ class SipPhone:
                     else RegistrationState.FAILED
                 )
                 _LOGGER.warning("SIP registration failed (%s); retrying in %.0f s", err, delay)
-                self._post(state, str(err))
+                self._set_status(state, str(err))
                 continue
             if self._failures:
                 _LOGGER.info("SIP registration restored after %d failures", self._failures)
             self._failures = 0
             delay = refresh_delay(granted, self.refresh_floor)
-            self._post(RegistrationState.REGISTERED, None, granted)
+            self._set_status(RegistrationState.REGISTERED, None, granted)
 
     async def stop(self) -> None:
-        """Deregister, close the sockets and join every thread this phone started."""
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, self._stop_blocking)
-        self._set_status(RegistrationStatus(RegistrationState.UNREGISTERED, changed_at=time.time()))
-
-    def _stop_blocking(self) -> None:
-        self._stop.set()
-        thread, self._register_thread = self._register_thread, None
-        if thread is not None:
-            thread.join(THREAD_JOIN_TIMEOUT)
+        """Hang up every call, deregister, and close the transport; idempotent."""
+        if self._register_task is not None:
+            self._register_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._register_task
+            self._register_task = None
+        if self._calls:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(HANGUP_ON_STOP_TIMEOUT):
+                    await asyncio.gather(*(call.close() for call in list(self._calls.values())))
+        if self._registered:
+            self._registered = False
             try:
-                self._engine.register(deregister=True, timeout=DEREGISTER_TIMEOUT)
+                await self._register(expires=0, timeout=DEREGISTER_TIMEOUT)
             except SipError as err:
                 _LOGGER.debug("Deregistration failed: %s", err)
-        self._engine.close()
+        if self._started:
+            await self.transport.close()
+            self._started = False
+        self._set_status(RegistrationState.UNREGISTERED)
+
+    # -- registration ---------------------------------------------------------------------------
+
+    async def _register(self, *, expires: int | None = None, timeout: float | None = None) -> int:
+        """One REGISTER (with digest auth if challenged); return the granted lifetime."""
+        lifetime = self.expires if expires is None else expires
+        uri = f"sip:{self.domain}"
+        auth: tuple[str, str] | None = None
+        for _attempt in range(2):
+            self._register_cseq += 1
+            headers = [
+                ("Via", self.via(new_branch())),
+                ("Max-Forwards", "70"),
+                ("From", f"<{self.aor}>;tag={self._register_tag}"),
+                ("To", f"<{self.aor}>"),
+                ("Call-ID", self._register_call_id),
+                ("CSeq", f"{self._register_cseq} REGISTER"),
+                ("Contact", self.contact),
+                *self.initial_route(),
+                ("Expires", str(lifetime)),
+                ("Allow", ALLOW),
+                ("User-Agent", USER_AGENT),
+            ]
+            if auth:
+                headers.append(auth)
+            response = await self.request(request("REGISTER", uri, headers), timeout=timeout)
+            status = response.status or 0
+            if status in (401, 407) and auth is None:
+                auth = self.authorization(response, "REGISTER", uri)
+                continue
+            break
+        if status == 200:
+            return 0 if lifetime == 0 else granted_expires(response, lifetime, self.contact)
+        if status in AUTH_FAILURES:
+            raise SipAuthError(f"{status} {response.reason}")
+        raise SipRejectedError(status, response.reason)
+
+    def authorization(self, challenge: SipMessage, method: str, uri: str) -> tuple[str, str]:
+        """Answer a 401/407 with our credentials."""
+        return authorization(
+            challenge,
+            method=method,
+            uri=uri,
+            username=self.account.auth_username or self.account.username,
+            password=self.account.password,
+        )
+
+    # -- requests and responses -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def track(self, transaction: ClientTransaction) -> Iterator[None]:
+        """Route responses to ``transaction`` while the block runs."""
+        self._transactions[transaction.key] = transaction
+        try:
+            yield
+        finally:
+            self._transactions.pop(transaction.key, None)
+
+    async def request(self, req: SipMessage, *, timeout: float | None = None) -> SipMessage:
+        """Send an out-of-dialog request to the registrar/proxy and await its final response."""
+        transaction = ClientTransaction(
+            self.transport, req, self._server, timeout=timeout or self.transaction_timeout
+        )
+        with self.track(transaction):
+            return await transaction.run()
+
+    def out_of_dialog_destination(self, uri: str) -> Address:
+        """Where a new request goes: the registrar or proxy; a direct peer otherwise."""
+        if self.register_enabled or self.account.outbound_proxy:
+            return self._server
+        target = SipUri.parse(uri)
+        return self._resolve(target.host, target.port)
+
+    def _resolve(self, host: str, port: int | None) -> Address:
+        port = port or DEFAULT_PORTS[self.account.transport]
+        if _is_ip(host):
+            return (host, port)
+        if host in (self.account.registrar, self.account.outbound_proxy):
+            return (self._server[0], port)
+        return self._server  # a name we cannot resolve without blocking: let the server route it
+
+    def _dialog_destination(self, dialog: Dialog) -> Address:
+        if self.account.outbound_proxy:
+            return self._server
+        host, port = dialog.next_hop()
+        return self._resolve(host, port)
+
+    def send_in_dialog(self, req: SipMessage, dialog: Dialog) -> None:
+        """Send a request that needs no transaction (ACK)."""
+        try:
+            self.transport.send(req, self._dialog_destination(dialog))
+        except (SipError, SipParseError) as err:
+            _LOGGER.debug("Could not send %s: %s", req.method, err)
+
+    async def request_in_dialog(
+        self, req: SipMessage, dialog: Dialog, *, timeout: float | None = None
+    ) -> SipMessage:
+        """Send an in-dialog request (BYE, REFER) and await its final response."""
+        transaction = ClientTransaction(
+            self.transport, req, self._dialog_destination(dialog), timeout=timeout or self.transaction_timeout
+        )
+        with self.track(transaction):
+            return await transaction.run()
+
+    def respond(self, req: SipMessage, response: SipMessage) -> None:
+        """Send a response back to where the request came from."""
+        source = req.source or self._server
+        try:
+            self.transport.send(response, source)
+        except SipError as err:
+            _LOGGER.debug("Could not respond %s: %s", response.status, err)
+
+    def _on_message(self, message: SipMessage, source: Address) -> None:
+        if not message.is_request:
+            transaction = self._transactions.get((message.top_via_branch or "", message.cseq_method))
+            if transaction is not None:
+                transaction.receive(message)
+            elif call := self._calls.get(message.call_id):
+                call.on_stray_response(message)
+            return
+        message.source = source
+        self._on_request(message)
+
+    def _on_request(self, req: SipMessage) -> None:
+        method = req.method
+        if req.to_tag is not None:
+            call = self._calls.get(req.call_id)
+            if call is not None and call.dialog.accepts(req):
+                call.handle_request(req)
+            elif method != "ACK":
+                # Unknown dialog, or a forged request with the right Call-ID but wrong tags.
+                self.respond(req, response_to(req, 481))
+            return
+        if method == "OPTIONS":
+            self.respond(req, response_to(req, 200, to_tag=new_tag(), headers=[("Allow", ALLOW)]))
+        elif method == "INVITE":
+            self.respond(req, response_to(req, 486, to_tag=new_tag()))  # we only place calls
+        elif method == "CANCEL":
+            self.respond(req, response_to(req, 481))
+        elif method != "ACK":
+            self.respond(req, response_to(req, 501, to_tag=new_tag()))
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    async def dial(self, target: str) -> Call:
+        """Start a call to a number, extension or SIP URI; it rings in the background.
+
+        Await :meth:`Call.wait_answered` for the outcome, or watch :attr:`Call.state`.
+        """
+        if not self._started:
+            raise SipConnectionError("the phone is not started")
+        uri = self.target_uri(target)
+        media = MediaStream(self.local_ip)
+        try:
+            await media.open(self.account.rtp_ports.ports())
+        except OSError as err:
+            raise SipConfigError(str(err)) from err
+        call = Call(self, uri, media)
+        self._calls[call.call_id] = call
+        call.start()
+        return call
+
+    def forget(self, call: Call) -> None:
+        """A call ended: stop routing its dialog."""
+        self._calls.pop(call.call_id, None)
+
+    @property
+    def calls(self) -> list[Call]:
+        """Calls not yet ended."""
+        return list(self._calls.values())
 
 
 async def probe_registration(
@@ -201,17 +508,6 @@ async def probe_registration(
     Raises :class:`SipConnectionError`, :class:`SipTimeoutError`, :class:`SipAuthError`,
     :class:`SipRejectedError` or :class:`SipConfigError`.
     """
-    engine = SipEngine(account, expires=60, transaction_timeout=answer_within)
-
-    def run() -> None:
-        try:
-            engine.open()
-            engine.register()
-            try:
-                engine.register(deregister=True, timeout=min(answer_within, DEREGISTER_TIMEOUT))
-            except SipError as err:
-                _LOGGER.debug("Deregistration after the test failed: %s", err)
-        finally:
-            engine.close()
-
-    await asyncio.get_running_loop().run_in_executor(None, run)
+    phone = SipPhone(account, expires=60, transaction_timeout=answer_within)
+    await phone.start()
+    await phone.stop()

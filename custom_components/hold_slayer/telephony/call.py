@@ -1,0 +1,533 @@
+"""One outbound call leg: INVITE, progress, media, DTMF, playback, transfer, hang-up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+
+from . import sdp
+from .dialog import Dialog
+from .dtmf import dtmf_tone
+from .errors import SipAuthError, SipError, SipTimeoutError, SipTransferError
+from .g711 import Pcm
+from .rtp import MediaStream
+from .sdp import Direction, SdpError, SessionVersion
+from .sipmsg import SipMessage, new_branch, new_call_id, new_tag, request, response_to
+from .transaction import ClientTransaction
+
+if TYPE_CHECKING:
+    from .phone import SipPhone
+
+_LOGGER = logging.getLogger(__name__)
+
+RING_TIMEOUT: Final = 60.0  # no answer after this long: CANCEL
+MEDIA_TIMEOUT: Final = 60.0  # no RTP at all for this long while answered: hang up
+BYE_TIMEOUT: Final = 4.0
+TRANSFER_TIMEOUT: Final = 30.0
+DTMF_DURATION: Final = 0.1
+DTMF_PACING: Final = 0.1
+_SIPFRAG_STATUS = re.compile(r"^SIP/2\.0 (\d{3})")
+
+
+class CallState(StrEnum):
+    """Progress of a call leg."""
+
+    DIALING = "dialing"
+    RINGING = "ringing"
+    EARLY_MEDIA = "early_media"
+    ANSWERED = "answered"
+    ENDED = "ended"
+
+
+class EndCause(StrEnum):
+    """Why a call ended."""
+
+    BUSY = "busy"
+    NOT_FOUND = "not_found"
+    UNAVAILABLE = "unavailable"
+    NO_ANSWER = "no_answer"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    LOCAL_HANGUP = "local_hangup"
+    REMOTE_HANGUP = "remote_hangup"
+    MEDIA_TIMEOUT = "media_timeout"
+    TRANSFERRED = "transferred"
+
+
+_FAILURE_CAUSES: Final = {
+    486: EndCause.BUSY,
+    600: EndCause.BUSY,
+    404: EndCause.NOT_FOUND,
+    484: EndCause.NOT_FOUND,
+    604: EndCause.NOT_FOUND,
+    410: EndCause.NOT_FOUND,
+    480: EndCause.NO_ANSWER,
+    408: EndCause.NO_ANSWER,
+    500: EndCause.UNAVAILABLE,
+    502: EndCause.UNAVAILABLE,
+    503: EndCause.UNAVAILABLE,
+    504: EndCause.UNAVAILABLE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnd:
+    """How a call ended: the cause, and the SIP status that caused it when there was one."""
+
+    cause: EndCause
+    status: int | None = None
+    reason: str = ""
+
+
+def cause_for_status(status: int) -> EndCause:
+    """Map a final SIP failure status to a cause."""
+    return _FAILURE_CAUSES.get(status, EndCause.REJECTED)
+
+
+class CallFailedError(SipError):
+    """The call ended before it was answered."""
+
+    def __init__(self, end: CallEnd) -> None:
+        super().__init__(f"{end.cause}: {end.status or ''} {end.reason}".strip())
+        self.end = end
+
+
+class Call:
+    """An outbound call. Create with :meth:`SipPhone.dial`."""
+
+    ring_timeout: float = RING_TIMEOUT
+    media_timeout: float = MEDIA_TIMEOUT
+
+    def __init__(self, phone: SipPhone, request_uri: str, media: MediaStream) -> None:
+        self._phone = phone
+        self.request_uri = request_uri
+        self.media = media
+        self.state = CallState.DIALING
+        self.dialog = Dialog(
+            call_id=new_call_id(phone.local_ip),
+            local_tag=new_tag(),
+            local_uri=phone.from_value,
+            remote_uri=f"<{request_uri}>",
+        )
+        self.dtmf_received: asyncio.Queue[str] = asyncio.Queue()
+        self._loop = asyncio.get_running_loop()
+        self.ended: asyncio.Future[CallEnd] = self._loop.create_future()
+        self._answered: asyncio.Future[None] = self._loop.create_future()
+        self._listeners: list[Callable[[CallState], None]] = []
+        self._invite: ClientTransaction | None = None
+        self._invite_request: SipMessage | None = None
+        self._cancel_requested = False
+        self._origin = SessionVersion()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._last_ack: SipMessage | None = None
+        self._remote_responses: dict[tuple[int, str], SipMessage] = {}
+        self._notify: asyncio.Queue[int] = asyncio.Queue()
+        self.answered_at: float | None = None
+        self.stray_responses = 0
+        media.on_dtmf = self.dtmf_received.put_nowait
+
+    # -- observing ------------------------------------------------------------------------------
+
+    @property
+    def call_id(self) -> str:
+        """The SIP Call-ID."""
+        return self.dialog.call_id
+
+    def async_listen(self, listener: Callable[[CallState], None]) -> Callable[[], None]:
+        """Call ``listener`` on every state change; returns an unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _set_state(self, state: CallState) -> None:
+        if self.state is state or self.state is CallState.ENDED:
+            return
+        self.state = state
+        for listener in list(self._listeners):
+            listener(state)
+
+    async def wait_answered(self) -> None:
+        """Wait until the far end answers; raise :class:`CallFailedError` if the call ends first."""
+        waiters: list[asyncio.Future[object]] = [
+            asyncio.ensure_future(asyncio.shield(self._answered)),
+            asyncio.ensure_future(asyncio.shield(self.ended)),
+        ]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if not self._answered.done():
+            raise CallFailedError(self.ended.result())
+
+    def frames(self) -> AsyncIterator[Pcm]:
+        """20 ms int16 frames at 8 kHz heard on this call, until it ends."""
+        return self.media.frames()
+
+    # -- dialing --------------------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = self._loop.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def start(self) -> None:
+        """Send the INVITE (from :meth:`SipPhone.dial`)."""
+        self._spawn(self._run_invite(), "hold_slayer INVITE")
+
+    def _build_invite(self, cseq: int, auth: tuple[str, str] | None) -> SipMessage:
+        phone = self._phone
+        body = sdp.build(phone.local_ip, self.media.local_port or 0, origin=self._origin)
+        headers = [
+            ("Via", phone.via(new_branch())),
+            ("Max-Forwards", "70"),
+            ("From", f"{self.dialog.local_uri};tag={self.dialog.local_tag}"),
+            ("To", self.dialog.remote_uri),
+            ("Call-ID", self.dialog.call_id),
+            ("CSeq", f"{cseq} INVITE"),
+            ("Contact", phone.contact),
+            *phone.initial_route(),
+            ("Allow", phone.allow),
+            ("Supported", "replaces"),
+            ("User-Agent", phone.user_agent),
+            ("Content-Type", "application/sdp"),
+        ]
+        if auth:
+            headers.append(auth)
+        return request("INVITE", self.request_uri, headers, body)
+
+    async def _run_invite(self) -> None:
+        phone = self._phone
+        cseq = self.dialog.local_cseq
+        auth: tuple[str, str] | None = None
+        try:
+            for attempt in range(2):
+                self._invite_request = self._build_invite(cseq, auth)
+                transaction = ClientTransaction(
+                    phone.transport,
+                    self._invite_request,
+                    phone.out_of_dialog_destination(self.request_uri),
+                    timeout=self.ring_timeout,
+                    on_provisional=self._on_provisional,
+                )
+                self._invite = transaction
+                with phone.track(transaction):
+                    if self._cancel_requested:
+                        return
+                    response = await transaction.run()
+                status = response.status or 0
+                if status in (401, 407) and attempt == 0:
+                    auth = phone.authorization(response, "INVITE", self.request_uri)
+                    cseq += 1
+                    self.dialog.local_cseq = cseq
+                    continue
+                break
+        except SipTimeoutError:
+            if self._invite is not None and self._invite.provisional_received:
+                await self._send_cancel()
+                self._end(CallEnd(EndCause.NO_ANSWER, None, "no answer"))
+            else:
+                self._end(CallEnd(EndCause.FAILED, None, "no response to INVITE"))
+            return
+        except SipAuthError as err:
+            self._end(CallEnd(EndCause.REJECTED, 407, str(err)))
+            return
+        except SipError as err:
+            self._end(CallEnd(EndCause.FAILED, None, str(err)))
+            return
+        status = response.status or 0
+        if 200 <= status < 300:
+            await self._on_answered(response)
+        elif status == 487 and self._cancel_requested:
+            self._end(CallEnd(EndCause.LOCAL_HANGUP, 487, "cancelled"))
+        else:
+            self._end(CallEnd(cause_for_status(status), status, response.reason))
+
+    def _on_provisional(self, response: SipMessage) -> None:
+        if self._cancel_requested:
+            self._spawn(self._send_cancel(), "hold_slayer CANCEL")
+            return
+        sdp_body = bool(response.body) and response.content_type == "application/sdp"
+        if sdp_body and self._apply_answer(response, early=True):
+            self._set_state(CallState.EARLY_MEDIA)
+            return
+        if response.status in (180, 181, 182, 183) and self.state is CallState.DIALING:
+            self._set_state(CallState.RINGING)
+
+    def _apply_answer(self, response: SipMessage, *, early: bool) -> bool:
+        try:
+            answer = sdp.parse(response.body)
+        except SdpError as err:
+            _LOGGER.debug("Unusable SDP in %s: %s", response.status, err)
+            return False
+        codec = answer.codec
+        if codec is None:
+            return False
+        ours = Direction.RECVONLY if early else answer.direction.answer()
+        self.media.set_remote(answer.address, answer.port, codec, answer.event_pt, ours)
+        self.media.start()
+        return True
+
+    async def _on_answered(self, response: SipMessage) -> None:
+        self.dialog.confirm(response)
+        self._send_ack(response)
+        if self._cancel_requested:  # the 200 crossed our CANCEL: end it properly
+            await self._send_bye()
+            self._end(CallEnd(EndCause.LOCAL_HANGUP, None, "cancelled"))
+            return
+        if not self._apply_answer(response, early=False):
+            await self._send_bye()
+            self._end(CallEnd(EndCause.FAILED, 488, "no common codec in the answer"))
+            return
+        self.answered_at = self._loop.time()
+        self._answered.set_result(None)
+        self._set_state(CallState.ANSWERED)
+        self._spawn(self._watch_media(), "hold_slayer media watchdog")
+
+    def _send_ack(self, response: SipMessage) -> None:
+        ack = self.dialog.build(
+            "ACK",
+            [("Via", self._phone.via(new_branch())), ("Contact", self._phone.contact)],
+            cseq=response.cseq,
+        )
+        self._last_ack = ack
+        self._phone.send_in_dialog(ack, self.dialog)
+
+    def on_stray_response(self, response: SipMessage) -> None:
+        """A response no transaction wants: a retransmitted 2xx means our ACK was lost."""
+        self.stray_responses += 1
+        if response.cseq_method == "INVITE" and 200 <= (response.status or 0) < 300 and self._last_ack:
+            self._phone.send_in_dialog(self._last_ack, self.dialog)
+
+    # -- in-dialog requests from the far end ----------------------------------------------------
+
+    def handle_request(self, req: SipMessage) -> None:
+        """A request that :meth:`Dialog.accepts` (the phone checked the tags)."""
+        method = req.method or ""
+        if method == "ACK":
+            return
+        key = (req.cseq, method)
+        if previous := self._remote_responses.get(key):  # a retransmission: same answer again
+            self._phone.respond(req, previous)
+            return
+        if self.dialog.remote_cseq is not None and req.cseq <= self.dialog.remote_cseq:
+            self._reply(req, 500, reason="CSeq out of order")
+            return
+        self.dialog.remote_cseq = req.cseq
+        if method == "BYE":
+            self._reply(req, 200)
+            self._end(CallEnd(EndCause.REMOTE_HANGUP, None, "BYE"))
+        elif method == "INVITE":
+            self._on_reinvite(req)
+        elif method == "INFO":
+            self._reply(req, 200)
+            self._on_info(req)
+        elif method == "NOTIFY":
+            self._reply(req, 200)
+            self._on_notify(req)
+        elif method in ("OPTIONS", "UPDATE") and not req.body:
+            self._reply(req, 200)
+        else:
+            self._reply(req, 501)
+
+    def _reply(self, req: SipMessage, status: int, *, body: bytes = b"", reason: str | None = None) -> None:
+        headers = [("Contact", self._phone.contact), ("Allow", self._phone.allow)]
+        if body:
+            headers.append(("Content-Type", "application/sdp"))
+        message = response_to(
+            req, status, to_tag=self.dialog.local_tag, headers=headers, body=body, reason=reason
+        )
+        self._remote_responses[(req.cseq, req.method or "")] = message
+        if len(self._remote_responses) > 16:
+            self._remote_responses.pop(next(iter(self._remote_responses)))
+        self._phone.respond(req, message)
+
+    def _on_reinvite(self, req: SipMessage) -> None:
+        """Hold, resume or a media change by the far end (RFC 3264 §8)."""
+        if req.body:
+            try:
+                offer = sdp.parse(req.body)
+            except SdpError:
+                self._reply(req, 488)
+                return
+            codec = offer.codec
+            if codec is None:
+                self._reply(req, 488)
+                return
+            ours = offer.direction.answer()
+            self.media.set_remote(offer.address, offer.port, codec, offer.event_pt, ours)
+            codecs: tuple[int, ...] = (codec,)
+            event_pt = offer.event_pt
+        else:  # offerless re-INVITE: we offer what we use now, sendrecv
+            ours = Direction.SENDRECV
+            codecs = (self.media.payload_type,)
+            event_pt = self.media.event_pt or sdp.DEFAULT_EVENT_PT
+        self._origin.bump()
+        body = sdp.build(
+            self._phone.local_ip,
+            self.media.local_port or 0,
+            codecs=codecs,
+            event_pt=event_pt,
+            direction=ours,
+            origin=self._origin,
+        )
+        self._reply(req, 200, body=body)
+
+    def _on_info(self, req: SipMessage) -> None:
+        if req.content_type == "application/dtmf-relay":
+            match = re.search(r"Signal\s*=\s*([0-9A-D*#])", req.body.decode("utf-8", "replace"), re.I)
+            if match:
+                self.dtmf_received.put_nowait(match.group(1).upper())
+
+    def _on_notify(self, req: SipMessage) -> None:
+        if (req.header("event") or "").split(";")[0].strip().lower() != "refer":
+            return
+        match = _SIPFRAG_STATUS.match(req.body.decode("utf-8", "replace"))
+        if match:
+            self._notify.put_nowait(int(match.group(1)))
+
+    # -- acting ---------------------------------------------------------------------------------
+
+    async def send_dtmf(
+        self,
+        digits: str,
+        *,
+        duration: float = DTMF_DURATION,
+        pacing: float = DTMF_PACING,
+        inband: bool = False,
+    ) -> None:
+        """Send digits one at a time (RFC 4733 events, or tones in the audio) with a gap between."""
+        digits = digits.upper()
+        if invalid := set(digits) - set("0123456789*#ABCD"):
+            raise ValueError(f"not DTMF digits: {''.join(sorted(invalid))}")
+        if self.state is not CallState.ANSWERED:
+            raise SipError("the call is not answered")
+        for index, digit in enumerate(digits):
+            if self.media.event_pt is not None and not inband:
+                await self.media.send_event(digit, duration)
+            else:
+                await self.media.play(dtmf_tone(digit, duration))
+            if index < len(digits) - 1:
+                await self.media.play(np.zeros(round(pacing * 8000), dtype=np.int16))
+
+    async def play(self, samples: Pcm) -> bool:
+        """Play 8 kHz int16 audio in real time; ``False`` if :meth:`stop_playback` cut it off."""
+        return await self.media.play(samples)
+
+    def stop_playback(self) -> None:
+        """Barge-in: stop what is playing now."""
+        self.media.cancel_playback()
+
+    async def hangup(self) -> CallEnd:
+        """End the call from our side (CANCEL while ringing, BYE once answered)."""
+        if self.ended.done():
+            return self.ended.result()
+        if self.state is CallState.ANSWERED:
+            await self._send_bye()
+            self._end(CallEnd(EndCause.LOCAL_HANGUP, None, "hung up"))
+        else:
+            self._cancel_requested = True
+            if self._invite is not None and self._invite.provisional_received:
+                await self._send_cancel()
+            try:
+                async with asyncio.timeout(BYE_TIMEOUT):
+                    await asyncio.shield(self.ended)
+            except TimeoutError:
+                self._end(CallEnd(EndCause.LOCAL_HANGUP, None, "cancelled"))
+        return self.ended.result()
+
+    async def transfer(self, target: str) -> None:
+        """Blind transfer by REFER (RFC 3515); raise :class:`SipTransferError` if refused."""
+        if self.state is not CallState.ANSWERED:
+            raise SipTransferError("the call is not answered")
+        refer_to = self._phone.target_uri(target)
+        req = self.dialog.build(
+            "REFER",
+            [
+                ("Via", self._phone.via(new_branch())),
+                ("Contact", self._phone.contact),
+                ("Refer-To", f"<{refer_to}>"),
+                ("Referred-By", self.dialog.local_uri),
+            ],
+        )
+        response = await self._phone.request_in_dialog(req, self.dialog)
+        if not 200 <= (response.status or 0) < 300:
+            raise SipTransferError(f"REFER refused: {response.status} {response.reason}")
+        try:
+            async with asyncio.timeout(TRANSFER_TIMEOUT):
+                while (status := await self._notify.get()) < 200:
+                    continue
+        except TimeoutError as err:
+            raise SipTransferError("no final NOTIFY for the transfer") from err
+        if not 200 <= status < 300:
+            raise SipTransferError(f"transfer target answered {status}")
+        await self._send_bye()
+        self._end(CallEnd(EndCause.TRANSFERRED, None, refer_to))
+
+    async def _send_cancel(self) -> None:
+        if self._invite_request is None or self._invite is None:
+            return
+        inv = self._invite_request
+        headers = [
+            (name, value) for name, value in inv.headers if name in ("Via", "From", "To", "Call-ID", "Route")
+        ]
+        headers += [("CSeq", f"{inv.cseq} CANCEL"), ("Max-Forwards", "70")]
+        cancel = request("CANCEL", inv.uri or "", headers)
+        transaction = ClientTransaction(
+            self._phone.transport, cancel, self._invite.destination, timeout=BYE_TIMEOUT
+        )
+        try:
+            with self._phone.track(transaction):
+                await transaction.run()
+        except SipError as err:
+            _LOGGER.debug("CANCEL failed: %s", err)
+
+    async def _send_bye(self) -> None:
+        bye = self.dialog.build("BYE", [("Via", self._phone.via(new_branch()))])
+        try:
+            await self._phone.request_in_dialog(bye, self.dialog, timeout=BYE_TIMEOUT)
+        except SipError as err:
+            _LOGGER.debug("BYE failed: %s", err)
+
+    async def _watch_media(self) -> None:
+        """Hang up a call whose media stopped for good (a dead NAT binding, a vanished peer)."""
+        while not self.ended.done():
+            await asyncio.sleep(1.0)
+            silent = self.media.seconds_since_last_packet()
+            if silent is None and self.answered_at is not None:
+                silent = self._loop.time() - self.answered_at
+            if silent is not None and silent > self.media_timeout and not self.ended.done():
+                _LOGGER.info("No RTP for %.0f s; hanging up", silent)
+                await self._send_bye()
+                self._end(CallEnd(EndCause.MEDIA_TIMEOUT, None, f"no RTP for {silent:.0f} s"))
+
+    # -- ending ---------------------------------------------------------------------------------
+
+    def _end(self, end: CallEnd) -> None:
+        if self.ended.done():
+            return
+        self._set_state(CallState.ENDED)
+        self.state = CallState.ENDED
+        self.ended.set_result(end)
+        self._phone.forget(self)
+        self._spawn(self._cleanup(), "hold_slayer call cleanup")
+
+    async def _cleanup(self) -> None:
+        await self.media.close()
+        current = asyncio.current_task()
+        for task in list(self._tasks):
+            if task is not current:
+                task.cancel()
+
+    async def close(self) -> None:
+        """Hang up if needed and wait for every task of this call to finish."""
+        if not self.ended.done():
+            await self.hangup()
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,461 @@
+"""RTP media for one call leg (RFC 3550, RFC 4733), on the asyncio event loop.
+
+``MediaStream`` owns one UDP socket. A 20 ms clock, not packet arrival, drives both ways:
+each tick delivers exactly one 160-sample frame to the listeners (silence when nothing
+arrived, never a backlog of stale audio) and sends exactly one packet (playback, bridged
+audio, an RFC 4733 event or silence), so the far end always receives a steady stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import struct
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+
+from . import g711
+from .g711 import FRAME_SAMPLES, Pcm
+from .sdp import PCMA, Direction
+
+_LOGGER = logging.getLogger(__name__)
+
+TICK: Final = 0.020
+JITTER_DEPTH: Final = 2  # packets held before playout starts (40 ms)
+JITTER_MAX: Final = 8  # beyond this the oldest audio is dropped (latency bound, 160 ms)
+RESYNC_AHEAD: Final = 100  # a sequence jump further than this restarts the buffer
+RESYNC_BEHIND: Final = 4
+LISTENER_QUEUE: Final = 50  # frames a slow listener may lag before losing the oldest (1 s)
+BRIDGE_QUEUE: Final = 3  # bridged frames waiting to be sent (60 ms)
+DTMF_EVENTS: Final = "0123456789*#ABCD"
+DTMF_END_PACKETS: Final = 3
+_HEADER = struct.Struct("!BBHII")
+
+
+@dataclass(frozen=True, slots=True)
+class RtpPacket:
+    """The parts of an RTP packet we use."""
+
+    payload_type: int
+    marker: bool
+    sequence: int
+    timestamp: int
+    ssrc: int
+    payload: bytes
+
+    @classmethod
+    def parse(cls, data: bytes) -> RtpPacket | None:
+        """Parse a datagram; ``None`` if it is not RTP version 2."""
+        if len(data) < _HEADER.size:
+            return None
+        first, second, sequence, timestamp, ssrc = _HEADER.unpack_from(data)
+        if first >> 6 != 2:
+            return None
+        offset = _HEADER.size + 4 * (first & 0x0F)
+        if first & 0x10:  # header extension
+            if len(data) < offset + 4:
+                return None
+            offset += 4 + 4 * struct.unpack_from("!H", data, offset + 2)[0]
+        end = len(data)
+        if first & 0x20 and end > offset:  # padding
+            end -= data[-1]
+        if end < offset:
+            return None
+        return cls(second & 0x7F, bool(second & 0x80), sequence, timestamp, ssrc, data[offset:end])
+
+    def encode(self) -> bytes:
+        """Serialise (version 2, no CSRC, no extension)."""
+        second = (0x80 if self.marker else 0) | (self.payload_type & 0x7F)
+        return (
+            _HEADER.pack(0x80, second, self.sequence & 0xFFFF, self.timestamp & 0xFFFFFFFF, self.ssrc)
+            + self.payload
+        )
+
+
+@dataclass(slots=True)
+class MediaStats:
+    """Counters for diagnostics and tests."""
+
+    packets_received: int = 0
+    packets_sent: int = 0
+    packets_lost: int = 0
+    packets_late: int = 0
+    packets_dropped_source: int = 0
+    packets_dropped_overflow: int = 0
+    resyncs: int = 0
+    frames_delivered: int = 0
+    frames_silent: int = 0
+    listener_overflows: int = 0
+    dtmf_received: str = ""
+    last_packet_at: float | None = None
+    # Recent delays in seconds: packet arrival → frame delivered, and bridged frame → sent.
+    playout_delays: deque[float] = field(default_factory=lambda: deque(maxlen=500))
+    bridge_delays: deque[float] = field(default_factory=lambda: deque(maxlen=500))
+
+
+def _seq_diff(a: int, b: int) -> int:
+    """``a - b`` on the 16-bit sequence circle, in -32768..32767."""
+    return (a - b + 0x8000) % 0x10000 - 0x8000
+
+
+class JitterBuffer:
+    """Reorders packets by sequence number and plays them out one 20 ms frame per tick.
+
+    It does not advance while nothing is buffered, so silence suppression at the far end
+    (no packets, sequence numbers continue afterwards) is not mistaken for loss.
+    """
+
+    def __init__(self, stats: MediaStats, depth: int = JITTER_DEPTH, maximum: int = JITTER_MAX) -> None:
+        self._stats = stats
+        self._depth = depth
+        self._max = maximum
+        self._packets: dict[int, tuple[float, Pcm]] = {}
+        self._next: int | None = None
+        self._ssrc: int | None = None
+        self._primed = False
+        self._pending: Pcm = np.zeros(0, dtype=np.int16)
+
+    def push(self, packet: RtpPacket, samples: Pcm) -> None:
+        """Add a decoded packet."""
+        if self._next is None or packet.ssrc != self._ssrc:
+            self._restart(packet)
+        assert self._next is not None
+        diff = _seq_diff(packet.sequence, self._next)
+        if diff > RESYNC_AHEAD or diff < -RESYNC_BEHIND:
+            self._stats.resyncs += 1
+            self._restart(packet)
+        elif diff < 0:
+            self._stats.packets_late += 1
+            return
+        self._packets[packet.sequence] = (time.monotonic(), samples)
+        while len(self._packets) > self._max:  # the far end runs fast or we stalled: stay current
+            oldest = min(self._packets, key=lambda seq: _seq_diff(seq, self._next or 0))
+            del self._packets[oldest]
+            self._next = (oldest + 1) & 0xFFFF
+            self._stats.packets_dropped_overflow += 1
+
+    def _restart(self, packet: RtpPacket) -> None:
+        self._packets.clear()
+        self._next = packet.sequence
+        self._ssrc = packet.ssrc
+        self._primed = False
+
+    def pop(self) -> Pcm | None:
+        """The next 160 samples, or ``None`` when there is nothing to play."""
+        if not self._primed:
+            if len(self._packets) < self._depth:
+                return None
+            self._primed = True
+        while len(self._pending) < FRAME_SAMPLES and self._packets:
+            assert self._next is not None
+            entry = self._packets.pop(self._next, None)
+            if entry is None:  # lost: conceal with silence of a typical packet
+                self._stats.packets_lost += 1
+                samples: Pcm = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+            else:
+                arrived, samples = entry
+                self._stats.playout_delays.append(time.monotonic() - arrived)
+            self._pending = np.concatenate((self._pending, samples))
+            self._next = (self._next + 1) & 0xFFFF
+        if len(self._pending) == 0:
+            self._primed = False  # underrun: build the cushion again
+            return None
+        frame: Pcm = self._pending[:FRAME_SAMPLES]
+        self._pending = self._pending[FRAME_SAMPLES:]
+        if len(frame) < FRAME_SAMPLES:
+            frame = np.concatenate((frame, np.zeros(FRAME_SAMPLES - len(frame), dtype=np.int16)))
+        return frame
+
+
+@dataclass(slots=True)
+class _Playback:
+    samples: Pcm
+    done: asyncio.Future[bool]
+    position: int = 0
+
+
+@dataclass(slots=True)
+class _DtmfSend:
+    event: int
+    ticks: int
+    done: asyncio.Future[None]
+    tick: int = 0
+    timestamp: int | None = None
+
+
+@dataclass(slots=True)
+class _Listener:
+    queue: asyncio.Queue[Pcm | None] = field(default_factory=lambda: asyncio.Queue(LISTENER_QUEUE))
+
+
+class MediaStream(asyncio.DatagramProtocol):
+    """One RTP stream: a socket, a jitter buffer, a send clock, playback and DTMF."""
+
+    def __init__(self, local_ip: str, on_dtmf: Callable[[str], None] | None = None) -> None:
+        self.local_ip = local_ip
+        self.local_port: int | None = None
+        self.stats = MediaStats()
+        self.remote: tuple[str, int] | None = None
+        self._sdp_remote: tuple[str, int] | None = None
+        self.payload_type = 0
+        self.event_pt: int | None = None
+        self.direction = Direction.SENDRECV
+        self.on_dtmf = on_dtmf
+        self._transport: asyncio.DatagramTransport | None = None
+        self._latched = False
+        self._jitter = JitterBuffer(self.stats)
+        self._listeners: list[_Listener] = []
+        self._playback: deque[_Playback] = deque()
+        self._bridged: deque[tuple[float, Pcm]] = deque(maxlen=BRIDGE_QUEUE)
+        self._dtmf_out: deque[_DtmfSend] = deque()
+        self._dtmf_seen: set[tuple[int, int]] = set()
+        self._clock: asyncio.Task[None] | None = None
+        self._ssrc = secrets.randbits(32)
+        self._sequence = secrets.randbits(16)
+        self._timestamp = secrets.randbits(32)
+        self._first_packet = True
+
+    # -- socket -----------------------------------------------------------------------------------
+
+    async def open(self, ports: range) -> int:
+        """Bind a free even port in ``ports`` (RTCP would take the odd one above)."""
+        loop = asyncio.get_running_loop()
+        candidates = [port for port in ports if port % 2 == 0] or list(ports)
+        start = secrets.randbelow(len(candidates))
+        last_error: OSError | None = None
+        for port in candidates[start:] + candidates[:start]:
+            try:
+                await loop.create_datagram_endpoint(lambda: self, local_addr=("0.0.0.0", port))
+            except OSError as err:
+                last_error = err
+                continue
+            self.local_port = port
+            return port
+        raise OSError(f"no free RTP port in {ports.start}-{ports.stop - 1}: {last_error}")
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Keep the datagram transport."""
+        assert isinstance(transport, asyncio.DatagramTransport)
+        self._transport = transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
+        """A datagram arrived: accept RTP from the negotiated peer only."""
+        if self.remote is None or addr[0] != self.remote[0]:
+            self.stats.packets_dropped_source += 1
+            return
+        if addr[1] != self.remote[1]:
+            if self._latched:  # a second source port on the same host: not the peer's stream
+                self.stats.packets_dropped_source += 1
+                return
+            self.remote = (self.remote[0], int(addr[1]))  # symmetric RTP behind NAT
+        self._latched = True
+        packet = RtpPacket.parse(data)
+        if packet is None:
+            return
+        self.stats.packets_received += 1
+        self.stats.last_packet_at = time.monotonic()
+        if self.event_pt is not None and packet.payload_type == self.event_pt:
+            self._receive_event(packet)
+        elif packet.payload_type == self.payload_type and self.direction in (
+            Direction.SENDRECV,
+            Direction.RECVONLY,
+        ):
+            self._jitter.push(packet, g711.decode(packet.payload, alaw=self.payload_type == PCMA))
+
+    def error_received(self, exc: Exception) -> None:
+        """ICMP errors (peer port closed) are expected while a far end restarts."""
+        _LOGGER.debug("RTP socket error: %s", exc)
+
+    def _receive_event(self, packet: RtpPacket) -> None:
+        if len(packet.payload) < 4 or packet.payload[0] >= len(DTMF_EVENTS):
+            return
+        key = (packet.ssrc, packet.timestamp)
+        if key in self._dtmf_seen:
+            return
+        self._dtmf_seen.add(key)
+        if len(self._dtmf_seen) > 64:
+            self._dtmf_seen = {key}
+        digit = DTMF_EVENTS[packet.payload[0]]
+        self.stats.dtmf_received += digit
+        if self.on_dtmf is not None:
+            self.on_dtmf(digit)
+
+    # -- negotiation --------------------------------------------------------------------------
+
+    def set_remote(
+        self, address: str, port: int, payload_type: int, event_pt: int | None, direction: Direction
+    ) -> None:
+        """Apply negotiated media (an answer or a re-INVITE); ``direction`` is ours."""
+        if self._sdp_remote != (address, port):  # a new destination: latch afresh
+            self._sdp_remote = (address, port)
+            self.remote = (address, port)
+            self._latched = False
+        self.payload_type = payload_type
+        self.event_pt = event_pt
+        self.direction = direction
+
+    # -- the clock ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the 20 ms clock (idempotent)."""
+        if self._clock is None:
+            self._clock = asyncio.get_running_loop().create_task(
+                self._run_clock(), name="hold_slayer RTP clock"
+            )
+
+    async def _run_clock(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time()
+        while True:
+            deadline += TICK
+            delay = deadline - loop.time()
+            if delay < -0.2:  # the loop stalled: do not burst, start again from now
+                deadline = loop.time()
+                delay = 0
+            await asyncio.sleep(max(0.0, delay))
+            self._tick()
+
+    def _tick(self) -> None:
+        frame = self._jitter.pop()
+        if frame is None:
+            frame = g711.silence()
+            self.stats.frames_silent += 1
+        self.stats.frames_delivered += 1
+        for listener in self._listeners:
+            if listener.queue.full():
+                listener.queue.get_nowait()
+                self.stats.listener_overflows += 1
+            listener.queue.put_nowait(frame)
+        self._send_tick()
+
+    def _send_tick(self) -> None:
+        if self._dtmf_out and self.event_pt is not None:
+            self._send_event_tick(self._dtmf_out[0])
+        else:
+            samples = self._next_outgoing()
+            if self.direction.we_may_send:
+                self._send(self.payload_type, g711.encode(samples, alaw=self.payload_type == PCMA))
+        self._timestamp = (self._timestamp + FRAME_SAMPLES) & 0xFFFFFFFF
+
+    def _next_outgoing(self) -> Pcm:
+        while self._playback:
+            current = self._playback[0]
+            if current.done.done():  # cancelled
+                self._playback.popleft()
+                continue
+            chunk = current.samples[current.position : current.position + FRAME_SAMPLES]
+            current.position += FRAME_SAMPLES
+            if current.position >= len(current.samples):
+                self._playback.popleft()
+                current.done.set_result(True)
+            if len(chunk) < FRAME_SAMPLES:
+                chunk = np.concatenate((chunk, np.zeros(FRAME_SAMPLES - len(chunk), dtype=np.int16)))
+            return chunk
+        if self._bridged:
+            queued, frame = self._bridged.popleft()
+            self.stats.bridge_delays.append(time.monotonic() - queued)
+            return frame
+        return g711.silence()
+
+    def _send_event_tick(self, send: _DtmfSend) -> None:
+        if send.timestamp is None:
+            send.timestamp = self._timestamp
+        send.tick += 1
+        end = send.tick >= send.ticks
+        payload = struct.pack(
+            "!BBH", send.event, (0x80 if end else 0) | 10, min(0xFFFF, send.tick * FRAME_SAMPLES)
+        )
+        for _ in range(DTMF_END_PACKETS if end else 1):
+            self._send(self.event_pt or 0, payload, timestamp=send.timestamp, marker=send.tick == 1)
+        if end:
+            self._dtmf_out.popleft()
+            if not send.done.done():
+                send.done.set_result(None)
+
+    def _send(
+        self, payload_type: int, payload: bytes, *, timestamp: int | None = None, marker: bool = False
+    ) -> None:
+        if self._transport is None or self.remote is None or self.remote[1] == 0:
+            return
+        packet = RtpPacket(
+            payload_type,
+            marker or self._first_packet,
+            self._sequence,
+            self._timestamp if timestamp is None else timestamp,
+            self._ssrc,
+            payload,
+        )
+        self._first_packet = False
+        self._sequence = (self._sequence + 1) & 0xFFFF
+        self._transport.sendto(packet.encode(), self.remote)
+        self.stats.packets_sent += 1
+
+    # -- what the call uses -------------------------------------------------------------------
+
+    async def frames(self) -> AsyncIterator[Pcm]:
+        """Every 20 ms frame heard from now on, until the stream closes."""
+        listener = _Listener()
+        self._listeners.append(listener)
+        try:
+            while (frame := await listener.queue.get()) is not None:
+                yield frame
+        finally:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    async def play(self, samples: Pcm) -> bool:
+        """Send ``samples`` in real time; ``True`` when all were sent, ``False`` if cut off."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._playback.append(_Playback(samples.astype(np.int16, copy=False), done))
+        return await done
+
+    def cancel_playback(self) -> None:
+        """Barge-in: stop everything queued for playback at once."""
+        while self._playback:
+            playback = self._playback.popleft()
+            if not playback.done.done():
+                playback.done.set_result(False)
+
+    def feed(self, frame: Pcm) -> None:
+        """Bridged audio from another leg; only the newest 60 ms are kept."""
+        self._bridged.append((time.monotonic(), frame))
+
+    async def send_event(self, digit: str, duration: float) -> None:
+        """Send one RFC 4733 event of ``duration`` seconds."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        ticks = max(2, round(duration / TICK))
+        self._dtmf_out.append(_DtmfSend(DTMF_EVENTS.index(digit), ticks, done))
+        await done
+
+    def seconds_since_last_packet(self) -> float | None:
+        """How long no RTP arrived (``None`` before the first packet)."""
+        if self.stats.last_packet_at is None:
+            return None
+        return time.monotonic() - self.stats.last_packet_at
+
+    async def close(self) -> None:
+        """Stop the clock, end listeners and playback, close the socket."""
+        if self._clock is not None:
+            self._clock.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._clock
+            self._clock = None
+        self.cancel_playback()
+        for send in self._dtmf_out:
+            if not send.done.done():
+                send.done.set_result(None)
+        self._dtmf_out.clear()
+        for listener in self._listeners:
+            if listener.queue.full():
+                listener.queue.get_nowait()
+            listener.queue.put_nowait(None)
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None

@@ -1,0 +1,44 @@
+"""Fixtures for calls against real peers on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from custom_components.hold_slayer.telephony import PortRange, SipAccount, SipPhone
+from tests.servers.baresip import Baresip, baresip_peer
+from tests.servers.kamailio import free_port
+from tests.signals import noise
+
+FAR_END_AUDIO = noise(700, seed=11)  # longer than any call: baresip hangs up at the end of its file
+
+
+def direct_account(peer_port: int) -> SipAccount:
+    """An account that sends everything straight to a peer on ``peer_port`` (no registrar)."""
+    low = free_port(30000, 39000)
+    rtp = free_port(40000, 40900) // 100 * 100
+    return SipAccount(
+        "127.0.0.1",
+        "slayer",
+        "unused",
+        port=peer_port,
+        sip_ports=PortRange(low, low + 5),
+        rtp_ports=PortRange(rtp, rtp + 99),
+    )
+
+
+@pytest.fixture
+async def peer() -> AsyncIterator[Baresip]:
+    """An auto-answering baresip that plays FAR_END_AUDIO and records what it hears."""
+    async with baresip_peer(FAR_END_AUDIO) as running:
+        yield running
+
+
+@pytest.fixture
+async def direct_phone(peer: Baresip) -> AsyncIterator[SipPhone]:
+    """A phone without a registrar, pointed at ``peer``."""
+    phone = SipPhone(direct_account(peer.sip_port), register=False)
+    await phone.start()
+    yield phone
+    await phone.stop()

@@ -1,0 +1,119 @@
+"""Handing a call to the desk phone: an audio bridge, or a blind transfer by REFER."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import numpy as np
+import pytest
+
+from custom_components.hold_slayer.telephony import (
+    EndCause,
+    PortRange,
+    SipAccount,
+    SipPhone,
+    SipTransferError,
+)
+from custom_components.hold_slayer.telephony.bridge import Bridge
+from custom_components.hold_slayer.telephony.g711 import Pcm
+from tests.servers.baresip import Baresip, baresip_peer, read_wav
+from tests.servers.kamailio import Registrar, free_port, run_registrar
+from tests.signals import best_alignment, noise
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+COMPANY_AUDIO = noise(700, seed=31)
+DESK_AUDIO = noise(700, seed=32)
+
+
+@pytest.fixture
+def pbx() -> Iterator[Registrar]:
+    """A registrar where both Hold Slayer (alice) and the desk phone (desk) have accounts."""
+    with run_registrar({"alice": "correct-horse", "desk": "desk-pass"}) as running:
+        yield running
+
+
+@pytest.fixture
+async def desk(pbx: Registrar) -> AsyncIterator[Baresip]:
+    """The user's desk phone: baresip registered as extension 'desk', answering automatically."""
+    account = f"<sip:desk@127.0.0.1:{pbx.port}>;auth_pass=desk-pass;regint=60"
+    async with baresip_peer(DESK_AUDIO, account=account) as phone:
+        yield phone
+
+
+@pytest.fixture
+async def company() -> AsyncIterator[Baresip]:
+    """The company's line (auto-answers, plays COMPANY_AUDIO)."""
+    async with baresip_peer(COMPANY_AUDIO) as line:
+        yield line
+
+
+@pytest.fixture
+async def phone(pbx: Registrar) -> AsyncIterator[SipPhone]:
+    """Hold Slayer registered at the PBX."""
+    low = free_port(30000, 39000)
+    rtp = free_port(40000, 40900) // 100 * 100
+    registered = SipPhone(
+        SipAccount(
+            pbx.host,
+            "alice",
+            "correct-horse",
+            port=pbx.port,
+            sip_ports=PortRange(low, low + 5),
+            rtp_ports=PortRange(rtp, rtp + 99),
+        )
+    )
+    await registered.start()
+    yield registered
+    await registered.stop()
+
+
+async def _last_recording(peer: Baresip) -> Pcm:
+    await peer.wait_event("CALL_CLOSED", within=3)
+    await asyncio.sleep(0.3)
+    return read_wav(peer.recordings()[-1])
+
+
+async def test_bridge_both_ways_within_60_ms(phone: SipPhone, company: Baresip, desk: Baresip) -> None:
+    """Company audio reaches the desk phone and back, each adding at most 60 ms."""
+    company_leg = await phone.dial(company.uri)
+    await company_leg.wait_answered()
+    desk_leg = await phone.dial("desk")
+    await desk_leg.wait_answered()
+    bridge = Bridge(company_leg, desk_leg)
+    await asyncio.sleep(4.0)
+    await bridge.close()
+    await company_leg.hangup()
+    await desk_leg.hangup()
+
+    at_desk = await _last_recording(desk)
+    at_company = await _last_recording(company)
+    assert best_alignment(COMPANY_AUDIO[: 8000 * 30], at_desk[-8000 * 2 :])[0] > 0.999
+    assert best_alignment(DESK_AUDIO[: 8000 * 30], at_company[-8000 * 2 :])[0] > 0.999
+    for leg_in, leg_out in ((company_leg, desk_leg), (desk_leg, company_leg)):
+        playout = np.array(leg_in.media.stats.playout_delays)
+        queued = np.array(leg_out.media.stats.bridge_delays)
+        added = np.percentile(playout, 95) + np.percentile(queued, 95)
+        assert added <= 0.060, f"bridge adds {added * 1000:.0f} ms"
+
+
+async def test_blind_transfer_by_refer(phone: SipPhone, company: Baresip, desk: Baresip) -> None:
+    """REFER: the company's UA calls the desk itself; our leg ends as transferred."""
+    call = await phone.dial(company.uri)
+    await call.wait_answered()
+    await call.transfer("desk")
+    end = await call.ended
+    assert end.cause is EndCause.TRANSFERRED
+    await desk.wait_event("CALL_ESTABLISHED", within=3)
+    assert phone.calls == []
+
+
+async def test_refused_transfer_keeps_the_call(phone: SipPhone, company: Baresip) -> None:
+    """A transfer target that fails (here: unknown) raises, and the call stays up for a bridge."""
+    call = await phone.dial(company.uri)
+    await call.wait_answered()
+    with pytest.raises(SipTransferError):
+        await call.transfer("nobody")
+    assert call.ended.done() is False
+    await call.hangup()
