@@ -82,9 +82,11 @@ async def test_bridge_both_ways_within_60_ms(phone: SipPhone, company: Baresip, 
     desk_leg = await phone.dial("desk")
     await desk_leg.wait_answered()
     bridge = Bridge(company_leg, desk_leg)
+    waiting = asyncio.create_task(bridge.wait())
     await asyncio.sleep(4.0)
-    await bridge.close()
     await company_leg.hangup()
+    assert (await waiting).cause is EndCause.LOCAL_HANGUP
+    await bridge.close()
     await desk_leg.hangup()
 
     at_desk = await _last_recording(desk)

@@ -18,6 +18,7 @@ from custom_components.hold_slayer.telephony import (
     PortRange,
     SipAccount,
     SipPhone,
+    Transport,
 )
 from custom_components.hold_slayer.telephony.dtmf import frequencies
 from custom_components.hold_slayer.telephony.g711 import Pcm
@@ -260,8 +261,7 @@ async def test_failure_causes(registered_phone: SipPhone, number: str, cause: En
 
 async def test_no_answer(registered_phone: SipPhone) -> None:
     """A line that only rings is cancelled after the ring timeout: no_answer."""
-    call = await registered_phone.dial("ringing")
-    call.ring_timeout = 1.0
+    call = await registered_phone.dial("ringing", ring_timeout=1.0)
     states: list[CallState] = []
     call.async_listen(states.append)
     with pytest.raises(CallFailedError) as failed:
@@ -283,3 +283,45 @@ async def test_call_through_record_routing_proxy(registered_phone: SipPhone, reg
         end = await call.hangup()
         assert end.cause is EndCause.LOCAL_HANGUP
         await far.wait_event("CALL_CLOSED", within=2)
+
+
+async def test_tcp_through_outbound_proxy(registrar: Registrar) -> None:
+    """TCP to a registrar named by host name, every request through the outbound proxy.
+
+    The connection is dropped mid-way and re-established before the next request.
+    """
+    low = free_port(30000, 39000)
+    rtp = free_port(40000, 40900) // 100 * 100
+    account = SipAccount(
+        "localhost",
+        "alice",
+        "correct-horse",
+        port=registrar.port,
+        transport=Transport.TCP,
+        outbound_proxy="127.0.0.1",
+        outbound_proxy_port=registrar.port,
+        sip_ports=PortRange(low, low + 5),
+        rtp_ports=PortRange(rtp, rtp + 99),
+    )
+    phone = SipPhone(account)
+    await phone.start()
+    try:
+        assert phone.status.state == "registered"
+        async with baresip_peer(FAR_END_AUDIO) as far:
+            call = await _answered(phone, far.uri)
+            assert call.request_uri == far.uri
+            heard = await _collect(call, 1.0)
+            assert best_alignment(FAR_END_AUDIO[: 8000 * 10], heard)[0] > 0.999
+            end = await call.hangup()
+            assert end.cause is EndCause.LOCAL_HANGUP
+            await far.wait_event("CALL_CLOSED", within=2)
+        writer = phone.transport._writer
+        assert writer is not None
+        writer.close()  # the connection drops (as when a NAT forgets it)
+        await asyncio.sleep(0.1)
+        await phone.transport.ensure_connected()
+        call = await phone.dial("busy")
+        with pytest.raises(CallFailedError):
+            await asyncio.wait_for(call.wait_answered(), 5)
+    finally:
+        await phone.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
@@ -166,7 +166,7 @@ class Call:
         if not self._answered.done():
             raise CallFailedError(self.ended.result())
 
-    def frames(self) -> AsyncIterator[Pcm]:
+    def frames(self) -> AsyncGenerator[Pcm]:
         """20 ms int16 frames at 8 kHz heard on this call, until it ends."""
         return self.media.frames()
 
@@ -526,8 +526,15 @@ class Call:
                 task.cancel()
 
     async def close(self) -> None:
-        """Hang up if needed and wait for every task of this call to finish."""
-        if not self.ended.done():
-            await self.hangup()
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """End the call here and now (no signalling) and wait for all its tasks to finish.
+
+        :meth:`hangup` is the polite way; the phone calls this afterwards so that a far end
+        that never answers our BYE or CANCEL cannot keep anything running.
+        """
+        self._end(CallEnd(EndCause.LOCAL_HANGUP, None, "phone stopped"))
+        current = asyncio.current_task()
+        while pending := [task for task in self._tasks if task is not current]:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self.media.close()

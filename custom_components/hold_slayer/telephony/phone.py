@@ -314,10 +314,13 @@ class SipPhone:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._register_task
             self._register_task = None
-        if self._calls:
+        calls = list(self._calls.values())
+        if calls:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(HANGUP_ON_STOP_TIMEOUT):
-                    await asyncio.gather(*(call.close() for call in list(self._calls.values())))
+                    await asyncio.gather(*(call.hangup() for call in calls))
+            # Whatever the far ends said, nothing of these calls may outlive the phone.
+            await asyncio.gather(*(call.close() for call in calls))
         if self._registered:
             self._registered = False
             try:
@@ -472,10 +475,11 @@ class SipPhone:
 
     # -- calls ----------------------------------------------------------------------------------
 
-    async def dial(self, target: str) -> Call:
+    async def dial(self, target: str, *, ring_timeout: float | None = None) -> Call:
         """Start a call to a number, extension or SIP URI; it rings in the background.
 
-        Await :meth:`Call.wait_answered` for the outcome, or watch :attr:`Call.state`.
+        Await :meth:`Call.wait_answered` for the outcome, or watch :attr:`Call.state`. After
+        ``ring_timeout`` seconds without an answer the call is cancelled (``no_answer``).
         """
         if not self._started:
             raise SipConnectionError("the phone is not started")
@@ -486,6 +490,8 @@ class SipPhone:
         except OSError as err:
             raise SipConfigError(str(err)) from err
         call = Call(self, uri, media)
+        if ring_timeout is not None:
+            call.ring_timeout = ring_timeout
         self._calls[call.call_id] = call
         call.start()
         return call

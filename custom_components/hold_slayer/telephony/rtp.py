@@ -15,7 +15,7 @@ import secrets
 import struct
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -399,7 +399,7 @@ class MediaStream(asyncio.DatagramProtocol):
 
     # -- what the call uses -------------------------------------------------------------------
 
-    async def frames(self) -> AsyncIterator[Pcm]:
+    async def frames(self) -> AsyncGenerator[Pcm]:
         """Every 20 ms frame heard from now on, until the stream closes."""
         listener = _Listener()
         self._listeners.append(listener)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import socket
 import ssl
 from collections.abc import Callable
 from typing import Final
@@ -76,18 +77,24 @@ class SipTransport(asyncio.DatagramProtocol):
     async def _connect(self, port: int) -> None:
         assert self._server is not None
         host, server_port = self._server
-        async with asyncio.timeout(CONNECT_TIMEOUT):
-            reader, writer = await asyncio.open_connection(
-                host,
-                server_port,
-                ssl=self._tls,
-                server_hostname=host if self._tls else None,
-                local_addr=("0.0.0.0", port),
-            )
+        loop = asyncio.get_running_loop()
+        infos = await loop.getaddrinfo(host, server_port, family=socket.AF_INET, type=socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            # Reconnecting from the same port must work while the old connection is in TIME_WAIT.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setblocking(False)
+            sock.bind(("0.0.0.0", port))
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                await loop.sock_connect(sock, infos[0][4])
+                reader, writer = await asyncio.open_connection(
+                    sock=sock, ssl=self._tls, server_hostname=host if self._tls else None
+                )
+        except BaseException:
+            sock.close()
+            raise
         self._writer = writer
-        self._reader_task = asyncio.get_running_loop().create_task(
-            self._read_stream(reader), name="hold_slayer SIP stream"
-        )
+        self._reader_task = loop.create_task(self._read_stream(reader), name="hold_slayer SIP stream")
 
     async def ensure_connected(self) -> None:
         """Reconnect a dropped TCP/TLS connection (same local port)."""
