@@ -127,7 +127,7 @@ def _config(workdir: Path, sip_port: int, ctrl_port: int, source: Path, rtp_low:
             "poll_method epoll",
             f"sip_listen 127.0.0.1:{sip_port}",
             "call_local_timeout 120",
-            "call_max_calls 8",
+            "call_max_calls 16",
             "audio_player aufile,/dev/null",
             f"audio_source aufile,{source}",
             "audio_alert aufile,/dev/null",

@@ -29,7 +29,7 @@ from .errors import (
     SipError,
     SipRejectedError,
 )
-from .rtp import MediaStream
+from .rtp import MediaClock, MediaStream
 from .sipmsg import (
     SipMessage,
     SipParseError,
@@ -155,6 +155,7 @@ class SipPhone:
         self._listeners: list[Callable[[RegistrationStatus], None]] = []
         self._transactions: dict[tuple[str, str], ClientTransaction] = {}
         self._calls: dict[str, Call] = {}
+        self._media_clock = MediaClock()  # one 20 ms timer for all calls of this phone
         self._register_task: asyncio.Task[None] | None = None
         self._register_call_id = ""
         self._register_cseq = 0
@@ -484,7 +485,7 @@ class SipPhone:
         if not self._started:
             raise SipConnectionError("the phone is not started")
         uri = self.target_uri(target)
-        media = MediaStream(self.local_ip)
+        media = MediaStream(self.local_ip, clock=self._media_clock)
         try:
             await media.open(self.account.rtp_ports.ports())
         except OSError as err:
