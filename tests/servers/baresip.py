@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -24,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tests.servers.kamailio import free_port, tcp_listening
+from tests.servers.kamailio import free_port, stop_process, tcp_listening
 
 BARESIP = "/usr/bin/baresip"
 READY_TIMEOUT = 15.0
@@ -199,12 +198,7 @@ def run_baresip(
                     time.sleep(0.05)
                 yield Baresip(sip_port, ctrl_port, workdir, aor)
             finally:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+                stop_process(proc, grace=5.0)
 
 
 @contextlib.asynccontextmanager

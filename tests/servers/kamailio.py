@@ -66,6 +66,16 @@ def free_port(low: int = 20000, high: int = 29999) -> int:
     return random.choice(candidates)
 
 
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds; always reaped."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def render_config(
     port: int,
     users: Mapping[str, str],
@@ -167,12 +177,7 @@ def run_registrar(
                 _wait_until_listening(proc, port, log)
                 yield Registrar("127.0.0.1", port, dict(users), tls_port)
             finally:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+                stop_process(proc)
 
 
 def main() -> None:

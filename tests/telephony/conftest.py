@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 
@@ -14,18 +16,34 @@ from tests.signals import noise
 FAR_END_AUDIO = noise(700, seed=11)  # longer than any call: baresip hangs up at the end of its file
 
 
-def direct_account(peer_port: int) -> SipAccount:
-    """An account that sends everything straight to a peer on ``peer_port`` (no registrar)."""
+def make_account(host: str, port: int, username: str, password: str, **options: Any) -> SipAccount:
+    """An account with free local SIP and RTP port ranges."""
     low = free_port(30000, 39000)
     rtp = free_port(40000, 40900) // 100 * 100
     return SipAccount(
-        "127.0.0.1",
-        "slayer",
-        "unused",
-        port=peer_port,
+        host,
+        username,
+        password,
+        port=port,
         sip_ports=PortRange(low, low + 5),
         rtp_ports=PortRange(rtp, rtp + 99),
+        **options,
     )
+
+
+def direct_account(peer_port: int) -> SipAccount:
+    """An account that sends everything straight to a peer on ``peer_port`` (no registrar)."""
+    return make_account("127.0.0.1", peer_port, "slayer", "unused")
+
+
+@asynccontextmanager
+async def started(phone: SipPhone) -> AsyncIterator[SipPhone]:
+    """A started phone, stopped afterwards."""
+    await phone.start()
+    try:
+        yield phone
+    finally:
+        await phone.stop()
 
 
 @pytest.fixture

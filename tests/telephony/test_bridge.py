@@ -10,16 +10,15 @@ import pytest
 
 from custom_components.hold_slayer.telephony import (
     EndCause,
-    PortRange,
-    SipAccount,
     SipPhone,
     SipTransferError,
 )
 from custom_components.hold_slayer.telephony.bridge import Bridge
 from custom_components.hold_slayer.telephony.g711 import Pcm
 from tests.servers.baresip import Baresip, baresip_peer, read_wav
-from tests.servers.kamailio import Registrar, free_port, run_registrar
+from tests.servers.kamailio import Registrar, run_registrar
 from tests.signals import best_alignment, noise
+from tests.telephony.conftest import make_account, started
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -52,21 +51,8 @@ async def company() -> AsyncIterator[Baresip]:
 @pytest.fixture
 async def phone(pbx: Registrar) -> AsyncIterator[SipPhone]:
     """Hold Slayer registered at the PBX."""
-    low = free_port(30000, 39000)
-    rtp = free_port(40000, 40900) // 100 * 100
-    registered = SipPhone(
-        SipAccount(
-            pbx.host,
-            "alice",
-            "correct-horse",
-            port=pbx.port,
-            sip_ports=PortRange(low, low + 5),
-            rtp_ports=PortRange(rtp, rtp + 99),
-        )
-    )
-    await registered.start()
-    yield registered
-    await registered.stop()
+    async with started(SipPhone(make_account(pbx.host, pbx.port, "alice", "correct-horse"))) as registered:
+        yield registered
 
 
 async def _last_recording(peer: Baresip) -> Pcm:

@@ -15,17 +15,15 @@ from custom_components.hold_slayer.telephony import (
     CallFailedError,
     CallState,
     EndCause,
-    PortRange,
-    SipAccount,
     SipPhone,
     Transport,
 )
 from custom_components.hold_slayer.telephony.dtmf import frequencies
 from custom_components.hold_slayer.telephony.g711 import Pcm
 from tests.servers.baresip import Baresip, baresip_peer, read_wav
-from tests.servers.kamailio import Registrar, free_port
+from tests.servers.kamailio import Registrar
 from tests.signals import best_alignment, noise, tone_power
-from tests.telephony.conftest import FAR_END_AUDIO, direct_account
+from tests.telephony.conftest import FAR_END_AUDIO, direct_account, make_account, started
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -225,21 +223,9 @@ def _hostile(call: Call, attacker_port: int) -> list[bytes]:
 @pytest.fixture
 async def registered_phone(registrar: Registrar) -> AsyncIterator[SipPhone]:
     """A phone registered at the Kamailio registrar, which also proxies its calls."""
-    low = free_port(30000, 39000)
-    rtp = free_port(40000, 40900) // 100 * 100
-    phone = SipPhone(
-        SipAccount(
-            registrar.host,
-            "alice",
-            "correct-horse",
-            port=registrar.port,
-            sip_ports=PortRange(low, low + 5),
-            rtp_ports=PortRange(rtp, rtp + 99),
-        )
-    )
-    await phone.start()
-    yield phone
-    await phone.stop()
+    account = make_account(registrar.host, registrar.port, "alice", "correct-horse")
+    async with started(SipPhone(account)) as phone:
+        yield phone
 
 
 @pytest.mark.parametrize(
@@ -290,18 +276,14 @@ async def test_tcp_through_outbound_proxy(registrar: Registrar) -> None:
 
     The connection is dropped mid-way and re-established before the next request.
     """
-    low = free_port(30000, 39000)
-    rtp = free_port(40000, 40900) // 100 * 100
-    account = SipAccount(
+    account = make_account(
         "localhost",
+        registrar.port,
         "alice",
         "correct-horse",
-        port=registrar.port,
         transport=Transport.TCP,
         outbound_proxy="127.0.0.1",
         outbound_proxy_port=registrar.port,
-        sip_ports=PortRange(low, low + 5),
-        rtp_ports=PortRange(rtp, rtp + 99),
     )
     phone = SipPhone(account)
     await phone.start()

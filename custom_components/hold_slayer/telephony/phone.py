@@ -37,6 +37,7 @@ from .sipmsg import (
     new_branch,
     new_call_id,
     new_tag,
+    params_of,
     request,
     response_to,
     uri_of,
@@ -56,7 +57,6 @@ HANGUP_ON_STOP_TIMEOUT: Final = 3.0
 AUTH_FAILURES: Final = frozenset({401, 403, 404, 407})
 ALLOW: Final = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY, REFER"
 USER_AGENT: Final = f"Hold Slayer (rfcvoip {LIBRARY_VERSION} digest)"
-_EXPIRES_PARAM = re.compile(r";\s*expires=(\d+)", re.IGNORECASE)
 
 
 class RegistrationState(StrEnum):
@@ -99,8 +99,9 @@ def granted_expires(response: SipMessage, requested: int, contact: str = "") -> 
     ours = uri_of(contact)
     contacts = sorted(response.header_values("contact"), key=lambda value: uri_of(value) != ours)
     for value in contacts:
-        if match := _EXPIRES_PARAM.search(value[value.rfind(">") + 1 :] if ">" in value else value):
-            return int(match.group(1))
+        expires = params_of(value).get("expires")
+        if expires and expires.isdigit():
+            return int(expires)
     expires = response.header("expires")
     return int(expires) if expires and expires.isdigit() else requested
 
