@@ -141,9 +141,10 @@ class SipTransport(asyncio.DatagramProtocol):
         source = self._server
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                if not head.strip():
-                    continue  # CRLF keep-alive
+                # CRLF keepalives (RFC 5626) may sit between messages.
+                head = (await reader.readuntil(b"\r\n\r\n")).lstrip(b"\r\n")
+                if not head:
+                    continue
                 body = await reader.readexactly(_content_length(head))
                 self._deliver(head + body, source)
         except (

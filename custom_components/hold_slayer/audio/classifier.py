@@ -1,0 +1,139 @@
+"""The frame classifier: a label and a confidence for every analysis step of call audio.
+
+Tones are decided by the detectors in :mod:`.tones` (DTMF per frame; call-progress tones by
+cadence). Everything else — silence, comfort noise, music, speech, speech over music — by a
+softmax model over one second of window features (:mod:`.features`), fitted on the *tune* half
+of the corpus by ``tools/train_classifier.py`` and stored in ``model.json`` beside this file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from .features import FRAME, WINDOW_FEATURE_NAMES, frame_features, window_features
+from .tones import DtmfDetector, ProgressToneDetector, ToneKind
+
+MODEL_PATH: Final = Path(__file__).with_name("model.json")
+WINDOW_FRAMES: Final = 50  # 1 s of context
+STEP_FRAMES: Final = 5  # a decision every 100 ms
+SILENCE_DB: Final = -55.0  # window level (dBFS) below which it is silence, whatever else
+
+Floats = npt.NDArray[np.float64]
+
+
+class Label(StrEnum):
+    """What the line is carrying (the labels of the ``script/classify`` contract)."""
+
+    SILENCE = "silence"
+    NOISE = "noise"
+    MUSIC = "music"
+    SPEECH = "speech"
+    SPEECH_OVER_MUSIC = "speech_over_music"
+    RINGBACK = "ringback"
+    BUSY = "busy"
+    REORDER = "reorder"
+    SIT = "sit"
+    DTMF = "dtmf"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One analysis step: when (end of the window, seconds), what, and how sure."""
+
+    time: float
+    label: Label
+    confidence: float
+    probabilities: dict[Label, float]
+
+
+@dataclass(frozen=True, slots=True)
+class SoftmaxModel:
+    """Standardise, then a linear softmax: small, fast and easy to inspect."""
+
+    labels: tuple[Label, ...]
+    mean: Floats
+    scale: Floats
+    weights: Floats  # features x labels
+    bias: Floats
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> SoftmaxModel:
+        """Read ``model.json``."""
+        data = json.loads(path.read_text())
+        if tuple(data["features"]) != WINDOW_FEATURE_NAMES:
+            raise ValueError("model.json was trained on other features; run tools/train_classifier.py")
+        return cls(
+            tuple(Label(label) for label in data["labels"]),
+            np.array(data["mean"]),
+            np.array(data["scale"]),
+            np.array(data["weights"]),
+            np.array(data["bias"]),
+        )
+
+    def probabilities(self, features: Floats) -> Floats:
+        """Class probabilities for one or more feature vectors."""
+        logits = ((features - self.mean) / self.scale) @ self.weights + self.bias
+        logits -= np.max(logits, axis=-1, keepdims=True)
+        exp = np.exp(logits)
+        result: Floats = exp / np.sum(exp, axis=-1, keepdims=True)
+        return result
+
+
+class FrameClassifier:
+    """Streaming: push 20 ms frames, get a :class:`Decision` every 100 ms once 1 s is heard."""
+
+    def __init__(self, model: SoftmaxModel | None = None) -> None:
+        self.model = model or SoftmaxModel.load()
+        self._features: deque[Floats] = deque(maxlen=WINDOW_FRAMES)
+        self._shape: Floats | None = None
+        self._dtmf = DtmfDetector()
+        self._tones = ProgressToneDetector()
+        self._dtmf_frames: deque[bool] = deque(maxlen=STEP_FRAMES)
+        self._frames = 0
+        self._tone: ToneKind | None = None
+
+    def push(self, frame: Floats) -> Decision | None:
+        """Analyse one frame (160 floats in -1..1); a decision every ``STEP_FRAMES`` frames."""
+        decisions = self.push_block(frame.reshape(1, FRAME))
+        return decisions[0] if decisions else None
+
+    def push_block(self, block: Floats) -> list[Decision]:
+        """Analyse N frames at once (N x 160); returns the decisions they complete."""
+        features, self._shape = frame_features(block, self._shape)
+        decisions: list[Decision] = []
+        for index in range(len(block)):
+            self._features.append(features[index])
+            self._dtmf.push(block[index])
+            self._dtmf_frames.append(self._dtmf.active)
+            self._tone = self._tones.push(block[index])
+            self._frames += 1
+            if self._frames % STEP_FRAMES == 0 and len(self._features) >= STEP_FRAMES * 2:
+                decisions.append(self._decide())
+        return decisions
+
+    def _decide(self) -> Decision:
+        time = self._frames * FRAME / 8000
+        if any(self._dtmf_frames):
+            return Decision(time, Label.DTMF, 1.0, {Label.DTMF: 1.0})
+        if self._tone is not None:
+            label = Label(self._tone.value)
+            return Decision(time, label, 1.0, {label: 1.0})
+        window = np.array(self._features)
+        if float(np.max(window[:, 0])) < SILENCE_DB:
+            return Decision(time, Label.SILENCE, 1.0, {Label.SILENCE: 1.0})
+        probabilities = self.model.probabilities(window_features(window))
+        best = int(np.argmax(probabilities))
+        return Decision(
+            time,
+            self.model.labels[best],
+            float(probabilities[best]),
+            {label: float(p) for label, p in zip(self.model.labels, probabilities, strict=True)},
+        )

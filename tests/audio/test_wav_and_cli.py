@@ -1,0 +1,86 @@
+"""Reading any WAV as 8 kHz mono, and the script/classify contract."""
+
+from __future__ import annotations
+
+import json
+import wave
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from custom_components.hold_slayer.audio.wav import WavError, read_8k, resample
+from tools import classify
+
+
+def _write(path: Path, data: bytes, *, width: int, rate: int, channels: int = 1) -> Path:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(width)
+        out.setframerate(rate)
+        out.writeframes(data)
+    return path
+
+
+def _sine(rate: int, seconds: float = 1.0, frequency: float = 1000.0) -> npt.NDArray[np.float64]:
+    return 0.5 * np.sin(2 * np.pi * frequency * np.arange(round(rate * seconds)) / rate)
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4])
+def test_sample_widths(tmp_path: Path, width: int) -> None:
+    """8-, 16-, 24- and 32-bit PCM decode to the same sine."""
+    sine = _sine(8000)
+    if width == 1:
+        data = (sine * 127 + 128).astype(np.uint8).tobytes()
+    elif width == 3:
+        ints = (sine * (1 << 23)).astype(np.int32)
+        data = b"".join(int(v & 0xFFFFFF).to_bytes(3, "little") for v in ints)
+    else:
+        data = (sine * (1 << (8 * width - 1))).astype(f"<i{width}").tobytes()
+    decoded = read_8k(_write(tmp_path / "x.wav", data, width=width, rate=8000))
+    assert np.max(np.abs(decoded - sine)) < 0.01
+
+
+def test_stereo_16k_is_downmixed_and_resampled(tmp_path: Path) -> None:
+    """16 kHz stereo: channels averaged, resampled to 8 kHz without aliasing the band."""
+    sine = _sine(16000)
+    stereo = np.column_stack((sine, sine)).ravel()
+    decoded = read_8k(
+        _write(tmp_path / "s.wav", (stereo * 32767).astype("<i2").tobytes(), width=2, rate=16000, channels=2)
+    )
+    assert len(decoded) == pytest.approx(8000, abs=2)
+    spectrum = np.abs(np.fft.rfft(decoded))
+    assert np.argmax(spectrum) == pytest.approx(1000, abs=2)
+    aliased = read_8k(
+        _write(
+            tmp_path / "a.wav",
+            (_sine(16000, frequency=6000) * 32767).astype("<i2").tobytes(),
+            width=2,
+            rate=16000,
+        )
+    )
+    assert np.max(np.abs(aliased)) < 0.05  # 6 kHz cannot fold down to 2 kHz
+
+
+def test_bad_files(tmp_path: Path) -> None:
+    """Non-WAV input and impossible rates are WavErrors."""
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"RIFF....not a wav")
+    with pytest.raises(WavError):
+        read_8k(junk)
+    with pytest.raises(WavError):
+        resample(np.zeros(10), 0)
+
+
+def test_classify_json_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One object per step with t/label/confidence, then the summary last."""
+    path = _write(tmp_path / "m.wav", (np.zeros(8000 * 3)).astype("<i2").tobytes(), width=2, rate=8000)
+    assert classify.main([str(path), "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert set(lines[0]) == {"t", "label", "confidence"}
+    assert {line["label"] for line in lines[:-1]} == {"silence"}
+    assert lines[-1]["summary"]["duration_s"] == 3.0
+    assert classify.main([str(path)]) == 0
+    assert "summary:" in capsys.readouterr().out
+    assert classify.main([str(tmp_path / "missing.wav")]) == 2

@@ -1,0 +1,1 @@
+"""Development tools: corpus generation, classifier training, the classify CLI."""
