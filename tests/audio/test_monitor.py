@@ -1,0 +1,117 @@
+"""The hold monitor on whole generated holds: music, repeated announcements, then a person."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from custom_components.hold_slayer.audio.features import FRAME
+from custom_components.hold_slayer.audio.fingerprint import Fingerprint
+from custom_components.hold_slayer.audio.monitor import EventKind, HoldMonitor, MonitorEvent
+from tools import corpus
+
+RATE = 8000
+Floats = npt.NDArray[np.float64]
+
+
+def _run(signal: Floats) -> list[MonitorEvent]:
+    monitor = HoldMonitor()
+    frames = signal[: len(signal) // FRAME * FRAME].reshape(-1, FRAME)
+    for start in range(0, len(frames), 250):
+        monitor.push_block(frames[start : start + 250])
+    return monitor.events
+
+
+def _hold(seed: int, *, announcements: int, human: bool) -> tuple[Floats, float | None]:
+    """Music, (announcement, music) x n, then maybe a person; the audio and when the person starts."""
+    rng = np.random.default_rng(seed)
+    track = corpus.music_tracks("test")[seed % 2]
+    music = corpus._normalise(track, -22)
+    prompts = corpus.prompts("test")
+    picks = [prompts[int(i)] for i in rng.integers(0, len(prompts), 4)]
+    announcement = corpus._normalise(
+        np.concatenate([np.concatenate((p, np.zeros(1200))) for p in picks]), -20
+    )
+    parts: list[Floats] = [music[: 12 * RATE]]
+    position = 12 * RATE
+    for _ in range(announcements):
+        parts += [
+            np.zeros(RATE // 2),
+            announcement,
+            np.zeros(RATE // 2),
+            music[position : position + 15 * RATE],
+        ]
+        position += 15 * RATE
+    start = None
+    if human:
+        start = sum(len(p) for p in parts) / RATE + 0.3
+        person = corpus._normalise(np.concatenate(corpus.human_speech("test")[:3]), -20)
+        parts += [np.zeros(int(0.3 * RATE)), person, np.zeros(2 * RATE)]
+    clean = np.concatenate(parts)
+    channel = corpus.Channel(level_db=float(rng.uniform(-6, 6)), noise_db=-60.0, loss=0.01)
+    return corpus.through_channel(clean, channel, rng), start
+
+
+@pytest.mark.parametrize("seed", [1, 4, 10])
+def test_person_after_repeated_announcements(seed: int) -> None:
+    """One hold_started, announcements recognised, exactly one human_detected within 1.5 s."""
+    audio, person_at = _hold(seed, announcements=2, human=True)
+    assert person_at is not None
+    events = _run(audio)
+    kinds = [event.kind for event in events]
+    assert kinds.count(EventKind.HOLD_STARTED) == 1
+    assert kinds.count(EventKind.ANNOUNCEMENT) >= 2
+    humans = [event for event in events if event.kind is EventKind.HUMAN_DETECTED]
+    assert len(humans) == 1
+    assert abs(humans[0].time - person_at) <= 1.5
+    assert EventKind.HOLD_ENDED in kinds
+
+
+def test_person_before_any_announcement() -> None:
+    """Nothing learned yet: a person is reported once they pause for a reply, music never back."""
+    audio, person_at = _hold(5, announcements=0, human=True)
+    assert person_at is not None
+    humans = [event for event in _run(audio) if event.kind is EventKind.HUMAN_DETECTED]
+    assert len(humans) == 1
+    assert abs(humans[0].time - person_at) <= 1.5
+
+
+def test_transcript_veto_learns_the_voice() -> None:
+    """A vetoed person goes back to hold, and the same audio is an announcement next time."""
+    audio, _ = _hold(5, announcements=0, human=True)
+    monitor = HoldMonitor()
+    frames = audio[: len(audio) // FRAME * FRAME].reshape(-1, FRAME)
+    for start in range(0, len(frames), 250):
+        monitor.push_block(frames[start : start + 250])
+    assert not monitor.on_hold
+    monitor.review(human=True)  # a confirmation changes nothing
+    assert not monitor.on_hold
+    monitor.review(human=False)
+    assert monitor.on_hold
+    assert len(monitor.announcements) == 1
+
+
+def test_announcements_alone_are_never_a_person() -> None:
+    """Several holds of announcement loops without a person raise no human_detected."""
+    for seed in (2, 3, 11):
+        audio, _ = _hold(seed, announcements=4, human=False)
+        assert EventKind.HUMAN_DETECTED not in [event.kind for event in _run(audio)]
+
+
+def test_fingerprints_survive_level_and_codec() -> None:
+    """The same prompt at another level through A-law with loss matches; other speech does not."""
+    rng = np.random.default_rng(0)
+    prompts = corpus.prompts("test")
+    first = corpus._normalise(np.concatenate(prompts[:3]), -20)
+    reference = Fingerprint.of(first[: 4 * RATE])
+    again = corpus.through_channel(first * 0.3, corpus.Channel(alaw=True, loss=0.02, noise_db=-55), rng)
+    for offset in (0.5, 1.0137, 2.2011):  # wherever the probe starts, not on a 10 ms grid
+        start = round(offset * RATE)
+        assert reference.match(Fingerprint.of(again[start : start + RATE])) > 0.7
+    for index in range(4):
+        other = corpus._normalise(np.concatenate(prompts[10 + 3 * index : 13 + 3 * index]), -20)
+        assert reference.match(Fingerprint.of(other[:RATE])) < 0.35
+    for person in corpus.human_speech("test"):
+        assert reference.match(Fingerprint.of(corpus._normalise(person, -20)[:RATE])) < 0.35
+    assert reference.match(Fingerprint.of(np.zeros(RATE))) == 0.0
