@@ -55,7 +55,7 @@ def _hold(seed: int, *, announcements: int, human: bool) -> tuple[Floats, float 
 
 @pytest.mark.parametrize("seed", [1, 4, 10])
 def test_person_after_repeated_announcements(seed: int) -> None:
-    """One hold_started, announcements recognised, exactly one human_detected within 1.5 s."""
+    """One hold_started, announcements recognised, one human_detected within 2 s of the first word."""
     audio, person_at = _hold(seed, announcements=2, human=True)
     assert person_at is not None
     events = _run(audio)
@@ -64,7 +64,9 @@ def test_person_after_repeated_announcements(seed: int) -> None:
     assert kinds.count(EventKind.ANNOUNCEMENT) >= 2
     humans = [event for event in events if event.kind is EventKind.HUMAN_DETECTED]
     assert len(humans) == 1
-    assert abs(humans[0].time - person_at) <= 1.5
+    assert 0 < humans[0].time - person_at <= 2.0
+    assert humans[0].onset is not None
+    assert abs(humans[0].onset - person_at) <= 0.5
     assert EventKind.HOLD_ENDED in kinds
 
 
@@ -74,7 +76,10 @@ def test_person_before_any_announcement() -> None:
     assert person_at is not None
     humans = [event for event in _run(audio) if event.kind is EventKind.HUMAN_DETECTED]
     assert len(humans) == 1
-    assert abs(humans[0].time - person_at) <= 1.5
+    assert humans[0].onset is not None
+    assert abs(humans[0].onset - person_at) <= 0.5
+    # The speech ends 2 s before the audio does; the reply pause is 1.5 s of that.
+    assert humans[0].time <= len(audio) / RATE
 
 
 def test_transcript_veto_learns_the_voice() -> None:

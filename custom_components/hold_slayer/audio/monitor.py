@@ -54,11 +54,16 @@ class EventKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class MonitorEvent:
-    """Something the session should act on; ``time`` in seconds of call audio."""
+    """Something the session should act on.
+
+    ``time`` is when the monitor knew (seconds of call audio); ``onset`` when what it reports
+    began (the first word of the person, the start of the announcement).
+    """
 
     time: float
     kind: EventKind
     confidence: float = 1.0
+    onset: float | None = None
 
 
 class _State(StrEnum):
@@ -142,7 +147,7 @@ class HoldMonitor:
             self._calm_since = self._calm_since if self._calm_since is not None else now
             if now - self._calm_since >= HOLD_AFTER and label is not Label.RINGBACK:
                 self.state = _State.HOLD
-                return [MonitorEvent(self._calm_since, EventKind.HOLD_STARTED)]
+                return [MonitorEvent(now, EventKind.HOLD_STARTED, onset=self._calm_since)]
         else:
             self._calm_since = None
         return []
@@ -191,25 +196,27 @@ class HoldMonitor:
         assert candidate.probe is not None
         if any(known.match(candidate.probe) >= MATCH_THRESHOLD for known in self.announcements):
             candidate.matched = True  # the hold's announcement again: report it once, now
-            return [MonitorEvent(candidate.start, EventKind.ANNOUNCEMENT)]
+            return [MonitorEvent(now, EventKind.ANNOUNCEMENT, onset=candidate.start)]
         over_music = candidate.labels.count(Label.SPEECH_OVER_MUSIC) / len(candidate.labels)
         if over_music > MAX_OVER_MUSIC:
             return []  # spoken over music: an announcement until the music says otherwise
         if self.announcements and not candidate.continuation and candidate.speech >= HUMAN_EVIDENCE:
             # The hold's announcement is known and this is not it: a new voice.
-            return self._human(candidate, 0.7 + 0.1 * min(3, len(self.announcements)))
+            return self._human(candidate, now, 0.7 + 0.1 * min(3, len(self.announcements)))
         if candidate.pause >= REPLY_PAUSE:
             # Nothing learned yet: speech, then silence awaiting a reply, and no music.
-            return self._human(candidate, 0.8)
+            return self._human(candidate, now, 0.8)
         return []
 
-    def _human(self, candidate: _Candidate, confidence: float) -> list[MonitorEvent]:
+    def _human(self, candidate: _Candidate, now: float, confidence: float) -> list[MonitorEvent]:
         self.state = _State.HUMAN
         self._last_human = candidate
         self._candidate = None
         self._calm_since = None
         self._hold_ended = False
-        return [MonitorEvent(candidate.start, EventKind.HUMAN_DETECTED, round(min(confidence, 1.0), 2))]
+        return [
+            MonitorEvent(now, EventKind.HUMAN_DETECTED, round(min(confidence, 1.0), 2), onset=candidate.start)
+        ]
 
     def _announcement(self, now: float, *, report: bool) -> list[MonitorEvent]:
         """The segment ended with music: learn it (if new) and go back to holding."""
@@ -218,14 +225,14 @@ class HoldMonitor:
         self.state = _State.HOLD
         self._candidate = None
         self._learn(candidate)  # matched ones too: each repeat adds a slightly different view
-        return [MonitorEvent(candidate.start, EventKind.ANNOUNCEMENT)] if report else []
+        return [MonitorEvent(now, EventKind.ANNOUNCEMENT, onset=candidate.start)] if report else []
 
     def _with_human(self, label: Label, now: float) -> list[MonitorEvent]:
         if label is Label.MUSIC:  # the music is back: it was not a person after all
             self._calm_since = self._calm_since if self._calm_since is not None else now
             if now - self._calm_since >= MUSIC_RETURN_WAIT and not self._hold_ended:
                 self.review(human=False)
-                return [MonitorEvent(self._calm_since, EventKind.HOLD_STARTED)]
+                return [MonitorEvent(now, EventKind.HOLD_STARTED, onset=self._calm_since)]
             return []
         self._calm_since = None
         human = self._last_human

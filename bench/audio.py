@@ -1,0 +1,250 @@
+"""Audio benchmark: classifier accuracy, hold-monitor detection, throughput and memory.
+
+Everything is scored on the *test* half of the corpus (tools/corpus.py), which the classifier
+was never fitted on, with a fixed seed:
+
+    .venv/bin/python bench/audio.py [--clips 40] [--holds 60] [--seed 1]
+
+Figures are printed and written to docs/performance.md (section "Audio").
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.report import write_section  # noqa: E402
+from custom_components.hold_slayer.audio.classifier import FrameClassifier, Label  # noqa: E402
+from custom_components.hold_slayer.audio.features import FRAME  # noqa: E402
+from custom_components.hold_slayer.audio.monitor import EventKind, HoldMonitor  # noqa: E402
+from custom_components.hold_slayer.audio.tones import (  # noqa: E402
+    DTMF_COLUMNS,
+    DTMF_KEYS,
+    DTMF_ROWS,
+    TONES,
+    ToneKind,
+)
+from tools import corpus  # noqa: E402
+
+RATE = 8000
+Floats = npt.NDArray[np.float64]
+GROUPS = {
+    Label.MUSIC: "music",
+    Label.SPEECH: "speech",
+    Label.SPEECH_OVER_MUSIC: "speech",
+    Label.SILENCE: "silence/noise",
+    Label.NOISE: "silence/noise",
+}
+
+
+def _frames(signal: Floats) -> Floats:
+    return signal[: len(signal) // FRAME * FRAME].reshape(-1, FRAME)
+
+
+def _tone_clip(kind: ToneKind, rng: np.random.Generator, seconds: float) -> Floats:
+    specs = [spec for spec in TONES if spec.kind is kind]
+    t = np.arange(round(seconds * RATE)) / RATE
+    if kind is ToneKind.SIT:
+        parts = [np.sin(2 * np.pi * f * t[: round(0.33 * RATE)]) for f in (985.2, 1428.5, 1776.7)]
+        signal = np.concatenate([*parts, np.zeros(round(seconds * RATE) - 3 * round(0.33 * RATE))])
+    else:
+        spec = specs[int(rng.integers(0, len(specs)))]
+        tone = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in spec.frequencies) / len(
+            spec.frequencies
+        )
+        gate = np.zeros(len(t))
+        position, index = 0.0, 0
+        while position < seconds:
+            length = spec.cadence[index % len(spec.cadence)]
+            if index % 2 == 0:
+                gate[round(position * RATE) : round((position + length) * RATE)] = 1.0
+            position += length
+            index += 1
+        signal = np.asarray(tone) * gate
+    return corpus.through_channel(
+        0.3 * signal, corpus.Channel.random(rng), rng
+    )  # about -13 dBFS, like networks
+
+
+def classifier_scores(clips: int, seed: int) -> tuple[list[str], float]:
+    """Per-label precision/recall/F1 (decisions after 1 s of each clip) and 2 s segment accuracy."""
+    rng = np.random.default_rng(seed)
+    truth: list[str] = []
+    predicted: list[str] = []
+    segments_right = segments = 0
+    samples: list[tuple[str, Floats]] = list(corpus.labelled_clips("test", clips, 6.0, seed))
+    for kind in (ToneKind.RINGBACK, ToneKind.BUSY, ToneKind.REORDER):
+        samples += [(kind.value, _tone_clip(kind, rng, 14.0)) for _ in range(max(4, clips // 4))]
+    for label, signal in samples:
+        decisions = FrameClassifier().push_block(_frames(signal))
+        if label in ("ringback", "busy", "reorder"):
+            settled = decisions[len(decisions) // 2 :]  # after the cadence has been seen
+        else:
+            settled = decisions[10:]
+            by_segment: dict[int, Counter[str]] = {}
+            for decision in settled:
+                by_segment.setdefault(int(decision.time // 2), Counter())[
+                    GROUPS.get(decision.label, "tone")
+                ] += 1
+            for votes in by_segment.values():
+                segments += 1
+                segments_right += votes.most_common(1)[0][0] == GROUPS[Label(label)]
+        truth += [label] * len(settled)
+        predicted += [decision.label.value for decision in settled]
+    lines = ["| label | precision | recall | F1 | decisions |", "|---|---|---|---|---|"]
+    for label in [*corpus.LABELS, "ringback", "busy", "reorder"]:
+        tp = sum(t == p == label for t, p in zip(truth, predicted, strict=True))
+        predicted_count = predicted.count(label)
+        actual = truth.count(label)
+        precision = tp / predicted_count if predicted_count else 0.0
+        recall = tp / actual if actual else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        lines.append(f"| {label} | {precision:.3f} | {recall:.3f} | {f1:.3f} | {actual} |")
+    return lines, segments_right / segments
+
+
+def dtmf_score(rng: np.random.Generator) -> float:
+    """Share of DTMF digits (50-100 ms, random level and channel) labelled dtmf."""
+    hits = total = 0
+    t = np.arange(RATE) / RATE
+    for row, keys in enumerate(DTMF_KEYS):
+        for column in range(len(keys)):
+            for _ in range(3):
+                length = round(float(rng.uniform(0.05, 0.1)) * RATE)
+                digit = np.sin(2 * np.pi * DTMF_ROWS[row] * t[:length]) + np.sin(
+                    2 * np.pi * DTMF_COLUMNS[column] * t[:length]
+                )
+                clean = np.concatenate([np.zeros(RATE), 0.1 * digit, np.zeros(RATE)])
+                signal = corpus.through_channel(clean, corpus.Channel.random(rng), rng)
+                labels = {d.label for d in FrameClassifier().push_block(_frames(signal))}
+                hits += Label.DTMF in labels
+                total += 1
+    return hits / total
+
+
+def hold(rng: np.random.Generator, *, person: bool) -> tuple[Floats, float | None]:
+    """A hold: music with a looping announcement every 15-40 s, then maybe a person."""
+    tracks = corpus.music_tracks("test")
+    music = corpus._normalise(tracks[int(rng.integers(0, len(tracks)))], float(rng.uniform(-26, -18)))  # noqa: SLF001
+    prompts = corpus.prompts("test")
+    announcement = corpus._normalise(  # noqa: SLF001
+        np.concatenate(
+            [np.concatenate((prompts[int(i)], np.zeros(1200))) for i in rng.integers(0, len(prompts), 3)]
+        ),
+        float(rng.uniform(-22, -18)),
+    )
+    over_music = bool(rng.random() < 0.2)
+    parts: list[Floats] = []
+    position = int(rng.integers(0, len(music) // 2))
+    for _ in range(int(rng.integers(0, 6))):
+        length = int(rng.uniform(15, 40) * RATE)
+        parts.append(np.resize(music[position:], length))
+        position = (position + length) % (len(music) - RATE)
+        if over_music:
+            bed = np.resize(music[position:], len(announcement)) * 0.3
+            parts.append(announcement + bed)
+        else:
+            parts += [np.zeros(RATE // 2), announcement, np.zeros(RATE // 2)]
+    parts.append(np.resize(music[position:], int(rng.uniform(8, 30) * RATE)))
+    start = None
+    if person:
+        start = sum(len(p) for p in parts) / RATE + 0.2
+        voices = corpus.human_speech("test")
+        speaker = voices[int(rng.integers(0, len(voices)))]
+        parts += [np.zeros(int(0.2 * RATE)), corpus._normalise(speaker, -20), np.zeros(2 * RATE)]  # noqa: SLF001
+    channel = corpus.Channel.random(rng)
+    return corpus.through_channel(np.concatenate(parts), channel, rng), start
+
+
+def monitor_scores(holds: int, seed: int) -> tuple[list[str], float, float]:
+    """Detection latency, false and missed people; returns table rows, audio seconds, CPU seconds."""
+    rng = np.random.default_rng(seed)
+    latencies: list[float] = []
+    false_events = missed = people = 0
+    hold_seconds = audio_seconds = cpu = 0.0
+    for index in range(holds):
+        has_person = index % 5 != 4  # one hold in five has nobody coming
+        audio, start = hold(rng, person=has_person)
+        monitor = HoldMonitor()
+        frames = _frames(audio)
+        began = time.process_time()
+        for offset in range(0, len(frames), 500):
+            monitor.push_block(frames[offset : offset + 500])
+        cpu += time.process_time() - began
+        audio_seconds += len(audio) / RATE
+        hold_seconds += start if start is not None else len(audio) / RATE
+        humans = [event.time for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED]
+        if start is None:
+            false_events += len(humans)
+            continue
+        people += 1
+        early = [t for t in humans if t < start - 1.0]
+        false_events += len(early)
+        on_time = [t for t in humans if t >= start - 1.0]
+        if on_time:
+            latencies.append(max(0.0, on_time[0] - start))
+        else:
+            missed += 1
+    hours = hold_seconds / 3600
+    latency = np.array(latencies) if latencies else np.array([np.nan])
+    rows = [
+        f"| holds scored | {holds} ({people} with a person), {hold_seconds / 60:.0f} min of hold audio |",
+        f"| human_detected latency (from the first word) | median {np.median(latency):.2f} s, "
+        f"p95 {np.percentile(latency, 95):.2f} s |",
+        f"| false human_detected | {false_events} ({false_events / hours:.2f} per hour of hold) |",
+        f"| missed people | {missed} of {people} ({100 * missed / max(people, 1):.1f} %) |",
+    ]
+    return rows, audio_seconds, cpu
+
+
+def main() -> None:
+    """Measure, print, record."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--clips", type=int, default=40, help="clips per label (6 s each)")
+    parser.add_argument("--holds", type=int, default=60, help="generated holds for the monitor")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    started = time.monotonic()
+    label_rows, segment_accuracy = classifier_scores(args.clips, args.seed)
+    dtmf = dtmf_score(np.random.default_rng(args.seed))
+    monitor_rows, audio_seconds, cpu = monitor_scores(args.holds, args.seed + 1)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    lines = [
+        "Classifier, per label (test half; decisions after the first second of each clip):",
+        "",
+        *label_rows,
+        "",
+        "| measurement | result |",
+        "|---|---|",
+        f"| 2 s segments, music vs speech vs silence/noise | {100 * segment_accuracy:.2f} % correct |",
+        f"| DTMF digits of 50-100 ms labelled dtmf | {100 * dtmf:.1f} % |",
+        *monitor_rows,
+        f"| throughput, classifier + monitor, one core | {audio_seconds / cpu:.0f}x real time |",
+        f"| peak memory of the benchmark process | {peak_mb:.0f} MB |",
+    ]
+    print("\n".join(lines))
+    if not args.no_write:
+        write_section(
+            "Audio",
+            "bench/audio.py " + " ".join(sys.argv[1:]),
+            f"{os.cpu_count()} cores; run took {time.monotonic() - started:.0f} s",
+            lines,
+        )
+
+
+if __name__ == "__main__":
+    main()
