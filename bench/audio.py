@@ -162,7 +162,8 @@ def hold(rng: np.random.Generator, *, person: bool) -> tuple[Floats, float | Non
         start = sum(len(p) for p in parts) / RATE + 0.2
         voices = corpus.human_speech("test")
         speaker = voices[int(rng.integers(0, len(voices)))]
-        parts += [np.zeros(int(0.2 * RATE)), corpus._normalise(speaker, -20), np.zeros(2 * RATE)]  # noqa: SLF001
+        # The person then waits for an answer (4 s of the line's noise).
+        parts += [np.zeros(int(0.2 * RATE)), corpus._normalise(speaker, -20), np.zeros(4 * RATE)]  # noqa: SLF001
     channel = corpus.Channel.random(rng)
     return corpus.through_channel(np.concatenate(parts), channel, rng), start
 

@@ -31,6 +31,7 @@ MIN_LEVEL_DB: Final = -60.0  # frames quieter than this carry no landmarks
 FAN_OUT: Final = 4  # pairs per anchor peak
 TARGET_FRAMES: Final = (2, 24)  # the paired peak lies this many hops later
 TARGET_BINS: Final = 24
+MIN_LANDMARKS: Final = 30
 
 Floats = npt.NDArray[np.float64]
 
@@ -98,8 +99,11 @@ class Fingerprint:
         return fingerprint
 
     def match(self, probe: Fingerprint) -> float:
-        """Share of the probe's landmarks that line up with ours at one common time offset."""
-        if probe.count == 0:
+        """Share of the probe's landmarks that line up with ours at one common time offset.
+
+        Probes with few landmarks (near-silence, a pure tone) cannot be told apart: 0.
+        """
+        if probe.count < MIN_LANDMARKS:
             return 0.0
         offsets: Counter[int] = Counter()
         for hash_, frames in probe.index.items():

@@ -30,7 +30,7 @@ MUSIC_RETURN_WAIT: Final = 3.0  # how long music must stay back before a "person
 MUSIC_BACK: Final = 1.0  # this much music ends a speech segment (single flickers do not)
 MAX_OVER_MUSIC: Final = 0.3  # share of speech-over-music decisions that makes it an announcement
 CONTINUATION_GAP: Final = 3.0  # speech this soon after an announcement may be more of it
-REPLY_PAUSE: Final = 1.5  # before any announcement is known: silence after speech that awaits a reply
+REPLY_PAUSE: Final = 1.2  # silence after speech awaiting a reply (Twilio AMD uses 1.2 s)
 FINGERPRINT_SECONDS: Final = 1.0  # of a new speech segment, searched in known announcements
 REFERENCE_SECONDS: Final = 20.0  # of an announcement, kept as its reference
 HUMAN_EVIDENCE: Final = 1.2  # seconds of new, unmatched speech before a person is reported
@@ -177,14 +177,18 @@ class HoldMonitor:
         else:
             candidate.pause += step
         if candidate.music >= MUSIC_BACK:  # the music is back
-            self._segment_ended = now
             if candidate.speech < SPEECH_EVIDENCE:  # a flicker in the music, not a voice
                 self.state = _State.HOLD
                 self._candidate = None
                 return []
+            self._segment_ended = now
             return self._announcement(now, report=not candidate.matched)
         if candidate.matched:
-            return []  # a known announcement: wait for the music, report nothing more
+            # A known announcement: over once its speech stops, whatever follows.
+            if candidate.pause + candidate.music >= MUSIC_BACK:
+                self._segment_ended = now
+                return self._announcement(now, report=False)
+            return []
         probe_frames = round(FINGERPRINT_SECONDS * SAMPLE_RATE / FRAME)
         if len(candidate.frames) < probe_frames or candidate.speech < SPEECH_EVIDENCE:
             return []
