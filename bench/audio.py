@@ -26,12 +26,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench.report import write_section  # noqa: E402
 from custom_components.hold_slayer.audio.classifier import FrameClassifier, Label  # noqa: E402
-from custom_components.hold_slayer.audio.features import FRAME  # noqa: E402
 from custom_components.hold_slayer.audio.monitor import EventKind, HoldMonitor  # noqa: E402
 from custom_components.hold_slayer.audio.tones import (  # noqa: E402
     DTMF_COLUMNS,
     DTMF_KEYS,
     DTMF_ROWS,
+    FRAME,
     TONES,
     ToneKind,
 )

@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from custom_components.hold_slayer.audio.classifier import STEP_FRAMES  # noqa: E402
-from custom_components.hold_slayer.audio.features import FRAME  # noqa: E402
 from custom_components.hold_slayer.audio.monitor import HoldMonitor  # noqa: E402
+from custom_components.hold_slayer.audio.tones import FRAME  # noqa: E402
 from custom_components.hold_slayer.audio.wav import WavError, read_8k  # noqa: E402
 
 BLOCK_FRAMES = 500  # 10 s per numpy call

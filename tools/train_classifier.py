@@ -27,11 +27,11 @@ from custom_components.hold_slayer.audio.classifier import (  # noqa: E402
     SoftmaxModel,
 )
 from custom_components.hold_slayer.audio.features import (  # noqa: E402
-    FRAME,
     WINDOW_FEATURE_NAMES,
     frame_features,
     window_features,
 )
+from custom_components.hold_slayer.audio.tones import FRAME  # noqa: E402
 from tools.corpus import Split, labelled_clips  # noqa: E402
 
 MODEL_LABELS = (Label.NOISE, Label.MUSIC, Label.SPEECH, Label.SPEECH_OVER_MUSIC)

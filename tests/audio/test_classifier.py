@@ -7,8 +7,8 @@ import numpy.typing as npt
 import pytest
 
 from custom_components.hold_slayer.audio.classifier import FrameClassifier, Label, SoftmaxModel
-from custom_components.hold_slayer.audio.features import FRAME, WINDOW_FEATURE_NAMES, frame_features
-from custom_components.hold_slayer.audio.tones import DTMF_COLUMNS, DTMF_ROWS, SAMPLE_RATE
+from custom_components.hold_slayer.audio.features import WINDOW_FEATURE_NAMES, frame_features
+from custom_components.hold_slayer.audio.tones import DTMF_COLUMNS, DTMF_ROWS, FRAME, SAMPLE_RATE
 from tools.corpus import labelled_clips
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from custom_components.hold_slayer.audio.features import FRAME
 from custom_components.hold_slayer.audio.fingerprint import Fingerprint
 from custom_components.hold_slayer.audio.monitor import EventKind, HoldMonitor, MonitorEvent
+from custom_components.hold_slayer.audio.tones import FRAME
 from tools import corpus
 
 RATE = 8000

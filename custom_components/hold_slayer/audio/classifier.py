@@ -18,8 +18,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from .features import FRAME, WINDOW_FEATURE_NAMES, frame_features, window_features
-from .tones import DtmfDetector, ProgressToneDetector, ToneKind
+from .features import WINDOW_FEATURE_NAMES, frame_features, window_features
+from .tones import FRAME, DtmfDetector, ProgressToneDetector, ToneKind
 
 MODEL_PATH: Final = Path(__file__).with_name("model.json")
 WINDOW_FRAMES: Final = 50  # 1 s of context

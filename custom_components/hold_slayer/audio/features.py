@@ -14,8 +14,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-SAMPLE_RATE: Final = 8000
-FRAME: Final = 160
+from .tones import FRAME, SAMPLE_RATE
+
 FFT_SIZE: Final = 256
 _FREQS: Final = np.fft.rfftfreq(FFT_SIZE, 1 / SAMPLE_RATE)
 _BAND: Final = (_FREQS >= 300) & (_FREQS <= 3400)

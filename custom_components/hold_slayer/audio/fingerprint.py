@@ -15,10 +15,10 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-FRAME: Final = 160
+from .features import FFT_SIZE
+from .tones import FRAME, SAMPLE_RATE
+
 HOP: Final = 80  # 10 ms: overlapping frames, so peaks do not depend on where a frame starts
-FFT_SIZE: Final = 256
-SAMPLE_RATE: Final = 8000
 _FREQS: Final = np.fft.rfftfreq(FFT_SIZE, 1 / SAMPLE_RATE)
 _LOW_BIN: Final = int(np.searchsorted(_FREQS, 300))
 _HIGH_BIN: Final = int(np.searchsorted(_FREQS, 3400))

@@ -21,8 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .classifier import STEP_FRAMES, Decision, FrameClassifier, Label
-from .features import FRAME, SAMPLE_RATE
 from .fingerprint import Fingerprint
+from .tones import FRAME, SAMPLE_RATE
 
 HOLD_AFTER: Final = 5.0  # seconds of music/silence/noise that make it a hold
 SPEECH_EVIDENCE: Final = 0.8  # seconds of speech before a candidate is judged
