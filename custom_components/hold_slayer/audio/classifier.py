@@ -108,32 +108,59 @@ class FrameClassifier:
     def push_block(self, block: Floats) -> list[Decision]:
         """Analyse N frames at once (N x 160); returns the decisions they complete."""
         features, self._shape = frame_features(block, self._shape)
-        decisions: list[Decision] = []
+        history = np.vstack([*self._features, *features]) if self._features else features
+        offset = len(self._features)  # where this block's first frame sits in ``history``
+        decisions: list[Decision | None] = []
+        modelled: list[tuple[int, int, float]] = []  # (decision index, window end, time)
         for index in range(len(block)):
             self._features.append(features[index])
             self._dtmf.push(block[index])
             self._dtmf_frames.append(self._dtmf.active)
             self._tone = self._tones.push(block[index])
             self._frames += 1
-            if self._frames % STEP_FRAMES == 0 and len(self._features) >= STEP_FRAMES * 2:
-                decisions.append(self._decide())
-        return decisions
+            if self._frames % STEP_FRAMES or len(self._features) < STEP_FRAMES * 2:
+                continue
+            time = self._frames * FRAME / 8000
+            end = offset + index + 1
+            quick = self._quick_decision(time, history[max(0, end - WINDOW_FRAMES) : end])
+            if quick is None:
+                modelled.append((len(decisions), end, time))
+            decisions.append(quick)
+        self._model_decisions(history, modelled, decisions)
+        return [decision for decision in decisions if decision is not None]
 
-    def _decide(self) -> Decision:
-        time = self._frames * FRAME / 8000
+    def _quick_decision(self, time: float, window: Floats) -> Decision | None:
+        """Tones and silence need no model."""
         if any(self._dtmf_frames):
             return Decision(time, Label.DTMF, 1.0, {Label.DTMF: 1.0})
         if self._tone is not None:
             label = Label(self._tone.value)
             return Decision(time, label, 1.0, {label: 1.0})
-        window = np.array(self._features)
         if float(np.max(window[:, 0])) < SILENCE_DB:
             return Decision(time, Label.SILENCE, 1.0, {Label.SILENCE: 1.0})
-        probabilities = self.model.probabilities(window_features(window))
-        best = int(np.argmax(probabilities))
-        return Decision(
-            time,
-            self.model.labels[best],
-            float(probabilities[best]),
-            {label: float(p) for label, p in zip(self.model.labels, probabilities, strict=True)},
+        return None
+
+    def _model_decisions(
+        self, history: Floats, modelled: list[tuple[int, int, float]], decisions: list[Decision | None]
+    ) -> None:
+        """Run the model once for all windows of the block (full windows batched)."""
+        full = [(slot, end, time) for slot, end, time in modelled if end >= WINDOW_FRAMES]
+        short = [(slot, end, time) for slot, end, time in modelled if end < WINDOW_FRAMES]
+        batches: list[tuple[list[tuple[int, int, float]], Floats]] = []
+        if full:
+            stack = np.stack([history[end - WINDOW_FRAMES : end] for _, end, _ in full])
+            batches.append((full, self.model.probabilities(window_features(stack))))
+        # The first second of a call: windows still growing, one at a time.
+        batches.extend(
+            ([item], self.model.probabilities(window_features(history[: item[1]]))[None, :]) for item in short
         )
+        for items, probabilities in batches:
+            for (slot, _, time), row in zip(items, probabilities.tolist(), strict=True):
+                values = [float(p) for p in row]
+                best = int(np.argmax(values))
+                decisions[slot] = Decision(
+                    time,
+                    self.model.labels[best],
+                    values[best],
+                    dict(zip(self.model.labels, values, strict=True)),
+                )

@@ -84,34 +84,41 @@ def _voicing(block: Floats, energy: Floats) -> Floats:
 
 
 def window_features(frames: Floats) -> Floats:
-    """Summarise ``frames`` (N x 6 frame features, N >= 10) into the window feature vector."""
-    level, flatness, centroid, flux, zcr, voicing = frames.T
+    """Summarise frame features into window feature vectors.
+
+    ``frames`` is N x 6 (one window, N >= 10) or K x N x 6 (K windows at once); the result is
+    16 values, or K x 16.
+    """
+    level, flatness, centroid, flux, zcr, voicing = np.moveaxis(frames, -1, 0)
+    count = level.shape[-1]
     linear = np.sqrt(10 ** (level / 10))
-    envelope = linear - np.mean(linear)
-    spectrum = np.abs(np.fft.rfft(envelope)) ** 2
-    rates = np.fft.rfftfreq(len(envelope), 0.02)
-    total = float(np.sum(spectrum[1:])) + 1e-12
-    modulation = float(np.sum(spectrum[(rates >= 2) & (rates <= 8)])) / total
-    low_energy = float(np.mean(linear < 0.5 * np.mean(linear)))
+    mean_linear = np.mean(linear, axis=-1, keepdims=True)
+    spectrum = np.abs(np.fft.rfft(linear - mean_linear, axis=-1)) ** 2
+    rates = np.fft.rfftfreq(count, 0.02)
+    total = np.sum(spectrum[..., 1:], axis=-1) + 1e-12
+    modulation = np.sum(spectrum[..., (rates >= 2) & (rates <= 8)], axis=-1) / total
+    low_energy = np.mean(linear < 0.5 * mean_linear, axis=-1)
     voiced = voicing > 0.5
-    changes = float(np.count_nonzero(voiced[1:] != voiced[:-1])) / len(voiced)
-    return np.array(
+    changes = np.count_nonzero(voiced[..., 1:] != voiced[..., :-1], axis=-1) / count
+    summary: Floats = np.stack(
         [
-            np.mean(level),
-            np.std(level),
+            np.mean(level, axis=-1),
+            np.std(level, axis=-1),
             low_energy,
             modulation,
-            np.mean(flatness),
-            np.std(flatness),
-            np.mean(centroid),
-            np.std(centroid),
-            np.mean(flux),
-            np.std(flux),
-            np.mean(zcr),
-            np.std(zcr),
-            np.mean(voicing),
-            np.mean(voiced),
-            np.std(voicing),
+            np.mean(flatness, axis=-1),
+            np.std(flatness, axis=-1),
+            np.mean(centroid, axis=-1),
+            np.std(centroid, axis=-1),
+            np.mean(flux, axis=-1),
+            np.std(flux, axis=-1),
+            np.mean(zcr, axis=-1),
+            np.std(zcr, axis=-1),
+            np.mean(voicing, axis=-1),
+            np.mean(voiced, axis=-1),
+            np.std(voicing, axis=-1),
             changes,
-        ]
+        ],
+        axis=-1,
     )
+    return summary
