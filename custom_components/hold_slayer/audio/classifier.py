@@ -155,8 +155,8 @@ class FrameClassifier:
             ([item], self.model.probabilities(window_features(history[: item[1]]))[None, :]) for item in short
         )
         for items, probabilities in batches:
-            for (slot, _, time), row in zip(items, probabilities.tolist(), strict=True):
-                values = [float(p) for p in row]
+            for position, (slot, _, time) in enumerate(items):
+                values = [float(p) for p in probabilities[position]]
                 best = int(np.argmax(values))
                 decisions[slot] = Decision(
                     time,
