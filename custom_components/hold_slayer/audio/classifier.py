@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .features import WINDOW_FEATURE_NAMES, frame_features, window_features
-from .tones import FRAME, DtmfDetector, ProgressToneDetector, ToneKind
+from .tones import FRAME, DtmfDetector, ProgressToneDetector, ToneKind, dtmf_keys
 
 MODEL_PATH: Final = Path(__file__).with_name("model.json")
 WINDOW_FRAMES: Final = 50  # 1 s of context
@@ -112,11 +112,13 @@ class FrameClassifier:
         offset = len(self._features)  # where this block's first frame sits in ``history``
         decisions: list[Decision | None] = []
         modelled: list[tuple[int, int, float]] = []  # (decision index, window end, time)
+        keys = dtmf_keys(block)
+        tones = self._tones.push_block(block)
         for index in range(len(block)):
             self._features.append(features[index])
-            self._dtmf.push(block[index])
+            self._dtmf.push_key(keys[index])
             self._dtmf_frames.append(self._dtmf.active)
-            self._tone = self._tones.push(block[index])
+            self._tone = tones[index]
             self._frames += 1
             if self._frames % STEP_FRAMES or len(self._features) < STEP_FRAMES * 2:
                 continue

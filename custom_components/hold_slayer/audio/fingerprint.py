@@ -47,19 +47,21 @@ def frames_of(signal: Floats) -> Floats:
 def peaks(signal: Floats) -> list[tuple[int, int]]:
     """``(hop, bin)`` of the strongest local spectral maxima of each 10 ms step of ``signal``."""
     block = frames_of(signal)
+    if not len(block):
+        return []
     spectrum = np.abs(np.fft.rfft(block * _WINDOW, FFT_SIZE, axis=1)) ** 2
     db = 10 * np.log10(spectrum[:, _LOW_BIN:_HIGH_BIN] + 1e-12)
     level = 10 * np.log10(np.mean(block * block, axis=1) + 1e-12)
-    found: list[tuple[int, int]] = []
-    for index, row in enumerate(db):
-        if level[index] < MIN_LEVEL_DB:
-            continue
-        interior = (row[1:-1] > row[:-2]) & (row[1:-1] >= row[2:])
-        candidates = np.flatnonzero(interior) + 1
-        candidates = candidates[row[candidates] > np.median(row) + PEAK_FLOOR_DB]
-        strongest = candidates[np.argsort(row[candidates])[::-1][:PEAKS_PER_FRAME]]
-        found += [(index, int(b) + _LOW_BIN) for b in strongest]
-    return found
+    interior = np.zeros(db.shape, dtype=bool)
+    interior[:, 1:-1] = (db[:, 1:-1] > db[:, :-2]) & (db[:, 1:-1] >= db[:, 2:])
+    loud = db > np.median(db, axis=1, keepdims=True) + PEAK_FLOOR_DB
+    valid = interior & loud & (level >= MIN_LEVEL_DB)[:, None]
+    scores = np.where(valid, db, -np.inf)
+    strongest = np.argsort(scores, axis=1)[:, ::-1][:, :PEAKS_PER_FRAME]
+    rows = np.repeat(np.arange(len(block)), strongest.shape[1])
+    columns = strongest.ravel()
+    keep = np.isfinite(scores[rows, columns])
+    return list(zip(rows[keep].tolist(), (columns[keep] + _LOW_BIN).tolist(), strict=True))
 
 
 def landmarks(points: list[tuple[int, int]]) -> list[tuple[int, int]]:

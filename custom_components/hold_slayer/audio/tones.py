@@ -34,12 +34,6 @@ def goertzel_bank(frequencies: Sequence[float], length: int = FRAME) -> npt.NDAr
     return np.exp(-2j * np.pi * np.outer(np.asarray(frequencies), n) / SAMPLE_RATE)
 
 
-def _powers(basis: npt.NDArray[np.complex128], frame: Samples) -> Samples:
-    """Bin power normalised so a full-scale sine at a bin gives ~1 relative to frame energy."""
-    values: Samples = np.abs(basis @ frame) ** 2
-    return values
-
-
 # -- DTMF --------------------------------------------------------------------------------------
 
 _DTMF_BASIS: Final = goertzel_bank(DTMF_ROWS + DTMF_COLUMNS)
@@ -54,10 +48,25 @@ DTMF_MIN_DOMINANCE_DB: Final = 8.0  # over the next-strongest row/column
 
 def dtmf_key(frame: Samples) -> str | None:
     """The key whose two tones this frame holds, or ``None`` (frame: floats in -1..1)."""
-    energy = float(np.dot(frame, frame))
-    if energy / len(frame) < DTMF_MIN_LEVEL:
+    return dtmf_keys(frame[None, :])[0]
+
+
+def dtmf_keys(block: Samples) -> list[str | None]:
+    """:func:`dtmf_key` for each row of an N x 160 block (one matrix product for all)."""
+    energies = np.einsum("ij,ij->i", block, block)
+    powers = np.abs(block @ _DTMF_BASIS.T) ** 2 * (2.0 / block.shape[1])  # sine a → a²·N/2
+    # Cheap screen first: most frames are not loud two-tone frames.
+    strongest = powers[:, :4].max(axis=1) + powers[:, 4:].max(axis=1)
+    possible = (energies / block.shape[1] >= DTMF_MIN_LEVEL) & (strongest >= DTMF_MIN_SHARE * energies)
+    keys: list[str | None] = [None] * len(block)
+    for index in map(int, np.flatnonzero(possible)):
+        keys[index] = _key_from_powers(float(energies[index]), powers[index], block.shape[1])
+    return keys
+
+
+def _key_from_powers(energy: float, power: Samples, length: int) -> str | None:
+    if energy / length < DTMF_MIN_LEVEL:
         return None
-    power = _powers(_DTMF_BASIS, frame) * (2.0 / len(frame))  # sine of amplitude a → a²·N/2
     rows, columns = power[:4], power[4:]
     row, column = int(np.argmax(rows)), int(np.argmax(columns))
     low, high = float(rows[row]), float(columns[column])
@@ -70,10 +79,9 @@ def dtmf_key(frame: Samples) -> str | None:
         return None
     second_row = float(np.sort(rows)[-2])
     second_column = float(np.sort(columns)[-2])
-    dominance = DTMF_MIN_DOMINANCE_DB
-    if 10 * np.log10(low / max(second_row, 1e-12)) < dominance:
+    if 10 * np.log10(low / max(second_row, 1e-12)) < DTMF_MIN_DOMINANCE_DB:
         return None
-    if 10 * np.log10(high / max(second_column, 1e-12)) < dominance:
+    if 10 * np.log10(high / max(second_column, 1e-12)) < DTMF_MIN_DOMINANCE_DB:
         return None
     return DTMF_KEYS[row][column]
 
@@ -88,7 +96,10 @@ class DtmfDetector:
 
     def push(self, frame: Samples) -> str | None:
         """Feed one frame; return a digit the moment it is confirmed."""
-        key = dtmf_key(frame)
+        return self.push_key(dtmf_key(frame))
+
+    def push_key(self, key: str | None) -> str | None:
+        """Feed one frame's key (from :func:`dtmf_keys`); return a confirmed digit."""
         if key != self._current:
             self._current, self._frames, self._reported = key, 0, False
         if key is None:
@@ -164,19 +175,32 @@ _BY_CADENCE_LENGTH: Final = tuple(sorted(TONES, key=lambda spec: -len(spec.caden
 
 def tone_frequencies(window: Samples) -> tuple[float, ...] | None:
     """The call-progress tone set (one or two frequencies) filling this 40 ms window, or ``None``."""
-    energy = float(np.dot(window, window))
-    if energy / len(window) < TONE_MIN_LEVEL:
-        return None
-    power = _powers(_PROGRESS_BASIS, window) * (2.0 / len(window))
-    shares = [float(sum(power[i] for i in indexes)) / energy for indexes in _SET_INDEXES]
-    best = max(range(len(shares)), key=shares.__getitem__)
-    if shares[best] < TONE_MIN_SHARE:
-        return None
-    # A single tone also "explains" any pair that contains it: prefer the smallest set that fits.
-    for index in sorted(range(len(shares)), key=lambda i: len(_TONE_SETS[i])):
-        if shares[index] >= shares[best] - 0.1:
-            return _TONE_SETS[index]
-    return _TONE_SETS[best]  # pragma: no cover - the best set always qualifies
+    return tone_sets(window[None, :])[0]
+
+
+_SET_MATRIX: Final = np.array(
+    [[1.0 if i in indexes else 0.0 for i in range(len(_PROGRESS_FREQUENCIES))] for indexes in _SET_INDEXES]
+)
+_SMALLEST_FIRST: Final = sorted(range(len(_TONE_SETS)), key=lambda i: len(_TONE_SETS[i]))
+
+
+def tone_sets(windows: Samples) -> list[tuple[float, ...] | None]:
+    """:func:`tone_frequencies` for each row of a K x 320 matrix of windows."""
+    energies = np.einsum("ij,ij->i", windows, windows)
+    powers = np.abs(windows @ _PROGRESS_BASIS.T) ** 2 * (2.0 / windows.shape[1])
+    shares_all = (powers @ _SET_MATRIX.T) / np.maximum(energies, 1e-20)[:, None]
+    result: list[tuple[float, ...] | None] = []
+    for energy, shares in zip(energies.tolist(), shares_all.tolist(), strict=True):
+        if energy / windows.shape[1] < TONE_MIN_LEVEL:
+            result.append(None)
+            continue
+        best = max(range(len(shares)), key=shares.__getitem__)
+        if shares[best] < TONE_MIN_SHARE:
+            result.append(None)
+            continue
+        # A single tone also "explains" any pair that contains it: prefer the smallest set that fits.
+        result.append(next(_TONE_SETS[i] for i in _SMALLEST_FIRST if shares[i] >= shares[best] - 0.1))
+    return result
 
 
 def _matches(frequencies: tuple[float, ...], spec: ToneSpec) -> bool:
@@ -206,9 +230,16 @@ class ProgressToneDetector:
 
     def push(self, frame: Samples) -> ToneKind | None:
         """Feed one 20 ms frame."""
-        window = np.concatenate((self._previous, frame))
-        self._previous = frame
-        frequencies = tone_frequencies(window)
+        return self.push_block(frame[None, :])[0]
+
+    def push_block(self, block: Samples) -> list[ToneKind | None]:
+        """Feed N frames (N x 160); the recognised tone after each."""
+        frames = np.vstack((self._previous[None, :], block))
+        self._previous = block[-1]
+        windows = np.hstack((frames[:-1], frames[1:]))  # each frame with the one before it
+        return [self._push_set(frequencies) for frequencies in tone_sets(windows)]
+
+    def _push_set(self, frequencies: tuple[float, ...] | None) -> ToneKind | None:
         if frequencies is not None and frequencies[0] in SIT_FREQUENCIES and len(frequencies) == 1:
             return self._push_sit(frequencies[0])
         if frequencies != self._current:
