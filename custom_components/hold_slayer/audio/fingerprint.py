@@ -8,8 +8,7 @@ on one time offset.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -44,11 +43,17 @@ def frames_of(signal: Floats) -> Floats:
     return framed
 
 
-def peaks(signal: Floats) -> list[tuple[int, int]]:
-    """``(hop, bin)`` of the strongest local spectral maxima of each 10 ms step of ``signal``."""
+Ints = npt.NDArray[np.int64]
+
+
+def peaks(signal: Floats) -> tuple[Ints, Ints]:
+    """``(hops, bins)`` of the strongest spectral maxima of each 10 ms step of ``signal``.
+
+    In time order, strongest first within a step.
+    """
     block = frames_of(signal)
     if not len(block):
-        return []
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     spectrum = np.abs(np.fft.rfft(block * _WINDOW, FFT_SIZE, axis=1)) ** 2
     db = 10 * np.log10(spectrum[:, _LOW_BIN:_HIGH_BIN] + 1e-12)
     level = 10 * np.log10(np.mean(block * block, axis=1) + 1e-12)
@@ -61,59 +66,74 @@ def peaks(signal: Floats) -> list[tuple[int, int]]:
     rows = np.repeat(np.arange(len(block)), strongest.shape[1])
     columns = strongest.ravel()
     keep = np.isfinite(scores[rows, columns])
-    return list(zip(rows[keep].tolist(), (columns[keep] + _LOW_BIN).tolist(), strict=True))
+    return rows[keep].astype(np.int64), (columns[keep] + _LOW_BIN).astype(np.int64)
 
 
-def landmarks(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """``(hash, anchor frame)`` for peak pairs: the hash packs f1, f2 and the time gap."""
-    by_frame: dict[int, list[int]] = defaultdict(list)
-    for frame, bin_ in points:
-        by_frame[frame].append(bin_)
-    result: list[tuple[int, int]] = []
-    for frame, bins in by_frame.items():
-        for f1 in bins:
-            paired = 0
-            for gap in range(TARGET_FRAMES[0], TARGET_FRAMES[1] + 1):
-                for f2 in by_frame.get(frame + gap, ()):
-                    if abs(f2 - f1) <= TARGET_BINS:
-                        q1, q2 = f1 // FREQUENCY_QUANTUM, f2 // FREQUENCY_QUANTUM
-                        result.append(((q1 << 16) | (q2 << 8) | (gap // TIME_QUANTUM), frame))
-                        paired += 1
-                if paired >= FAN_OUT:
-                    break
-    return result
+def landmarks(frames: Ints, bins: Ints) -> tuple[Ints, Ints]:
+    """``(hashes, anchor frames)`` of peak pairs: a hash packs f1, f2 and the time gap.
+
+    Each anchor pairs with the first ``FAN_OUT`` peaks (in time order) 2-24 hops later and
+    within ``TARGET_BINS``; vectorised over anchors, one pass per neighbour distance.
+    """
+    count = len(frames)
+    paired = np.zeros(count, dtype=np.int64)
+    hashes: list[Ints] = []
+    anchors: list[Ints] = []
+    reach = (TARGET_FRAMES[1] + 1) * PEAKS_PER_FRAME
+    for distance in range(1, min(reach, count)):
+        first, second = np.arange(count - distance), np.arange(distance, count)
+        gap = frames[second] - frames[first]
+        ok = (gap >= TARGET_FRAMES[0]) & (gap <= TARGET_FRAMES[1])
+        ok &= np.abs(bins[second] - bins[first]) <= TARGET_BINS
+        ok &= paired[first] < FAN_OUT
+        chosen = first[ok]
+        paired[chosen] += 1
+        q1 = bins[chosen] // FREQUENCY_QUANTUM
+        q2 = bins[second[ok]] // FREQUENCY_QUANTUM
+        hashes.append((q1 << 16) | (q2 << 8) | (gap[ok] // TIME_QUANTUM))
+        anchors.append(frames[chosen])
+    if not hashes:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(hashes), np.concatenate(anchors)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Fingerprint:
-    """The landmarks of one stretch of audio, indexed for matching."""
+    """The landmarks of one stretch of audio, sorted by hash for matching."""
 
-    index: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
-    count: int = 0
+    hashes: Ints
+    frames: Ints
+
+    @property
+    def count(self) -> int:
+        """Number of landmarks."""
+        return len(self.hashes)
 
     @classmethod
     def of(cls, signal: Floats) -> Fingerprint:
         """Fingerprint a stretch of 8 kHz audio (floats in -1..1)."""
-        fingerprint = cls()
-        for hash_, frame in landmarks(peaks(signal)):
-            fingerprint.index[hash_].append(frame)
-            fingerprint.count += 1
-        return fingerprint
+        hashes, frames = landmarks(*peaks(signal))
+        order = np.argsort(hashes, kind="stable")
+        return cls(hashes[order], frames[order])
 
     def match(self, probe: Fingerprint) -> float:
         """Share of the probe's landmarks that line up with ours at one common time offset.
 
         Probes with few landmarks (near-silence, a pure tone) cannot be told apart: 0.
         """
-        if probe.count < MIN_LANDMARKS:
+        if probe.count < MIN_LANDMARKS or self.count == 0:
             return 0.0
-        offsets: Counter[int] = Counter()
-        for hash_, frames in probe.index.items():
-            for ours in self.index.get(hash_, ()):
-                for theirs in frames:
-                    offsets[ours - theirs] += 1
-        if not offsets:
+        low = np.searchsorted(self.hashes, probe.hashes, side="left")
+        high = np.searchsorted(self.hashes, probe.hashes, side="right")
+        counts = high - low
+        total = int(counts.sum())
+        if total == 0:
             return 0.0
+        # Every (probe landmark, our landmark) pair with the same hash, as index arrays.
+        starts = np.repeat(low, counts)
+        steps = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        offsets = self.frames[starts + steps] - np.repeat(probe.frames, counts)
+        histogram = np.bincount(offsets - offsets.min() + 1, minlength=int(offsets.max() - offsets.min()) + 3)
         # Neighbouring offsets are the same alignment seen through a one-hop wobble.
-        best = max(offsets[o - 1] + offsets[o] + offsets[o + 1] for o in list(offsets))
+        best = int(np.max(histogram[:-2] + histogram[1:-1] + histogram[2:]))
         return min(1.0, best / probe.count)
