@@ -70,6 +70,8 @@ def test_dtmf_rejects_speech_like_and_twisted_signals() -> None:
     )
     assert dtmf_key(twisted) is None
     assert dtmf_key(_tone((697.0, 1209.0), 0.02, level_db=-60)) is None
+    assert dtmf_key(_tone((697.0, 770.0, 1209.0), 0.02)) is None  # two rows: no clear row
+    assert dtmf_key(_tone((697.0, 1209.0, 1336.0), 0.02)) is None  # two columns
 
 
 def test_dtmf_detector_needs_40_ms_and_reports_once() -> None:

@@ -60,22 +60,17 @@ def dtmf_keys(block: Samples) -> list[str | None]:
     possible = (energies / block.shape[1] >= DTMF_MIN_LEVEL) & (strongest >= DTMF_MIN_SHARE * energies)
     keys: list[str | None] = [None] * len(block)
     for index in map(int, np.flatnonzero(possible)):
-        keys[index] = _key_from_powers(float(energies[index]), powers[index], block.shape[1])
+        keys[index] = _key_from_powers(powers[index])
     return keys
 
 
-def _key_from_powers(energy: float, power: Samples, length: int) -> str | None:
-    if energy / length < DTMF_MIN_LEVEL:
-        return None
+def _key_from_powers(power: Samples) -> str | None:
+    """Twist and dominance checks for a frame that passed the level and share screen."""
     rows, columns = power[:4], power[4:]
     row, column = int(np.argmax(rows)), int(np.argmax(columns))
-    low, high = float(rows[row]), float(columns[column])
-    if low <= 0 or high <= 0:
-        return None
+    low, high = max(float(rows[row]), 1e-20), max(float(columns[column]), 1e-20)
     twist_db = 10 * np.log10(high / low)
     if twist_db > DTMF_MAX_NORMAL_TWIST_DB or twist_db < -DTMF_MAX_REVERSE_TWIST_DB:
-        return None
-    if (low + high) < DTMF_MIN_SHARE * energy:
         return None
     second_row = float(np.sort(rows)[-2])
     second_column = float(np.sort(columns)[-2])
