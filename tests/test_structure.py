@@ -17,7 +17,7 @@ from custom_components.hold_slayer.options import build_options_schema
 
 ROOT = Path(__file__).parent.parent
 PACKAGE = ROOT / "custom_components" / "hold_slayer"
-CORE_PACKAGES = ("audio", "ivr", "session", "telephony", "demo")
+CORE_PACKAGES = ("audio", "ivr", "session", "telephony", "demo", "voice")
 TRANSLATIONS = json.loads((PACKAGE / "translations" / "en.json").read_text())
 MANIFEST = json.loads((PACKAGE / "manifest.json").read_text())
 

@@ -1,0 +1,1 @@
+"""Speech for the core: STT/TTS protocols, PCM conversions, and the HA-free engines behind them."""
