@@ -7,6 +7,7 @@ frames, and ends after a stretch of quiet (a pause between sentences is shorter 
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 from typing import Final
@@ -35,7 +36,7 @@ class Utterance:
 def frame_level_db(frame: Pcm) -> float:
     """RMS level of a frame in dBFS."""
     rms = float(np.sqrt(np.mean(frame.astype(np.float64) ** 2))) / 32768
-    return 20 * np.log10(max(rms, 1e-7))
+    return 20 * math.log10(max(rms, 1e-7))
 
 
 class UtteranceDetector:
