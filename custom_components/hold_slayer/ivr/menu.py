@@ -1,0 +1,201 @@
+"""Read a phone menu's words: options ("for billing, press 1"), digit prompts, questions.
+
+Prompts come from speech recognition, so the parser is forgiving: number words and digits are
+the same, punctuation is optional, and an option may be phrased either way round ("press 1 for
+billing", "for billing press 1", "if you are calling about billing, press 1", "say billing or
+press 1").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final
+
+_NUMBER_WORDS: Final = {
+    "zero": "0",
+    "oh": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "star": "*",
+    "pound": "#",
+    "hash": "#",
+}
+_KEY: Final = r"(?P<key>\d|\*|#)"
+_PRESS: Final = r"(?:press|push|dial|enter|select|choose)(?: the)?(?: number)?"
+_CLAUSE_SPLIT: Final = re.compile(r"(?<=[.;!?])\s+|\s*\n\s*")
+_OPTION_PATTERNS: Final = (
+    # "for billing, press 1" / "to hear them again press 9" / "if you're calling about X press 1"
+    re.compile(
+        rf"(?:^|[,.;]\s*|\b)(?P<lead>for|to|if you(?: are|'re)? (?:calling )?(?:about|for|regarding|with)?|"
+        rf"if you (?:would like|want|wish|need) to)\s+(?P<label>[^.;]+?),?\s+(?:please )?"
+        rf"(?:say [^.;]*? or )?{_PRESS}\s+{_KEY}(?!\d)"
+    ),
+    # "press 1 for billing" / "press 2 to speak to someone"
+    re.compile(rf"{_PRESS}\s+{_KEY}(?!\d)\s+(?P<lead>for|to|if)\s+(?P<label>[^.;,]+)"),
+)
+_SPEECH_CHOICES: Final = re.compile(r"\b(?:you can |please )?say\s+(?P<choices>[^.;?]+)")
+_DIGIT_PROMPT: Final = re.compile(
+    r"\b(?:enter|key in|type|input|say or enter|please enter)\s+(?:your|the)\s+"
+    r"(?:(?P<length>\d+)[ -]digit\s+)?(?P<what>[a-z ]+?)(?=,|\.|$| followed| then| and| using| on)"
+)
+_TERMINATOR: Final = re.compile(r"followed by (?:the )?(?P<key>#|\*)|(?:then|and) press (?P<key2>#|\*)")
+_YES_NO: Final = re.compile(r"\b(?:say|answer) yes or no\b|\bis that (?:right|correct)\b")
+_OPEN_QUESTION: Final = re.compile(
+    r"\b(?:tell me|describe|in a few words|what (?:are|is) (?:you|your call) (?:calling )?about|"
+    r"(?:briefly )?(?:say|tell us) (?:why|what) you(?:'re| are) calling)"
+)
+_HOLD_WORDS: Final = re.compile(
+    r"\b(?:please hold|stay on the line|remain on the line|your call is important|"
+    r"next available|all of our|currently (?:assisting|helping)|in the order (?:it was|they were) received|"
+    r"estimated wait|caller number|thank you for (?:your patience|holding|waiting))"
+)
+_QUEUE_POSITION: Final = re.compile(
+    r"\b(?:you are|you're) (?:caller )?(?:number )?(?P<n>\d+)(?:st|nd|rd|th)?\b"
+)
+_STOPWORDS: Final = frozenset(
+    """a an the and or of for to with about my your our i me is are am be it this that on in at
+    please want would like need have has some any question questions call calling press say
+    option options number""".split()  # noqa: SIM905 - a word list reads better as text
+)
+
+
+class PromptKind(StrEnum):
+    """What a prompt asks of the caller."""
+
+    MENU = "menu"  # options to choose by key or by word
+    DIGITS = "digits"  # enter a number (account, PIN, date of birth ...)
+    YES_NO = "yes_no"  # confirm
+    OPEN = "open"  # "tell me in a few words why you are calling"
+    HOLD = "hold"  # a hold message: nothing to do
+    STATEMENT = "statement"  # anything else (welcome, legal notice ...)
+
+
+@dataclass(frozen=True, slots=True)
+class MenuOption:
+    """One choice: the key that selects it and the words that describe it."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """A parsed prompt."""
+
+    text: str
+    kind: PromptKind
+    options: tuple[MenuOption, ...] = ()
+    spoken_choices: tuple[str, ...] = ()
+    digits_for: str | None = None  # "account number"
+    digits_length: int | None = None
+    terminator: str = ""
+    queue_position: int | None = None
+    keywords: frozenset[str] = field(default_factory=frozenset)
+
+
+def normalise(text: str) -> str:
+    """Lower case, number words as digits, "pound key" as "#", spaces collapsed."""
+    words = re.sub(r"[^\w'#*.,;?!-]+", " ", text.lower()).split()
+    out = []
+    for word in words:
+        core = word.strip(".,;?!")
+        out.append(word.replace(core, _NUMBER_WORDS[core]) if core in _NUMBER_WORDS else word)
+    joined = " ".join(out)
+    joined = re.sub(r"(#|\*) (?:key|sign|button)\b", r"\1", joined)
+    return re.sub(r"(\d)-(?=digit)", r"\1 ", joined).replace(" digit", "-digit")
+
+
+def stem(word: str) -> str:
+    """A crude English stem: "billing", "bills" and "bill" meet; so do "services", "service"."""
+    word = word.lower().strip("'")
+    if len(word) > 4 and word.endswith("ies"):
+        word = word[:-3] + "y"
+    elif len(word) > 4 and word.endswith(("ing", "ed")):
+        word = word[: -3 if word.endswith("ing") else -2]
+        if word[-1] == word[-2] and word[-1] not in "lsz":
+            word = word[:-1]  # shipping → ship, but billing → bill
+    elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+def keywords(text: str) -> frozenset[str]:
+    """Stems of the meaningful words."""
+    return frozenset(
+        stem(word)
+        for word in re.findall(r"[a-z']+", text.lower())
+        if word not in _STOPWORDS and len(word) > 1
+    )
+
+
+def _clean_label(label: str) -> str:
+    label = re.sub(r"^(?:calling )?(?:about|for|regarding|with)\s+", "", label.strip(" ,"))
+    return label.strip(" ,")
+
+
+def parse_prompt(text: str) -> Prompt:
+    """Parse what the line said since the last action."""
+    norm = normalise(text)
+    options: dict[str, MenuOption] = {}
+    for clause in _CLAUSE_SPLIT.split(norm):
+        for pattern in _OPTION_PATTERNS:
+            for match in pattern.finditer(clause):
+                key = match.group("key")
+                label = _clean_label(match.group("label"))
+                if match.group("lead") == "to":
+                    label = f"to {label}"
+                if key not in options and label:
+                    options[key] = MenuOption(key, label)
+    spoken = _spoken_choices(norm)
+    queue = _QUEUE_POSITION.search(norm)
+    position = int(queue.group("n")) if queue and "caller" in norm else None
+    common = {"text": text, "queue_position": position, "keywords": keywords(text)}
+    if digits := _DIGIT_PROMPT.search(norm):
+        terminator = _TERMINATOR.search(norm)
+        return Prompt(
+            kind=PromptKind.DIGITS,
+            digits_for=digits.group("what").strip(),
+            digits_length=int(digits.group("length")) if digits.group("length") else None,
+            terminator=(terminator.group("key") or terminator.group("key2")) if terminator else "",
+            **common,  # type: ignore[arg-type]
+        )
+    if options or (spoken and not _YES_NO.search(norm)):
+        return Prompt(
+            kind=PromptKind.MENU,
+            options=tuple(sorted(options.values(), key=lambda o: o.key)),
+            spoken_choices=spoken,
+            **common,  # type: ignore[arg-type]
+        )
+    if _YES_NO.search(norm):
+        return Prompt(kind=PromptKind.YES_NO, spoken_choices=spoken, **common)  # type: ignore[arg-type]
+    if _OPEN_QUESTION.search(norm):
+        return Prompt(kind=PromptKind.OPEN, spoken_choices=spoken, **common)  # type: ignore[arg-type]
+    if _HOLD_WORDS.search(norm) or position is not None:
+        return Prompt(kind=PromptKind.HOLD, **common)  # type: ignore[arg-type]
+    return Prompt(kind=PromptKind.STATEMENT, **common)  # type: ignore[arg-type]
+
+
+def _spoken_choices(norm: str) -> tuple[str, ...]:
+    choices: list[str] = []
+    for match in _SPEECH_CHOICES.finditer(norm):
+        text = match.group("choices")
+        if re.match(r"(?:yes or no|it|that|so)\b", text):
+            continue
+        text = re.sub(r"^(?:things like|for example,?|something like)\s+", "", text)
+        for raw in re.split(r",\s*(?:or\s+)?|\s+or\s+", text):
+            part = raw.strip(" ,")
+            if part and len(part.split()) <= 4 and not re.search(rf"{_PRESS}", part):
+                choices.append(part)
+    return tuple(dict.fromkeys(choices))

@@ -1,0 +1,125 @@
+"""The rules decider: the goal's words against the options the menu read out.
+
+Cheap, predictable and private (nothing leaves the house). It answers the common shapes —
+"for billing press 1", "enter your account number", "say yes or no", "tell me why you are
+calling" — and passes anything it is unsure of to the next decider.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from .decide import Action, DecisionContext, Press, Say, Wait
+from .menu import MenuOption, Prompt, PromptKind, keywords, stem
+
+# Stems that mean the same thing on a company's menu.
+_SYNONYMS: Final = (
+    frozenset({"bill", "pay", "payment", "invoic", "charg", "balanc", "statement", "fee"}),
+    frozenset(
+        {"support", "technical", "tech", "help", "problem", "issu", "repair", "outag", "fault", "broken"}
+        | {"internet", "down", "connect", "connection", "wifi", "signal", "router", "working"}
+    ),
+    frozenset({"sal", "buy", "purchas", "upgrad", "order", "plan", "new"}),
+    frozenset({"card", "credit", "debit"}),
+    frozenset({"lost", "stolen", "fraud"}),
+    frozenset({"cancel", "cancellation", "clos", "terminat"}),
+    frozenset({"deliver", "ship", "track", "packag", "parcel"}),
+    frozenset({"appointment", "book", "schedul", "reschedul"}),
+)
+_PERSON: Final = frozenset(
+    map(stem, "representative agent operator someone person human associate specialist advisor".split())  # noqa: SIM905
+)
+_REPEAT: Final = frozenset({"repeat", "hear", "again", "menu", "previous", "main"})
+_OTHER: Final = frozenset({"other", "else", "all", "anything"})
+_YES: Final = "yes"
+_NO: Final = "no"
+
+
+def _expand(stems: frozenset[str]) -> frozenset[str]:
+    expanded = set(stems)
+    for group in _SYNONYMS:
+        if stems & group:
+            expanded |= group
+    return frozenset(expanded)
+
+
+def relevance(goal: frozenset[str], label: str) -> float:
+    """How well a menu label serves the goal.
+
+    Exact word matches count double synonyms; among equals, the label with fewer words beside
+    the match wins ("billing" over "new phone" for "a question about my phone bill" would tie
+    on one word each, so the share of the label that matched decides).
+    """
+    words = keywords(label)
+    if not words:
+        return 0.0
+    exact = len(goal & words)
+    related = len(_expand(goal) & words) - exact
+    matched = exact + related
+    return exact * 2.0 + related + (matched / len(words)) * 0.5 if matched else 0.0
+
+
+class RulesDecider:
+    """Rules first: answer what is obvious, pass the rest."""
+
+    async def decide(self, context: DecisionContext) -> Action | None:
+        """See the module docstring."""
+        prompt = context.prompt
+        goal = keywords(context.goal)
+        match prompt.kind:
+            case PromptKind.DIGITS:
+                return self._digits(prompt, context.secret_names)
+            case PromptKind.MENU:
+                return self._menu(prompt, goal, context.attempts)
+            case PromptKind.YES_NO:
+                confirmed = bool(_expand(goal) & prompt.keywords)
+                return Say(_YES if confirmed else _NO, reason="the line repeated the goal back")
+            case PromptKind.OPEN:
+                return Say(context.goal, reason="an open question: say the goal")
+            case _:
+                return Wait(reason=f"a {prompt.kind} prompt")
+
+    @staticmethod
+    def _digits(prompt: Prompt, secret_names: frozenset[str]) -> Action | None:
+        wanted = keywords(prompt.digits_for or "")
+        best, best_score = None, 0
+        for name in sorted(secret_names):
+            score = len(wanted & keywords(name.replace("_", " ")))
+            if score > best_score:
+                best, best_score = name, score
+        if best is None:
+            return None  # a number we were not given: let a smarter decider or the line decide
+        return Press(digits=prompt.terminator, secret=best, reason=f"asked for the {prompt.digits_for}")
+
+    @staticmethod
+    def _menu(prompt: Prompt, goal: frozenset[str], attempts: int) -> Action | None:
+        options = [option for option in prompt.options if not (keywords(option.label) & _REPEAT)]
+        scored = sorted(
+            ((relevance(goal, option.label), option) for option in options),
+            key=lambda pair: (-pair[0], pair[1].key),
+        )
+        if scored and scored[0][0] > 0 and attempts < 3:
+            return Press(scored[0][1].key, reason=f"goal matches '{scored[0][1].label}'")
+        if spoken := RulesDecider._spoken(prompt, goal):
+            return spoken
+        if fallback := _fallback_option(options):
+            return Press(fallback.key, reason=f"no option matches the goal; '{fallback.label}'")
+        if prompt.spoken_choices and any(keywords(c) & _PERSON for c in prompt.spoken_choices):
+            return Say("representative", reason="no choice matches the goal")
+        return None
+
+    @staticmethod
+    def _spoken(prompt: Prompt, goal: frozenset[str]) -> Action | None:
+        scored = sorted(((relevance(goal, choice), choice) for choice in prompt.spoken_choices), reverse=True)
+        if scored and scored[0][0] > 0:
+            return Say(scored[0][1], reason=f"goal matches '{scored[0][1]}'")
+        return None
+
+
+def _fallback_option(options: list[MenuOption]) -> MenuOption | None:
+    """A person, or "all other questions", when nothing matches."""
+    for wanted in (_PERSON, _OTHER):
+        for option in options:
+            if keywords(option.label) & wanted:
+                return option
+    return None

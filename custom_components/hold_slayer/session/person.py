@@ -1,0 +1,32 @@
+"""Whether a transcript sounds like a person rather than a machine.
+
+Used while still in the menu (a person may answer straight after it, with no hold at all) and
+to veto the acoustic detector when a "person" turns out to read out a menu.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from custom_components.hold_slayer.ivr.menu import PromptKind, normalise, parse_prompt
+
+_PERSON_CUES: Final = re.compile(
+    r"\b(?:this is [a-z]+|my name is|[a-z]+ speaking|you(?:'ve| have) reached [a-z]+ (?:with|from|in|at)|"
+    r"how (?:can|may|might) i (?:help|assist)|what can i do for you|who am i speaking (?:with|to)|"
+    r"who do i have|can i (?:have|get) your name|are you there)\b"
+)
+_MACHINE_CUES: Final = re.compile(
+    r"\b(?:press|for example|in a few words|automated|menu|options?|your call is important|"
+    r"recorded|please hold|stay on the line|caller number|in the order)\b"
+)
+
+
+def sounds_like_person(text: str) -> bool:
+    """A greeting a person gives ("this is Sarah, how can I help?") and no IVR wording."""
+    norm = normalise(text)
+    if _MACHINE_CUES.search(norm):
+        return False
+    if parse_prompt(text).kind in (PromptKind.MENU, PromptKind.DIGITS, PromptKind.HOLD):
+        return False
+    return bool(_PERSON_CUES.search(norm))

@@ -1,0 +1,464 @@
+"""One call's life: dial → ring → menu (listen, transcribe, decide, act) → hold → a person.
+
+:class:`CallSession` is an explicit state machine over one telephony call. It owns three kinds
+of work: the media loop (every 20 ms frame goes to the hold monitor and the endpointer), a
+transcription worker (utterances in order, never blocking the frames), and actions (DTMF or
+speech), one at a time. Everything it learns goes out as :class:`SessionEvent`s; secrets are
+only ever sent as DTMF and are masked everywhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+import numpy as np
+
+from custom_components.hold_slayer.audio.classifier import STEP_FRAMES, Label
+from custom_components.hold_slayer.audio.monitor import EventKind, HoldMonitor, MonitorEvent
+from custom_components.hold_slayer.ivr.decide import Action, Decider, DecisionContext, Press, Say, Wait
+from custom_components.hold_slayer.ivr.menu import Prompt, PromptKind, normalise, parse_prompt
+from custom_components.hold_slayer.ivr.rules import RulesDecider
+from custom_components.hold_slayer.telephony.call import CallEnd, CallFailedError, CallState, EndCause
+from custom_components.hold_slayer.telephony.errors import SipError
+from custom_components.hold_slayer.voice.endpoint import Utterance, UtteranceDetector
+from custom_components.hold_slayer.voice.pcm import Pcm
+from custom_components.hold_slayer.voice.protocols import SpeechError, SpeechToText, TextToSpeech
+
+from .events import FINAL_STATES, EventType, SessionEvent, SessionState, Speaker, TranscriptLine
+from .person import sounds_like_person
+from .request import MASK, CallRequest
+
+_LOGGER = logging.getLogger(__name__)
+
+FRAME_SECONDS: Final = 0.02
+SETTLE: Final = 1.0  # quiet after a prompt before deciding (menus pause between options)
+HOLD_SPEECH_SHARE: Final = 0.5  # on hold, transcribe only utterances mostly labelled speech
+DTMF_PACING: Final = 0.15
+MAX_TRANSCRIPT: Final = 500  # lines kept in memory per call
+_SPEECHY: Final = frozenset({Label.SPEECH, Label.SPEECH_OVER_MUSIC})
+_ACTIONABLE: Final = frozenset({PromptKind.MENU, PromptKind.DIGITS, PromptKind.YES_NO, PromptKind.OPEN})
+
+
+class CallLeg(Protocol):
+    """What a session needs of a telephony call (``telephony.Call`` is one)."""
+
+    state: CallState
+    ended: asyncio.Future[CallEnd]
+
+    def async_listen(self, listener: Callable[[CallState], None]) -> Callable[[], None]: ...  # noqa: D102
+    async def wait_answered(self) -> None: ...  # noqa: D102
+    def frames(self) -> AsyncIterator[Pcm]: ...  # noqa: D102
+    async def send_dtmf(self, digits: str, *, pacing: float = ...) -> None: ...  # noqa: D102
+    async def play(self, samples: Pcm) -> bool: ...  # noqa: D102
+    def stop_playback(self) -> None: ...  # noqa: D102
+    async def hangup(self) -> CallEnd: ...  # noqa: D102
+
+
+type Dial = Callable[[str], Awaitable[CallLeg]]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOutcome:
+    """How the session ended."""
+
+    state: SessionState
+    cause: str  # an EndCause value, or "max_hold"
+    reason: str = ""
+
+
+class CallSession:
+    """Place one call for a :class:`CallRequest` and follow it to the end."""
+
+    settle: float = SETTLE
+    end_silence: float = 0.7
+
+    def __init__(
+        self,
+        request: CallRequest,
+        dial: Dial,
+        *,
+        stt: SpeechToText | None = None,
+        tts: TextToSpeech | None = None,
+        decider: Decider | None = None,
+        monitor: HoldMonitor | None = None,
+        session_id: str | None = None,
+    ) -> None:
+        self.request = request
+        self.id = session_id or uuid.uuid4().hex[:12]
+        self._dial = dial
+        self._stt = stt
+        self._tts = tts
+        self._decider = decider or RulesDecider()
+        self._monitor = monitor or HoldMonitor()
+        self._endpointer = UtteranceDetector(end_silence=self.end_silence)
+        self._loop = asyncio.get_running_loop()
+        self.started_at = self._loop.time()
+        self.state = SessionState.DIALING
+        self.call: CallLeg | None = None
+        self.events: list[SessionEvent] = []
+        self.transcript: deque[TranscriptLine] = deque(maxlen=MAX_TRANSCRIPT)
+        self.outcome: SessionOutcome | None = None
+        self.hold_started_at: float | None = None  # session seconds
+        self.human_detected_at: float | None = None
+        self.human_onset_at: float | None = None
+        self.queue_position: int | None = None
+        self.current_prompt: Prompt | None = None
+        self.line_label: tuple[Label, float] | None = None  # the classifier's latest (label, confidence)
+        self.digits_sent = ""  # raw, for the simulate harness only: never logged or reported
+        self.decisions = 0
+        self.stt_seconds = 0.0
+        self._listeners: list[Callable[[SessionEvent | None], None]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._utterances: asyncio.Queue[Utterance | None] = asyncio.Queue()
+        self._transcribing = 0
+        self._pending: list[str] = []  # line text since our last action
+        self._pending_since: float | None = None  # audio time of the last finished utterance
+        self._acting: asyncio.Task[None] | None = None
+        self._history: list[tuple[str, Action]] = []
+        self._heard: dict[str, int] = {}
+        self._labels: deque[tuple[float, Label]] = deque(maxlen=600)  # one minute of decisions
+        self._audio_time = 0.0
+        self._audio_started: float | None = None  # loop time of the first frame
+        self._block: list[Pcm] = []
+        self._end_requested: SessionOutcome | None = None
+
+    # -- observing ------------------------------------------------------------------------------
+
+    def async_listen(self, listener: Callable[[SessionEvent | None], None]) -> Callable[[], None]:
+        """Call ``listener`` with each event, and with ``None`` on other changes (state, label)."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def now(self) -> float:
+        """Seconds since the session started."""
+        return self._loop.time() - self.started_at
+
+    def _notify(self, event: SessionEvent | None) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                _LOGGER.exception("Session listener failed")
+
+    def _emit(self, event_type: EventType, /, **data: Any) -> SessionEvent:
+        event = SessionEvent(event_type, round(self.now(), 3), data)
+        self.events.append(event)
+        _LOGGER.debug("Call %s: %s %s", self.id, event_type, data)
+        self._notify(event)
+        return event
+
+    def _set_state(self, state: SessionState) -> None:
+        if state is self.state or self.state in FINAL_STATES:
+            return
+        self.state = state
+        self._notify(None)
+
+    def _say_line(self, speaker: Speaker, text: str) -> None:
+        self.transcript.append(TranscriptLine(round(self.now(), 2), speaker, self.request.mask(text)))
+
+    # -- life -----------------------------------------------------------------------------------
+
+    async def run(self) -> SessionOutcome:
+        """Dial, follow the call to its end, and report how it ended."""
+        self._emit(EventType.CALL_STARTED, company=self.request.company, goal=self.request.goal)
+        try:
+            call = await self._dial(self.request.target)
+        except SipError as err:
+            _LOGGER.warning("Call %s could not be placed: %s", self.id, err)
+            return self._finish(SessionOutcome(SessionState.FAILED, EndCause.FAILED, str(err)))
+        self.call = call
+        unlisten = call.async_listen(self._on_call_state)
+        try:
+            await call.wait_answered()
+        except CallFailedError as err:
+            unlisten()
+            return self._finish(SessionOutcome(SessionState.FAILED, err.end.cause, err.end.reason))
+        except asyncio.CancelledError:
+            unlisten()
+            await call.hangup()
+            raise
+        unlisten()
+        self._set_state(SessionState.IVR)
+        worker = self._spawn(self._transcribe_worker(), "transcriber")
+        try:
+            await self._listen(call)
+        finally:
+            await self._utterances.put(None)
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+            await self._cancel_tasks()
+            if not call.ended.done():
+                await call.hangup()
+        end = call.ended.result()
+        if self._end_requested is not None:
+            return self._finish(self._end_requested)
+        return self._finish(SessionOutcome(SessionState.ENDED, end.cause, end.reason))
+
+    def _on_call_state(self, state: CallState) -> None:
+        if state in (CallState.RINGING, CallState.EARLY_MEDIA):
+            self._set_state(SessionState.RINGING)
+
+    def _finish(self, outcome: SessionOutcome) -> SessionOutcome:
+        self.outcome = outcome
+        failed = outcome.state is SessionState.FAILED
+        self._emit(
+            EventType.CALL_FAILED if failed else EventType.CALL_ENDED,
+            cause=str(outcome.cause),
+            reason=outcome.reason,
+            hold_seconds=self.hold_seconds,
+        )
+        self._set_state(outcome.state)
+        return outcome
+
+    @property
+    def hold_seconds(self) -> float | None:
+        """How long the call has been (or was) on hold, in seconds."""
+        if self.hold_started_at is None:
+            return None
+        end = self.human_detected_at if self.human_detected_at is not None else self.now()
+        return round(end - self.hold_started_at, 1)
+
+    async def hangup(self, reason: str = "hung up") -> None:
+        """End the call from our side."""
+        if self.call is not None and not self.call.ended.done():
+            self._end_requested = SessionOutcome(SessionState.ENDED, EndCause.LOCAL_HANGUP, reason)
+            await self.call.hangup()
+
+    # -- acting on request (services) --------------------------------------------------------
+
+    async def send_dtmf(self, digits: str) -> None:
+        """Press keys on the user's behalf."""
+        await self._run_action(Press(digits, reason="requested"))
+
+    async def say(self, text: str) -> None:
+        """Speak to the line on the user's behalf (needs a TTS engine)."""
+        await self._run_action(Say(text, reason="requested"))
+
+    # -- the media loop -------------------------------------------------------------------------
+
+    async def _listen(self, call: CallLeg) -> None:
+        async for frame in call.frames():
+            if self._audio_started is None:
+                self._audio_started = self._loop.time()
+            self._audio_time += FRAME_SECONDS
+            self._block.append(frame)
+            if len(self._block) >= STEP_FRAMES:
+                self._analyse(np.stack(self._block).astype(np.float64) / 32768)
+                self._block = []
+            if self.state in FINAL_STATES:
+                break
+            if (utterance := self._endpointer.push(frame)) is not None:
+                self._on_utterance(utterance)
+            self._maybe_decide()
+            self._check_hold_limit()
+
+    def _analyse(self, block: np.ndarray[Any, np.dtype[np.float64]]) -> None:
+        decisions, events = self._monitor.push_block(block)
+        for decision in decisions:
+            self._labels.append((decision.time, decision.label))
+        if decisions:
+            last = decisions[-1]
+            changed = self.line_label is None or self.line_label[0] is not last.label
+            self.line_label = (last.label, last.confidence)
+            if changed:
+                self._notify(None)
+        for event in events:
+            self._on_monitor_event(event)
+
+    def _session_time(self, audio_time: float) -> float:
+        """Audio seconds (since the first frame) as session seconds."""
+        started = self._audio_started if self._audio_started is not None else self._loop.time()
+        return round(started - self.started_at + audio_time, 3)
+
+    def _on_monitor_event(self, event: MonitorEvent) -> None:
+        if event.kind is EventKind.HOLD_STARTED:
+            if self.state is not SessionState.IVR:
+                return
+            if self._awaiting_us():
+                # Quiet while the menu waits for our answer is not a hold: start the monitor afresh.
+                self._monitor = HoldMonitor(self._monitor.classifier)
+                return
+            self.hold_started_at = self._session_time(event.onset or event.time)
+            self._set_state(SessionState.ON_HOLD)
+            self._emit(EventType.HOLD_STARTED, confidence=round(event.confidence, 2))
+        elif event.kind is EventKind.ANNOUNCEMENT:
+            self._emit(EventType.ANNOUNCEMENT, confidence=round(event.confidence, 2))
+        elif event.kind is EventKind.HUMAN_DETECTED and self.state is SessionState.ON_HOLD:
+            onset = event.onset if event.onset is not None else event.time
+            self._human(self._session_time(onset), event.confidence, source="audio")
+
+    def _human(self, onset: float, confidence: float, *, source: str) -> None:
+        self.human_detected_at = round(self.now(), 3)
+        self.human_onset_at = onset
+        self._set_state(SessionState.HUMAN)
+        self._emit(
+            EventType.HUMAN_DETECTED,
+            confidence=round(confidence, 2),
+            source=source,
+            hold_seconds=self.hold_seconds,
+        )
+
+    def _awaiting_us(self) -> bool:
+        """The last prompt asked something of us and we have not answered it yet."""
+        return (self._acting is not None and not self._acting.done()) or bool(
+            self.current_prompt is not None
+            and self.current_prompt.kind in _ACTIONABLE
+            and (not self._history or self._history[-1][0] != self.current_prompt.text)
+        )
+
+    def _check_hold_limit(self) -> None:
+        if (
+            self.state is SessionState.ON_HOLD
+            and self.hold_started_at is not None
+            and self.now() - self.hold_started_at > self.request.max_hold
+            and self._end_requested is None
+        ):
+            self._end_requested = SessionOutcome(SessionState.ENDED, "max_hold", "held too long")
+            self._spawn(self._hangup_call(), "max hold hangup")
+
+    async def _hangup_call(self) -> None:
+        if self.call is not None:
+            await self.call.hangup()
+
+    # -- speech ---------------------------------------------------------------------------------
+
+    def _on_utterance(self, utterance: Utterance) -> None:
+        if self._stt is None:
+            return
+        if self.state is SessionState.ON_HOLD and self._speech_share(utterance) < HOLD_SPEECH_SHARE:
+            return  # music: nothing to read
+        self._transcribing += 1
+        self._utterances.put_nowait(utterance)
+
+    def _speech_share(self, utterance: Utterance) -> float:
+        labels = [label for time, label in self._labels if utterance.start <= time <= utterance.end + 0.2]
+        if not labels:
+            return 0.0
+        return sum(label in _SPEECHY for label in labels) / len(labels)
+
+    async def _transcribe_worker(self) -> None:
+        assert self._stt is not None or self._utterances.empty()
+        while (utterance := await self._utterances.get()) is not None:
+            try:
+                text = await self._transcribe(utterance)
+            finally:
+                self._transcribing -= 1
+            if text:
+                self._on_transcript(utterance, text)
+
+    async def _transcribe(self, utterance: Utterance) -> str:
+        assert self._stt is not None
+        self.stt_seconds += len(utterance.audio) / 8000
+        try:
+            return (await self._stt.transcribe(utterance.audio, language=self.request.language)).strip()
+        except SpeechError as err:
+            _LOGGER.warning("Call %s: speech recognition failed: %s", self.id, err)
+            return ""
+
+    def _on_transcript(self, utterance: Utterance, text: str) -> None:
+        self._say_line(Speaker.LINE, text)
+        prompt = parse_prompt(text)
+        if prompt.queue_position is not None and prompt.queue_position != self.queue_position:
+            self.queue_position = prompt.queue_position
+            self._emit(EventType.QUEUE_POSITION, position=prompt.queue_position)
+        if self.state is SessionState.IVR:
+            if self._history and sounds_like_person(text):
+                self._human(self._session_time(utterance.start), 0.9, source="transcript")
+                return
+            self._pending.append(text)
+            self._pending_since = self._audio_time
+
+    def _maybe_decide(self) -> None:
+        if (
+            self.state is not SessionState.IVR
+            or not self._pending
+            or self._endpointer.active
+            or self._transcribing
+            or (self._acting is not None and not self._acting.done())
+            or self._pending_since is None
+            or self._audio_time - self._pending_since < self.settle
+        ):
+            return
+        text = " ".join(self._pending)
+        self._pending = []
+        self._acting = self._spawn(self._decide(text), "decide")
+
+    async def _decide(self, text: str) -> None:
+        prompt = parse_prompt(text)
+        self.current_prompt = prompt
+        if prompt.kind in _ACTIONABLE:
+            options = [{"key": option.key, "label": option.label} for option in prompt.options]
+            self._emit(
+                EventType.MENU_HEARD, text=self.request.mask(text), kind=str(prompt.kind), options=options
+            )
+        if prompt.kind not in _ACTIONABLE:
+            return
+        key = normalise(text)
+        self._heard[key] = self._heard.get(key, 0) + 1
+        context = DecisionContext(
+            goal=self.request.goal,
+            prompt=prompt,
+            secret_names=frozenset(self.request.secrets),
+            attempts=self._heard[key],
+            history=tuple(self._history),
+        )
+        self.decisions += 1
+        action = await self._decider.decide(context) or Wait(reason="no decider knew")
+        self._history.append((text, action))
+        await self._perform(action)
+
+    async def _run_action(self, action: Action) -> None:
+        if self.call is None or self.call.state is not CallState.ANSWERED:
+            raise RuntimeError("the call is not connected")
+        await self._perform(action)
+
+    async def _perform(self, action: Action) -> None:
+        assert self.call is not None
+        if isinstance(action, Press):
+            secret = self.request.secrets.get(action.secret, "") if action.secret else ""
+            digits = secret + action.digits
+            if not digits:
+                return
+            await self.call.send_dtmf(digits, pacing=DTMF_PACING)
+            self.digits_sent += digits
+            shown = (MASK if secret else "") + action.digits
+            self._say_line(Speaker.US, f"[pressed {shown}]")
+            self._emit(EventType.DTMF_SENT, digits=shown, secret=action.secret, reason=action.reason)
+        elif isinstance(action, Say):
+            if self._tts is None:
+                _LOGGER.warning("Call %s: cannot say anything without a TTS engine", self.id)
+                return
+            try:
+                audio = await self._tts.synthesize(action.text, language=self.request.language)
+            except SpeechError as err:
+                _LOGGER.warning("Call %s: speech synthesis failed: %s", self.id, err)
+                return
+            self._say_line(Speaker.US, action.text)
+            self._emit(EventType.SAID, text=self.request.mask(action.text), reason=action.reason)
+            await self.call.play(audio)
+
+    # -- tasks ----------------------------------------------------------------------------------
+
+    def _spawn[T](self, coro: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
+        task = self._loop.create_task(coro, name=f"hold_slayer {self.id} {name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (err := task.exception()) is not None:
+            _LOGGER.error("Call %s: %s failed", self.id, task.get_name(), exc_info=err)
+
+    async def _cancel_tasks(self) -> None:
+        tasks = [task for task in self._tasks if not task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
