@@ -60,7 +60,7 @@ _HOLD_WORDS: Final = re.compile(
     r"estimated wait|caller number|thank you for (?:your patience|holding|waiting))"
 )
 _QUEUE_POSITION: Final = re.compile(
-    r"\b(?:you are|you're) (?:caller )?(?:number )?(?P<n>\d+)(?:st|nd|rd|th)?\b"
+    r"\b(?:you are|you're) (?:caller )?(?:number )?(?P<n>\d+)(?:st|[nr]d|th)?\b"
 )
 _STOPWORDS: Final = frozenset(
     """a an the and or of for to with about my your our i me is are am be it this that on in at

@@ -12,25 +12,26 @@ from typing import Final
 from .decide import Action, DecisionContext, Press, Say, Wait
 from .menu import MenuOption, Prompt, PromptKind, keywords, stem
 
-# Stems that mean the same thing on a company's menu.
-_SYNONYMS: Final = (
-    frozenset({"bill", "pay", "payment", "invoic", "charg", "balanc", "statement", "fee"}),
-    frozenset(
-        {"support", "technical", "tech", "help", "problem", "issu", "repair", "outag", "fault", "broken"}
-        | {"internet", "down", "connect", "connection", "wifi", "signal", "router", "working"}
-    ),
-    frozenset({"sal", "buy", "purchas", "upgrad", "order", "plan", "new"}),
-    frozenset({"card", "credit", "debit"}),
-    frozenset({"lost", "stolen", "fraud"}),
-    frozenset({"cancel", "cancellation", "clos", "terminat"}),
-    frozenset({"deliver", "ship", "track", "packag", "parcel"}),
-    frozenset({"appointment", "book", "schedul", "reschedul"}),
+# Words that mean the same thing on a company's menu (compared as stems).
+_SYNONYMS: Final = tuple(
+    frozenset(map(stem, group.split()))
+    for group in (
+        "bill billing pay payment invoice charge balance statement fee",
+        "support technical tech help problem issue repair outage fault broken internet down "
+        "connect connection wifi signal router working",
+        "sales buy purchase upgrade order plan new",
+        "card credit debit",
+        "lost stolen fraud",
+        "cancel cancellation close closing terminate",
+        "delivery deliver shipping ship track tracking package parcel",
+        "appointment book booking schedule reschedule",
+    )
 )
 _PERSON: Final = frozenset(
     map(stem, "representative agent operator someone person human associate specialist advisor".split())  # noqa: SIM905
 )
-_REPEAT: Final = frozenset({"repeat", "hear", "again", "menu", "previous", "main"})
-_OTHER: Final = frozenset({"other", "else", "all", "anything"})
+_REPEAT: Final = frozenset(map(stem, "repeat hear again menu previous main".split()))  # noqa: SIM905
+_OTHER: Final = frozenset(map(stem, "other else all anything".split()))  # noqa: SIM905
 _YES: Final = "yes"
 _NO: Final = "no"
 

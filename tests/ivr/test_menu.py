@@ -1,0 +1,106 @@
+"""Menu parsing: the phrasings real IVRs use, as speech recognition writes them."""
+
+from __future__ import annotations
+
+import pytest
+
+from custom_components.hold_slayer.ivr.menu import (
+    MenuOption,
+    PromptKind,
+    keywords,
+    normalise,
+    parse_prompt,
+    stem,
+)
+
+BILLING_MENU = "For billing, press 1. For technical support, press 2. To repeat these options, press 9."
+EXPECTED = (
+    MenuOption("1", "billing"),
+    MenuOption("2", "technical support"),
+    MenuOption("9", "to repeat these options"),
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        BILLING_MENU,
+        "for billing press one for technical support press two to repeat these options press nine",
+        "Press 1 for billing. Press 2 for technical support. Press 9 to repeat these options.",
+        "For billing, say billing or press 1. For technical support, say support or press 2. "
+        "To repeat these options, press 9.",
+    ],
+)
+def test_options_either_way_round(text: str) -> None:
+    prompt = parse_prompt(text)
+    assert prompt.kind is PromptKind.MENU
+    assert [o.key for o in prompt.options] == ["1", "2", "9"]
+    assert prompt.options[0].label == "billing"
+    assert prompt.options[1].label.endswith("support")
+
+
+def test_menu_labels() -> None:
+    assert parse_prompt(BILLING_MENU).options == EXPECTED
+    prompt = parse_prompt(
+        "If you are calling about a lost or stolen card, press 3. For anything else, press 0."
+    )
+    assert prompt.options == (MenuOption("0", "anything else"), MenuOption("3", "a lost or stolen card"))
+    assert parse_prompt("Press star to go back. Press pound to finish.").options == (
+        MenuOption("#", "to finish"),
+        MenuOption("*", "to go back"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "what", "length", "terminator"),
+    [
+        ("Please enter your ten digit account number, followed by the pound key.", "account number", 10, "#"),
+        ("Please enter your 10-digit account number followed by the pound sign.", "account number", 10, "#"),
+        ("Enter your PIN, then press hash.", "pin", None, "#"),
+        ("Please enter your date of birth.", "date of birth", None, ""),
+    ],
+)
+def test_digit_prompts(text: str, what: str, length: int | None, terminator: str) -> None:
+    prompt = parse_prompt(text)
+    assert prompt.kind is PromptKind.DIGITS
+    assert (prompt.digits_for, prompt.digits_length, prompt.terminator) == (what, length, terminator)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Thank you for calling Acme Bank. This call may be recorded.", PromptKind.STATEMENT),
+        ("Your call is important to us. Please stay on the line.", PromptKind.HOLD),
+        ("It sounds like you're calling about billing. Is that right? Say yes or no.", PromptKind.YES_NO),
+        ("Briefly tell us why you are calling.", PromptKind.OPEN),
+        ("In a few words, what are you calling about?", PromptKind.OPEN),
+    ],
+)
+def test_prompt_kinds(text: str, kind: PromptKind) -> None:
+    assert parse_prompt(text).kind is kind
+
+
+def test_speech_front_door() -> None:
+    prompt = parse_prompt(
+        "Welcome to Northwind Mobile. In a few words, tell me what you're calling about. "
+        "For example, you can say billing, or new phone, or technical support."
+    )
+    assert prompt.kind is PromptKind.MENU
+    assert prompt.spoken_choices == ("billing", "new phone", "technical support")
+
+
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [("You are caller number 5.", 5), ("You're the third caller.", None), ("You are caller 12 in line", 12)],
+)
+def test_queue_position(text: str, position: int | None) -> None:
+    assert parse_prompt(text).queue_position == position
+
+
+def test_normalise_and_stems() -> None:
+    assert normalise("Press ONE, then the pound key.") == "press 1, then the #."
+    assert stem("billing") == stem("bills") == stem("bill") == "bill"
+    assert stem("services") == stem("service")
+    assert stem("shipping") == "ship"
+    assert stem("deliveries") == "delivery"
+    assert keywords("I have a question about my last bill") == {"last", "bill"}

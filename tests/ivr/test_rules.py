@@ -1,0 +1,109 @@
+"""The rules decider: goals against menus, secrets by name, and passing what it cannot know."""
+
+from __future__ import annotations
+
+import pytest
+
+from custom_components.hold_slayer.ivr.decide import (
+    Action,
+    ChainDecider,
+    DecisionContext,
+    Press,
+    Say,
+    Wait,
+)
+from custom_components.hold_slayer.ivr.menu import keywords, parse_prompt
+from custom_components.hold_slayer.ivr.rules import RulesDecider, relevance
+
+MENU = "For billing, press 1. For technical support, press 2. For new accounts, press 3. To repeat these options, press 9."
+
+
+async def _decide(goal: str, text: str, secrets: set[str] | None = None, attempts: int = 1) -> Action | None:
+    context = DecisionContext(goal, parse_prompt(text), frozenset(secrets or ()), attempts=attempts)
+    return await RulesDecider().decide(context)
+
+
+@pytest.mark.parametrize(
+    ("goal", "key"),
+    [
+        ("I have a question about my last bill", "1"),
+        ("a charge on my statement", "1"),
+        ("my internet is down", "2"),
+        ("open a new account", "3"),
+    ],
+)
+async def test_goal_picks_the_option(goal: str, key: str) -> None:
+    action = await _decide(goal, MENU)
+    assert isinstance(action, Press)
+    assert action.digits == key
+
+
+async def test_no_match_falls_back_to_a_person_or_other() -> None:
+    action = await _decide("lost my dog", "For sales, press 1. To speak to a representative, press 0.")
+    assert action == Press("0", reason="no option matches the goal; 'to speak to a representative'")
+    action = await _decide("lost my dog", "For sales, press 1. For all other questions, press 5.")
+    assert isinstance(action, Press)
+    assert action.digits == "5"
+    assert await _decide("lost my dog", "For sales, press 1. For billing, press 2.") is None
+
+
+async def test_repeated_menu_gives_up_on_the_match() -> None:
+    menu = "For billing, press 1. For anything else, press 0."
+    first = await _decide("my bill", menu)
+    third = await _decide("my bill", menu, attempts=3)
+    assert isinstance(first, Press)
+    assert isinstance(third, Press)
+    assert (first.digits, third.digits) == ("1", "0")
+
+
+async def test_digits_from_the_matching_secret() -> None:
+    text = "Please enter your ten digit account number, followed by the pound key."
+    action = await _decide("my bill", text, {"pin", "account_number"})
+    assert action == Press("#", secret="account_number", reason="asked for the account number")
+    assert await _decide("my bill", text, {"pin"}) is None  # not given: someone else decides
+
+
+async def test_speech_answers() -> None:
+    door = (
+        "In a few words, tell me what you're calling about. For example, you can say billing, "
+        "or new phone, or technical support."
+    )
+    assert await _decide("billing question about my phone bill", door) == Say(
+        "billing", reason="goal matches 'billing'"
+    )
+    confirm = "It sounds like you're calling about billing. Is that right? Say yes or no."
+    assert await _decide("my phone bill", confirm) == Say("yes", reason="the line repeated the goal back")
+    assert await _decide("my internet is down", confirm) == Say(
+        "no", reason="the line repeated the goal back"
+    )
+    action = await _decide("my router keeps dropping", "Briefly tell us why you are calling.")
+    assert action == Say("my router keeps dropping", reason="an open question: say the goal")
+    assert isinstance(await _decide("x", "Thank you for calling."), Wait)
+
+
+def test_relevance_prefers_exact_and_specific() -> None:
+    goal = keywords("billing question about my phone bill")
+    assert relevance(goal, "billing") > relevance(goal, "new phone") > 0
+    assert relevance(goal, "payments") > 0  # a synonym
+    assert relevance(goal, "") == 0
+
+
+class _Fixed:
+    def __init__(self, action: Action | None) -> None:
+        self.action = action
+        self.asked = 0
+
+    async def decide(self, context: DecisionContext) -> Action | None:
+        self.asked += 1
+        return self.action
+
+
+async def test_chain_asks_in_order_and_counts_the_costly_calls() -> None:
+    second = _Fixed(Press("4"))
+    chain = ChainDecider([RulesDecider(), second])
+    context = DecisionContext("x", parse_prompt(MENU))
+    assert await chain.decide(context) == Press("4")  # rules passed: nothing matches "x"
+    context = DecisionContext("billing", parse_prompt(MENU))
+    assert isinstance(await chain.decide(context), Press)
+    assert (second.asked, chain.calls) == (1, 1)
+    assert await ChainDecider([_Fixed(None)]).decide(context) is None
