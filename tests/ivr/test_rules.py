@@ -15,7 +15,10 @@ from custom_components.hold_slayer.ivr.decide import (
 from custom_components.hold_slayer.ivr.menu import keywords, parse_prompt
 from custom_components.hold_slayer.ivr.rules import RulesDecider, relevance
 
-MENU = "For billing, press 1. For technical support, press 2. For new accounts, press 3. To repeat these options, press 9."
+MENU = (
+    "For billing, press 1. For technical support, press 2. For new accounts, press 3. "
+    "To repeat these options, press 9."
+)
 
 
 async def _decide(goal: str, text: str, secrets: set[str] | None = None, attempts: int = 1) -> Action | None:
