@@ -108,6 +108,7 @@ class CallSession:
         self.hold_started_at: float | None = None  # session seconds
         self.human_detected_at: float | None = None
         self.human_onset_at: float | None = None
+        self._hold_audio: tuple[float, float | None] | None = None  # (start, end) in audio seconds
         self.queue_position: int | None = None
         self.current_prompt: Prompt | None = None
         self.line_label: tuple[Label, float] | None = None  # the classifier's latest (label, confidence)
@@ -220,10 +221,12 @@ class CallSession:
     @property
     def hold_seconds(self) -> float | None:
         """How long the call has been (or was) on hold, in seconds."""
-        if self.hold_started_at is None:
+        # Audio time, not the wall clock: the two agree on a live call, and replayed lines in
+        # tests run faster than real time.
+        if self._hold_audio is None:
             return None
-        end = self.human_detected_at if self.human_detected_at is not None else self.now()
-        return round(end - self.hold_started_at, 1)
+        start, end = self._hold_audio
+        return round((self._audio_time if end is None else end) - start, 1)
 
     async def hangup(self, reason: str = "hung up") -> None:
         """End the call from our side."""
@@ -285,18 +288,23 @@ class CallSession:
                 # Quiet while the menu waits for our answer is not a hold: start the monitor afresh.
                 self._monitor = HoldMonitor(self._monitor.classifier)
                 return
-            self.hold_started_at = self._session_time(event.onset or event.time)
+            onset = event.onset if event.onset is not None else event.time
+            self._hold_audio = (onset, None)
+            self.hold_started_at = self._session_time(onset)
             self._set_state(SessionState.ON_HOLD)
             self._emit(EventType.HOLD_STARTED, confidence=round(event.confidence, 2))
         elif event.kind is EventKind.ANNOUNCEMENT:
             self._emit(EventType.ANNOUNCEMENT, confidence=round(event.confidence, 2))
         elif event.kind is EventKind.HUMAN_DETECTED and self.state is SessionState.ON_HOLD:
             onset = event.onset if event.onset is not None else event.time
-            self._human(self._session_time(onset), event.confidence, source="audio")
+            self._human(onset, event.confidence, source="audio")
 
     def _human(self, onset: float, confidence: float, *, source: str) -> None:
+        """A person is on the line; ``onset`` is when they started, in audio seconds."""
         self.human_detected_at = round(self.now(), 3)
-        self.human_onset_at = onset
+        self.human_onset_at = self._session_time(onset)
+        if self._hold_audio is not None:
+            self._hold_audio = (self._hold_audio[0], onset)
         self._set_state(SessionState.HUMAN)
         self._emit(
             EventType.HUMAN_DETECTED,
@@ -306,18 +314,18 @@ class CallSession:
         )
 
     def _awaiting_us(self) -> bool:
-        """The last prompt asked something of us and we have not answered it yet."""
-        return (self._acting is not None and not self._acting.done()) or bool(
-            self.current_prompt is not None
-            and self.current_prompt.kind in _ACTIONABLE
-            and (not self._history or self._history[-1][0] != self.current_prompt.text)
-        )
+        """The last prompt asked something of us and we have not answered it (yet)."""
+        if self._acting is not None and not self._acting.done():
+            return True
+        if self.current_prompt is None or self.current_prompt.kind not in _ACTIONABLE:
+            return False
+        return not self._history or isinstance(self._history[-1][1], Wait)
 
     def _check_hold_limit(self) -> None:
         if (
             self.state is SessionState.ON_HOLD
             and self.hold_started_at is not None
-            and self.now() - self.hold_started_at > self.request.max_hold
+            and (self.hold_seconds or 0.0) > self.request.max_hold
             and self._end_requested is None
         ):
             self._end_requested = SessionOutcome(SessionState.ENDED, "max_hold", "held too long")
@@ -370,7 +378,7 @@ class CallSession:
             self._emit(EventType.QUEUE_POSITION, position=prompt.queue_position)
         if self.state is SessionState.IVR:
             if self._history and sounds_like_person(text):
-                self._human(self._session_time(utterance.start), 0.9, source="transcript")
+                self._human(utterance.start, 0.9, source="transcript")
                 return
             self._pending.append(text)
             self._pending_since = self._audio_time

@@ -1,0 +1,186 @@
+"""A replayed company line for session unit tests (the real twin: the simulator E2E tests).
+
+The line is a script of steps played as fast as the session consumes frames (audio time, not
+wall time). Prompts are real recordings (asterisk-core-sounds), people are real speech
+(codec2-examples), music is real hold music; the fake STT returns the scripted words of each
+spoken step in order, as a recogniser would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from custom_components.hold_slayer.telephony.call import CallEnd, CallFailedError, CallState, EndCause
+from custom_components.hold_slayer.voice.pcm import Pcm
+from tools import corpus
+
+RATE = 8000
+FRAME = 160
+
+
+def _pcm(signal: np.ndarray, level_db: float = -20.0) -> Pcm:
+    scaled = corpus._normalise(signal, level_db) * 32768
+    out: Pcm = np.clip(scaled, -32768, 32767).astype(np.int16)
+    return out
+
+
+def prompt_audio(index: int, seconds: float = 3.0) -> Pcm:
+    """Real recorded prompts, concatenated to about ``seconds``."""
+    prompts = corpus.prompts("test")
+    parts: list[np.ndarray] = []
+    while sum(len(p) for p in parts) < seconds * RATE:
+        parts += [prompts[(index + len(parts)) % len(prompts)], np.zeros(800)]
+    return _pcm(np.concatenate(parts)[: round(seconds * RATE)])
+
+
+def person_audio(seconds: float = 3.0) -> Pcm:
+    """A real person talking."""
+    speech = np.concatenate(corpus.human_speech("test"))
+    return _pcm(speech[: round(seconds * RATE)])
+
+
+def music_audio(seconds: float, offset: float = 0.0) -> Pcm:
+    """Real hold music."""
+    track = corpus.music_tracks("test")[0]
+    start = round(offset * RATE)
+    return _pcm(track[start : start + round(seconds * RATE)], -22)
+
+
+@dataclass
+class Step:
+    """Play ``audio`` (with the words ``text`` if spoken), or wait for DTMF."""
+
+    audio: Pcm | None = None
+    text: str | None = None
+    wait_digits: int = 0  # collect this many digits (silence meanwhile), then go on
+    timeout: float = 8.0
+    hangup: bool = False
+
+
+def say(text: str, index: int = 0, seconds: float = 3.0) -> Step:
+    """A recorded prompt that says ``text``."""
+    return Step(prompt_audio(index, seconds), text)
+
+
+def person(text: str, seconds: float = 3.0) -> Step:
+    """A person who says ``text``."""
+    return Step(person_audio(seconds), text)
+
+
+def silence(seconds: float) -> Step:
+    """Nothing on the line."""
+    return Step(np.zeros(round(seconds * RATE), dtype=np.int16))
+
+
+def music(seconds: float) -> Step:
+    """Hold music."""
+    return Step(music_audio(seconds))
+
+
+@dataclass
+class FakeLine:
+    """A CallLeg that answers at once (or fails) and plays its script."""
+
+    script: list[Step]
+    fail: EndCause | None = None
+    state: CallState = CallState.DIALING
+    digits: str = ""
+    played: list[Pcm] = field(default_factory=list)
+    spoken: deque[str] = field(default_factory=deque)  # words of finished spoken steps, in order
+
+    def __post_init__(self) -> None:
+        self.ended: asyncio.Future[CallEnd] = asyncio.get_running_loop().create_future()
+        self._listeners: list[Callable[[CallState], None]] = []
+
+    def async_listen(self, listener: Callable[[CallState], None]) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _set(self, state: CallState) -> None:
+        self.state = state
+        for listener in list(self._listeners):
+            listener(state)
+
+    async def wait_answered(self) -> None:
+        self._set(CallState.RINGING)
+        await asyncio.sleep(0)
+        if self.fail is not None:
+            self._end(CallEnd(self.fail, 486, "Busy Here"))
+            raise CallFailedError(self.ended.result())
+        self._set(CallState.ANSWERED)
+
+    def _end(self, end: CallEnd) -> None:
+        if not self.ended.done():
+            self.ended.set_result(end)
+            self._set(CallState.ENDED)
+
+    async def frames(self) -> AsyncIterator[Pcm]:
+        silence_frame = np.zeros(FRAME, dtype=np.int16)
+        for step in self.script:
+            if self.ended.done():
+                return
+            if step.hangup:
+                self._end(CallEnd(EndCause.REMOTE_HANGUP, None, "BYE"))
+                return
+            if step.audio is not None:
+                for start in range(0, len(step.audio) - FRAME + 1, FRAME):
+                    if self.ended.done():
+                        return
+                    yield step.audio[start : start + FRAME]
+                    await asyncio.sleep(0)
+                if step.text:
+                    self.spoken.append(step.text)
+            if step.wait_digits:
+                wanted = len(self.digits) + step.wait_digits
+                for _ in range(round(step.timeout / 0.02)):
+                    if len(self.digits) >= wanted or self.ended.done():
+                        break
+                    yield silence_frame
+                    await asyncio.sleep(0.001)  # let the session's tasks run
+        while not self.ended.done():  # the script is over: silence until someone hangs up
+            yield silence_frame
+            await asyncio.sleep(0.001)
+
+    async def send_dtmf(self, digits: str, *, pacing: float = 0.1) -> None:
+        self.digits += digits
+        await asyncio.sleep(0)
+
+    async def play(self, samples: Pcm) -> bool:
+        self.played.append(samples)
+        await asyncio.sleep(0)
+        return True
+
+    def stop_playback(self) -> None:
+        """Nothing to stop: playback is instant here."""
+
+    async def hangup(self) -> CallEnd:
+        self._end(CallEnd(EndCause.LOCAL_HANGUP, None, "hung up"))
+        return self.ended.result()
+
+
+class ScriptedStt:
+    """Returns the words of the line's spoken steps that finished since the last utterance."""
+
+    def __init__(self, line: FakeLine) -> None:
+        self.line = line
+        self.calls = 0
+
+    async def transcribe(self, audio: Pcm, *, language: str) -> str:
+        self.calls += 1
+        await asyncio.sleep(0)
+        words = " ".join(self.line.spoken)
+        self.line.spoken.clear()
+        return words
+
+
+class ToneTts:
+    """Speech as a 0.5 s tone: enough to prove the session played something."""
+
+    async def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Pcm:
+        tone: Pcm = (3000 * np.sin(np.arange(4000) * 0.3)).astype(np.int16)
+        return tone

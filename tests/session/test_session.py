@@ -1,0 +1,179 @@
+"""The call session's state machine on replayed lines (real recorded audio, scripted words)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from custom_components.hold_slayer.session.events import EventType, SessionState, Speaker
+from custom_components.hold_slayer.session.request import MASK, CallRequest
+from custom_components.hold_slayer.session.session import CallSession
+from custom_components.hold_slayer.telephony.call import EndCause
+
+from .fakes import FakeLine, ScriptedStt, Step, ToneTts, music, person, say, silence
+
+ACCOUNT = "1234567890"
+MENU = "For billing, press 1. For technical support, press 2."
+
+
+def _session(line: FakeLine, **request: object) -> CallSession:
+    async def dial(target: str) -> FakeLine:
+        assert target == "+18005550100"
+        return line
+
+    options = {"target": "+18005550100", "goal": "a question about my bill", "company": "Acme"} | request
+    return CallSession(CallRequest(**options), dial, stt=ScriptedStt(line), tts=ToneTts())  # type: ignore[arg-type]
+
+
+async def _reach(session: CallSession, state: SessionState, timeout: float = 90) -> None:
+    """Wait until the session is in ``state`` (replayed lines run as fast as the CPU allows)."""
+    reached = asyncio.Event()
+    unlisten = session.async_listen(lambda _: reached.set() if session.state is state else None)
+    try:
+        if session.state is not state:
+            await asyncio.wait_for(reached.wait(), timeout)
+    finally:
+        unlisten()
+
+
+def _types(session: CallSession) -> list[EventType]:
+    return [event.type for event in session.events]
+
+
+async def test_menu_secret_hold_and_person(caplog: pytest.LogCaptureFixture) -> None:
+    """Press 1, key the account number, wait through music and an announcement, find Sarah."""
+    caplog.set_level(logging.DEBUG)
+    line = FakeLine(
+        [
+            say("Thank you for calling Acme Bank.", 0, 2),
+            silence(0.3),
+            say(MENU, 3, 4),
+            Step(wait_digits=1),
+            say("Please enter your ten digit account number, followed by the pound key.", 6, 3),
+            Step(wait_digits=11, timeout=10),
+            say("Please hold.", 9, 1.5),
+            music(15),
+            say("Your call is important to us.", 12, 3),
+            music(10),
+            silence(0.4),
+            person("Thanks for holding, this is Sarah. Who am I speaking with?", 4),
+            silence(3),
+        ]
+    )
+    session = _session(line, secrets={"account_number": ACCOUNT})
+    states: list[SessionState] = []
+    session.async_listen(
+        lambda _: states.append(session.state) if not states or states[-1] is not session.state else None
+    )
+    run = asyncio.create_task(session.run())
+    await _reach(session, SessionState.HUMAN)
+    await session.hangup()
+    outcome = await run
+    assert outcome.state is SessionState.ENDED
+    assert outcome.cause == "local_hangup"
+    assert line.digits == "1" + ACCOUNT + "#"
+    assert session.digits_sent == line.digits
+    assert states[:5] == [
+        SessionState.DIALING,
+        SessionState.RINGING,
+        SessionState.IVR,
+        SessionState.ON_HOLD,
+        SessionState.HUMAN,
+    ]
+    types = _types(session)
+    assert types[0] is EventType.CALL_STARTED
+    assert types.count(EventType.HUMAN_DETECTED) == 1
+    assert types.index(EventType.HOLD_STARTED) < types.index(EventType.HUMAN_DETECTED)
+    dtmf = [event.data for event in session.events if event.type is EventType.DTMF_SENT]
+    assert [d["digits"] for d in dtmf] == ["1", MASK + "#"]
+    assert dtmf[1]["secret"] == "account_number"
+    menus = [event.data for event in session.events if event.type is EventType.MENU_HEARD]
+    assert menus[0]["options"][0] == {"key": "1", "label": "billing"}
+    assert session.hold_seconds is not None
+    assert 20 < session.hold_seconds < 35
+    # The person's first word was at the start of their step; detection is close behind.
+    assert session.human_onset_at is not None
+    assert session.human_detected_at is not None
+    assert any(line.speaker is Speaker.US and MASK in line.text for line in session.transcript)
+    assert ACCOUNT not in caplog.text
+    assert all(ACCOUNT not in str(event.data) for event in session.events)
+    assert all(ACCOUNT not in line.text for line in session.transcript)
+
+
+async def test_busy_line_fails_with_the_cause() -> None:
+    line = FakeLine([], fail=EndCause.BUSY)
+    session = _session(line)
+    outcome = await session.run()
+    assert (outcome.state, outcome.cause) == (SessionState.FAILED, EndCause.BUSY)
+    assert _types(session) == [EventType.CALL_STARTED, EventType.CALL_FAILED]
+    assert session.state is SessionState.FAILED
+
+
+async def test_person_straight_after_the_menu() -> None:
+    """No hold at all: the transcript shows a person greeting us after we pressed."""
+    line = FakeLine(
+        [
+            say(MENU, 3, 4),
+            Step(wait_digits=1),
+            silence(0.5),
+            person("Billing, this is Tom speaking, how can I help you?", 3),
+            silence(3),
+        ]
+    )
+    session = _session(line)
+    run = asyncio.create_task(session.run())
+    await _reach(session, SessionState.HUMAN)
+    human = next(e for e in session.events if e.type is EventType.HUMAN_DETECTED)
+    assert human.data["source"] == "transcript"
+    await session.hangup()
+    await run
+
+
+async def test_quiet_menu_waiting_for_us_is_not_a_hold() -> None:
+    """A menu we cannot answer, then the line waits in silence: no hold, no person."""
+    line = FakeLine(
+        [
+            say("For sales, press 1. For billing, press 2.", 3, 4),
+            silence(8),
+            say("Goodbye.", 1, 1),
+            Step(hangup=True),
+        ]
+    )
+    session = _session(line, goal="lost my dog")
+    outcome = await session.run()
+    assert outcome.cause == EndCause.REMOTE_HANGUP
+    assert EventType.HOLD_STARTED not in _types(session)
+    assert EventType.HUMAN_DETECTED not in _types(session)
+    assert EventType.MENU_HEARD in _types(session)
+
+
+async def test_hold_limit_hangs_up() -> None:
+    line = FakeLine([say("Please hold.", 9, 1.5), music(60)])
+    session = _session(line, max_hold=0.5)
+    outcome = await asyncio.wait_for(session.run(), 60)
+    assert (outcome.state, outcome.cause) == (SessionState.ENDED, "max_hold")
+    assert EventType.HOLD_STARTED in _types(session)
+
+
+async def test_say_and_send_dtmf_on_request() -> None:
+    line = FakeLine([silence(30)])
+    session = _session(line)
+    run = asyncio.create_task(session.run())
+    await _reach(session, SessionState.IVR)
+    await session.send_dtmf("42")
+    await session.say("Hello there")
+    assert line.digits == "42"
+    assert len(line.played) == 1
+    assert [e.type for e in session.events][-2:] == [EventType.DTMF_SENT, EventType.SAID]
+    await session.hangup()
+    await run
+    with pytest.raises(RuntimeError):
+        await session.send_dtmf("1")
+
+
+def test_request_repr_hides_secrets() -> None:
+    request = CallRequest("+1", secrets={"pin": "9876"})
+    assert "9876" not in repr(request)
+    assert request.mask("my pin is 9 8 7 6.") == f"my pin is {MASK}."
