@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from custom_components.hold_slayer.telephony.call import CallEnd, CallFailedError, CallState, EndCause
 from custom_components.hold_slayer.voice.pcm import Pcm
@@ -23,7 +24,7 @@ RATE = 8000
 FRAME = 160
 
 
-def _pcm(signal: np.ndarray, level_db: float = -20.0) -> Pcm:
+def _pcm(signal: npt.NDArray[np.float64], level_db: float = -20.0) -> Pcm:
     scaled = corpus._normalise(signal, level_db) * 32768
     out: Pcm = np.clip(scaled, -32768, 32767).astype(np.int16)
     return out
@@ -32,7 +33,7 @@ def _pcm(signal: np.ndarray, level_db: float = -20.0) -> Pcm:
 def prompt_audio(index: int, seconds: float = 3.0) -> Pcm:
     """Real recorded prompts, concatenated to about ``seconds``."""
     prompts = corpus.prompts("test")
-    parts: list[np.ndarray] = []
+    parts: list[npt.NDArray[np.float64]] = []
     while sum(len(p) for p in parts) < seconds * RATE:
         parts += [prompts[(index + len(parts)) % len(prompts)], np.zeros(800)]
     return _pcm(np.concatenate(parts)[: round(seconds * RATE)])
