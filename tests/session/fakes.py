@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from custom_components.hold_slayer.telephony.call import CallEnd, CallFailedError, CallState, EndCause
+from custom_components.hold_slayer.telephony.errors import SipTransferError
 from custom_components.hold_slayer.voice.pcm import Pcm
 from tools import corpus
 
@@ -93,6 +94,8 @@ class FakeLine:
     digits: str = ""
     played: list[Pcm] = field(default_factory=list)
     spoken: deque[str] = field(default_factory=deque)  # words of finished spoken steps, in order
+    refuse_transfer: bool = False
+    transferred_to: str | None = None
 
     def __post_init__(self) -> None:
         self.ended: asyncio.Future[CallEnd] = asyncio.get_running_loop().create_future()
@@ -162,6 +165,27 @@ class FakeLine:
     async def hangup(self) -> CallEnd:
         self._end(CallEnd(EndCause.LOCAL_HANGUP, None, "hung up"))
         return self.ended.result()
+
+    async def transfer(self, target: str) -> None:
+        if self.refuse_transfer:
+            raise SipTransferError("REFER refused: 403 Forbidden")
+        self.transferred_to = target
+        self._end(CallEnd(EndCause.TRANSFERRED, None, target))
+
+
+class FakeBridge:
+    """Records that two legs were bridged; ends when either leg ends."""
+
+    def __init__(self, first: FakeLine, second: FakeLine) -> None:
+        self.legs = (first, second)
+        self.closed = False
+
+    async def wait(self) -> CallEnd:
+        done, _ = await asyncio.wait([leg.ended for leg in self.legs], return_when=asyncio.FIRST_COMPLETED)
+        return done.pop().result()
+
+    async def close(self) -> None:
+        self.closed = True
 
 
 class ScriptedStt:

@@ -8,23 +8,45 @@ import logging
 import pytest
 
 from custom_components.hold_slayer.session.events import EventType, SessionState, Speaker
-from custom_components.hold_slayer.session.request import MASK, CallRequest
+from custom_components.hold_slayer.session.request import MASK, CallRequest, Handoff
 from custom_components.hold_slayer.session.session import CallSession
 from custom_components.hold_slayer.telephony.call import EndCause
+from custom_components.hold_slayer.telephony.errors import SipTransferError
 
-from .fakes import FakeLine, ScriptedStt, Step, ToneTts, music, person, say, silence
+from .fakes import FakeBridge, FakeLine, ScriptedStt, Step, ToneTts, music, person, say, silence
 
 ACCOUNT = "1234567890"
 MENU = "For billing, press 1. For technical support, press 2."
 
 
-def _session(line: FakeLine, **request: object) -> CallSession:
+def _session(line: FakeLine, desk: FakeLine | None = None, **request: object) -> CallSession:
     async def dial(target: str) -> FakeLine:
-        assert target == "+18005550100"
-        return line
+        if target == "+18005550100":
+            return line
+        assert target == "201"
+        assert desk is not None
+        return desk
 
     options = {"target": "+18005550100", "goal": "a question about my bill", "company": "Acme"} | request
-    return CallSession(CallRequest(**options), dial, stt=ScriptedStt(line), tts=ToneTts())  # type: ignore[arg-type]
+    return CallSession(
+        CallRequest(**options),  # type: ignore[arg-type]
+        dial,  # type: ignore[arg-type]
+        stt=ScriptedStt(line),
+        tts=ToneTts(),
+        make_bridge=FakeBridge,  # type: ignore[arg-type]
+    )
+
+
+def _line_to_a_person() -> FakeLine:
+    return FakeLine(
+        [
+            say("Please hold.", 9, 1.5),
+            music(12),
+            silence(0.4),
+            person("Hello, this is Sarah.", 4),
+            silence(60),
+        ]
+    )
 
 
 async def _reach(session: CallSession, state: SessionState, timeout: float = 90) -> None:
@@ -177,3 +199,49 @@ def test_request_repr_hides_secrets() -> None:
     request = CallRequest("+1", secrets={"pin": "9876"})
     assert "9876" not in repr(request)
     assert request.mask("my pin is 9 8 7 6.") == f"my pin is {MASK}."
+
+
+async def test_agent_kept_on_the_line_then_a_callback_offer() -> None:
+    line = _line_to_a_person()
+    handoff = Handoff(repeat_every=0.2, patience=0.5, callback_number="+1 555 0100")
+    session = _session(line, handoff=handoff)
+    outcome = await asyncio.wait_for(session.run(), 90)
+    assert (outcome.state, outcome.cause) == (SessionState.ENDED, "nobody_took_over")
+    said = [e.data["text"] for e in session.events if e.type is EventType.SAID]
+    assert said[0].startswith("Hello, thank you for taking the call.")
+    assert said[-1].endswith("Please call them back at 1 5 5 5 0 1 0 0. Thank you, goodbye.")
+    assert len(said) >= 3  # greeting, at least one reminder, farewell
+    assert len(line.played) == len(said)
+
+
+async def test_transfer_on_pickup_bridges_to_the_desk() -> None:
+    line = _line_to_a_person()
+    desk = FakeLine([silence(60)])
+    session = _session(line, desk, handoff=Handoff(transfer_to="201"))
+    run = asyncio.create_task(session.run())
+    await _reach(session, SessionState.CONNECTED)
+    assert desk.played  # the user heard who is on the line
+    types = _types(session)
+    assert types.index(EventType.HUMAN_DETECTED) < types.index(EventType.TRANSFER_STARTED)
+    assert types.index(EventType.TRANSFER_STARTED) < types.index(EventType.TRANSFERRED)
+    await desk.hangup()  # the user hangs up: the company leg follows
+    outcome = await asyncio.wait_for(run, 30)
+    assert outcome.state is SessionState.ENDED
+    assert line.ended.done()
+
+
+async def test_blind_transfer_and_a_refused_one() -> None:
+    line = _line_to_a_person()
+    session = _session(line, handoff=Handoff(patience=600))
+    run = asyncio.create_task(session.run())
+    await _reach(session, SessionState.HUMAN)
+    line.refuse_transfer = True
+    with pytest.raises(SipTransferError):
+        await session.transfer("201", blind=True)
+    assert session.state is SessionState.HUMAN  # still with the agent
+    line.refuse_transfer = False
+    await session.transfer("201", blind=True)
+    outcome = await asyncio.wait_for(run, 30)
+    assert (outcome.cause, line.transferred_to) == (EndCause.TRANSFERRED, "201")
+    with pytest.raises(RuntimeError):
+        await session.transfer("201")

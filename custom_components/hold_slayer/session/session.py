@@ -25,15 +25,17 @@ from custom_components.hold_slayer.audio.monitor import EventKind, HoldMonitor, 
 from custom_components.hold_slayer.ivr.decide import Action, Decider, DecisionContext, Press, Say, Wait
 from custom_components.hold_slayer.ivr.menu import Prompt, PromptKind, normalise, parse_prompt
 from custom_components.hold_slayer.ivr.rules import RulesDecider
+from custom_components.hold_slayer.telephony.bridge import Bridge
 from custom_components.hold_slayer.telephony.call import CallEnd, CallFailedError, CallState, EndCause
 from custom_components.hold_slayer.telephony.errors import SipError
 from custom_components.hold_slayer.voice.endpoint import Utterance, UtteranceDetector
 from custom_components.hold_slayer.voice.pcm import Pcm
 from custom_components.hold_slayer.voice.protocols import SpeechError, SpeechToText, TextToSpeech
 
+from .dialplan import mask_number
 from .events import FINAL_STATES, EventType, SessionEvent, SessionState, Speaker, TranscriptLine
 from .person import sounds_like_person
-from .request import MASK, CallRequest
+from .request import MASK, CallRequest, Handoff
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -59,9 +61,21 @@ class CallLeg(Protocol):
     async def play(self, samples: Pcm) -> bool: ...  # noqa: D102
     def stop_playback(self) -> None: ...  # noqa: D102
     async def hangup(self) -> CallEnd: ...  # noqa: D102
+    async def transfer(self, target: str) -> None: ...  # noqa: D102
 
 
 type Dial = Callable[[str], Awaitable[CallLeg]]
+
+
+class BridgeLike(Protocol):
+    """Two legs' audio into each other (``telephony.Bridge``)."""
+
+    async def wait(self) -> CallEnd: ...  # noqa: D102
+    async def close(self) -> None: ...  # noqa: D102
+
+
+def _telephony_bridge(first: CallLeg, second: CallLeg) -> BridgeLike:
+    return Bridge(first, second)  # type: ignore[arg-type]  # telephony calls are CallLegs
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +103,7 @@ class CallSession:
         decider: Decider | None = None,
         monitor: HoldMonitor | None = None,
         session_id: str | None = None,
+        make_bridge: Callable[[CallLeg, CallLeg], BridgeLike] | None = None,
     ) -> None:
         self.request = request
         self.id = session_id or uuid.uuid4().hex[:12]
@@ -129,6 +144,11 @@ class CallSession:
         self._audio_started: float | None = None  # loop time of the first frame
         self._block: list[Pcm] = []
         self._end_requested: SessionOutcome | None = None
+        self._keeper: asyncio.Task[None] | None = None
+        self._bridge: BridgeLike | None = None
+        self.desk: CallLeg | None = None
+        self.keep_agent = True  # script/simulate turns this off: it scores, it does not talk
+        self._make_bridge = make_bridge or _telephony_bridge
 
     # -- observing ------------------------------------------------------------------------------
 
@@ -195,8 +215,9 @@ class CallSession:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
             await self._cancel_tasks()
-            if not call.ended.done():
-                await call.hangup()
+            for leg in (call, self.desk):
+                if leg is not None and not leg.ended.done():
+                    await leg.hangup()
         end = call.ended.result()
         if self._end_requested is not None:
             return self._finish(self._end_requested)
@@ -312,6 +333,92 @@ class CallSession:
             source=source,
             hold_seconds=self.hold_seconds,
         )
+        handoff = self.request.handoff
+        if handoff.transfer_to:
+            self._spawn(self.transfer(handoff.transfer_to), "transfer")
+        elif self.keep_agent:
+            self._keeper = self._spawn(self._keep_agent(handoff), "keep the agent")
+
+    async def _keep_agent(self, handoff: Handoff) -> None:
+        """Keep the person on the line until someone takes over, then leave politely."""
+        deadline = self._loop.time() + handoff.patience
+        await self._speak(handoff.greeting())
+        while (left := deadline - self._loop.time()) > 0:
+            await asyncio.sleep(min(handoff.repeat_every, left))
+            if self._loop.time() < deadline:
+                await self._speak(handoff.reminder())
+        await self._speak(handoff.farewell())
+        self._end_requested = SessionOutcome(SessionState.ENDED, "nobody_took_over", "nobody took over")
+        await self._hangup_call()
+
+    async def _speak(self, text: str) -> None:
+        if self._tts is not None and self.call is not None and self.call.state is CallState.ANSWERED:
+            await self._perform(Say(text, reason="keeping the agent on the line"))
+
+    # -- hand-off to the desk phone -------------------------------------------------------------
+
+    async def transfer(self, target: str, *, blind: bool = False) -> None:
+        """Connect the company to ``target`` (the desk extension).
+
+        By default: dial the desk, tell the agent "one moment please" while it rings, tell the
+        user who is on the line when they pick up, then bridge both ways. ``blind`` hands the
+        call over by SIP REFER instead, where the trunk supports it.
+        """
+        call = self.call
+        if call is None or call.state is not CallState.ANSWERED or self.state in FINAL_STATES:
+            raise RuntimeError("the call is not connected")
+        if self.state in (SessionState.TRANSFERRING, SessionState.CONNECTED):
+            raise RuntimeError("the call is already being transferred")
+        previous = self.state
+        self._set_state(SessionState.TRANSFERRING)
+        self._emit(EventType.TRANSFER_STARTED, target=mask_number(target), blind=blind)
+        if self._keeper is not None:
+            self._keeper.cancel()
+        try:
+            if blind:
+                await call.transfer(target)
+                self._end_requested = SessionOutcome(SessionState.ENDED, EndCause.TRANSFERRED, "transferred")
+            else:
+                await self._bridge_to(call, target)
+        except (SipError, CallFailedError) as err:
+            _LOGGER.warning("Call %s: transfer failed: %s", self.id, err)
+            self.state = previous  # back to where we were; the agent is still there
+            self._notify(None)
+            raise
+        self._emit(EventType.TRANSFERRED, target=mask_number(target), blind=blind)
+
+    async def _bridge_to(self, call: CallLeg, target: str) -> None:
+        desk = await self._dial(target)
+        self.desk = desk
+        ringing = self._spawn(self._while_ringing(call, desk), "tell the agent")
+        try:
+            await desk.wait_answered()
+        finally:
+            ringing.cancel()
+            call.stop_playback()
+        company = self.request.company or "The company"
+        if self._tts is not None:
+            with contextlib.suppress(SpeechError):
+                audio = await self._tts.synthesize(
+                    f"{company} is on the line. Connecting you now.", language=self.request.language
+                )
+                await desk.play(audio)
+        self._bridge = self._make_bridge(call, desk)
+        self._set_state(SessionState.CONNECTED)
+        self._spawn(self._until_either_hangs_up(call, desk), "bridge")
+
+    async def _while_ringing(self, call: CallLeg, desk: CallLeg) -> None:
+        while desk.state is not CallState.ANSWERED:
+            await self._speak("One moment please, I'm connecting you.")
+            await asyncio.sleep(4)
+
+    async def _until_either_hangs_up(self, call: CallLeg, desk: CallLeg) -> None:
+        assert self._bridge is not None
+        await self._bridge.wait()
+        await self._bridge.close()
+        for leg in (call, desk):
+            if not leg.ended.done():
+                await leg.hangup()
 
     def _awaiting_us(self) -> bool:
         """The last prompt asked something of us and we have not answered it (yet)."""
@@ -338,8 +445,8 @@ class CallSession:
     # -- speech ---------------------------------------------------------------------------------
 
     def _on_utterance(self, utterance: Utterance) -> None:
-        if self._stt is None:
-            return
+        if self._stt is None or self.state in (SessionState.TRANSFERRING, SessionState.CONNECTED):
+            return  # the user's own conversation is not ours to transcribe
         if self.state is SessionState.ON_HOLD and self._speech_share(utterance) < HOLD_SPEECH_SHARE:
             return  # music: nothing to read
         self._transcribing += 1
