@@ -30,7 +30,7 @@ def _session(line: FakeLine, desk: FakeLine | None = None, **request: object) ->
     options = {"target": "+18005550100", "goal": "a question about my bill", "company": "Acme"} | request
     return CallSession(
         CallRequest(**options),  # type: ignore[arg-type]
-        dial,  # type: ignore[arg-type]
+        dial,
         stt=ScriptedStt(line),
         tts=ToneTts(),
         make_bridge=FakeBridge,  # type: ignore[arg-type]
