@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from unittest.mock import PropertyMock, patch
 
 import pytest
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
@@ -65,3 +66,14 @@ def account_input(registrar: Registrar, **overrides: Any) -> dict[str, Any]:
     data.update(overrides)
     data[CONF_ADVANCED].update(advanced)
     return data
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Iterator[None]:
+    """Entities disabled by default (line audio) are enabled, so snapshots show them."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield

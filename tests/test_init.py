@@ -9,7 +9,13 @@ from unittest.mock import patch
 
 import pytest
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, EVENT_HOMEASSISTANT_STOP
+from homeassistant.const import (
+    CONF_HOST,
+    CONF_PASSWORD,
+    CONF_PORT,
+    EVENT_HOMEASSISTANT_STOP,
+    Platform,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -84,15 +90,19 @@ async def test_home_assistant_stop_stops_the_phone(hass: HomeAssistant, registra
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+@pytest.mark.parametrize("platform", [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR])
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_entities_and_device(
     hass: HomeAssistant,
     registrar: Registrar,
     entity_registry: er.EntityRegistry,
     device_registry: dr.DeviceRegistry,
     snapshot: SnapshotAssertion,
+    platform: Platform,
 ) -> None:
-    """One service device per entry; the registration sensor is a diagnostic enum."""
-    entry = await _setup(hass, registrar)
+    """One service device per entry; each platform's entities and idle states."""
+    with patch("custom_components.hold_slayer.PLATFORMS", [platform]):
+        entry = await _setup(hass, registrar)
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
     device = device_registry.async_get_device(identifiers={(DOMAIN, entry.entry_id)})
     assert device is not None

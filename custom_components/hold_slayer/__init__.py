@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
 
 from .account import InvalidAccountFieldError, account_from_data
-from .const import DOMAIN, LOGGER, PLATFORMS
+from .calls import HoldSlayerCalls
+from .const import (
+    CONF_ALLOWED_PREFIXES,
+    CONF_BLOCKED_PREFIXES,
+    CONF_EMERGENCY_NUMBERS,
+    CONF_HOME_COUNTRY_CODE,
+    CONF_MAX_CONCURRENT_CALLS,
+    DEFAULT_HOME_COUNTRY_CODE,
+    DEFAULT_MAX_CONCURRENT_CALLS,
+    DOMAIN,
+    LOGGER,
+    PLATFORMS,
+)
 from .models import HoldSlayerConfigEntry, HoldSlayerData
+from .services import async_setup_services
+from .session.dialplan import DialPlan
 from .telephony import (
     RegistrationState,
     RegistrationStatus,
@@ -17,6 +36,24 @@ from .telephony import (
     SipError,
     SipPhone,
 )
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions once, whatever entries exist."""
+    async_setup_services(hass)
+    return True
+
+
+def dial_plan_from_options(options: Mapping[str, Any]) -> DialPlan:
+    """The line's dial plan from its options."""
+    return DialPlan(
+        home_country_code=options.get(CONF_HOME_COUNTRY_CODE, DEFAULT_HOME_COUNTRY_CODE),
+        allowed_prefixes=tuple(options.get(CONF_ALLOWED_PREFIXES, ())),
+        blocked_prefixes=tuple(options.get(CONF_BLOCKED_PREFIXES, ())),
+        emergency_numbers=tuple(options.get(CONF_EMERGENCY_NUMBERS, ())),
+    )
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> bool:
@@ -46,10 +83,19 @@ async def async_setup_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -
             translation_key="cannot_register",
             translation_placeholders={"error": str(err)},
         ) from err
-    entry.runtime_data = HoldSlayerData(phone=phone)
+    calls = HoldSlayerCalls(
+        hass,
+        entry.entry_id,
+        phone,
+        dial_plan=dial_plan_from_options(entry.options),
+        max_concurrent=int(entry.options.get(CONF_MAX_CONCURRENT_CALLS, DEFAULT_MAX_CONCURRENT_CALLS)),
+    )
+    await calls.async_load()
+    entry.runtime_data = HoldSlayerData(phone=phone, calls=calls)
 
     async def _async_stop(_: Event | None = None) -> None:
-        # HA does not unload entries at shutdown; the SIP threads must still be joined.
+        # HA does not unload entries at shutdown: hang up and close the sockets here too.
+        await calls.async_shutdown()
         await phone.stop()
 
     @callback

@@ -10,7 +10,9 @@ from homeassistant.const import Platform
 DOMAIN: Final = "hold_slayer"
 LOGGER = logging.getLogger(__package__)
 
-PLATFORMS: Final = [Platform.SENSOR]
+PLATFORMS: Final = [Platform.BINARY_SENSOR, Platform.EVENT, Platform.SENSOR]
+
+EVENT_HOLD_SLAYER: Final = "hold_slayer_event"
 
 # Account (config entry data). Host, port, username and password reuse homeassistant.const.
 CONF_TRANSPORT: Final = "transport"
@@ -40,10 +42,14 @@ CONF_BLOCKED_PREFIXES: Final = "blocked_prefixes"
 CONF_EMERGENCY_NUMBERS: Final = "emergency_numbers"
 CONF_MAX_CONCURRENT_CALLS: Final = "max_concurrent_calls"
 CONF_MAX_HOLD_MINUTES: Final = "max_hold_minutes"
+CONF_CALLBACK_NUMBER: Final = "callback_number"
+CONF_AGENT_PATIENCE: Final = "agent_patience"
+CONF_PHONE_BOOK: Final = "phone_book"
 
 DEFAULT_HOME_COUNTRY_CODE: Final = "1"
 DEFAULT_MAX_CONCURRENT_CALLS: Final = 2
 DEFAULT_MAX_HOLD_MINUTES: Final = 120
+DEFAULT_AGENT_PATIENCE: Final = 120  # seconds Hold Slayer keeps a person waiting for the user
 
 # How long the config flow waits for the registrar to answer the test REGISTER.
 REGISTER_TEST_TIMEOUT: Final = 10.0

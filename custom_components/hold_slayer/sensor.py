@@ -1,23 +1,34 @@
-"""Sensors: the SIP registration state (diagnostic)."""
+"""Sensors: the line's current call (state, hold time, audio, words, queue) and diagnostics."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from typing import Any, Final
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
 )
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.typing import StateType
 
+from .audio.classifier import Label
+from .calls import HoldSlayerCalls
 from .entity import HoldSlayerEntity
 from .models import HoldSlayerConfigEntry
+from .session.events import SessionState
+from .session.session import CallSession
 from .telephony import RegistrationState, RegistrationStatus, SipPhone
+
+IDLE: Final = "idle"
+HOLD_TIME_REFRESH: Final = timedelta(seconds=5)  # the hold-time sensor ticks this often, not per frame
+HISTORY_LINES: Final = 20
 
 PARALLEL_UPDATES = 0
 
@@ -43,14 +54,130 @@ PHONE_SENSORS: tuple[HoldSlayerPhoneSensorDescription, ...] = (
 )
 
 
+def _call_attributes(session: CallSession | None, calls: HoldSlayerCalls) -> dict[str, Any]:
+    """The active call's details, and every active call (several may run at once)."""
+    if session is None:
+        return {"calls": []}
+    prompt = session.current_prompt
+    return {
+        "call_id": session.id,
+        "company": session.request.company,
+        "number": calls.numbers.get(session.id),
+        "goal": session.request.goal,
+        "started": calls.started.get(session.id),
+        "current_menu": prompt.text[:255] if prompt is not None else None,
+        "calls": [
+            {
+                "call_id": other.id,
+                "company": other.request.company,
+                "number": calls.numbers.get(other.id),
+                "state": str(other.state),
+            }
+            for other in calls.active
+        ],
+    }
+
+
+def _last_utterance(session: CallSession | None) -> str | None:
+    if session is None or not session.transcript:
+        return None
+    return session.transcript[-1].text[:255]
+
+
+def _history(session: CallSession | None) -> dict[str, Any]:
+    lines = list(session.transcript)[-HISTORY_LINES:] if session is not None else []
+    return {"history": [{"at": line.at, "speaker": str(line.speaker), "text": line.text} for line in lines]}
+
+
+def _hold_time(session: CallSession | None) -> float | None:
+    return session.hold_seconds if session is not None else None
+
+
+def _line_audio(session: CallSession | None) -> str | None:
+    if (
+        session is None
+        or session.line_label is None
+        or session.state in (SessionState.ENDED, SessionState.FAILED)
+    ):
+        return None
+    return str(session.line_label[0])
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldSlayerCallSensorDescription(SensorEntityDescription):
+    """A sensor that reads the line's current call."""
+
+    value_fn: Callable[[CallSession | None], StateType]
+    attributes_fn: Callable[[CallSession | None, HoldSlayerCalls], dict[str, Any]] = lambda _s, _c: {}
+    unrecorded: frozenset[str] = frozenset()
+    ticks_on_hold: bool = False
+
+
+CALL_SENSORS: tuple[HoldSlayerCallSensorDescription, ...] = (
+    HoldSlayerCallSensorDescription(
+        key="call_state",
+        translation_key="call_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[IDLE, *(state.value for state in SessionState)],
+        value_fn=lambda session: str(session.state) if session is not None else IDLE,
+        attributes_fn=_call_attributes,
+    ),
+    HoldSlayerCallSensorDescription(
+        key="hold_time",
+        translation_key="hold_time",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_unit_of_measurement=UnitOfTime.MINUTES,
+        value_fn=_hold_time,
+        ticks_on_hold=True,
+    ),
+    HoldSlayerCallSensorDescription(
+        key="line_audio",
+        translation_key="line_audio",
+        device_class=SensorDeviceClass.ENUM,
+        options=[label.value for label in Label],
+        entity_registry_enabled_default=False,
+        value_fn=_line_audio,
+        attributes_fn=lambda session, _: {
+            "confidence": round(session.line_label[1], 2) if session and session.line_label else None
+        },
+    ),
+    HoldSlayerCallSensorDescription(
+        key="last_utterance",
+        translation_key="last_utterance",
+        value_fn=_last_utterance,
+        attributes_fn=lambda session, _: _history(session),
+        unrecorded=frozenset({"history"}),
+    ),
+    HoldSlayerCallSensorDescription(
+        key="queue_position",
+        translation_key="queue_position",
+        value_fn=lambda session: session.queue_position if session is not None else None,
+    ),
+    HoldSlayerCallSensorDescription(
+        key="estimated_wait",
+        translation_key="estimated_wait",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MINUTES,
+        value_fn=lambda session: session.estimated_wait_minutes if session is not None else None,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: HoldSlayerConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
     """Add the line's sensors."""
-    phone = entry.runtime_data.phone
-    async_add_entities(HoldSlayerPhoneSensor(entry, phone, description) for description in PHONE_SENSORS)
+    data = entry.runtime_data
+    async_add_entities(
+        [
+            *(HoldSlayerPhoneSensor(entry, data.phone, description) for description in PHONE_SENSORS),
+            *(HoldSlayerCallSensor(entry, data.calls, description) for description in CALL_SENSORS),
+            HoldSlayerStatisticsSensor(entry, data.calls),
+        ]
+    )
 
 
 class HoldSlayerPhoneSensor(HoldSlayerEntity, SensorEntity):
@@ -84,3 +211,90 @@ class HoldSlayerPhoneSensor(HoldSlayerEntity, SensorEntity):
     def extra_state_attributes(self) -> dict[str, Any]:
         """Details that explain the value."""
         return self.entity_description.attributes_fn(self._phone.status)
+
+
+class HoldSlayerCallSensor(HoldSlayerEntity, SensorEntity):
+    """A sensor pushed by the line's calls."""
+
+    entity_description: HoldSlayerCallSensorDescription
+
+    def __init__(
+        self,
+        entry: HoldSlayerConfigEntry,
+        calls: HoldSlayerCalls,
+        description: HoldSlayerCallSensorDescription,
+    ) -> None:
+        super().__init__(entry, description)
+        self._calls = calls
+        self._unrecorded_attributes = description.unrecorded
+        self._tick: Callable[[], None] | None = None
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the calls from now on."""
+        self.async_on_remove(self._calls.async_listen_update(self._async_changed))
+        self.async_on_remove(self._stop_ticking)
+
+    @callback
+    def _async_changed(self) -> None:
+        if self.entity_description.ticks_on_hold:
+            self._follow_hold()
+        self.async_write_ha_state()
+
+    def _follow_hold(self) -> None:
+        # Hold time grows every second; writing it every few seconds is plenty (and cheap).
+        session = self._calls.current
+        on_hold = session is not None and session.state is SessionState.ON_HOLD
+        if on_hold and self._tick is None:
+            self._tick = async_track_time_interval(
+                self.hass, lambda _: self.async_write_ha_state(), HOLD_TIME_REFRESH
+            )
+        elif not on_hold:
+            self._stop_ticking()
+
+    @callback
+    def _stop_ticking(self) -> None:
+        if self._tick is not None:
+            self._tick()
+            self._tick = None
+
+    @property
+    def native_value(self) -> StateType:
+        """The current value, read from the current call."""
+        return self.entity_description.value_fn(self._calls.current)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Details of the current call."""
+        return self.entity_description.attributes_fn(self._calls.current, self._calls)
+
+
+class HoldSlayerStatisticsSensor(HoldSlayerEntity, SensorEntity):
+    """Diagnostic: the last call's hold time, with statistics per company as attributes."""
+
+    def __init__(self, entry: HoldSlayerConfigEntry, calls: HoldSlayerCalls) -> None:
+        super().__init__(
+            entry,
+            SensorEntityDescription(
+                key="last_hold_time",
+                translation_key="last_hold_time",
+                device_class=SensorDeviceClass.DURATION,
+                native_unit_of_measurement=UnitOfTime.SECONDS,
+                suggested_unit_of_measurement=UnitOfTime.MINUTES,
+                entity_category=EntityCategory.DIAGNOSTIC,
+            ),
+        )
+        self._calls = calls
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the calls from now on."""
+        self.async_on_remove(self._calls.async_listen_update(self.async_write_ha_state))
+
+    @property
+    def native_value(self) -> float | None:
+        """Seconds the last finished call spent on hold."""
+        return self._calls.last_hold_seconds
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Calls, median hold and success rate per company."""
+        return {"companies": {name: stats.as_dict() for name, stats in self._calls.companies.items()}}

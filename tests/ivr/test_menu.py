@@ -104,3 +104,17 @@ def test_normalise_and_stems() -> None:
     assert stem("shipping") == "ship"
     assert stem("deliveries") == "delivery"
     assert keywords("I have a question about my last bill") == {"last", "bill"}
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [
+        ("Your estimated wait time is approximately 12 minutes.", 12),
+        ("The current hold time is less than five minutes.", 5),
+        ("Please hold.", None),
+    ],
+)
+def test_estimated_wait(text: str, minutes: int | None) -> None:
+    prompt = parse_prompt(text)
+    assert prompt.estimated_wait == minutes
+    assert prompt.kind is PromptKind.HOLD

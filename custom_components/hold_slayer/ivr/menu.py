@@ -62,6 +62,10 @@ _HOLD_WORDS: Final = re.compile(
 _QUEUE_POSITION: Final = re.compile(
     r"\b(?:you are|you're) (?:caller )?(?:number )?(?P<n>\d+)(?:st|[nr]d|th)?\b"
 )
+_ESTIMATED_WAIT: Final = re.compile(
+    r"\b(?:wait|hold)(?:ing)? time (?:is |of |will be )?(?:approximately |about |around |less than |under )?"
+    r"(?P<n>\d+) minutes?"
+)
 _STOPWORDS: Final = frozenset(
     """a an the and or of for to with about my your our i me is are am be it this that on in at
     please want would like need have has some any question questions call calling press say
@@ -100,6 +104,7 @@ class Prompt:
     digits_length: int | None = None
     terminator: str = ""
     queue_position: int | None = None
+    estimated_wait: int | None = None  # minutes, when the line says so
     keywords: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -161,7 +166,13 @@ def parse_prompt(text: str) -> Prompt:
     spoken = _spoken_choices(norm)
     queue = _QUEUE_POSITION.search(norm)
     position = int(queue.group("n")) if queue and "caller" in norm else None
-    common = {"text": text, "queue_position": position, "keywords": keywords(text)}
+    wait = _ESTIMATED_WAIT.search(norm)
+    common = {
+        "text": text,
+        "queue_position": position,
+        "estimated_wait": int(wait.group("n")) if wait else None,
+        "keywords": keywords(text),
+    }
     if digits := _DIGIT_PROMPT.search(norm):
         terminator = _TERMINATOR.search(norm)
         return Prompt(
@@ -182,7 +193,7 @@ def parse_prompt(text: str) -> Prompt:
         return Prompt(kind=PromptKind.YES_NO, spoken_choices=spoken, **common)  # type: ignore[arg-type]
     if _OPEN_QUESTION.search(norm):
         return Prompt(kind=PromptKind.OPEN, spoken_choices=spoken, **common)  # type: ignore[arg-type]
-    if _HOLD_WORDS.search(norm) or position is not None:
+    if _HOLD_WORDS.search(norm) or position is not None or wait is not None:
         return Prompt(kind=PromptKind.HOLD, **common)  # type: ignore[arg-type]
     return Prompt(kind=PromptKind.STATEMENT, **common)  # type: ignore[arg-type]
 

@@ -125,6 +125,7 @@ class CallSession:
         self.human_onset_at: float | None = None
         self._hold_audio: tuple[float, float | None] | None = None  # (start, end) in audio seconds
         self.queue_position: int | None = None
+        self.estimated_wait_minutes: int | None = None
         self.current_prompt: Prompt | None = None
         self.line_label: tuple[Label, float] | None = None  # the classifier's latest (label, confidence)
         self.digits_sent = ""  # raw, for the simulate harness only: never logged or reported
@@ -156,6 +157,11 @@ class CallSession:
         """Call ``listener`` with each event, and with ``None`` on other changes (state, label)."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    @property
+    def can_speak(self) -> bool:
+        """Whether a TTS engine is there to say things on the call."""
+        return self._tts is not None
 
     def now(self) -> float:
         """Seconds since the session started."""
@@ -483,6 +489,9 @@ class CallSession:
         if prompt.queue_position is not None and prompt.queue_position != self.queue_position:
             self.queue_position = prompt.queue_position
             self._emit(EventType.QUEUE_POSITION, position=prompt.queue_position)
+        if prompt.estimated_wait is not None and prompt.estimated_wait != self.estimated_wait_minutes:
+            self.estimated_wait_minutes = prompt.estimated_wait
+            self._notify(None)
         if self.state is SessionState.IVR:
             if self._history and sounds_like_person(text):
                 self._human(utterance.start, 0.9, source="transcript")

@@ -1,0 +1,236 @@
+"""Actions: call, hangup, send_dtmf, say, transfer and get_transcript (registered once)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Final
+
+import voluptuous as vol
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+
+from .const import (
+    CONF_AGENT_PATIENCE,
+    CONF_CALLBACK_NUMBER,
+    CONF_DESK_EXTENSION,
+    CONF_MAX_HOLD_MINUTES,
+    DEFAULT_AGENT_PATIENCE,
+    DEFAULT_MAX_HOLD_MINUTES,
+    DOMAIN,
+)
+from .models import HoldSlayerConfigEntry
+from .session.dialplan import DialRefusedError
+from .session.request import CallRequest, Handoff
+from .session.session import CallSession
+from .telephony import SipError
+
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_CALL_ID: Final = "call_id"
+ATTR_NUMBER: Final = "number"
+ATTR_COMPANY: Final = "company"
+ATTR_GOAL: Final = "goal"
+ATTR_SECRETS: Final = "secrets"
+ATTR_MAX_HOLD_MINUTES: Final = "max_hold_minutes"
+ATTR_TRANSFER_TO: Final = "transfer_to"
+ATTR_ANNOUNCE_TO_AGENT: Final = "announce_to_agent"
+ATTR_DIGITS: Final = "digits"
+ATTR_TEXT: Final = "text"
+ATTR_TARGET: Final = "target"
+ATTR_METHOD: Final = "method"
+
+_DTMF: Final = re.compile(r"^[0-9*#A-Da-d]{1,32}$")
+_SECRET_NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+_SECRET_REF: Final = re.compile(r"^!secret\s+(\S+)$")
+
+_ENTRY: dict[vol.Marker, Any] = {vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string}
+_CALL: dict[vol.Marker, Any] = {**_ENTRY, vol.Optional(ATTR_CALL_ID): cv.string}
+CALL_SCHEMA: Final = vol.Schema(
+    {
+        **_ENTRY,
+        vol.Required(ATTR_NUMBER): cv.string,
+        vol.Optional(ATTR_COMPANY, default=""): cv.string,
+        vol.Optional(ATTR_GOAL, default=""): cv.string,
+        vol.Optional(ATTR_SECRETS, default=dict): vol.Schema({cv.string: cv.string}),
+        vol.Optional(ATTR_MAX_HOLD_MINUTES): vol.All(vol.Coerce(int), vol.Range(min=1, max=600)),
+        vol.Optional(ATTR_TRANSFER_TO): cv.string,
+        vol.Optional(ATTR_ANNOUNCE_TO_AGENT): cv.string,
+    }
+)
+HANGUP_SCHEMA: Final = vol.Schema(_CALL)
+SEND_DTMF_SCHEMA: Final = vol.Schema({**_CALL, vol.Required(ATTR_DIGITS): cv.string})
+SAY_SCHEMA: Final = vol.Schema(
+    {**_CALL, vol.Required(ATTR_TEXT): vol.All(cv.string, vol.Length(min=1, max=500))}
+)
+TRANSFER_SCHEMA: Final = vol.Schema(
+    {
+        **_CALL,
+        vol.Optional(ATTR_TARGET): cv.string,
+        vol.Optional(ATTR_METHOD, default="bridge"): vol.In(["bridge", "refer"]),
+    }
+)
+GET_TRANSCRIPT_SCHEMA: Final = vol.Schema(_CALL)
+
+
+def _error(translation_key: str, /, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=translation_key,
+        translation_placeholders=placeholders or None,
+    )
+
+
+def _entry(hass: HomeAssistant, call: ServiceCall) -> HoldSlayerConfigEntry:
+    entry_id = call.data[ATTR_CONFIG_ENTRY_ID]
+    entry: HoldSlayerConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise _error("entry_not_found", entry_id=entry_id)
+    if entry.state is not ConfigEntryState.LOADED:
+        raise _error("entry_not_loaded", title=entry.title)
+    return entry
+
+
+def _session(hass: HomeAssistant, call: ServiceCall) -> CallSession:
+    calls = _entry(hass, call).runtime_data.calls
+    call_id = call.data.get(ATTR_CALL_ID)
+    session = calls.get(call_id)
+    if session is None:
+        raise _error("call_not_found", call_id=call_id) if call_id else _error("no_active_call")
+    return session
+
+
+def _resolve_secrets(hass: HomeAssistant, secrets: dict[str, str]) -> dict[str, str]:
+    """Values, with ``!secret name`` read from secrets.yaml (never logged)."""
+    resolved: dict[str, str] = {}
+    for name, value in secrets.items():
+        if not _SECRET_NAME.match(name):
+            raise _error("invalid_secret_name", name=name)
+        if match := _SECRET_REF.match(value.strip()):
+            resolved[name] = _read_secret(hass, match.group(1))
+        else:
+            resolved[name] = value
+    return resolved
+
+
+def _read_secret(hass: HomeAssistant, key: str) -> str:
+    from homeassistant.util.yaml.loader import Secrets
+
+    config_dir = Path(hass.config.config_dir)
+    try:
+        value = Secrets(config_dir).get(str(config_dir / "configuration.yaml"), key)
+    except HomeAssistantError as err:
+        raise _error("unknown_secret", key=key) from err
+    return str(value)
+
+
+async def _async_call(call: ServiceCall) -> ServiceResponse:
+    hass = call.hass
+    entry = _entry(hass, call)
+    data = entry.runtime_data
+    try:
+        number = data.calls.dial_plan.normalise(call.data[ATTR_NUMBER])
+    except DialRefusedError as err:
+        raise _error(str(err.refusal)) from err
+    if len(data.calls.active) >= data.calls.max_concurrent:
+        raise _error("too_many_calls", limit=str(data.calls.max_concurrent))
+    secrets = await hass.async_add_executor_job(_resolve_secrets, hass, dict(call.data[ATTR_SECRETS]))
+    options = entry.options
+    transfer_to = call.data.get(ATTR_TRANSFER_TO)
+    if transfer_to:
+        try:
+            transfer_to = (
+                data.calls.dial_plan.normalise(transfer_to) if transfer_to[0] == "+" else transfer_to
+            )
+        except DialRefusedError as err:
+            raise _error(str(err.refusal)) from err
+    request = CallRequest(
+        target=number,
+        goal=call.data[ATTR_GOAL],
+        company=call.data[ATTR_COMPANY],
+        secrets=secrets,
+        max_hold=60.0
+        * call.data.get(ATTR_MAX_HOLD_MINUTES, options.get(CONF_MAX_HOLD_MINUTES, DEFAULT_MAX_HOLD_MINUTES)),
+        language=hass.config.language.split("-")[0],
+        handoff=Handoff(
+            transfer_to=transfer_to,
+            announce_to_agent=call.data.get(ATTR_ANNOUNCE_TO_AGENT),
+            patience=float(options.get(CONF_AGENT_PATIENCE, DEFAULT_AGENT_PATIENCE)),
+            callback_number=options.get(CONF_CALLBACK_NUMBER),
+        ),
+    )
+
+    def create_task(coro: Any, name: str) -> Any:
+        return entry.async_create_background_task(hass, coro, name)
+
+    session = data.calls.async_start(request, create_task=create_task)
+    return {"call_id": session.id}
+
+
+async def _async_hangup(call: ServiceCall) -> None:
+    await _session(call.hass, call).hangup()
+
+
+async def _async_send_dtmf(call: ServiceCall) -> None:
+    digits = call.data[ATTR_DIGITS].replace(" ", "")
+    if not _DTMF.match(digits):
+        raise _error("invalid_dtmf")
+    session = _session(call.hass, call)
+    try:
+        await session.send_dtmf(digits)
+    except (RuntimeError, SipError) as err:
+        raise _error("call_not_connected") from err
+
+
+async def _async_say(call: ServiceCall) -> None:
+    session = _session(call.hass, call)
+    if not session.can_speak:
+        raise _error("no_tts_engine")
+    try:
+        await session.say(call.data[ATTR_TEXT])
+    except (RuntimeError, SipError) as err:
+        raise _error("call_not_connected") from err
+
+
+async def _async_transfer(call: ServiceCall) -> None:
+    entry = _entry(call.hass, call)
+    session = _session(call.hass, call)
+    target = call.data.get(ATTR_TARGET) or entry.options.get(CONF_DESK_EXTENSION)
+    if not target:
+        raise _error("no_desk_extension")
+    try:
+        await session.transfer(target, blind=call.data[ATTR_METHOD] == "refer")
+    except RuntimeError as err:
+        raise _error("call_not_connected") from err
+    except SipError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="transfer_failed",
+            translation_placeholders={"error": str(err)},
+        ) from err
+
+
+async def _async_get_transcript(call: ServiceCall) -> ServiceResponse:
+    session = _session(call.hass, call)
+    return {
+        "call_id": session.id,
+        "company": session.request.company,
+        "state": str(session.state),
+        "lines": [
+            {"at": line.at, "speaker": str(line.speaker), "text": line.text} for line in session.transcript
+        ],
+    }
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the actions (from ``async_setup``: once, whatever the entries)."""
+    hass.services.async_register(DOMAIN, "call", _async_call, CALL_SCHEMA, SupportsResponse.OPTIONAL)
+    hass.services.async_register(DOMAIN, "hangup", _async_hangup, HANGUP_SCHEMA)
+    hass.services.async_register(DOMAIN, "send_dtmf", _async_send_dtmf, SEND_DTMF_SCHEMA)
+    hass.services.async_register(DOMAIN, "say", _async_say, SAY_SCHEMA)
+    hass.services.async_register(DOMAIN, "transfer", _async_transfer, TRANSFER_SCHEMA)
+    hass.services.async_register(
+        DOMAIN, "get_transcript", _async_get_transcript, GET_TRANSCRIPT_SCHEMA, SupportsResponse.ONLY
+    )
