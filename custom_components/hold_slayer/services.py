@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any, Final
 
 import voluptuous as vol
@@ -11,6 +10,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.util.yaml import load_yaml_dict
 
 from .const import (
     CONF_AGENT_PATIENCE,
@@ -115,14 +115,14 @@ def _resolve_secrets(hass: HomeAssistant, secrets: dict[str, str]) -> dict[str, 
 
 
 def _read_secret(hass: HomeAssistant, key: str) -> str:
-    from homeassistant.util.yaml.loader import Secrets
-
-    config_dir = Path(hass.config.config_dir)
+    """A value from the user's secrets.yaml (run in the executor: file I/O)."""
     try:
-        value = Secrets(config_dir).get(str(config_dir / "configuration.yaml"), key)
-    except HomeAssistantError as err:
+        secrets = load_yaml_dict(hass.config.path("secrets.yaml"))
+    except (HomeAssistantError, OSError) as err:
         raise _error("unknown_secret", key=key) from err
-    return str(value)
+    if key not in secrets:
+        raise _error("unknown_secret", key=key)
+    return str(secrets[key])
 
 
 async def _async_call(call: ServiceCall) -> ServiceResponse:
