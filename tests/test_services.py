@@ -142,7 +142,10 @@ async def test_busy_company_fails_with_events_and_states(
     transcript = await _call(hass, "get_transcript", call_id=call_id)
     assert transcript.pop("call_id") == call_id
     assert transcript == snapshot
-    session = hass.config_entries.async_get_entry(ENTRY_ID).runtime_data.calls.get(call_id)
+    entry = hass.config_entries.async_get_entry(ENTRY_ID)
+    assert entry is not None
+    session = entry.runtime_data.calls.get(call_id)
+    assert session is not None
     assert session.request.secrets == {"pin": "4321", "account_number": "99887766"}
     assert all("4321" not in str(event.data) and "99887766" not in str(event.data) for event in events)
     stats = hass.states.get("sensor.alice_127_0_0_1_last_hold_time")
