@@ -61,8 +61,7 @@ def venv_python(kind: Kind) -> Path:
     python = VENVS / kind / "bin" / "python"
     if not python.exists():
         raise SpeechServerUnavailableError(
-            f"{python} is missing: run script/setup (it builds .venvs/{kind} "
-            f"from requirements_{kind}.txt)"
+            f"{python} is missing: run script/setup (it builds .venvs/{kind} from requirements_{kind}.txt)"
         )
     return python
 

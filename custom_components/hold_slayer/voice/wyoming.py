@@ -11,6 +11,7 @@ data merged over the inline data, then ``m`` bytes of binary payload (audio).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -96,7 +97,7 @@ def _length(header: dict[str, Any], key: str, limit: int) -> int:
 
 def audio_to_pcm(payload: bytes, *, width: int, channels: int) -> Pcm:
     """Raw little-endian audio (8, 16 or 32-bit signed, interleaved) as mono int16."""
-    dtypes = {1: np.dtype(np.int8), 2: np.dtype("<i2"), 4: np.dtype("<i4")}
+    dtypes: dict[int, np.dtype[Any]] = {1: np.dtype(np.int8), 2: np.dtype("<i2"), 4: np.dtype("<i4")}
     if width not in dtypes or channels < 1:
         raise WyomingProtocolError(f"unsupported audio: {width * 8}-bit, {channels} channel(s)")
     frame = width * channels
@@ -145,9 +146,7 @@ class WyomingClient:
         writer: asyncio.StreamWriter | None = None
         try:
             async with asyncio.timeout(self.timeout):
-                reader, writer = await asyncio.open_connection(
-                    self.host, self.port, limit=MAX_HEADER_BYTES
-                )
+                reader, writer = await asyncio.open_connection(self.host, self.port, limit=MAX_HEADER_BYTES)
                 yield reader, writer
         except TimeoutError as err:
             raise SpeechError(f"{self.name} did not answer within {self.timeout:g} s") from err
@@ -158,10 +157,8 @@ class WyomingClient:
         finally:
             if writer is not None:
                 writer.close()
-                try:
+                with contextlib.suppress(OSError):  # reset by the peer: nothing left to release
                     await writer.wait_closed()
-                except OSError:
-                    pass  # already reset by the peer; nothing left to release
 
     @staticmethod
     async def _send(writer: asyncio.StreamWriter, *events: WyomingEvent) -> None:
