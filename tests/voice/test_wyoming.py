@@ -6,10 +6,10 @@ same behaviour against wyoming-faster-whisper and wyoming-piper.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,10 +25,9 @@ from custom_components.hold_slayer.voice.wyoming import (
     audio_to_pcm,
     read_event,
 )
+from tests.servers.fake_wyoming import fake_wyoming_server, replying
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter, list[WyomingEvent]], Awaitable[None]]
 
 
 def _tone(frequency: float, rate: int, seconds: float, amplitude: float = 8000) -> Pcm:
@@ -42,48 +41,9 @@ def _level_at(samples: Pcm, rate: int, frequency: float) -> float:
     return float(spectrum[round(frequency * len(samples) / rate)])
 
 
-async def _read_until(reader: asyncio.StreamReader, received: list[WyomingEvent], last: str) -> None:
-    while (event := await read_event(reader)) is not None:
-        received.append(event)
-        if event.type == last:
-            return
-
-
-@asynccontextmanager
-async def fake_server(script: Script) -> AsyncIterator[tuple[int, list[WyomingEvent]]]:
-    """A loopback server running ``script`` per connection; yields its port and what it got."""
-    received: list[WyomingEvent] = []
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await script(reader, writer, received)
-            await writer.drain()
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield port, received
-    finally:
-        server.close()
-        await server.wait_closed()
-
-
-def _replying(*replies: bytes | WyomingEvent, after: str = "describe") -> Script:
-    async def script(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, received: list[WyomingEvent]
-    ) -> None:
-        await _read_until(reader, received, after)
-        for reply in replies:
-            writer.write(reply.encode() if isinstance(reply, WyomingEvent) else reply)
-
-    return script
-
-
 async def test_describe_returns_info() -> None:
     info = {"asr": [{"name": "faster-whisper", "models": [{"name": "tiny.en"}]}]}
-    async with fake_server(_replying(WyomingEvent("info", info))) as (port, received):
+    async with fake_wyoming_server(replying(WyomingEvent("info", info))) as (port, received):
         assert await WyomingStt("127.0.0.1", port).describe() == info
     assert [event.type for event in received] == ["describe"]
 
@@ -91,7 +51,7 @@ async def test_describe_returns_info() -> None:
 async def test_inline_data_is_merged_with_data_bytes() -> None:
     extra = json.dumps({"b": 2}).encode()
     header = json.dumps({"type": "info", "data": {"a": 1}, "data_length": len(extra)}).encode()
-    async with fake_server(_replying(header + b"\n" + extra)) as (port, _):
+    async with fake_wyoming_server(replying(header + b"\n" + extra)) as (port, _):
         assert await WyomingTts("127.0.0.1", port).describe() == {"a": 1, "b": 2}
 
 
@@ -101,7 +61,7 @@ async def test_transcribe_sends_16_khz_chunks_and_reads_the_transcript() -> None
         WyomingEvent("transcript", {"text": " Press one for billing. "}),
     )
     audio = _tone(1000, 8000, 1.0)
-    async with fake_server(_replying(*replies, after="audio-stop")) as (port, received):
+    async with fake_wyoming_server(replying(*replies, after="audio-stop")) as (port, received):
         text = await WyomingStt("127.0.0.1", port).transcribe(audio, language="en")
     assert text == "Press one for billing."
     types = [event.type for event in received]
@@ -119,7 +79,7 @@ async def test_transcribe_sends_16_khz_chunks_and_reads_the_transcript() -> None
 
 
 async def test_empty_transcript_is_empty_text() -> None:
-    async with fake_server(_replying(WyomingEvent("transcript", {}), after="audio-stop")) as (port, _):
+    async with fake_wyoming_server(replying(WyomingEvent("transcript", {}), after="audio-stop")) as (port, _):
         assert await WyomingStt("127.0.0.1", port).transcribe(_tone(300, 8000, 0.1), language="en") == ""
 
 
@@ -133,7 +93,7 @@ async def test_synthesize_converts_any_format_to_8_khz_mono() -> None:
         WyomingEvent("audio-chunk", {"rate": 16000, "width": 4, "channels": 1}, wide.tobytes()),
         WyomingEvent("audio-stop"),
     )
-    async with fake_server(_replying(*replies, after="synthesize")) as (port, received):
+    async with fake_wyoming_server(replying(*replies, after="synthesize")) as (port, received):
         audio = await WyomingTts("127.0.0.1", port).synthesize("Hello.", language="en_US", voice="joe")
     assert received[0].data == {"text": "Hello.", "voice": {"language": "en_US", "name": "joe"}}
     assert audio.dtype == np.int16
@@ -143,7 +103,10 @@ async def test_synthesize_converts_any_format_to_8_khz_mono() -> None:
 
 
 async def test_synthesize_without_voice_and_without_audio() -> None:
-    async with fake_server(_replying(WyomingEvent("audio-stop"), after="synthesize")) as (port, received):
+    async with fake_wyoming_server(replying(WyomingEvent("audio-stop"), after="synthesize")) as (
+        port,
+        received,
+    ):
         audio = await WyomingTts("127.0.0.1", port).synthesize("", language="en")
     assert received[0].data == {"text": "", "voice": {"language": "en"}}
     assert len(audio) == 0
@@ -182,7 +145,7 @@ def test_event_encoding_round_trips() -> None:
 
 
 async def test_refused_connection_is_a_speech_error() -> None:
-    async with fake_server(_replying()) as (port, _):
+    async with fake_wyoming_server(replying()) as (port, _):
         pass  # closed: nothing listens on the port any more
     with pytest.raises(SpeechError, match=rf"Wyoming STT server at 127.0.0.1:{port} is unreachable"):
         await WyomingStt("127.0.0.1", port).transcribe(_tone(300, 8000, 0.1), language="en")
@@ -192,7 +155,7 @@ async def test_silent_server_times_out() -> None:
     async def stall(reader: asyncio.StreamReader, *_: object) -> None:
         await reader.read()  # never answers; the client gives up and closes
 
-    async with fake_server(stall) as (port, _):
+    async with fake_wyoming_server(stall) as (port, _):
         with pytest.raises(SpeechError, match=r"Wyoming TTS server at .* did not answer within 0.3 s"):
             await WyomingTts("127.0.0.1", port, timeout=0.3).synthesize("Hi.", language="en")
 
@@ -214,20 +177,20 @@ async def test_silent_server_times_out() -> None:
     ],
 )
 async def test_garbage_is_a_protocol_error(reply: bytes, message: str) -> None:
-    async with fake_server(_replying(reply)) as (port, _):
+    async with fake_wyoming_server(replying(reply)) as (port, _):
         with pytest.raises(WyomingProtocolError, match=rf"Wyoming STT server at 127.0.0.1:{port}: {message}"):
             await WyomingStt("127.0.0.1", port).describe()
 
 
 async def test_closing_without_an_answer() -> None:
-    async with fake_server(_replying()) as (port, _):
+    async with fake_wyoming_server(replying()) as (port, _):
         with pytest.raises(SpeechError, match="closed the connection without answering"):
             await WyomingStt("127.0.0.1", port).describe()
 
 
 async def test_error_event_carries_the_server_text() -> None:
     error = WyomingEvent("error", {"text": "voice not found", "code": "VoiceNotFoundError"})
-    async with fake_server(_replying(error, after="synthesize")) as (port, _):
+    async with fake_wyoming_server(replying(error, after="synthesize")) as (port, _):
         with pytest.raises(SpeechError, match=r"failed: voice not found \(VoiceNotFoundError\)"):
             await WyomingTts("127.0.0.1", port).synthesize("Hi.", language="en", voice="nobody")
 
@@ -241,7 +204,10 @@ async def test_error_event_carries_the_server_text() -> None:
     ],
 )
 async def test_bad_audio_chunks(chunk: WyomingEvent, message: str) -> None:
-    async with fake_server(_replying(chunk, WyomingEvent("audio-stop"), after="synthesize")) as (port, _):
+    async with fake_wyoming_server(replying(chunk, WyomingEvent("audio-stop"), after="synthesize")) as (
+        port,
+        _,
+    ):
         with pytest.raises(WyomingProtocolError, match=message):
             await WyomingTts("127.0.0.1", port).synthesize("Hi.", language="en")
 
@@ -249,3 +215,17 @@ async def test_bad_audio_chunks(chunk: WyomingEvent, message: str) -> None:
 def test_repr_names_the_server() -> None:
     assert repr(WyomingStt("127.0.0.1", 10300, timeout=5)) == "WyomingStt(127.0.0.1:10300)"
     assert WyomingTts("127.0.0.1", 10200).name == "Wyoming TTS server at 127.0.0.1:10200"
+
+
+def test_the_integration_does_not_import_the_wyoming_package() -> None:
+    """HA's wyoming integration pins that package; ours speaks the protocol itself."""
+    package = Path(__file__).resolve().parents[2] / "custom_components" / "hold_slayer"
+    importers = []
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.append(node.module)
+            if any(name.split(".")[0] == "wyoming" for name in names):
+                importers.append(path.name)
+    assert importers == []
