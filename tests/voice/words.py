@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import re
 
-DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+ONES = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen",
+]  # fmt: skip
+TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
+def number_words(number: int) -> list[str]:
+    """A number below 100 in words, as a reference text says it ("21" = "twenty one")."""
+    if number < 20:
+        return [ONES[number]]
+    tens, ones = divmod(number, 10)
+    return [TENS[tens]] + ([ONES[ones]] if ones else [])
 
 
 def words(text: str) -> list[str]:
-    """Lower-case words without punctuation; single digits spelt out ("press 1" = "press one")."""
-    tokens = re.findall(r"[a-z0-9']+", text.lower())
-    return [DIGITS[int(token)] if token.isdigit() and len(token) == 1 else token for token in tokens]
+    """Lower-case words without punctuation; numbers below 100 spelt out ("press 1" = "press one")."""
+    result: list[str] = []
+    for token in re.findall(r"[a-z0-9']+", text.lower()):
+        result += number_words(int(token)) if token.isdigit() and int(token) < 100 else [token]
+    return result
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
