@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.servers import wyoming as wyoming_servers
 from tests.servers.kamailio import free_port
+from tests.servers.wyoming import SpeechServerUnavailableError
 from tools import speech_servers
 
 
@@ -39,3 +42,19 @@ def test_a_dead_record_is_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert speech_servers.running("tts") is None
     assert speech_servers.stop("tts") is False
     assert not (tmp_path / "tts.json").exists()
+
+
+def test_a_missing_venv_fails_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wyoming_servers, "VENVS", tmp_path)
+    with pytest.raises(SpeechServerUnavailableError, match=r"\.venvs/stt is missing|run script/setup"):
+        wyoming_servers.start_server("stt", tmp_path / "work")
+
+
+def test_a_server_that_dies_at_start_shows_its_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        wyoming_servers,
+        "server_command",
+        lambda *_: [sys.executable, "-c", "print('no model here'); exit(3)"],
+    )
+    with pytest.raises(SpeechServerUnavailableError, match=r"(?s)stt server exited with 3:.*no model here"):
+        wyoming_servers.start_server("stt", tmp_path / "work")
