@@ -151,6 +151,16 @@ async def test_refused_connection_is_a_speech_error() -> None:
         await WyomingStt("127.0.0.1", port).transcribe(_tone(300, 8000, 0.1), language="en")
 
 
+async def test_connection_reset_mid_request() -> None:
+    async def reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: object) -> None:
+        await reader.readline()
+        writer.transport.abort()  # unread audio left behind: the kernel answers with a reset
+
+    async with fake_wyoming_server(reset) as (port, _):
+        with pytest.raises(SpeechError, match=r"Wyoming STT server at .* dropped the connection: "):
+            await WyomingStt("127.0.0.1", port).transcribe(_tone(300, 8000, 30.0), language="en")
+
+
 async def test_silent_server_times_out() -> None:
     async def stall(reader: asyncio.StreamReader, *_: object) -> None:
         await reader.read()  # never answers; the client gives up and closes
@@ -172,6 +182,7 @@ async def test_silent_server_times_out() -> None:
         (b'{"type": "info", "data_length": 3}\n[1]', "event data is not a JSON object"),
         (b'{"type": "info", "data_length": 3}\n{x}', "event data is not JSON"),
         (b'{"type": "info", "data": [1]}\n', "event data is not a JSON object"),
+        (b'{"type": "info", "data": [1], "data_length": 2}\n{}', "event data is not a JSON object"),
         (b'{"type": "inf', "connection closed inside an event header"),
         (b"x" * (MAX_HEADER_BYTES + 10), "event header line too long"),
     ],

@@ -70,6 +70,8 @@ async def read_event(reader: asyncio.StreamReader) -> WyomingEvent | None:
     if not isinstance(header, dict) or not isinstance(header.get("type"), str):
         raise WyomingProtocolError(f"event header without a type: {line[:80]!r}")
     data = header.get("data") or {}
+    if not isinstance(data, dict):
+        raise WyomingProtocolError("event data is not a JSON object")
     data_length = _length(header, "data_length", MAX_DATA_BYTES)
     payload_length = _length(header, "payload_length", MAX_PAYLOAD_BYTES)
     try:
@@ -83,8 +85,6 @@ async def read_event(reader: asyncio.StreamReader) -> WyomingEvent | None:
         raise WyomingProtocolError("connection closed inside an event") from err
     except ValueError as err:
         raise WyomingProtocolError("event data is not JSON") from err
-    if not isinstance(data, dict):
-        raise WyomingProtocolError("event data is not a JSON object")
     return WyomingEvent(header["type"], data, payload)
 
 
@@ -146,14 +146,19 @@ class WyomingClient:
         writer: asyncio.StreamWriter | None = None
         try:
             async with asyncio.timeout(self.timeout):
-                reader, writer = await asyncio.open_connection(self.host, self.port, limit=MAX_HEADER_BYTES)
+                try:
+                    reader, writer = await asyncio.open_connection(
+                        self.host, self.port, limit=MAX_HEADER_BYTES
+                    )
+                except OSError as err:
+                    raise SpeechError(f"{self.name} is unreachable: {err}") from err
                 yield reader, writer
         except TimeoutError as err:
             raise SpeechError(f"{self.name} did not answer within {self.timeout:g} s") from err
         except WyomingProtocolError as err:
             raise WyomingProtocolError(f"{self.name}: {err}") from err
         except OSError as err:
-            raise SpeechError(f"{self.name} is unreachable: {err}") from err
+            raise SpeechError(f"{self.name} dropped the connection: {err}") from err
         finally:
             if writer is not None:
                 writer.close()
