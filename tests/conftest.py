@@ -1,8 +1,10 @@
-"""Shared fixtures: the HA harness with our custom integration, and a real SIP registrar."""
+"""Shared fixtures: the HA harness with our custom integration, a real SIP registrar, and real
+Wyoming speech servers."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from unittest.mock import PropertyMock, patch
 
@@ -23,6 +25,7 @@ from custom_components.hold_slayer.const import (
     CONF_TRANSPORT,
 )
 from tests.servers.kamailio import Registrar, free_port, run_registrar
+from tests.servers.wyoming import run_server
 
 USERNAME = "alice"
 PASSWORD = "correct-horse"
@@ -44,6 +47,20 @@ def registrar() -> Iterator[Registrar]:
     """A real Kamailio registrar with digest auth on 127.0.0.1 (UDP and TCP)."""
     with run_registrar({USERNAME: PASSWORD, "bob": "builder"}) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def wyoming_stt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real Wyoming faster-whisper server (tiny.en) on 127.0.0.1, once per xdist worker."""
+    with run_server("stt", Path(tmp_path_factory.mktemp("wyoming-stt"))) as server:
+        yield server.host, server.port
+
+
+@pytest.fixture(scope="session")
+def wyoming_tts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real Wyoming Piper server (en_US-joe-medium) on 127.0.0.1, once per xdist worker."""
+    with run_server("tts", Path(tmp_path_factory.mktemp("wyoming-tts"))) as server:
+        yield server.host, server.port
 
 
 def account_input(registrar: Registrar, **overrides: Any) -> dict[str, Any]:
