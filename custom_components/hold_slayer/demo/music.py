@@ -59,8 +59,9 @@ def _loop(kind: Music) -> Pcm:
     return _to_pcm(signal, MUSIC_RMS)
 
 
-def moh_tracks(directory: Path = MOH_DIR) -> Pcm | None:
-    """Every track in ``directory`` one after another, or None when there are none."""
+def moh_tracks(directory: Path | None = None) -> Pcm | None:
+    """Every track in ``directory`` (:data:`MOH_DIR`) one after another, or None if there are none."""
+    directory = directory or MOH_DIR
     files = sorted(directory.glob("*.wav")) if directory.exists() else []
     if not files:
         return None

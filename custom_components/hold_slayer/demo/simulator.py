@@ -60,9 +60,10 @@ MAX_CALL_SECONDS: Final = 900.0
 MAX_NODE_VISITS: Final = 10  # a scenario loop (invalid → same node) ends the call after this
 TERMINATOR_GRACE: Final = 1.0  # after the last expected digit, wait this long for the terminator
 DUCKED_MUSIC: Final = 0.3  # music level under an announcement spoken over it
-INVALID_OPTION: Final = "That is not a valid option."
-INVALID_ENTRY: Final = "I'm sorry, that entry is not valid."
-NO_INPUT_GOODBYE: Final = "We did not receive a valid response. Goodbye."
+# What the line says on its own, for a TTS voice and for a recorded one (real prompts exist).
+INVALID_OPTION: Final = ("That is not a valid option.", "That option is invalid. Please try again.")
+INVALID_ENTRY: Final = ("I'm sorry, that entry is not valid.", "I'm sorry, that number is not valid.")
+NO_INPUT_GOODBYE: Final = ("We did not receive a valid response. Goodbye.", "I'm sorry. Goodbye.")
 CALLBACK_THANKS: Final = "Thank you. We will call you back at this number. Goodbye."
 ANYONE_THERE: Final = "Hello? Is anyone there?"
 AGENT_GIVES_UP: Final = "I'm sorry, I can't hear you. Please call back. Goodbye."
@@ -175,6 +176,7 @@ class CompanySimulator:
         rtp_ports: PortRange = DEFAULT_RTP_PORTS,
         early_media_ringback: bool = True,
         max_call_seconds: float = MAX_CALL_SECONDS,
+        max_node_visits: int = MAX_NODE_VISITS,
     ) -> None:
         self.scenarios = list(scenarios)
         check_unique(self.scenarios)
@@ -186,6 +188,7 @@ class CompanySimulator:
         self.rtp_ports = rtp_ports
         self.early_media_ringback = early_media_ringback
         self.max_call_seconds = max_call_seconds
+        self.max_node_visits = max_node_visits
         self.records: list[CallRecord] = []
         self._arrivals: asyncio.Queue[CallRecord] = asyncio.Queue()
         self._phone: SipPhone | None = None
@@ -293,7 +296,7 @@ def announcement_texts(node: HoldNode) -> list[str]:
 
 def _texts(scenario: Scenario) -> list[tuple[str, Voice]]:
     ivr = scenario.voices["ivr"]
-    found: list[tuple[str, Voice]] = [(INVALID_OPTION, ivr), (INVALID_ENTRY, ivr), (NO_INPUT_GOODBYE, ivr)]
+    found = [(phrase[ivr.recorded], ivr) for phrase in (INVALID_OPTION, INVALID_ENTRY, NO_INPUT_GOODBYE)]
     for node in scenario.nodes.values():
         if isinstance(node, HumanNode):
             agent = scenario.voices[node.voice]
@@ -496,7 +499,7 @@ class _Conversation:
             while node_id is not None:
                 node = self.scenario.nodes[node_id]
                 self.visits[node_id] = self.visits.get(node_id, 0) + 1
-                if self.visits[node_id] > MAX_NODE_VISITS:
+                if self.visits[node_id] > self.sim.max_node_visits:
                     await self._give_up("loop")
                 self.record.path.append((node_id, self.loop.time()))
                 _LOGGER.debug("%s: node %s", self.scenario.id, node_id)
@@ -508,7 +511,7 @@ class _Conversation:
             await self.call.hangup()
 
     async def _give_up(self, reason: str) -> None:
-        await self._say(NO_INPUT_GOODBYE, self.ivr)
+        await self._say(NO_INPUT_GOODBYE[self.ivr.recorded], self.ivr)
         raise _Hangup(reason)
 
     async def _visit(self, node: object) -> str | None:
@@ -546,7 +549,7 @@ class _Conversation:
                     return target
             attempts += 1
             if event is not None:
-                await self._say(INVALID_OPTION, self.ivr)
+                await self._say(INVALID_OPTION[self.ivr.recorded], self.ivr)
             if attempts > menu.retries:
                 if menu.on_fail is None:
                     await self._give_up("no_valid_input")
@@ -581,7 +584,7 @@ class _Conversation:
         _LOGGER.debug("%s: collected %s (%s)", self.scenario.id, shown, "valid" if valid else "invalid")
         if valid:
             return rules.next
-        await self._say(INVALID_ENTRY, self.ivr)
+        await self._say(INVALID_ENTRY[self.ivr.recorded], self.ivr)
         return rules.invalid or node.id
 
     async def _hold(self, node: HoldNode) -> None:
