@@ -11,7 +11,6 @@ the person started talking — what ``script/simulate`` and the tests score.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import socket
@@ -26,6 +25,7 @@ from custom_components.hold_slayer.audio.tones import DtmfDetector
 from custom_components.hold_slayer.telephony import (
     CallEnd,
     CallFailedError,
+    EndCause,
     IncomingCall,
     PortRange,
     SipAccount,
@@ -329,39 +329,37 @@ class _Conversation:
 
     async def run(self) -> None:
         call, record = self.call, self.record
+        walker: asyncio.Task[None] | None = None
         try:
             if not await self._ring_and_answer():
                 record.finish("caller_gave_up", await call.ended, self.loop.time())
                 return
             record.answered_at = self.loop.time()
-            self._pumps = [
+            self._pumps += [
                 self.loop.create_task(self._audio_pump(), name="hold_slayer simulator audio"),
                 self.loop.create_task(self._rfc4733_pump(), name="hold_slayer simulator dtmf"),
             ]
-            walker: asyncio.Future[object] = self.loop.create_task(
-                self._walk(), name="hold_slayer simulator walk"
-            )
+            walker = self.loop.create_task(self._walk(), name="hold_slayer simulator walk")
             ended: asyncio.Future[object] = asyncio.ensure_future(asyncio.shield(call.ended))
+            waiting: set[asyncio.Future[Any]] = {walker, ended}
             done, _ = await asyncio.wait(
-                {walker, ended}, timeout=self.sim.max_call_seconds, return_when=asyncio.FIRST_COMPLETED
+                waiting, timeout=self.sim.max_call_seconds, return_when=asyncio.FIRST_COMPLETED
             )
+            ended.cancel()
             if walker in done and (error := walker.exception()) is not None:
                 _LOGGER.error("Scenario %s failed: %r", self.scenario.id, error)
                 record.end_reason = "error"
             elif not done:
                 record.end_reason = "max_call_seconds"
-            elif ended in done and not walker.done():
-                record.end_reason = "caller_hung_up"
-            walker.cancel()
-            ended.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await walker
+            elif call.ended.done() and call.ended.result().cause is EndCause.REMOTE_HANGUP:
+                record.end_reason = record.end_reason or "caller_hung_up"
             end = await call.hangup()
             record.finish("hung_up", end, self.loop.time())
         finally:
-            for pump in self._pumps:
-                pump.cancel()
-            await asyncio.gather(*self._pumps, return_exceptions=True)
+            tasks = [*self._pumps, *([walker] if walker is not None else [])]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             if not record.done:  # cancelled by stop()
                 await call.hangup()
                 record.finish("simulator_stopped", call.ended.result(), self.loop.time())
@@ -473,30 +471,31 @@ class _Conversation:
         self, audio: Pcm, *, barge_in: bool, stops: Callable[[_Input], bool] = _is_choice
     ) -> _Input | None:
         """Play ``audio``; with ``barge_in`` the first input that ``stops`` it is returned."""
-        playing = asyncio.ensure_future(self.call.play(audio))
         if not barge_in:
-            await playing
+            await self.call.play(audio)
             return None
+        playing = asyncio.ensure_future(self.call.play(audio))
+        waiter: asyncio.Future[_Input] | None = None
         try:
             while True:
                 waiter = asyncio.ensure_future(self.inputs.get())
                 done, _ = await asyncio.wait({playing, waiter}, return_when=asyncio.FIRST_COMPLETED)
                 if waiter not in done:
-                    waiter.cancel()
                     return None
                 event = waiter.result()
                 if stops(event):
-                    self.call.stop_playback()
                     return event
         finally:
+            if waiter is not None:
+                waiter.cancel()
             if not playing.done():
                 self.call.stop_playback()
-                await playing
+                await asyncio.gather(playing, return_exceptions=True)
 
     async def _walk(self) -> None:
         node_id: str | None = self.scenario.start
         try:
-            while node_id is not None:
+            while node_id is not None and not self.call.ended.done():
                 node = self.scenario.nodes[node_id]
                 self.visits[node_id] = self.visits.get(node_id, 0) + 1
                 if self.visits[node_id] > self.sim.max_node_visits:
