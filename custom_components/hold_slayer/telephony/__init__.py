@@ -1,7 +1,7 @@
 """Telephony: the only package that touches the SIP library; an asyncio API above it."""
 
 from .account import DEFAULT_PORTS, PortRange, SipAccount, Transport
-from .call import Call, CallEnd, CallFailedError, CallState, EndCause
+from .call import Call, CallEnd, CallFailedError, CallLeg, CallState, EndCause
 from .errors import (
     SipAuthError,
     SipCertificateError,
@@ -12,6 +12,7 @@ from .errors import (
     SipTimeoutError,
     SipTransferError,
 )
+from .incoming import IncomingCall
 from .phone import RegistrationState, RegistrationStatus, SipPhone, probe_registration
 
 __all__ = [
@@ -19,8 +20,10 @@ __all__ = [
     "Call",
     "CallEnd",
     "CallFailedError",
+    "CallLeg",
     "CallState",
     "EndCause",
+    "IncomingCall",
     "PortRange",
     "RegistrationState",
     "RegistrationStatus",

@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from .call import Call, CallEnd
+from .call import CallEnd, CallLeg
 
 
 class Bridge:
     """Two calls whose audio flows into each other until one ends or :meth:`close`."""
 
-    def __init__(self, first: Call, second: Call) -> None:
+    def __init__(self, first: CallLeg, second: CallLeg) -> None:
         self.first = first
         self.second = second
         loop = asyncio.get_running_loop()
@@ -25,7 +25,7 @@ class Bridge:
         ]
 
     @staticmethod
-    async def _pump(source: Call, sink: Call) -> None:
+    async def _pump(source: CallLeg, sink: CallLeg) -> None:
         async for frame in source.frames():
             sink.media.feed(frame)
 

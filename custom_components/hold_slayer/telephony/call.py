@@ -1,4 +1,4 @@
-"""One outbound call leg: INVITE, progress, media, DTMF, playback, transfer, hang-up."""
+"""Call legs: the shared dialog/media half, and the outbound call (INVITE, progress, CANCEL)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ class CallState(StrEnum):
     """Progress of a call leg."""
 
     DIALING = "dialing"
+    INCOMING = "incoming"  # offered to us, not yet ringing
     RINGING = "ringing"
     EARLY_MEDIA = "early_media"
     ANSWERED = "answered"
@@ -99,34 +100,28 @@ class CallFailedError(SipError):
         self.end = end
 
 
-class Call:
-    """An outbound call. Create with :meth:`SipPhone.dial`."""
+class CallLeg:
+    """One call leg's dialog and media, whichever side placed it.
 
-    ring_timeout: float = RING_TIMEOUT
+    The shared half of :class:`Call` (we dialled) and :class:`~.incoming.IncomingCall` (they
+    dialled us). In-dialog requests, DTMF, playback, transfer, BYE, the media watchdog and the end of the
+    call work the same for both; only how the call is set up differs.
+    """
+
     media_timeout: float = MEDIA_TIMEOUT
 
-    def __init__(self, phone: SipPhone, request_uri: str, media: MediaStream) -> None:
+    def __init__(self, phone: SipPhone, media: MediaStream, dialog: Dialog, state: CallState) -> None:
         self._phone = phone
-        self.request_uri = request_uri
         self.media = media
-        self.state = CallState.DIALING
-        self.dialog = Dialog(
-            call_id=new_call_id(phone.local_ip),
-            local_tag=new_tag(),
-            local_uri=phone.from_value,
-            remote_uri=f"<{request_uri}>",
-        )
+        self.state = state
+        self.dialog = dialog
         self.dtmf_received: asyncio.Queue[str] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
         self.ended: asyncio.Future[CallEnd] = self._loop.create_future()
         self._answered: asyncio.Future[None] = self._loop.create_future()
         self._listeners: list[Callable[[CallState], None]] = []
-        self._invite: ClientTransaction | None = None
-        self._invite_request: SipMessage | None = None
-        self._cancel_requested = False
         self._origin = SessionVersion()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._last_ack: SipMessage | None = None
         self._remote_responses: dict[tuple[int, str], SipMessage] = {}
         self._notify: asyncio.Queue[int] = asyncio.Queue()
         self.answered_at: float | None = None
@@ -170,140 +165,10 @@ class Call:
         """20 ms int16 frames at 8 kHz heard on this call, until it ends."""
         return self.media.frames()
 
-    # -- dialing --------------------------------------------------------------------------------
-
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         task = self._loop.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def start(self) -> None:
-        """Send the INVITE (from :meth:`SipPhone.dial`)."""
-        self._spawn(self._run_invite(), "hold_slayer INVITE")
-
-    def _build_invite(self, cseq: int, auth: tuple[str, str] | None) -> SipMessage:
-        phone = self._phone
-        body = sdp.build(phone.local_ip, self.media.local_port or 0, origin=self._origin)
-        headers = [
-            ("Via", phone.via(new_branch())),
-            ("Max-Forwards", "70"),
-            ("From", f"{self.dialog.local_uri};tag={self.dialog.local_tag}"),
-            ("To", self.dialog.remote_uri),
-            ("Call-ID", self.dialog.call_id),
-            ("CSeq", f"{cseq} INVITE"),
-            ("Contact", phone.contact),
-            *phone.initial_route(),
-            ("Allow", phone.allow),
-            ("Supported", "replaces"),
-            ("User-Agent", phone.user_agent),
-            ("Content-Type", "application/sdp"),
-        ]
-        if auth:
-            headers.append(auth)
-        return request("INVITE", self.request_uri, headers, body)
-
-    async def _run_invite(self) -> None:
-        phone = self._phone
-        cseq = self.dialog.local_cseq
-        auth: tuple[str, str] | None = None
-        try:
-            for attempt in range(2):
-                self._invite_request = self._build_invite(cseq, auth)
-                transaction = ClientTransaction(
-                    phone.transport,
-                    self._invite_request,
-                    phone.out_of_dialog_destination(self.request_uri),
-                    timeout=self.ring_timeout,
-                    on_provisional=self._on_provisional,
-                )
-                self._invite = transaction
-                with phone.track(transaction):
-                    if self._cancel_requested:
-                        return
-                    response = await transaction.run()
-                status = response.status or 0
-                if status in (401, 407) and attempt == 0:
-                    auth = phone.authorization(response, "INVITE", self.request_uri)
-                    cseq += 1
-                    self.dialog.local_cseq = cseq
-                    continue
-                break
-        except SipTimeoutError:
-            if self._invite is not None and self._invite.provisional_received:
-                await self._send_cancel()
-                self._end(CallEnd(EndCause.NO_ANSWER, None, "no answer"))
-            else:
-                self._end(CallEnd(EndCause.FAILED, None, "no response to INVITE"))
-            return
-        except SipAuthError as err:
-            self._end(CallEnd(EndCause.REJECTED, 407, str(err)))
-            return
-        except SipError as err:
-            self._end(CallEnd(EndCause.FAILED, None, str(err)))
-            return
-        status = response.status or 0
-        if 200 <= status < 300:
-            await self._on_answered(response)
-        elif status == 487 and self._cancel_requested:
-            self._end(CallEnd(EndCause.LOCAL_HANGUP, 487, "cancelled"))
-        else:
-            self._end(CallEnd(cause_for_status(status), status, response.reason))
-
-    def _on_provisional(self, response: SipMessage) -> None:
-        if self._cancel_requested:
-            self._spawn(self._send_cancel(), "hold_slayer CANCEL")
-            return
-        sdp_body = bool(response.body) and response.content_type == "application/sdp"
-        if sdp_body and self._apply_answer(response, early=True):
-            self._set_state(CallState.EARLY_MEDIA)
-            return
-        if response.status in (180, 181, 182, 183) and self.state is CallState.DIALING:
-            self._set_state(CallState.RINGING)
-
-    def _apply_answer(self, response: SipMessage, *, early: bool) -> bool:
-        try:
-            answer = sdp.parse(response.body)
-        except SdpError as err:
-            _LOGGER.debug("Unusable SDP in %s: %s", response.status, err)
-            return False
-        codec = answer.codec
-        if codec is None:
-            return False
-        ours = Direction.RECVONLY if early else answer.direction.answer()
-        self.media.set_remote(answer.address, answer.port, codec, answer.event_pt, ours)
-        self.media.start()
-        return True
-
-    async def _on_answered(self, response: SipMessage) -> None:
-        self.dialog.confirm(response)
-        self._send_ack(response)
-        if self._cancel_requested:  # the 200 crossed our CANCEL: end it properly
-            await self._send_bye()
-            self._end(CallEnd(EndCause.LOCAL_HANGUP, None, "cancelled"))
-            return
-        if not self._apply_answer(response, early=False):
-            await self._send_bye()
-            self._end(CallEnd(EndCause.FAILED, 488, "no common codec in the answer"))
-            return
-        self.answered_at = self._loop.time()
-        self._answered.set_result(None)
-        self._set_state(CallState.ANSWERED)
-        self._spawn(self._watch_media(), "hold_slayer media watchdog")
-
-    def _send_ack(self, response: SipMessage) -> None:
-        ack = self.dialog.build(
-            "ACK",
-            [("Via", self._phone.via(new_branch())), ("Contact", self._phone.contact)],
-            cseq=response.cseq,
-        )
-        self._last_ack = ack
-        self._phone.send_in_dialog(ack, self.dialog)
-
-    def on_stray_response(self, response: SipMessage) -> None:
-        """A response no transaction wants: a retransmitted 2xx means our ACK was lost."""
-        self.stray_responses += 1
-        if response.cseq_method == "INVITE" and 200 <= (response.status or 0) < 300 and self._last_ack:
-            self._phone.send_in_dialog(self._last_ack, self.dialog)
 
     # -- in-dialog requests from the far end ----------------------------------------------------
 
@@ -424,24 +289,6 @@ class Call:
         """Barge-in: stop what is playing now."""
         self.media.cancel_playback()
 
-    async def hangup(self) -> CallEnd:
-        """End the call from our side (CANCEL while ringing, BYE once answered)."""
-        if self.ended.done():
-            return self.ended.result()
-        if self.state is CallState.ANSWERED:
-            await self._send_bye()
-            self._end(CallEnd(EndCause.LOCAL_HANGUP, None, "hung up"))
-        else:
-            self._cancel_requested = True
-            if self._invite is not None and self._invite.provisional_received:
-                await self._send_cancel()
-            try:
-                async with asyncio.timeout(BYE_TIMEOUT):
-                    await asyncio.shield(self.ended)
-            except TimeoutError:
-                self._end(CallEnd(EndCause.LOCAL_HANGUP, None, "cancelled"))
-        return self.ended.result()
-
     async def transfer(self, target: str) -> None:
         """Blind transfer by REFER (RFC 3515); raise :class:`SipTransferError` if refused."""
         if self.state is not CallState.ANSWERED:
@@ -470,24 +317,6 @@ class Call:
         await self._send_bye()
         self._end(CallEnd(EndCause.TRANSFERRED, None, refer_to))
 
-    async def _send_cancel(self) -> None:
-        if self._invite_request is None or self._invite is None:
-            return
-        inv = self._invite_request
-        headers = [
-            (name, value) for name, value in inv.headers if name in ("Via", "From", "To", "Call-ID", "Route")
-        ]
-        headers += [("CSeq", f"{inv.cseq} CANCEL"), ("Max-Forwards", "70")]
-        cancel = request("CANCEL", inv.uri or "", headers)
-        transaction = ClientTransaction(
-            self._phone.transport, cancel, self._invite.destination, timeout=BYE_TIMEOUT
-        )
-        try:
-            with self._phone.track(transaction):
-                await transaction.run()
-        except SipError as err:
-            _LOGGER.debug("CANCEL failed: %s", err)
-
     async def _send_bye(self) -> None:
         bye = self.dialog.build("BYE", [("Via", self._phone.via(new_branch()))])
         try:
@@ -506,6 +335,31 @@ class Call:
                 _LOGGER.info("No RTP for %.0f s; hanging up", silent)
                 await self._send_bye()
                 self._end(CallEnd(EndCause.MEDIA_TIMEOUT, None, f"no RTP for {silent:.0f} s"))
+
+    async def hangup(self) -> CallEnd:
+        """End the call from our side: BYE once answered, else whatever the setup side does."""
+        if self.ended.done():
+            return self.ended.result()
+        if self.state is CallState.ANSWERED:
+            await self._send_bye()
+            self._end(CallEnd(EndCause.LOCAL_HANGUP, None, "hung up"))
+            return self.ended.result()
+        return await self._abandon()
+
+    async def _abandon(self) -> CallEnd:
+        """Give up a call that is not answered yet (CANCEL or a final refusal)."""
+        raise NotImplementedError
+
+    def _mark_answered(self) -> None:
+        """The dialog is confirmed and media flows both ways."""
+        self.answered_at = self._loop.time()
+        self._answered.set_result(None)
+        self._set_state(CallState.ANSWERED)
+        self._spawn(self._watch_media(), "hold_slayer media watchdog")
+
+    def on_stray_response(self, response: SipMessage) -> None:
+        """A response no transaction wants (counted; subclasses may act on it)."""
+        self.stray_responses += 1
 
     # -- ending ---------------------------------------------------------------------------------
 
@@ -538,3 +392,180 @@ class Call:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         await self.media.close()
+
+
+class Call(CallLeg):
+    """An outbound call. Create with :meth:`SipPhone.dial`."""
+
+    ring_timeout: float = RING_TIMEOUT
+
+    def __init__(self, phone: SipPhone, request_uri: str, media: MediaStream) -> None:
+        dialog = Dialog(
+            call_id=new_call_id(phone.local_ip),
+            local_tag=new_tag(),
+            local_uri=phone.from_value,
+            remote_uri=f"<{request_uri}>",
+        )
+        super().__init__(phone, media, dialog, CallState.DIALING)
+        self.request_uri = request_uri
+        self._invite: ClientTransaction | None = None
+        self._invite_request: SipMessage | None = None
+        self._cancel_requested = False
+        self._last_ack: SipMessage | None = None
+
+    # -- dialing --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Send the INVITE (from :meth:`SipPhone.dial`)."""
+        self._spawn(self._run_invite(), "hold_slayer INVITE")
+
+    def _build_invite(self, cseq: int, auth: tuple[str, str] | None) -> SipMessage:
+        phone = self._phone
+        body = sdp.build(phone.local_ip, self.media.local_port or 0, origin=self._origin)
+        headers = [
+            ("Via", phone.via(new_branch())),
+            ("Max-Forwards", "70"),
+            ("From", f"{self.dialog.local_uri};tag={self.dialog.local_tag}"),
+            ("To", self.dialog.remote_uri),
+            ("Call-ID", self.dialog.call_id),
+            ("CSeq", f"{cseq} INVITE"),
+            ("Contact", phone.contact),
+            *phone.initial_route(),
+            ("Allow", phone.allow),
+            ("Supported", "replaces"),
+            ("User-Agent", phone.user_agent),
+            ("Content-Type", "application/sdp"),
+        ]
+        if auth:
+            headers.append(auth)
+        return request("INVITE", self.request_uri, headers, body)
+
+    async def _run_invite(self) -> None:
+        phone = self._phone
+        cseq = self.dialog.local_cseq
+        auth: tuple[str, str] | None = None
+        try:
+            for attempt in range(2):
+                self._invite_request = self._build_invite(cseq, auth)
+                transaction = ClientTransaction(
+                    phone.transport,
+                    self._invite_request,
+                    phone.out_of_dialog_destination(self.request_uri),
+                    timeout=self.ring_timeout,
+                    on_provisional=self._on_provisional,
+                )
+                self._invite = transaction
+                with phone.track(transaction):
+                    if self._cancel_requested:
+                        return
+                    response = await transaction.run()
+                status = response.status or 0
+                if status in (401, 407) and attempt == 0:
+                    auth = phone.authorization(response, "INVITE", self.request_uri)
+                    cseq += 1
+                    self.dialog.local_cseq = cseq
+                    continue
+                break
+        except SipTimeoutError:
+            if self._invite is not None and self._invite.provisional_received:
+                await self._send_cancel()
+                self._end(CallEnd(EndCause.NO_ANSWER, None, "no answer"))
+            else:
+                self._end(CallEnd(EndCause.FAILED, None, "no response to INVITE"))
+            return
+        except SipAuthError as err:
+            self._end(CallEnd(EndCause.REJECTED, 407, str(err)))
+            return
+        except SipError as err:
+            self._end(CallEnd(EndCause.FAILED, None, str(err)))
+            return
+        status = response.status or 0
+        if 200 <= status < 300:
+            await self._on_answered(response)
+        elif status == 487 and self._cancel_requested:
+            self._end(CallEnd(EndCause.LOCAL_HANGUP, 487, "cancelled"))
+        else:
+            self._end(CallEnd(cause_for_status(status), status, response.reason))
+
+    def _on_provisional(self, response: SipMessage) -> None:
+        if self._cancel_requested:
+            self._spawn(self._send_cancel(), "hold_slayer CANCEL")
+            return
+        sdp_body = bool(response.body) and response.content_type == "application/sdp"
+        if sdp_body and self._apply_answer(response, early=True):
+            self._set_state(CallState.EARLY_MEDIA)
+            return
+        if response.status in (180, 181, 182, 183) and self.state is CallState.DIALING:
+            self._set_state(CallState.RINGING)
+
+    def _apply_answer(self, response: SipMessage, *, early: bool) -> bool:
+        try:
+            answer = sdp.parse(response.body)
+        except SdpError as err:
+            _LOGGER.debug("Unusable SDP in %s: %s", response.status, err)
+            return False
+        codec = answer.codec
+        if codec is None:
+            return False
+        ours = Direction.RECVONLY if early else answer.direction.answer()
+        self.media.set_remote(answer.address, answer.port, codec, answer.event_pt, ours)
+        self.media.start()
+        return True
+
+    async def _on_answered(self, response: SipMessage) -> None:
+        self.dialog.confirm(response)
+        self._send_ack(response)
+        if self._cancel_requested:  # the 200 crossed our CANCEL: end it properly
+            await self._send_bye()
+            self._end(CallEnd(EndCause.LOCAL_HANGUP, None, "cancelled"))
+            return
+        if not self._apply_answer(response, early=False):
+            await self._send_bye()
+            self._end(CallEnd(EndCause.FAILED, 488, "no common codec in the answer"))
+            return
+        self._mark_answered()
+
+    def _send_ack(self, response: SipMessage) -> None:
+        ack = self.dialog.build(
+            "ACK",
+            [("Via", self._phone.via(new_branch())), ("Contact", self._phone.contact)],
+            cseq=response.cseq,
+        )
+        self._last_ack = ack
+        self._phone.send_in_dialog(ack, self.dialog)
+
+    def on_stray_response(self, response: SipMessage) -> None:
+        """A response no transaction wants: a retransmitted 2xx means our ACK was lost."""
+        super().on_stray_response(response)
+        if response.cseq_method == "INVITE" and 200 <= (response.status or 0) < 300 and self._last_ack:
+            self._phone.send_in_dialog(self._last_ack, self.dialog)
+
+    async def _abandon(self) -> CallEnd:
+        """CANCEL while ringing; the far end's 487 (or a timeout) ends the call."""
+        self._cancel_requested = True
+        if self._invite is not None and self._invite.provisional_received:
+            await self._send_cancel()
+        try:
+            async with asyncio.timeout(BYE_TIMEOUT):
+                await asyncio.shield(self.ended)
+        except TimeoutError:
+            self._end(CallEnd(EndCause.LOCAL_HANGUP, None, "cancelled"))
+        return self.ended.result()
+
+    async def _send_cancel(self) -> None:
+        if self._invite_request is None or self._invite is None:
+            return
+        inv = self._invite_request
+        headers = [
+            (name, value) for name, value in inv.headers if name in ("Via", "From", "To", "Call-ID", "Route")
+        ]
+        headers += [("CSeq", f"{inv.cseq} CANCEL"), ("Max-Forwards", "70")]
+        cancel = request("CANCEL", inv.uri or "", headers)
+        transaction = ClientTransaction(
+            self._phone.transport, cancel, self._invite.destination, timeout=BYE_TIMEOUT
+        )
+        try:
+            with self._phone.track(transaction):
+                await transaction.run()
+        except SipError as err:
+            _LOGGER.debug("CANCEL failed: %s", err)

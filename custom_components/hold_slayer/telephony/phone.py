@@ -13,14 +13,16 @@ import logging
 import re
 import socket
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+from . import sdp
 from .account import DEFAULT_PORTS, SipAccount, Transport
 from .auth import LIBRARY_VERSION, authorization
-from .call import Call
+from .call import Call, CallLeg, CallState
 from .dialog import Dialog
 from .errors import (
     SipAuthError,
@@ -29,6 +31,7 @@ from .errors import (
     SipError,
     SipRejectedError,
 )
+from .incoming import IncomingCall
 from .rtp import MediaClock, MediaStream
 from .sipmsg import (
     SipMessage,
@@ -54,6 +57,7 @@ RETRY_FIRST: Final = 5.0
 RETRY_MAX: Final = 300.0
 REFRESH_FLOOR: Final = 5.0
 HANGUP_ON_STOP_TIMEOUT: Final = 3.0
+RECENT_FINALS: Final = 64  # answers remembered for INVITEs retransmitted after their call ended
 AUTH_FAILURES: Final = frozenset({401, 403, 404, 407})
 ALLOW: Final = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY, REFER"
 USER_AGENT: Final = f"Hold Slayer (rfcvoip {LIBRARY_VERSION} digest)"
@@ -144,8 +148,11 @@ class SipPhone:
         register: bool = True,
         expires: int = DEFAULT_EXPIRES,
         transaction_timeout: float = DEFAULT_TRANSACTION_TIMEOUT,
+        on_incoming: Callable[[IncomingCall], None] | None = None,
     ) -> None:
         self.account = account
+        # Who decides about calls placed to us; without one every INVITE is refused with 486.
+        self.on_incoming = on_incoming
         self.register_enabled = register
         self.expires = expires
         self.transaction_timeout = transaction_timeout
@@ -155,7 +162,8 @@ class SipPhone:
         self._status = RegistrationStatus(RegistrationState.UNREGISTERED)
         self._listeners: list[Callable[[RegistrationStatus], None]] = []
         self._transactions: dict[tuple[str, str], ClientTransaction] = {}
-        self._calls: dict[str, Call] = {}
+        self._calls: dict[str, CallLeg] = {}
+        self._recent_finals: OrderedDict[str, SipMessage] = OrderedDict()
         self._media_clock = MediaClock()  # one 20 ms timer for all calls of this phone
         self._register_task: asyncio.Task[None] | None = None
         self._register_call_id = ""
@@ -469,11 +477,62 @@ class SipPhone:
         if method == "OPTIONS":
             self.respond(req, response_to(req, 200, to_tag=new_tag(), headers=[("Allow", ALLOW)]))
         elif method == "INVITE":
-            self.respond(req, response_to(req, 486, to_tag=new_tag()))  # we only place calls
+            self._on_invite(req)
         elif method == "CANCEL":
-            self.respond(req, response_to(req, 481))
+            call = self._calls.get(req.call_id)
+            if isinstance(call, IncomingCall):
+                call.on_cancel(req)
+            else:
+                self.respond(req, response_to(req, 481))
         elif method != "ACK":
             self.respond(req, response_to(req, 501, to_tag=new_tag()))
+
+    # -- calls to us ----------------------------------------------------------------------------
+
+    def _on_invite(self, req: SipMessage) -> None:
+        """A new INVITE (no To tag): a retransmission, or a call for ``on_incoming``."""
+        existing = self._calls.get(req.call_id)
+        if isinstance(existing, IncomingCall):
+            existing.on_invite_retransmission(req)
+            return
+        if (final := self._recent_finals.get(req.call_id)) is not None:
+            self.respond(req, final)
+            return
+        if self.on_incoming is None or existing is not None:
+            self.respond(req, response_to(req, 486, to_tag=new_tag()))  # we only place calls
+            return
+        try:
+            offer = sdp.parse(req.body)
+        except sdp.SdpError as err:
+            _LOGGER.debug("Refusing an INVITE: %s", err)
+            offer = None
+        if offer is None or offer.codec is None:  # also no offer at all: we need one in the INVITE
+            self.respond(req, response_to(req, 488, to_tag=new_tag()))
+            return
+        media = MediaStream(self.local_ip, clock=self._media_clock)
+        try:
+            media.bind(self.account.rtp_ports.ports())
+        except OSError as err:
+            _LOGGER.warning("Refusing an incoming call: %s", err)
+            self.respond(req, response_to(req, 503, to_tag=new_tag()))
+            return
+        call = IncomingCall(self, req, media, offer)
+        self._calls[call.call_id] = call
+        call.start()
+        try:
+            self.on_incoming(call)
+        except Exception:
+            _LOGGER.exception("The incoming-call handler failed")
+            if call.state is CallState.INCOMING and not call.ended.done():
+                call.reject(500)
+            return
+        call.start_ring_timer()
+
+    def remember_final(self, call_id: str, response: SipMessage) -> None:
+        """Keep a refused call's final answer for INVITE retransmissions (bounded)."""
+        self._recent_finals[call_id] = response
+        while len(self._recent_finals) > RECENT_FINALS:
+            self._recent_finals.popitem(last=False)
 
     # -- calls ----------------------------------------------------------------------------------
 
@@ -498,12 +557,12 @@ class SipPhone:
         call.start()
         return call
 
-    def forget(self, call: Call) -> None:
+    def forget(self, call: CallLeg) -> None:
         """A call ended: stop routing its dialog."""
         self._calls.pop(call.call_id, None)
 
     @property
-    def calls(self) -> list[Call]:
+    def calls(self) -> list[CallLeg]:
         """Calls not yet ended."""
         return list(self._calls.values())
 

@@ -280,6 +280,10 @@ class MediaStream:
 
     async def open(self, ports: range) -> int:
         """Bind a free even port in ``ports`` (RTCP would take the odd one above)."""
+        return self.bind(ports)
+
+    def bind(self, ports: range) -> int:
+        """:meth:`open` without a loop turn: an incoming INVITE is answered in one callback."""
         candidates = [port for port in ports if port % 2 == 0] or list(ports)
         start = secrets.randbelow(len(candidates))
         last_error: OSError | None = None

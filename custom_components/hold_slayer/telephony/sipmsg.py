@@ -59,11 +59,14 @@ REASONS: Final = {
     481: "Call/Transaction Does Not Exist",
     486: "Busy Here",
     487: "Request Terminated",
+    480: "Temporarily Unavailable",
     488: "Not Acceptable Here",
     491: "Request Pending",
     500: "Server Internal Error",
     501: "Not Implemented",
+    503: "Service Unavailable",
     505: "Version Not Supported",
+    603: "Decline",
 }
 
 

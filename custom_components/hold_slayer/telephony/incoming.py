@@ -1,0 +1,235 @@
+"""A call placed *to* us (the UAS role): ring, early media, answer or reject, CANCEL, no answer.
+
+The phone creates an :class:`IncomingCall` for each new INVITE and hands it to its
+``on_incoming`` handler. Once answered it is a :class:`~.call.CallLeg` like an outbound call:
+frames, playback, DTMF, transfer and hang-up are the same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import TYPE_CHECKING, Final
+
+from . import sdp
+from .call import RING_TIMEOUT, CallEnd, CallFailedError, CallLeg, CallState, EndCause
+from .dialog import Dialog
+from .rtp import MediaStream
+from .sdp import MediaDescription
+from .sipmsg import SipMessage, SipUri, new_tag, response_to, uri_of
+from .transaction import T1, T2
+
+if TYPE_CHECKING:
+    from .phone import SipPhone
+
+_LOGGER = logging.getLogger(__name__)
+
+ACK_TIMEOUT: Final = 64 * T1  # RFC 3261 timer H / §13.3.1.4: no ACK for our 2xx
+_TAG_PARAM = re.compile(r";\s*tag=[^;,\s>]*", re.IGNORECASE)
+
+
+def without_tag(value: str) -> str:
+    """A From/To value without its tag parameter."""
+    return _TAG_PARAM.sub("", value).strip()
+
+
+class IncomingCall(CallLeg):
+    """A call someone placed to us. The phone's ``on_incoming`` handler decides what to do with it.
+
+    Until :meth:`answer` or :meth:`reject`, the caller waits; after ``ring_timeout`` seconds
+    unanswered the call is refused with 480 (cause ``no_answer``). ``None`` rings until the
+    caller gives up (CANCEL, cause ``remote_hangup`` with status 487).
+    """
+
+    ring_timeout: float | None = RING_TIMEOUT
+    ack_timeout: float = ACK_TIMEOUT
+
+    def __init__(
+        self, phone: SipPhone, invite: SipMessage, media: MediaStream, offer: MediaDescription
+    ) -> None:
+        dialog = Dialog(
+            call_id=invite.call_id,
+            local_tag=new_tag(),
+            local_uri=without_tag(invite.header("to") or ""),
+            remote_uri=without_tag(invite.header("from") or ""),
+            remote_tag=invite.from_tag or "",
+            remote_target=uri_of(invite.header("contact") or invite.header("from") or ""),
+            # The UAS keeps the Record-Route values in the order received (RFC 3261 §12.1.1).
+            route_set=invite.header_values("record-route"),
+            local_cseq=0,
+            remote_cseq=invite.cseq,
+        )
+        super().__init__(phone, media, dialog, CallState.INCOMING)
+        self.invite = invite
+        self.offer = offer
+        self._final: SipMessage | None = None
+        self._last_response: SipMessage | None = None
+        self._acked = asyncio.Event()
+        codec = offer.codec
+        assert codec is not None  # the phone refuses offers without a common codec (488)
+        media.set_remote(offer.address, offer.port, codec, offer.event_pt, offer.direction.answer())
+
+    # -- who is calling whom --------------------------------------------------------------------
+
+    @property
+    def request_uri(self) -> str:
+        """The Request-URI of the INVITE (what the caller dialled)."""
+        return self.invite.uri or ""
+
+    @property
+    def called_user(self) -> str:
+        """The user part of the Request-URI: the number or extension dialled."""
+        return SipUri.parse(self.request_uri).user or ""
+
+    @property
+    def caller(self) -> str:
+        """The caller's URI (From)."""
+        return uri_of(self.dialog.remote_uri)
+
+    # -- the phone's hooks ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """100 Trying at once (from :class:`SipPhone`, before its handler sees the call)."""
+        self._send(response_to(self.invite, 100))
+
+    def start_ring_timer(self) -> None:
+        """After the handler ran, so that it could set ``ring_timeout`` for this call."""
+        if self.ring_timeout is not None and self._final is None:
+            self._spawn(self._ring_timer(self.ring_timeout), "hold_slayer incoming ring timer")
+
+    async def _ring_timer(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        if self._final is None:
+            self._refuse(480, CallEnd(EndCause.NO_ANSWER, 480, "not answered"))
+
+    def on_invite_retransmission(self, _req: SipMessage) -> None:
+        """The caller missed our last response: send it again."""
+        if self._last_response is not None:
+            self._send(self._last_response)
+
+    def on_cancel(self, cancel: SipMessage) -> None:
+        """CANCEL: 200 for the CANCEL; 487 for the INVITE unless it already had a final answer."""
+        self._phone.respond(cancel, response_to(cancel, 200))
+        if self._final is None:
+            self._refuse(487, CallEnd(EndCause.REMOTE_HANGUP, 487, "cancelled"))
+
+    def handle_request(self, req: SipMessage) -> None:
+        """In-dialog requests; the ACK for our 2xx stops its retransmission."""
+        if req.method == "ACK":
+            self._acked.set()
+            return
+        super().handle_request(req)
+
+    # -- what the handler does ------------------------------------------------------------------
+
+    def ring(self) -> None:
+        """180 Ringing: the caller hears its own ringback."""
+        self._require_unanswered()
+        self._send(self._response(180))
+        self._set_state(CallState.RINGING)
+
+    def early_media(self) -> None:
+        """183 Session Progress with our SDP: audio flows (both ways) before the answer."""
+        self._require_unanswered()
+        self._send(self._response(183, body=self._answer_sdp()))
+        self.media.start()
+        self._set_state(CallState.EARLY_MEDIA)
+
+    async def answer(self) -> None:
+        """200 OK with our SDP, retransmitted until the caller's ACK (RFC 3261 §13.3.1.4).
+
+        Returns once the ACK arrived. Raises :class:`CallFailedError` when the call ended
+        first (caller cancelled, or no ACK within ``ack_timeout`` — then we send BYE).
+        """
+        self._require_unanswered()
+        ok = self._response(200, body=self._answer_sdp())
+        self._final = ok
+        self._send(ok)
+        self.media.start()
+        self._mark_answered()
+        reliable = self._phone.transport.kind.value != "udp"
+        deadline = self._loop.time() + self.ack_timeout
+        interval = T1
+        while not self._acked.is_set() and not self.ended.done():
+            remaining = deadline - self._loop.time()
+            if remaining <= 0:
+                _LOGGER.info("No ACK for our 200 OK within %.0f s; hanging up", self.ack_timeout)
+                await self._send_bye()
+                self._end(CallEnd(EndCause.FAILED, None, "no ACK for 200 OK"))
+                break
+            wait = remaining if reliable else min(interval, remaining)
+            try:
+                async with asyncio.timeout(wait):
+                    await self._wait_ack_or_end()
+            except TimeoutError:
+                if not reliable:
+                    self._send(ok)
+                    interval = min(interval * 2, T2)
+        if self.ended.done():
+            raise CallFailedError(self.ended.result())
+
+    async def _wait_ack_or_end(self) -> None:
+        ack: asyncio.Future[object] = asyncio.ensure_future(self._acked.wait())
+        ended: asyncio.Future[object] = asyncio.ensure_future(asyncio.shield(self.ended))
+        try:
+            await asyncio.wait([ack, ended], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ack.cancel()
+            ended.cancel()
+
+    def reject(self, status: int = 486, reason: str | None = None) -> None:
+        """Refuse the call with a final failure status (486 busy, 404, 480, 503, 603 …)."""
+        if not 300 <= status < 700:
+            raise ValueError(f"not a failure status: {status}")
+        self._require_unanswered()
+        self._refuse(status, CallEnd(EndCause.REJECTED, status, reason or "rejected"), reason)
+
+    async def _abandon(self) -> CallEnd:
+        """Hanging up before answering refuses the call (480)."""
+        self._refuse(480, CallEnd(EndCause.LOCAL_HANGUP, 480, "hung up before answering"))
+        return self.ended.result()
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _require_unanswered(self) -> None:
+        if self.ended.done():
+            raise CallFailedError(self.ended.result())
+        if self._final is not None:
+            raise RuntimeError("the call already has a final answer")
+
+    def _refuse(self, status: int, end: CallEnd, reason: str | None = None) -> None:
+        final = self._response(status, reason=reason)
+        self._final = final
+        self._send(final)
+        # A retransmitted INVITE after we forgot the call still gets this answer.
+        self._phone.remember_final(self.call_id, final)
+        self._end(end)
+
+    def _answer_sdp(self) -> bytes:
+        codec = self.media.payload_type
+        return sdp.build(
+            self._phone.local_ip,
+            self.media.local_port or 0,
+            codecs=(codec,),
+            event_pt=self.offer.event_pt,
+            direction=self.media.direction,
+            origin=self._origin,
+        )
+
+    def _response(self, status: int, *, body: bytes = b"", reason: str | None = None) -> SipMessage:
+        headers = [("Record-Route", value) for value in self.invite.header_values("record-route")]
+        headers += [
+            ("Contact", self._phone.contact),
+            ("Allow", self._phone.allow),
+            ("User-Agent", self._phone.user_agent),
+        ]
+        if body:
+            headers.append(("Content-Type", "application/sdp"))
+        return response_to(
+            self.invite, status, to_tag=self.dialog.local_tag, headers=headers, body=body, reason=reason
+        )
+
+    def _send(self, response: SipMessage) -> None:
+        self._last_response = response
+        self._phone.respond(self.invite, response)

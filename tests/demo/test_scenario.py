@@ -1,0 +1,214 @@
+"""Scenario loading: every shipped scenario validates; every kind of mistake is named precisely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from custom_components.hold_slayer.demo.scenario import (
+    SCENARIO_DIR,
+    Answer,
+    CollectNode,
+    EndNode,
+    HoldNode,
+    HumanNode,
+    MenuNode,
+    Music,
+    Outcome,
+    SayNode,
+    ScenarioError,
+    check_unique,
+    load_scenario,
+    load_scenarios,
+    parse_scenario,
+)
+
+SHARED = Path("/work/shared/scenarios")
+
+GOOD = """
+version: 1
+id: acme
+description: test
+language: en
+line: {number: "+18005550100", rings: 2, answer: ok}
+voices: {ivr: recorded, agent: "tts:human-1"}
+start: welcome
+nodes:
+  welcome: {say: "Hello.", next: main}
+  main:
+    say: "Press 1."
+    input: {dtmf: {"1": billing, 2: support}, speech: {"Billing": billing}, timeout: 6, retries: 2, invalid: main, on_fail: bye}
+  billing:
+    say: "Enter it."
+    collect: {digits: 4, terminator: "#", timeout: 5, equals: "{pin}", next: queue, invalid: billing}
+  support: {say: "Closed.", hangup: true}
+  queue:
+    hold: {music: piano, seconds: 10, announce: {say: "Wait.", every: 4, over_music: true}, position: true, offer_callback: "2"}
+    next: agent
+  agent: {human: {voice: agent, say: "Hi.", patience: 5}}
+  bye: {say: "Goodbye.", hangup: true}
+expect:
+  intent: "a bill"
+  secrets: {pin: "0042"}
+  outcome: human
+  reaches: agent
+  path: [welcome, main, billing, queue, agent]
+  max_seconds: 60
+"""
+
+
+def test_every_shipped_scenario_loads() -> None:
+    """The shipped set: at least 15, unique ids and numbers, the shared examples unchanged."""
+    scenarios = load_scenarios()
+    assert len(scenarios) >= 15
+    ids = {scenario.id for scenario in scenarios}
+    assert {"acme-bank-billing", "busy-line", "telco-speech-ivr"} <= ids
+    for name in ("acme-bank-billing", "busy-line", "telco-speech-ivr"):
+        assert (SCENARIO_DIR / f"{name}.yaml").read_text() == (SHARED / f"{name}.yaml").read_text()
+    for scenario in scenarios:
+        assert scenario.source == f"{scenario.id}.yaml", "file name = id"
+        assert scenario.expect.max_seconds <= 160
+        if scenario.expect.path is not None:
+            assert scenario.expect.path[0] == scenario.start
+            assert scenario.expect.path[-1] == scenario.expect.reaches
+    answers = {scenario.line.answer for scenario in scenarios}
+    assert answers == set(Answer)
+    kinds = {type(node) for scenario in scenarios for node in scenario.nodes.values()}
+    assert kinds == {SayNode, MenuNode, CollectNode, HoldNode, HumanNode, EndNode}
+    musics = {
+        node.hold.music
+        for scenario in scenarios
+        for node in scenario.nodes.values()
+        if isinstance(node, HoldNode)
+    }
+    assert musics == set(Music)
+
+
+def test_good_scenario_parses_into_the_model() -> None:
+    """Every field lands where it belongs, with types normalised."""
+    scenario = parse_scenario(GOOD, source="acme.yaml")
+    assert scenario.line.number == "+18005550100"
+    assert scenario.dial_number == "18005550100"
+    assert scenario.voices["ivr"].recorded
+    assert scenario.voices["agent"].tts_id == "human-1"
+    main = scenario.nodes["main"]
+    assert isinstance(main, MenuNode)
+    assert dict(main.input.dtmf) == {"1": "billing", "2": "support"}
+    assert dict(main.input.speech) == {"billing": "billing"}
+    billing = scenario.nodes["billing"]
+    assert isinstance(billing, CollectNode)
+    assert billing.collect.equals == "pin"
+    assert billing.collect.terminator == "#"
+    queue = scenario.nodes["queue"]
+    assert isinstance(queue, HoldNode)
+    assert queue.hold.announce is not None
+    assert queue.hold.announce.over_music
+    assert queue.hold.offer_callback == "2"
+    assert scenario.expect.outcome is Outcome.HUMAN
+    assert scenario.expect.path == ("welcome", "main", "billing", "queue", "agent")
+    with pytest.raises(AttributeError):
+        scenario.id = "other"  # type: ignore[misc]
+
+
+def _broken(change: str, value: object) -> str:
+    data = yaml.safe_load(GOOD)
+    *parents, last = change.split(".")
+    target = data
+    for key in parents:
+        target = target[key]
+    if value is DELETE:
+        del target[last]
+    else:
+        target[last] = value
+    return yaml.safe_dump(data)
+
+
+DELETE = object()
+
+
+@pytest.mark.parametrize(
+    ("change", "value", "message"),
+    [
+        ("colour", "blue", "acme.yaml: colour: unknown key"),
+        ("nodes.main.input.dtmf.3", "suport", "acme.yaml: nodes.main.input.dtmf.3: unknown node 'suport'"),
+        ("nodes.main.input.dtmf.x", "billing", "acme.yaml: nodes.main.input.dtmf.x: must be one DTMF key"),
+        ("nodes.main.input.timeout", "six", "nodes.main.input.timeout: must be a number of seconds, not str"),
+        ("nodes.main.input.retries", -1, "nodes.main.input.retries: must be at least 0"),
+        ("nodes.main.input.retries", True, "nodes.main.input.retries: must be an integer, not bool"),
+        ("nodes.main.input.speek", {}, "nodes.main.input.speek: unknown key"),
+        ("nodes.welcome.next", "nowhere", "nodes.welcome.next: unknown node 'nowhere'"),
+        ("nodes.welcome.hangup", True, "nodes.welcome: is none of the six node kinds"),
+        ("nodes.support.hangup", False, "nodes.support.hangup: must be true"),
+        ("nodes.odd", {"say": "x"}, "nodes.odd: is none of the six node kinds"),
+        ("nodes.Bad Id", {"say": "x", "hangup": True}, "nodes.Bad Id: bad node id"),
+        ("nodes.welcome.say", "Your PIN is {pin}.", "nodes.welcome.say: secret reference {pin} is only"),
+        ("expect.intent", "pay {pin}", "expect.intent: secret reference {pin} is only allowed in collect.equals"),
+        ("nodes.billing.collect.equals", "{nope}", "collect.equals: unknown secret 'nope'"),
+        ("nodes.billing.collect.equals", "0042", "collect.equals: must reference a secret as '{name}'"),
+        ("nodes.billing.collect.digits", 0, "nodes.billing.collect.digits: must be at least 1"),
+        ("nodes.billing.collect.next", DELETE, "nodes.billing.collect: missing key 'next'"),
+        ("nodes.queue.hold.music", "jazz", "nodes.queue.hold.music: must be one of moh | piano"),
+        ("nodes.queue.hold.seconds", 0, "nodes.queue.hold.seconds: must be more than 0"),
+        ("nodes.queue.hold.announce", DELETE, "nodes.queue.hold: 'position' and 'offer_callback'"),
+        ("nodes.agent.human.voice", "boss", "nodes.agent.human.voice: unknown voice 'boss'"),
+        ("id", "Acme_Bank", "acme.yaml: id: bad id 'Acme_Bank'"),
+        ("version", 2, "acme.yaml: version: unsupported version 2"),
+        ("line.number", "call-me", "line.number: bad number 'call-me'"),
+        ("line.answer", "maybe", "line.answer: must be one of ok | busy"),
+        ("line.rings", "two", "line.rings: must be an integer, not str"),
+        ("voices.agent", "piper", "voices.agent: must be 'recorded' or 'tts:<voice-id>'"),
+        ("voices.ivr", DELETE, "acme.yaml: voices: missing key 'ivr'"),
+        ("start", "begin", "acme.yaml: start: unknown node 'begin'"),
+        ("nodes", {}, "acme.yaml: nodes: needs at least one node"),
+        ("nodes", ["welcome"], "acme.yaml: nodes: must be a mapping, not list"),
+        ("expect.reaches", "queue", "expect.reaches: node 'queue' is not a human node"),
+        ("expect.reaches", DELETE, "acme.yaml: expect: missing key 'reaches' (outcome human)"),
+        ("expect.outcome", "busy", "expect.reaches: only for outcome human"),
+        ("expect.path", [], "expect.path: must be a non-empty list"),
+        ("expect.path", ["welcome", "lost"], "expect.path.1: unknown node 'lost'"),
+        ("expect.secrets", {"pin": 42}, "expect.secrets.pin: must be a quoted string"),
+        ("expect.secrets", {"bad name": "1"}, "bad secret name 'bad name'"),
+        ("expect.secrets", ["pin"], "expect.secrets: must be a mapping, not list"),
+        ("description", "", "acme.yaml: description: must be a non-empty string"),
+        ("nodes.main.input.speech", {"": "billing"}, "keyword '' must be a non-empty string"),
+        ("nodes.main.input", {"timeout": 3}, "nodes.main.input: needs 'dtmf' or 'speech'"),
+        ("nodes.billing.collect", {"next": "queue"}, "nodes.billing.collect: needs 'digits' or 'terminator'"),
+        ("nodes.queue.hold.announce.over_music", "yes", "over_music: must be true or false, not str"),
+    ],
+)
+def test_validation_errors(change: str, value: object, message: str) -> None:
+    """Each mistake is a ScenarioError naming the file and the key path."""
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(_broken(change, value), source="acme.yaml")
+    assert message in str(error.value)
+
+
+def test_top_level_and_yaml_errors(tmp_path: Path) -> None:
+    """Not a mapping, not YAML, a non-string key, a missing file."""
+    with pytest.raises(ScenarioError, match=r"^x.yaml: must be a mapping, not list$"):
+        parse_scenario("- 1\n", source="x.yaml")
+    with pytest.raises(ScenarioError, match="x.yaml: not valid YAML"):
+        parse_scenario("a: [1,\n", source="x.yaml")
+    with pytest.raises(ScenarioError, match="key 1 must be a string"):
+        parse_scenario(GOOD + "1: x\n", source="x.yaml")
+    with pytest.raises(ScenarioError, match="missing.yaml: cannot read"):
+        load_scenario(tmp_path / "missing.yaml")
+    (tmp_path / "good.yaml").write_text(GOOD)
+    assert load_scenario(tmp_path / "good.yaml").source == "good.yaml"
+
+
+def test_ids_and_numbers_must_be_unique(tmp_path: Path) -> None:
+    """Two scenarios with one id, or one number (with and without +), cannot be loaded together."""
+    first = parse_scenario(GOOD, source="a.yaml")
+    same_id = parse_scenario(GOOD.replace("+18005550100", "+18005550101"), source="b.yaml")
+    with pytest.raises(ScenarioError, match="b.yaml: id: 'acme' is also used by a.yaml"):
+        check_unique([first, same_id])
+    same_number = parse_scenario(GOOD.replace("id: acme", "id: other").replace("+1800", "1800"), source="c.yaml")
+    with pytest.raises(ScenarioError, match="c.yaml: line.number: 18005550100 is also used by a.yaml"):
+        check_unique([first, same_number])
+    (tmp_path / "a.yaml").write_text(GOOD)
+    (tmp_path / "b.yaml").write_text(GOOD)
+    with pytest.raises(ScenarioError, match="also used by"):
+        load_scenarios(tmp_path)

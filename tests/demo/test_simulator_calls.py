@@ -1,0 +1,148 @@
+"""The simulator as a real SIP line: our SipPhone dials it on 127.0.0.1 and navigates."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from custom_components.hold_slayer.telephony import CallFailedError, EndCause
+from tests.demo.conftest import Ear, caller, company, shipped, until
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+ACME = "+18005550100"
+SHORT_ACME = {
+    "line.rings": 0,
+    "nodes.queue.hold.seconds": 6,
+    "nodes.queue.hold.announce.every": 3,
+    "nodes.agent.human.patience": 5,
+}
+
+
+async def test_navigate_acme_to_the_agent() -> None:
+    """Prompt audio, RFC 4733 menu choice with barge-in, in-band account digits, hold, agent."""
+    acme = shipped("acme-bank-billing", SHORT_ACME)
+    async with company(acme) as sim, caller(sim) as phone:
+        call = await phone.dial(sim.uri_for(ACME))
+        await call.wait_answered()
+        record = await asyncio.wait_for(sim.next_record(), 2)
+        ear = Ear(call.frames)
+        loop = asyncio.get_running_loop()
+        answered = loop.time()
+        # The welcome prompt starts at once and is speech-loud.
+        await until(lambda: "main" in record.nodes, within=15)
+        first = ear.first_sound(answered)
+        assert first is not None
+        assert first - answered < 1.0
+        welcome_level = ear.level(answered, record.path[1][1])
+        assert welcome_level > 1000
+        # Two seconds into the menu prompt we press 1 (RFC 4733): it cuts the prompt short.
+        await asyncio.sleep(2.0)
+        pressed = loop.time()
+        await call.send_dtmf("1")
+        await until(lambda: "billing" in record.nodes, within=3)
+        assert record.path[2][1] - pressed < 1.0
+        # Account number in-band: the simulator's DTMF detector hears the tones.
+        await asyncio.sleep(1.0)
+        await call.send_dtmf("1234567890#", inband=True)
+        await until(lambda: "queue" in record.nodes, within=10)
+        await until(lambda: record.human_started_at is not None, within=15)
+        assert record.human_started_at is not None
+        hold_start = record.path[3][1]
+        assert 5.5 < record.human_started_at - hold_start < 7.5  # 6 s of hold
+        assert ear.level(hold_start + 0.5, hold_start + 2.5) > 300  # music on hold
+        # The agent's greeting is heard right after human_started_at.
+        await asyncio.sleep(1.0)
+        greeting = ear.first_sound(record.human_started_at)
+        assert greeting is not None
+        assert greeting - record.human_started_at < 0.5
+        await call.hangup()
+        await asyncio.wait_for(record.finished(), 5)
+        await ear.close()
+    assert record.scenario_id == "acme-bank-billing"
+    assert record.nodes == ["welcome", "main", "billing", "queue", "agent"]
+    assert record.digits == "11234567890#"
+    assert record.end_reason == "caller_hung_up"
+    assert record.end is not None
+    assert record.end.cause is EndCause.REMOTE_HANGUP
+
+
+@pytest.mark.parametrize(
+    ("answer", "cause", "reason"),
+    [
+        ("busy", EndCause.BUSY, "busy"),
+        ("not_found", EndCause.NOT_FOUND, "not_found"),
+        ("unavailable", EndCause.UNAVAILABLE, "unavailable"),
+    ],
+)
+async def test_refusing_lines(answer: str, cause: EndCause, reason: str) -> None:
+    """busy / not_found / unavailable lines map to our EndCauses."""
+    line = shipped("busy-line", {"line.answer": answer})
+    async with company(line) as sim, caller(sim) as phone:
+        call = await phone.dial(sim.uri_for("18005550199"))  # without the +
+        with pytest.raises(CallFailedError) as failed:
+            await call.wait_answered()
+        assert failed.value.end.cause is cause
+        record = sim.records[0]
+        assert record.done
+        assert record.end_reason == reason
+        assert record.path == []
+
+
+async def test_no_answer_rings_until_the_caller_gives_up() -> None:
+    """no_answer: it rings (our dialer's ring_timeout cancels), the record ends as given up."""
+    line = shipped("busy-line", {"line.answer": "no_answer"})
+    async with company(line) as sim, caller(sim) as phone:
+        call = await phone.dial(sim.uri_for("+18005550199"), ring_timeout=2.0)
+        with pytest.raises(CallFailedError) as failed:
+            await call.wait_answered()
+        assert failed.value.end.cause is EndCause.NO_ANSWER
+        record = await asyncio.wait_for(sim.records[0].finished(), 5)
+        assert record.end_reason == "caller_gave_up"
+        assert record.end is not None
+        assert record.end.status == 487
+
+
+async def test_unknown_number_is_not_found() -> None:
+    """A number no scenario has: 404."""
+    async with company(shipped("busy-line")) as sim, caller(sim) as phone:
+        call = await phone.dial(sim.uri_for("5550000"))
+        with pytest.raises(CallFailedError) as failed:
+            await call.wait_answered()
+        assert failed.value.end.cause is EndCause.NOT_FOUND
+        assert sim.records[0].end_reason == "unknown_number"
+
+
+async def test_caller_hangs_up_mid_prompt() -> None:
+    """Hanging up during the welcome: the record ends at once with the caller's hang-up."""
+    acme = shipped("acme-bank-billing", SHORT_ACME)
+    async with company(acme) as sim, caller(sim) as phone:
+        call = await phone.dial(sim.uri_for(ACME))
+        await call.wait_answered()
+        await asyncio.sleep(0.7)
+        await call.hangup()
+        record = await asyncio.wait_for(sim.records[0].finished(), 3)
+        assert record.nodes == ["welcome"]
+        assert record.end_reason == "caller_hung_up"
+        assert record.end is not None
+        assert record.end.cause is EndCause.REMOTE_HANGUP
+        assert record.ended_at is not None
+        assert record.answered_at is not None
+        assert record.ended_at - record.answered_at < 1.5
+
+
+async def test_ringing_with_early_media_ringback() -> None:
+    """rings: 1 plays one ringback cycle as early media (440 + 480 Hz) before answering."""
+    acme = shipped("acme-bank-billing", {**SHORT_ACME, "line.rings": 1})
+    async with company(acme) as sim, caller(sim) as phone:
+        call = await phone.dial(sim.uri_for(ACME))
+        ear = Ear(call.frames)
+        loop = asyncio.get_running_loop()
+        dialled = loop.time()
+        await call.wait_answered()
+        assert 5.5 < loop.time() - dialled < 7.5
+        assert ear.level(dialled + 0.3, dialled + 1.8) > 1000  # the tone's on-phase
+        assert ear.level(dialled + 2.5, dialled + 5.5) < 100  # its off-phase
+        await call.hangup()
+        await ear.close()
