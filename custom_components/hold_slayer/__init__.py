@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from homeassistant.components import stt, tts
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
@@ -19,6 +20,9 @@ from .const import (
     CONF_EMERGENCY_NUMBERS,
     CONF_HOME_COUNTRY_CODE,
     CONF_MAX_CONCURRENT_CALLS,
+    CONF_STT_ENGINE,
+    CONF_TTS_ENGINE,
+    CONF_TTS_VOICE,
     DEFAULT_HOME_COUNTRY_CODE,
     DEFAULT_MAX_CONCURRENT_CALLS,
     DOMAIN,
@@ -28,6 +32,7 @@ from .const import (
 from .models import HoldSlayerConfigEntry, HoldSlayerData
 from .services import async_setup_services
 from .session.dialplan import DialPlan
+from .speech import HaSpeechToText, HaTextToSpeech
 from .telephony import (
     RegistrationState,
     RegistrationStatus,
@@ -36,6 +41,7 @@ from .telephony import (
     SipError,
     SipPhone,
 )
+from .voice.protocols import SpeechToText, TextToSpeech
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -53,6 +59,23 @@ def dial_plan_from_options(options: Mapping[str, Any]) -> DialPlan:
         allowed_prefixes=tuple(options.get(CONF_ALLOWED_PREFIXES, ())),
         blocked_prefixes=tuple(options.get(CONF_BLOCKED_PREFIXES, ())),
         emergency_numbers=tuple(options.get(CONF_EMERGENCY_NUMBERS, ())),
+    )
+
+
+def speech_engines(
+    hass: HomeAssistant, options: Mapping[str, Any]
+) -> tuple[SpeechToText | None, TextToSpeech | None]:
+    """The line's STT and TTS: the engines chosen in the options, else HA's defaults."""
+    # The defaults exist only once HA's stt/tts components are set up (after_dependencies).
+    stt_id = options.get(CONF_STT_ENGINE) or (
+        stt.async_default_engine(hass) if "stt" in hass.config.components else None
+    )
+    tts_id = options.get(CONF_TTS_ENGINE) or (
+        tts.async_default_engine(hass) if "tts" in hass.config.components else None
+    )
+    return (
+        HaSpeechToText(hass, stt_id) if stt_id else None,
+        HaTextToSpeech(hass, tts_id, voice=options.get(CONF_TTS_VOICE)) if tts_id else None,
     )
 
 
@@ -88,6 +111,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -
         entry.entry_id,
         phone,
         dial_plan=dial_plan_from_options(entry.options),
+        speech=lambda: speech_engines(hass, entry.options),
         max_concurrent=int(entry.options.get(CONF_MAX_CONCURRENT_CALLS, DEFAULT_MAX_CONCURRENT_CALLS)),
     )
     await calls.async_load()

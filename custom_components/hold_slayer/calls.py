@@ -66,8 +66,7 @@ class HoldSlayerCalls:
         phone: SipPhone,
         *,
         dial_plan: DialPlan,
-        stt: SpeechToText | None = None,
-        tts: TextToSpeech | None = None,
+        speech: Callable[[], tuple[SpeechToText | None, TextToSpeech | None]] = lambda: (None, None),
         decider: Decider | None = None,
         max_concurrent: int = 2,
     ) -> None:
@@ -75,8 +74,7 @@ class HoldSlayerCalls:
         self.entry_id = entry_id
         self.phone = phone
         self.dial_plan = dial_plan
-        self.stt = stt
-        self.tts = tts
+        self.speech = speech  # resolved at each call: engines may come and go
         self.decider = decider or RulesDecider()
         self.max_concurrent = max_concurrent
         self.sessions: OrderedDict[str, CallSession] = OrderedDict()
@@ -138,7 +136,10 @@ class HoldSlayerCalls:
         self, request: CallRequest, *, create_task: Callable[..., asyncio.Task[None]]
     ) -> CallSession:
         """Start a call in the background and return its session at once."""
-        session = CallSession(request, self.phone.dial, stt=self.stt, tts=self.tts, decider=self.decider)
+        stt, tts = self.speech()
+        if stt is None:
+            LOGGER.warning("No speech-to-text engine: Hold Slayer cannot read menus on this call")
+        session = CallSession(request, self.phone.dial, stt=stt, tts=tts, decider=self.decider)
         self.sessions[session.id] = session
         self.started[session.id] = dt_util.utcnow().isoformat()
         self.numbers[session.id] = mask_number(request.target)

@@ -105,13 +105,22 @@ class HaSpeechToText:
 class HaTextToSpeech:
     """Text-to-speech through an HA ``tts`` engine, asked for WAV and resampled to 8 kHz."""
 
-    def __init__(self, hass: HomeAssistant, engine_id: str, *, timeout: float = SPEECH_TIMEOUT) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        engine_id: str,
+        *,
+        voice: str | None = None,
+        timeout: float = SPEECH_TIMEOUT,
+    ) -> None:
         self.hass = hass
         self.engine_id = engine_id
+        self.voice = voice  # the user's choice in the options; a call may ask for another
         self.timeout = timeout
 
     async def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Pcm:
         """``text`` spoken as 8 kHz mono int16."""
+        voice = voice or self.voice
         # WAV only: asking for a rate too would make HA convert with ffmpeg, which a
         # system may lack; resampling here needs nothing.
         options: dict[str, Any] = {tts.ATTR_PREFERRED_FORMAT: "wav"}

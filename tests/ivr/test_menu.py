@@ -118,3 +118,17 @@ def test_estimated_wait(text: str, minutes: int | None) -> None:
     prompt = parse_prompt(text)
     assert prompt.estimated_wait == minutes
     assert prompt.kind is PromptKind.HOLD
+
+
+def test_misheard_menu() -> None:
+    """What tiny.en wrote for a real espeak menu through G.711 (see script/simulate)."""
+    prompt = parse_prompt(
+        "Thank you for calling at me man.  This call may be recorded for quality person, for milling, "
+        "press one, for technical support, press two. For lots of thousand cards, press free. "
+        "To repeat the motion, press I."
+    )
+    assert [(o.key, o.label) for o in prompt.options] == [
+        ("1", "milling"),
+        ("2", "technical support"),
+        ("3", "lots of thousand cards"),
+    ]

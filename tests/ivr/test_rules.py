@@ -110,3 +110,11 @@ async def test_chain_asks_in_order_and_counts_the_costly_calls() -> None:
     assert isinstance(await chain.decide(context), Press)
     assert (second.asked, chain.calls) == (1, 1)
     assert await ChainDecider([_Fixed(None)]).decide(context) is None
+
+
+async def test_near_misses_of_speech_recognition() -> None:
+    menu = "For milling, press 1. For technical support, press 2."
+    action = await _decide("a charge on my last bill", menu)
+    assert isinstance(action, Press)
+    assert action.digits == "1"
+    assert relevance(keywords("billing"), "milling") < relevance(keywords("billing"), "payments")

@@ -33,16 +33,33 @@ _NUMBER_WORDS: Final = {
 _KEY: Final = r"(?P<key>\d|\*|#)"
 _PRESS: Final = r"(?:press|push|dial|enter|select|choose)(?: the)?(?: number)?"
 _CLAUSE_SPLIT: Final = re.compile(r"(?<=[.;!?])\s+|\s*\n\s*")
+# A label never runs across another "for"/"press": recognisers drop sentence breaks, and
+# "... recorded for quality, for billing press 1" must give "billing", not the whole tail.
+_LABEL: Final = r"(?P<label>(?:(?!\bfor\b|\bpress\b)[^.;])+?)"
 _OPTION_PATTERNS: Final = (
     # "for billing, press 1" / "to hear them again press 9" / "if you're calling about X press 1"
     re.compile(
         rf"(?:^|[,.;]\s*|\b)(?P<lead>for|to|if you(?: are|'re)? (?:calling )?(?:about|for|regarding|with)?|"
-        rf"if you (?:would like|want|wish|need) to)\s+(?P<label>[^.;]+?),?\s+(?:please )?"
+        rf"if you (?:would like|want|wish|need) to)\s+{_LABEL},?\s+(?:please )?"
         rf"(?:say [^.;]*? or )?{_PRESS}\s+{_KEY}(?!\d)"
     ),
     # "press 1 for billing" / "press 2 to speak to someone"
     re.compile(rf"{_PRESS}\s+{_KEY}(?!\d)\s+(?P<lead>for|to|if)\s+(?P<label>[^.;,]+)"),
 )
+# What speech recognisers write for a key right after "press" ("press free" is "press three").
+_KEY_HOMOPHONES: Final = {
+    "won": "1",
+    "to": "2",
+    "too": "2",
+    "free": "3",
+    "tree": "3",
+    "for": "4",
+    "fore": "4",
+    "ate": "8",
+    "nein": "9",
+    "hash": "#",
+    "pound": "#",
+}
 _SPEECH_CHOICES: Final = re.compile(r"\b(?:you can |please )?say\s+(?P<choices>[^.;?]+)")
 _DIGIT_PROMPT: Final = re.compile(
     r"\b(?:enter|key in|type|input|say or enter|please enter)\s+(?:your|the)\s+"
@@ -116,6 +133,11 @@ def normalise(text: str) -> str:
         core = word.strip(".,;?!")
         out.append(word.replace(core, _NUMBER_WORDS[core]) if core in _NUMBER_WORDS else word)
     joined = " ".join(out)
+    joined = re.sub(
+        r"\b(press|push|dial) (\w+)\b",
+        lambda m: f"{m.group(1)} {_KEY_HOMOPHONES.get(m.group(2), m.group(2))}",
+        joined,
+    )
     joined = re.sub(r"(#|\*) (?:key|sign|button)\b", r"\1", joined)
     return re.sub(r"(\d)-(?=digit)", r"\1 ", joined).replace(" digit", "-digit")
 

@@ -56,8 +56,22 @@ def relevance(goal: frozenset[str], label: str) -> float:
         return 0.0
     exact = len(goal & words)
     related = len(_expand(goal) & words) - exact
-    matched = exact + related
-    return exact * 2.0 + related + (matched / len(words)) * 0.5 if matched else 0.0
+    # Speech recognition mishears single sounds ("milling" for "billing"): a near miss of a
+    # long word counts, but less than a synonym.
+    near = sum(1 for word in words - goal if len(word) >= 4 and any(_one_edit(word, g) for g in goal))
+    matched = exact + related + near
+    score = exact * 2.0 + related + near * 0.75
+    return score + (matched / len(words)) * 0.5 if matched else 0.0
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` differ by one substitution, insertion or deletion."""
+    if abs(len(a) - len(b)) > 1 or a == b or min(len(a), len(b)) < 4:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
 class RulesDecider:

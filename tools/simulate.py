@@ -1,0 +1,361 @@
+"""script/simulate: run whole Hold Slayer calls against the company simulator and score them.
+
+    script/simulate SCENARIO.yaml [--json]     one call; the result object is the last line
+    script/simulate --all DIR [--json]         every scenario in DIR, then a summary table
+
+Everything is real and local: the simulator answers on a SIP port of 127.0.0.1 and speaks
+through espeak-ng and Piper; Hold Slayer's HA-free core (SIP engine, classifier and hold monitor,
+rules decider) calls it with Wyoming faster-whisper (tiny.en) for speech recognition. The speech
+servers are started once and kept warm (tools/speech_servers.py). The scoring follows
+``scenarios/FORMAT.md`` of the shared design.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from custom_components.hold_slayer.demo.scenario import (  # noqa: E402
+    Outcome,
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    load_scenarios,
+)
+from custom_components.hold_slayer.demo.simulator import CallRecord, CompanySimulator  # noqa: E402
+from custom_components.hold_slayer.session.events import EventType  # noqa: E402
+from custom_components.hold_slayer.session.request import CallRequest  # noqa: E402
+from custom_components.hold_slayer.session.session import CallSession  # noqa: E402
+from custom_components.hold_slayer.telephony import PortRange, SipAccount, SipPhone  # noqa: E402
+from custom_components.hold_slayer.telephony.call import EndCause  # noqa: E402
+from custom_components.hold_slayer.voice.espeak import EspeakTts  # noqa: E402
+from custom_components.hold_slayer.voice.pcm import Pcm  # noqa: E402
+from custom_components.hold_slayer.voice.protocols import TextToSpeech  # noqa: E402
+from custom_components.hold_slayer.voice.wyoming import WyomingStt, WyomingTts  # noqa: E402
+from tools import speech_servers  # noqa: E402
+
+HANG_UP_AFTER_HUMAN: Final = 1.5  # seconds: the result is known; the simulator's agent is freed
+GRACE: Final = 20.0  # seconds past a scenario's budget before the harness gives up the call
+PIPER_VOICE: Final = "en_US-joe-medium"
+# Scenario voice ids → engine voices: people in Piper's natural voice or espeak variants, menus
+# in espeak variants (recorded menus use Asterisk's real prompts).
+VOICE_MAP: Final = {
+    "ivr-1": "espeak:en-us+f3",
+    "ivr-2": "espeak:en+m2",
+    "human-1": f"piper:{PIPER_VOICE}",
+    "human-2": "espeak:en-us+m3",
+    "human-3": f"piper:{PIPER_VOICE}",
+}
+_CAUSE_OUTCOMES: Final = {
+    EndCause.BUSY: Outcome.BUSY,
+    EndCause.NOT_FOUND: Outcome.NOT_FOUND,
+    EndCause.UNAVAILABLE: Outcome.UNAVAILABLE,
+    EndCause.NO_ANSWER: Outcome.NO_ANSWER,
+    EndCause.REMOTE_HANGUP: Outcome.HUNG_UP,
+}
+
+
+class RoutedTts:
+    """One TextToSpeech over two engines: voices named ``piper:…`` or ``espeak:…``.
+
+    Without a voice (a recorded prompt that had to be synthesised) Piper speaks: the closest
+    thing to a professional recording here.
+    """
+
+    def __init__(self, piper: TextToSpeech, espeak: TextToSpeech) -> None:
+        self.piper = piper
+        self.espeak = espeak
+
+    async def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Pcm:
+        """Route by the voice's engine prefix (espeak when none)."""
+        engine, _, name = (voice or f"piper:{PIPER_VOICE}").partition(":")
+        target = self.piper if engine == "piper" else self.espeak
+        return await target.synthesize(text, language=language, voice=name or None)
+
+
+@dataclass
+class Bench:
+    """The warm parts shared by a batch: speech engines, the simulator, Hold Slayer's phone."""
+
+    scenarios: list[Scenario]
+    stt: WyomingStt
+    tts: WyomingTts
+    simulator: CompanySimulator
+    phone: SipPhone
+    results: list[dict[str, Any]] = field(default_factory=list)
+    stt_busy: float = 0.0
+
+
+class TimedStt:
+    """Wraps the STT client to measure processing time (for the real-time factor)."""
+
+    def __init__(self, inner: WyomingStt) -> None:
+        self.inner = inner
+        self.busy = 0.0
+        self.audio = 0.0
+
+    async def transcribe(self, audio: Pcm, *, language: str) -> str:
+        """Transcribe and account for the time it took."""
+        started = time.perf_counter()
+        try:
+            return await self.inner.transcribe(audio, language=language)
+        finally:
+            self.busy += time.perf_counter() - started
+            self.audio += len(audio) / 8000
+
+
+async def warm_servers() -> dict[str, tuple[str, int]]:
+    """Start the speech servers, or reuse the ones already running (they stay up afterwards)."""
+    states = await asyncio.to_thread(
+        lambda: {kind: speech_servers.start(kind) for kind in speech_servers.KINDS}
+    )
+    return {kind: (state["host"], state["port"]) for kind, state in states.items()}
+
+
+@contextlib.asynccontextmanager
+async def bench(
+    scenarios: list[Scenario], *, stt_at: tuple[str, int], tts_at: tuple[str, int]
+) -> AsyncIterator[Bench]:
+    """The simulator and Hold Slayer's phone, with the speech servers at the given addresses."""
+    stt = WyomingStt(*stt_at, timeout=60)
+    piper = WyomingTts(*tts_at, timeout=60)
+    company_tts = RoutedTts(piper, EspeakTts())
+    simulator = CompanySimulator(
+        scenarios, tts=company_tts, stt=stt, voice_map=VOICE_MAP, cache_dir=ROOT / ".cache" / "simulator"
+    )
+    await simulator.start()
+    await simulator.prerender()
+    host, port = simulator.address
+    account = SipAccount(
+        host,
+        "hold-slayer",
+        "",
+        port=port,
+        sip_ports=PortRange(port + 1, port + 40),
+        rtp_ports=PortRange(41000, 41999),
+    )
+    phone = SipPhone(account, register=False)
+    await phone.start()
+    try:
+        yield Bench(scenarios, stt, piper, simulator, phone)
+    finally:
+        await phone.stop()
+        await simulator.stop()
+
+
+async def run_one(parts: Bench, scenario: Scenario) -> dict[str, Any]:
+    """One whole call against ``scenario``; the FORMAT.md result object."""
+    expect = scenario.expect
+    timed = TimedStt(parts.stt)
+    request = CallRequest(
+        target=parts.simulator.uri_for(scenario.dial_number),
+        goal=expect.intent,
+        company=scenario.id,
+        secrets=dict(expect.secrets),
+        language=scenario.language,
+    )
+    session = CallSession(request, parts.phone.dial, stt=timed, tts=parts.tts)
+    session.keep_agent = False  # the harness scores; it does not talk to the agent
+    human = asyncio.Event()
+    session.async_listen(
+        lambda event: human.set() if event is not None and event.type is EventType.HUMAN_DETECTED else None
+    )
+    run = asyncio.ensure_future(session.run())
+    record_task = asyncio.ensure_future(parts.simulator.next_record())
+    failure: str | None = None
+    try:
+        async with asyncio.timeout(expect.max_seconds + GRACE):
+            waiter = asyncio.ensure_future(human.wait())
+            await asyncio.wait([run, waiter], return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if human.is_set() and not run.done():
+                await asyncio.sleep(HANG_UP_AFTER_HUMAN)
+                await session.hangup("the harness has its result")
+            await run
+    except TimeoutError:
+        failure = f"no result within {expect.max_seconds + GRACE:.0f} s"
+        await session.hangup("harness timeout")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(run, 10)
+    record: CallRecord | None = None
+    try:
+        record = await asyncio.wait_for(record_task, 5)
+        await asyncio.wait_for(record.finished(), 10)
+    except TimeoutError:
+        record_task.cancel()
+    parts.stt_busy += timed.busy
+    return score(scenario, session, record, failure, timed)
+
+
+def score(
+    scenario: Scenario,
+    session: CallSession,
+    record: CallRecord | None,
+    failure: str | None,
+    stt: TimedStt,
+) -> dict[str, Any]:
+    """Judge a run by the rules of FORMAT.md."""
+    expect = scenario.expect
+    start = session.started_at
+    human_events = [e for e in session.events if e.type is EventType.HUMAN_DETECTED]
+    human_started = (
+        round(record.human_started_at - start, 2) if record and record.human_started_at is not None else None
+    )
+    detected = human_events[0].at if human_events else None
+    before = [e for e in human_events if human_started is None or e.at < human_started]
+    outcome = session.outcome
+    end_event = next(
+        (e for e in reversed(session.events) if e.type in (EventType.CALL_ENDED, EventType.CALL_FAILED)), None
+    )
+    duration = end_event.at if end_event else round(session.now(), 2)
+    if human_started is not None and human_events:
+        result_outcome = str(Outcome.HUMAN)
+    elif outcome is not None and outcome.cause in _CAUSE_OUTCOMES:
+        result_outcome = str(_CAUSE_OUTCOMES[EndCause(outcome.cause)])
+    elif outcome is not None:
+        result_outcome = str(outcome.cause)
+    else:
+        result_outcome = "unknown"
+    path = record.nodes if record else []
+    reached = path[-1] if record and record.human_started_at is not None and path else None
+    holds = [e.at for e in session.events if e.type is EventType.HOLD_STARTED]
+    said = [str(e.data["text"]) for e in session.events if e.type is EventType.SAID]
+    problems: list[str] = [failure] if failure else []
+    if result_outcome != expect.outcome:
+        problems.append(f"outcome {result_outcome}, expected {expect.outcome}")
+    if duration > expect.max_seconds:
+        problems.append(f"took {duration:.0f} s, budget {expect.max_seconds:.0f} s")
+    if expect.outcome == Outcome.HUMAN:
+        if expect.reaches and reached != expect.reaches:
+            problems.append(f"reached {reached}, expected {expect.reaches}")
+        if expect.path is not None and tuple(path) != tuple(expect.path):
+            problems.append(f"path {path}, expected {list(expect.path)}")
+        if len(human_events) != 1:
+            problems.append(f"{len(human_events)} human-detected events, expected exactly one")
+        if before:
+            problems.append(f"{len(before)} human-detected event(s) before the person started")
+    elif human_events:
+        problems.append(f"{len(human_events)} human-detected event(s) on a line without a person")
+    return {
+        "scenario": scenario.id,
+        "ok": not problems,
+        "reached": reached,
+        "path": path,
+        "dtmf_sent": session.digits_sent,
+        "said": said,
+        "human_started_s": human_started,
+        "human_detected_s": detected,
+        "detect_latency_s": round(detected - human_started, 2)
+        if detected is not None and human_started is not None
+        else None,
+        "false_human_events": len(before) if expect.outcome == Outcome.HUMAN else len(human_events),
+        "hold_detected_s": holds[0] if holds else None,
+        "decider_calls": session.decisions,
+        "stt_seconds": round(session.stt_seconds, 1),
+        "duration_s": round(duration, 1),
+        "outcome": result_outcome,
+        "failure": "; ".join(problems) or None,
+    }
+
+
+def summary(results: list[dict[str, Any]], stt_busy: float) -> dict[str, Any]:
+    """Pass rate, median time to reach the person and STT speed over a batch."""
+    passed = sum(result["ok"] for result in results)
+    to_person = [r["human_detected_s"] for r in results if r["ok"] and r["outcome"] == "human"]
+    latencies = [r["detect_latency_s"] for r in results if r["detect_latency_s"] is not None]
+    audio = sum(r["stt_seconds"] for r in results)
+    return {
+        "scenarios": len(results),
+        "passed": passed,
+        "pass_rate": round(passed / len(results), 3) if results else None,
+        "median_time_to_person_s": round(statistics.median(to_person), 1) if to_person else None,
+        "median_detect_latency_s": round(statistics.median(latencies), 2) if latencies else None,
+        "stt_audio_s": round(audio, 1),
+        "stt_busy_s": round(stt_busy, 1),
+        "stt_real_time_factor": round(stt_busy / audio, 3) if audio else None,
+    }
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    """The batch as a text table."""
+    rows = [("scenario", "ok", "outcome", "reached", "latency", "duration", "failure")]
+    for r in results:
+        latency = f"{r['detect_latency_s']:.2f}" if r["detect_latency_s"] is not None else "-"
+        rows.append(
+            (
+                r["scenario"],
+                "yes" if r["ok"] else "NO",
+                r["outcome"],
+                r["reached"] or "-",
+                latency,
+                f"{r['duration_s']:.0f}",
+                (r["failure"] or "")[:70],
+            )
+        )
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows
+    )
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    """Run one scenario or a directory of them."""
+    try:
+        scenarios = load_scenarios(Path(args.target)) if args.all else [load_scenario(Path(args.target))]
+    except ScenarioError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    servers = await warm_servers()
+    async with bench(scenarios, stt_at=servers["stt"], tts_at=servers["tts"]) as parts:
+        for scenario in scenarios:
+            result = await run_one(parts, scenario)
+            parts.results.append(result)
+            if args.all and not args.json:
+                print(
+                    f"{scenario.id}: {'ok' if result['ok'] else 'FAILED ' + str(result['failure'])}",
+                    flush=True,
+                )
+        results, busy = parts.results, parts.stt_busy
+    if args.all:
+        report = summary(results, busy)
+        if args.json:
+            for result in results:
+                print(json.dumps(result))
+        else:
+            print(table(results))
+        print(json.dumps({"summary": report}))
+        return 0 if report["passed"] == report["scenarios"] else 1
+    result = results[0]
+    if not args.json:
+        print(f"{result['scenario']}: {'ok' if result['ok'] else 'FAILED: ' + str(result['failure'])}")
+    print(json.dumps(result))
+    return 0 if result["ok"] else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("target", help="a scenario YAML file, or a directory with --all")
+    parser.add_argument("--all", action="store_true", help="run every scenario in the directory")
+    parser.add_argument("--json", action="store_true", help="only JSON lines on stdout")
+    parser.add_argument("--verbose", action="store_true", help="log the call as it happens")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
+    return asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
