@@ -12,6 +12,7 @@ from custom_components.hold_slayer.session.request import MASK, CallRequest, Han
 from custom_components.hold_slayer.session.session import CallSession
 from custom_components.hold_slayer.telephony.call import EndCause
 from custom_components.hold_slayer.telephony.errors import SipTransferError
+from custom_components.hold_slayer.voice.pcm import Pcm
 
 from .fakes import FakeBridge, FakeLine, ScriptedStt, Step, ToneTts, music, person, say, silence
 
@@ -245,3 +246,27 @@ async def test_blind_transfer_and_a_refused_one() -> None:
     assert (outcome.cause, line.transferred_to) == (EndCause.TRANSFERRED, "201")
     with pytest.raises(RuntimeError):
         await session.transfer("201")
+
+
+async def test_slow_recognition_does_not_turn_a_waiting_menu_into_a_hold() -> None:
+    """The menu waits in silence while a slow recogniser is still busy: no hold, no person."""
+    line = FakeLine([say(MENU, 3, 4), Step(wait_digits=1, timeout=9), say("Please hold.", 9, 1.5), music(20)])
+    slow = asyncio.Event()
+
+    class SlowStt(ScriptedStt):
+        async def transcribe(self, audio: Pcm, *, language: str) -> str:
+            await slow.wait()  # released only after the line was quiet longer than a hold needs
+            return await super().transcribe(audio, language=language)
+
+    session = _session(line)
+    session._stt = SlowStt(line)
+    run = asyncio.create_task(session.run())
+    while session._audio_time < 12:  # the menu (4 s) and 8 s of its waiting silence
+        await asyncio.sleep(0.01)
+    assert EventType.HOLD_STARTED not in _types(session)
+    slow.set()
+    await _reach(session, SessionState.ON_HOLD)
+    assert line.digits == "1"
+    await session.hangup()
+    await run
+    assert EventType.HUMAN_DETECTED not in _types(session)

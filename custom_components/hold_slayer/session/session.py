@@ -430,6 +430,8 @@ class CallSession:
         """The last prompt asked something of us and we have not answered it (yet)."""
         if self._acting is not None and not self._acting.done():
             return True
+        if self._pending or self._transcribing:
+            return True  # words still being read or decided on: the quiet may be the menu waiting
         if self.current_prompt is None or self.current_prompt.kind not in _ACTIONABLE:
             return False
         return not self._history or isinstance(self._history[-1][1], Wait)
