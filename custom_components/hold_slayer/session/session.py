@@ -41,6 +41,7 @@ _LOGGER = logging.getLogger(__name__)
 
 FRAME_SECONDS: Final = 0.02
 SETTLE: Final = 1.0  # quiet after a prompt before deciding (menus pause between options)
+UNANSWERED_HOLD: Final = 20.0  # quiet seconds after a menu we could not answer that make a hold
 HOLD_SPEECH_SHARE: Final = 0.5  # on hold, transcribe only utterances mostly labelled speech
 DTMF_PACING: Final = 0.15
 MAX_TRANSCRIPT: Final = 500  # lines kept in memory per call
@@ -146,6 +147,7 @@ class CallSession:
         self._block: list[Pcm] = []
         self._end_requested: SessionOutcome | None = None
         self._keeper: asyncio.Task[None] | None = None
+        self._held_back: MonitorEvent | None = None
         self._bridge: BridgeLike | None = None
         self.desk: CallLeg | None = None
         self.keep_agent = True  # script/simulate turns this off: it scores, it does not talk
@@ -287,6 +289,7 @@ class CallSession:
             if (utterance := self._endpointer.push(frame)) is not None:
                 self._on_utterance(utterance)
             self._maybe_decide()
+            self._settle_held_back_hold()
             self._check_hold_limit()
 
     def _analyse(self, block: np.ndarray[Any, np.dtype[np.float64]]) -> None:
@@ -312,19 +315,43 @@ class CallSession:
             if self.state is not SessionState.IVR:
                 return
             if self._awaiting_us():
-                # Quiet while the menu waits for our answer is not a hold: start the monitor afresh.
-                self._monitor = HoldMonitor(self._monitor.classifier)
+                # The quiet may be the menu waiting for our answer: decide that first.
+                self._held_back = event
                 return
-            onset = event.onset if event.onset is not None else event.time
-            self._hold_audio = (onset, None)
-            self.hold_started_at = self._session_time(onset)
-            self._set_state(SessionState.ON_HOLD)
-            self._emit(EventType.HOLD_STARTED, confidence=round(event.confidence, 2))
+            self._start_hold(event)
         elif event.kind is EventKind.ANNOUNCEMENT:
             self._emit(EventType.ANNOUNCEMENT, confidence=round(event.confidence, 2))
         elif event.kind is EventKind.HUMAN_DETECTED and self.state is SessionState.ON_HOLD:
             onset = event.onset if event.onset is not None else event.time
             self._human(onset, event.confidence, source="audio")
+
+    def _start_hold(self, event: MonitorEvent) -> None:
+        self._held_back = None
+        onset = event.onset if event.onset is not None else event.time
+        self._hold_audio = (onset, None)
+        self.hold_started_at = self._session_time(onset)
+        self._set_state(SessionState.ON_HOLD)
+        self._emit(EventType.HOLD_STARTED, confidence=round(event.confidence, 2))
+
+    def _settle_held_back_hold(self) -> None:
+        """A hold reported while a prompt was pending: real once the prompt asked nothing of us.
+
+        If we answered the prompt instead, the quiet was the menu waiting: the monitor starts
+        afresh. A hold that stays quiet long enough counts even after an unanswered menu (the
+        line gave up on us and queued the call).
+        """
+        event = self._held_back
+        if event is None or self.state is not SessionState.IVR:
+            return
+        answered = bool(self._history) and not isinstance(self._history[-1][1], Wait)
+        if not self._awaiting_us():
+            if answered and self._history[-1][0] == (self.current_prompt.text if self.current_prompt else ""):
+                self._held_back = None
+                self._monitor = HoldMonitor(self._monitor.classifier)
+            else:
+                self._start_hold(event)
+        elif self._audio_time - event.time > UNANSWERED_HOLD and not self._pending and not self._transcribing:
+            self._start_hold(event)
 
     def _human(self, onset: float, confidence: float, *, source: str) -> None:
         """A person is on the line; ``onset`` is when they started, in audio seconds."""
@@ -460,6 +487,10 @@ class CallSession:
         self._transcribing += 1
         self._utterances.put_nowait(utterance)
 
+    def _line_speaks(self) -> bool:
+        """Whether the classifier hears speech now (music keeps the endpointer busy too)."""
+        return self.line_label is None or self.line_label[0] in _SPEECHY
+
     def _speech_share(self, utterance: Utterance) -> float:
         labels = [label for time, label in self._labels if utterance.start <= time <= utterance.end + 0.2]
         if not labels:
@@ -505,7 +536,7 @@ class CallSession:
         if (
             self.state is not SessionState.IVR
             or not self._pending
-            or self._endpointer.active
+            or (self._endpointer.active and self._line_speaks())
             or self._transcribing
             or (self._acting is not None and not self._acting.done())
             or self._pending_since is None
