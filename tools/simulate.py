@@ -353,7 +353,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="only JSON lines on stdout")
     parser.add_argument("--verbose", action="store_true", help="log the call as it happens")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(relativeCreated)8.0f %(name)s: %(message)s"
+    )
+    if args.verbose:  # what the call did, not every SIP packet
+        for name in ("session", "demo"):
+            logging.getLogger(f"custom_components.hold_slayer.{name}").setLevel(logging.DEBUG)
     return asyncio.run(main_async(args))
 
 
