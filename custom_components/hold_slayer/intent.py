@@ -117,11 +117,7 @@ class HoldSlayerCallIntent(intent.IntentHandler):
             number, company = number or contact.number, contact.name
         elif not number and company and PhoneBook.looks_like_number(company):
             number, company = company, None
-        if not number:
-            raise intent.IntentHandleError(
-                await speech(hass, language, "voice_unknown_company", company=company or "")
-            )
-        try:
+        try:  # without a number, the company is looked up (and refused) like the action does
             session = await async_start_call(hass, entry, number=number, company=company or "", goal=goal)
         except ServiceValidationError as err:
             raise intent.IntentHandleError(str(err)) from err

@@ -17,11 +17,13 @@ from .const import (
     CONF_CALLBACK_NUMBER,
     CONF_DESK_EXTENSION,
     CONF_MAX_HOLD_MINUTES,
+    CONF_PHONE_BOOK,
     DEFAULT_AGENT_PATIENCE,
     DEFAULT_MAX_HOLD_MINUTES,
     DOMAIN,
 )
 from .models import HoldSlayerConfigEntry
+from .phonebook import PhoneBook, contacts_from_options
 from .session.dialplan import DialRefusedError
 from .session.request import CallRequest, Handoff
 from .session.session import CallSession
@@ -50,7 +52,7 @@ _CALL: dict[vol.Marker, Any] = {**_ENTRY, vol.Optional(ATTR_CALL_ID): cv.string}
 CALL_SCHEMA: Final = vol.Schema(
     {
         **_ENTRY,
-        vol.Required(ATTR_NUMBER): cv.string,
+        vol.Optional(ATTR_NUMBER): cv.string,  # else the company's, from the phone book
         vol.Optional(ATTR_COMPANY, default=""): cv.string,
         vol.Optional(ATTR_GOAL, default=""): cv.string,
         vol.Optional(ATTR_SECRETS, default=dict): vol.Schema({cv.string: cv.string}),
@@ -133,7 +135,7 @@ async def async_start_call(
     hass: HomeAssistant,
     entry: HoldSlayerConfigEntry,
     *,
-    number: str,
+    number: str | None,
     company: str = "",
     goal: str = "",
     secrets: dict[str, str] | None = None,
@@ -143,10 +145,16 @@ async def async_start_call(
 ) -> CallSession:
     """Validate a call request and start it in the background (the action and the voice command).
 
-    Raises translated :class:`ServiceValidationError`s for refused numbers, a full line, bad
+    Without a number, the company is looked up in the line's phone book. Raises translated
+    :class:`ServiceValidationError`s for unknown companies, refused numbers, a full line, bad
     secrets; returns the session at once.
     """
     data = entry.runtime_data
+    if not number:
+        contact = PhoneBook(contacts_from_options(entry.options.get(CONF_PHONE_BOOK))).find(company)
+        if contact is None:
+            raise _error("unknown_company", company=company)
+        number, company = contact.number, contact.name
     try:
         target = data.calls.dial_plan.normalise(number)
     except DialRefusedError as err:
@@ -189,7 +197,7 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
     session = await async_start_call(
         call.hass,
         _entry(call.hass, call),
-        number=call.data[ATTR_NUMBER],
+        number=call.data.get(ATTR_NUMBER),
         company=call.data[ATTR_COMPANY],
         goal=call.data[ATTR_GOAL],
         secrets=dict(call.data[ATTR_SECRETS]),
