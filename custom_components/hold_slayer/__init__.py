@@ -18,7 +18,7 @@ from .const import (
     LOGGER,
     PLATFORMS,
 )
-from .intent import async_register_sentences, async_setup_intents
+from .intent import async_register_intents, async_register_sentences
 from .models import HoldSlayerConfigEntry, HoldSlayerData
 from .options import dial_plan_from_options
 from .repairs import async_watch_engines, async_watch_registration
@@ -38,7 +38,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions and the voice command once, whatever entries exist."""
     async_setup_services(hass)
-    async_setup_intents(hass)
+    async_register_intents(hass)
 
     async def _async_conversation_ready(hass: HomeAssistant, _: str) -> None:
         unregister = async_register_sentences(hass)

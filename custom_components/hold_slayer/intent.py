@@ -172,11 +172,17 @@ class HoldSlayerHoldTimeIntent(intent.IntentHandler):
 
 
 @callback
-def async_setup_intents(hass: HomeAssistant) -> None:
-    """Register the intents (from ``async_setup``: once per HA run)."""
-    intent.async_register(hass, HoldSlayerCallIntent())
-    intent.async_register(hass, HoldSlayerHangupIntent())
-    intent.async_register(hass, HoldSlayerHoldTimeIntent())
+def async_register_intents(hass: HomeAssistant) -> None:
+    """Register the intents once per HA run (from ``async_setup`` and the intent platform)."""
+    known = {handler.intent_type for handler in intent.async_get(hass)}
+    for handler in (HoldSlayerCallIntent(), HoldSlayerHangupIntent(), HoldSlayerHoldTimeIntent()):
+        if handler.intent_type not in known:
+            intent.async_register(hass, handler)
+
+
+async def async_setup_intents(hass: HomeAssistant) -> None:
+    """The intent platform hook HA calls when its ``intent`` integration loads."""
+    async_register_intents(hass)
 
 
 def _trigger_callback(hass: HomeAssistant, intent_type: str) -> Callable[..., Any]:
