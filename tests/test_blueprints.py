@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from homeassistant.components.blueprint import BLUEPRINT_SCHEMA, Blueprint
+from homeassistant.components.blueprint.models import Blueprint
+from homeassistant.components.blueprint.schemas import BLUEPRINT_SCHEMA
 from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -43,9 +44,11 @@ def _selectors(node: Any) -> list[dict[str, Any]]:
     """Every entity, device and config-entry selector config in an input tree."""
     found: list[dict[str, Any]] = []
     if isinstance(node, dict):
-        for kind in ("entity", "device", "config_entry"):
-            if isinstance(node.get("selector"), dict) and kind in node["selector"]:
-                found.append(node["selector"][kind] or {})
+        chosen = node.get("selector")
+        if isinstance(chosen, dict):
+            found.extend(
+                chosen[kind] or {} for kind in ("entity", "device", "config_entry") if kind in chosen
+            )
         for value in node.values():
             found.extend(_selectors(value))
     return found

@@ -46,7 +46,7 @@ async def _setup(hass: HomeAssistant, registrar: Registrar) -> HoldSlayerConfigE
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    return entry  # type: ignore[return-value]
+    return entry
 
 
 async def _handle(hass: HomeAssistant, intent_type: str, **slots: str) -> str:

@@ -201,7 +201,11 @@ class MissingEngineRepairFlow(RepairsFlow):
         self.option = option
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> FlowResult:
-        """The one step: a selector of the option's kind."""
+        """Start: HA passes the issue here, not the user's input."""
+        return await self.async_step_choose()
+
+    async def async_step_choose(self, user_input: dict[str, Any] | None = None) -> FlowResult:
+        """The one form: a selector of the option's kind."""
         if user_input is not None:
             options = {k: v for k, v in self.entry.options.items() if k != self.option}
             if value := user_input.get(self.option):
@@ -211,7 +215,7 @@ class MissingEngineRepairFlow(RepairsFlow):
             ir.async_delete_issue(self.hass, DOMAIN, engine_issue_id(self.entry.entry_id, self.option))
             return self.async_create_entry(data={})
         return self.async_show_form(
-            step_id="init",
+            step_id="choose",
             data_schema=vol.Schema({vol.Optional(self.option): _engine_selector(self.option)}),
             description_placeholders={
                 "entity": str(self.entry.options.get(self.option, "")),
