@@ -307,7 +307,7 @@ async def test_user_tls(hass: HomeAssistant, tmp_path: Path, monkeypatch: pytest
 @pytest.mark.parametrize(
     ("book", "error"),
     [
-        ("Acme Bank +1 800 555 0100", "phone_book_invalid_line"),
+        ("Acme Bank +1 800 555 0100", "phone_book_malformed"),
         ("Police = 911", "phone_book_emergency_number"),
         ("Psychic = 1-900-555-0100", "phone_book_premium_number"),
         ("London = +44 20 7946 0018", "phone_book_international_number"),

@@ -47,7 +47,7 @@ class PhoneBookLineError(ValueError):
     def __init__(self, line: str, reason: str) -> None:
         super().__init__(f"{reason}: {line}")
         self.line = line
-        self.reason = reason  # "invalid_line", or a dial refusal ("premium_number", …)
+        self.reason = reason  # "malformed", or a dial refusal ("premium_number", …)
 
 
 def parse_phone_book(text: str, dial_plan: DialPlan) -> list[Contact]:
@@ -63,7 +63,7 @@ def parse_phone_book(text: str, dial_plan: DialPlan) -> list[Contact]:
         names_text, sep, number_text = line.rpartition("=")
         names = [name.strip() for name in names_text.split(",") if name.strip()]
         if not sep or not names or not number_text.strip():
-            raise PhoneBookLineError(line, "invalid_line")
+            raise PhoneBookLineError(line, "malformed")
         try:
             number = dial_plan.normalise(number_text)
         except DialRefusedError as err:
