@@ -5,16 +5,18 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 from typing import Any
-from unittest.mock import patch
+from unittest.mock import ANY, patch
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
+from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.hold_slayer.const import (
@@ -26,11 +28,14 @@ from custom_components.hold_slayer.const import (
     DOMAIN,
 )
 from custom_components.hold_slayer.repairs import (
+    REGISTRATION_FAILURES,
     REGISTRATION_ISSUE_AFTER,
+    RegistrationWatch,
+    async_create_fix_flow,
     engine_issue_id,
     registration_issue_id,
 )
-from custom_components.hold_slayer.telephony import SipPhone
+from custom_components.hold_slayer.telephony import RegistrationState, RegistrationStatus, SipPhone
 from tests.conftest import PASSWORD, USERNAME, account_input
 from tests.servers.kamailio import Registrar, run_registrar
 
@@ -124,7 +129,9 @@ async def test_fix_flow_picks_another_engine_or_clears_it(
     assert _issue(hass, issue_id) is None
 
 
-async def test_registration_issue_raised_and_cleared(hass: HomeAssistant) -> None:
+async def test_registration_issue_raised_and_cleared(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
     """A real registrar goes away: the issue comes after a while of failures, and goes on success."""
     with (
         patch.object(SipPhone, "refresh_floor", 0.3),
@@ -149,6 +156,9 @@ async def test_registration_issue_raised_and_cleared(hass: HomeAssistant) -> Non
         assert issue is not None
         assert issue.severity is ir.IssueSeverity.ERROR
         assert issue.translation_key == "registration_failed"
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        assert diagnostics["registration"] == {"state": "failed", "error": ANY, "expires": None}
+        assert f"127.0.0.1:{port}" not in str(diagnostics)  # the registrar's address is scrubbed
         with run_registrar({USERNAME: PASSWORD}, port=port, max_expires=1):
             for _ in range(400):
                 await hass.async_block_till_done()
@@ -158,3 +168,35 @@ async def test_registration_issue_raised_and_cleared(hass: HomeAssistant) -> Non
             assert phone.status.state == "registered"
             assert _issue(hass, issue_id) is None
             assert await hass.config_entries.async_unload(ENTRY_ID)
+
+
+async def test_engines_checked_once_started(hass: HomeAssistant, registrar: Registrar) -> None:
+    """While HA starts, other integrations' entities may not exist yet: check once started."""
+    hass.set_state(CoreState.starting)
+    await _setup(hass, registrar, account_input(registrar), **{CONF_TTS_ENGINE: "tts.gone"})
+    assert _issue(hass, engine_issue_id(ENTRY_ID, CONF_TTS_ENGINE)) is None
+    hass.set_state(CoreState.running)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STARTED)
+    await hass.async_block_till_done()
+    assert _issue(hass, engine_issue_id(ENTRY_ID, CONF_TTS_ENGINE)) is not None
+
+
+async def test_repeated_distinct_failures_raise_at_once(hass: HomeAssistant, registrar: Registrar) -> None:
+    """Failures the phone reports one by one (they differ) count up to the limit."""
+    entry = await _setup(hass, registrar, account_input(registrar))
+    watch = RegistrationWatch(hass, entry)
+    for attempt in range(REGISTRATION_FAILURES - 1):
+        watch.on_status(RegistrationStatus(RegistrationState.FAILED, f"timeout {attempt}"))
+    assert _issue(hass, watch.issue_id) is None
+    watch.on_status(RegistrationStatus(RegistrationState.AUTH_FAILED, "403 Forbidden"))
+    issue = _issue(hass, watch.issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {"title": "alice@127.0.0.1", "error": "403 Forbidden"}
+    watch.on_status(RegistrationStatus(RegistrationState.REGISTERED, None, 600))
+    assert _issue(hass, watch.issue_id) is None
+    watch.async_stop()
+
+
+async def test_unknown_fix_flow(hass: HomeAssistant) -> None:
+    with pytest.raises(ValueError, match="unknown repair"):
+        await async_create_fix_flow(hass, "nope", {"entry_id": "nope", "option": CONF_STT_ENGINE})

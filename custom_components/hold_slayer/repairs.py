@@ -83,11 +83,13 @@ def async_watch_engines(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> Ca
 
     @callback
     def _check(_: Event[Any] | None = None) -> None:
-        async_check_engines(hass, entry)
+        # While HA starts, other integrations' entities are still being added: wait for started.
+        if hass.state is CoreState.running:
+            async_check_engines(hass, entry)
 
     if hass.state is CoreState.running:
         _check()
-    else:  # entities of other integrations are still being set up
+    else:
         unsubscribes.append(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STARTED, _check))
     unsubscribes.append(hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, _check))
 
