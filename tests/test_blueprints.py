@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from homeassistant.components import conversation
 from homeassistant.components.blueprint.models import Blueprint
 from homeassistant.components.blueprint.schemas import BLUEPRINT_SCHEMA
 from homeassistant.const import EVENT_CALL_SERVICE
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Context, Event, HomeAssistant
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 from homeassistant.util.yaml import load_yaml_dict
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    async_mock_service,
+)
 
 from custom_components.hold_slayer.const import (
     CONF_DESK_EXTENSION,
     CONF_HOME_COUNTRY_CODE,
+    CONF_PHONE_BOOK,
     DOMAIN,
     EVENT_HOLD_SLAYER,
 )
@@ -217,3 +226,88 @@ async def test_hold_progress_and_voice_call_load(hass: HomeAssistant) -> None:
     await hass.async_block_till_done()
     states = [hass.states.get(entity_id) for entity_id in hass.states.async_entity_ids("automation")]
     assert sorted(state.state for state in states if state) == ["on", "on"]
+
+
+async def _settle(hass: HomeAssistant) -> None:
+    # A running repeat with a delay is a task that never finishes: no async_block_till_done.
+    for _ in range(50):
+        await asyncio.sleep(0)
+
+
+async def test_hold_progress_announces_while_on_hold(hass: HomeAssistant) -> None:
+    """Every N minutes on hold, tts.speak on the speaker; it stops when the hold ends."""
+    speak = async_mock_service(hass, "tts", "speak")
+    hass.states.async_set("binary_sensor.line_on_hold", "off")
+    hass.states.async_set("sensor.line_call", "ivr", {"company": "Acme Bank"})
+    await _automation(
+        hass,
+        "hold_progress.yaml",
+        on_hold="binary_sensor.line_on_hold",
+        call="sensor.line_call",
+        interval=5,
+        tts="tts.piper",
+        speaker="media_player.kitchen",
+    )
+    now = dt_util.utcnow()
+    hass.states.async_set("binary_sensor.line_on_hold", "on")
+    await _settle(hass)
+    for minutes in (5, 10):
+        async_fire_time_changed(hass, now + timedelta(minutes=minutes, seconds=1))
+        await _settle(hass)
+    assert [call.data["message"] for call in speak] == [
+        "Still on hold with Acme Bank: 5 minutes so far.",
+        "Still on hold with Acme Bank: 10 minutes so far.",
+    ]
+    assert speak[0].data["entity_id"] == ["tts.piper"]
+    assert speak[0].data["media_player_entity_id"] == "media_player.kitchen"
+    hass.states.async_set("binary_sensor.line_on_hold", "off")
+    async_fire_time_changed(hass, now + timedelta(minutes=15, seconds=1))
+    await _settle(hass)
+    await hass.async_block_till_done()  # the run has ended: nothing left to wait for
+    assert len(speak) == 2
+
+
+@pytest.mark.usefixtures("socket_enabled")
+@pytest.mark.registrar
+async def test_voice_call_blueprint(hass: HomeAssistant, registrar: Registrar) -> None:
+    """The built-in agent hears the blueprint's sentence and the line calls the phone-book company."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "conversation", {})
+    ringing = f"sip:ringing@{registrar.host}:{registrar.port}"
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        entry_id=ENTRY_ID,
+        title="alice@127.0.0.1",
+        unique_id="alice@127.0.0.1",
+        data=account_input(registrar),
+        options={
+            CONF_HOME_COUNTRY_CODE: "1",
+            CONF_PHONE_BOOK: [{"name": "Slow Company", "aliases": ["my bank"], "number": ringing}],
+        },
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await _automation(hass, "voice_call.yaml", line=ENTRY_ID, goal="billing")
+
+    async def say(text: str) -> Any:
+        result = await conversation.async_converse(hass, text, None, Context(), language="en")
+        return result.response.speech["plain"]["speech"]
+
+    assert await say("wait in the queue at pizza palace for me") == (
+        "I could not call pizza palace; is it in the Hold Slayer phone book?"
+    )
+    assert not entry.runtime_data.calls.sessions
+    assert await say("get me through to my bank") == (
+        "Calling my bank; I'll let you know when a person answers."
+    )
+    [session] = entry.runtime_data.calls.active
+    assert session.request.company == "Slow Company"
+    assert session.request.goal == "billing"
+    await hass.services.async_call(DOMAIN, "hangup", {"config_entry_id": ENTRY_ID}, blocking=True)
+    for _ in range(100):
+        await hass.async_block_till_done()
+        if not entry.runtime_data.calls.active:
+            break
+        await hass.async_add_executor_job(lambda: None)
+    assert not entry.runtime_data.calls.active
