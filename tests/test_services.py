@@ -69,6 +69,7 @@ def _sip(registrar: Registrar, user: str) -> str:
         ("call", {"number": "+1 800 666 0100"}, "blocked_number"),
         ("call", {"number": "call my bank"}, "invalid_number"),
         ("call", {"company": "Nobody In The Book"}, "unknown_company"),
+        ("call", {}, "number_required"),
         ("call", {"number": "+18005550100", "transfer_to": "+1 900 555 0100"}, "premium_number"),
         ("call", {"number": "+18005550100", "secrets": {"Bad Name": "1"}}, "invalid_secret_name"),
         ("call", {"number": "+18005550100", "secrets": {"pin": "!secret nope"}}, "unknown_secret"),

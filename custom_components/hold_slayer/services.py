@@ -150,6 +150,8 @@ async def async_start_call(
     secrets; returns the session at once.
     """
     data = entry.runtime_data
+    if not number and not company:
+        raise _error("number_required")
     if not number:
         contact = PhoneBook(contacts_from_options(entry.options.get(CONF_PHONE_BOOK))).find(company)
         if contact is None:
