@@ -40,7 +40,7 @@ SENTENCES: Final[dict[str, list[str]]] = {
         "call {company} and wait on hold [for me]",
         "call {company} and (hold|wait) for me",
     ],
-    INTENT_HANGUP: ["hang up the [hold] call", "(end|stop) the hold call"],
+    INTENT_HANGUP: ["hang up the hold call", "(end|stop) the hold call"],
     INTENT_HOLD_TIME: ["how long have I been on hold", "how long (is|has) the hold call [been] on hold"],
 }
 
