@@ -28,6 +28,7 @@ from custom_components.hold_slayer.const import (
     CONF_OPENAI_BASE_URL,
     CONF_OPENAI_MODEL,
     CONF_OUTBOUND_PROXY,
+    CONF_PHONE_BOOK,
     CONF_RTP_PORTS,
     CONF_SIP_PORTS,
     CONF_TRANSPORT,
@@ -300,3 +301,50 @@ async def test_user_tls(hass: HomeAssistant, tmp_path: Path, monkeypatch: pytest
         monkeypatch.setenv("SSL_CERT_FILE", str(certs.ca))
         result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
         assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.usefixtures("no_setup")
+@pytest.mark.parametrize(
+    ("book", "error"),
+    [
+        ("Acme Bank +1 800 555 0100", "phone_book_malformed"),
+        ("Police = 911", "phone_book_emergency_number"),
+        ("Psychic = 1-900-555-0100", "phone_book_premium_number"),
+        ("London = +44 20 7946 0018", "phone_book_international_number"),
+        ("Acme = call me", "phone_book_invalid_number"),
+    ],
+)
+async def test_options_phone_book_errors(
+    hass: HomeAssistant, registrar: Registrar, book: str, error: str
+) -> None:
+    """Each phone-book number goes through the line's dial plan; refusals are field errors."""
+    entry = _entry(hass, registrar)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_HOME_COUNTRY_CODE: "1", CONF_PHONE_BOOK: f"Good = 8005550100\n{book}"}
+    )
+    assert result["errors"] == {CONF_PHONE_BOOK: error}
+
+
+@pytest.mark.usefixtures("no_setup")
+async def test_options_phone_book(hass: HomeAssistant, registrar: Registrar) -> None:
+    """Stored as contacts with E.164 numbers; shown again as text; allowed prefixes apply."""
+    entry = _entry(hass, registrar)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    text = "Acme Bank, acme, my bank = (800) 555-0100\n\nLondon Office = +44 20 7946 0018\n"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_HOME_COUNTRY_CODE: "1", CONF_ALLOWED_PREFIXES: ["+44"], CONF_PHONE_BOOK: text},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_PHONE_BOOK] == [
+        {"name": "Acme Bank", "aliases": ["acme", "my bank"], "number": "+18005550100"},
+        {"name": "London Office", "aliases": [], "number": "+442079460018"},
+    ]
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    schema = result["data_schema"]
+    assert schema is not None
+    [field] = [key for key in schema.schema if key == CONF_PHONE_BOOK]
+    assert field.description == {
+        "suggested_value": "Acme Bank, acme, my bank = +18005550100\nLondon Office = +442079460018"
+    }

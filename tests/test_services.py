@@ -17,6 +17,7 @@ from custom_components.hold_slayer.const import (
     CONF_BLOCKED_PREFIXES,
     CONF_HOME_COUNTRY_CODE,
     CONF_MAX_CONCURRENT_CALLS,
+    CONF_PHONE_BOOK,
     DOMAIN,
     EVENT_HOLD_SLAYER,
 )
@@ -67,6 +68,9 @@ def _sip(registrar: Registrar, user: str) -> str:
         ("call", {"number": "+44 20 7946 0018"}, "international_number"),
         ("call", {"number": "+1 800 666 0100"}, "blocked_number"),
         ("call", {"number": "call my bank"}, "invalid_number"),
+        ("call", {"company": "Nobody In The Book"}, "unknown_company"),
+        ("call", {}, "number_required"),
+        ("call", {"number": "+18005550100", "transfer_to": "+1 900 555 0100"}, "premium_number"),
         ("call", {"number": "+18005550100", "secrets": {"Bad Name": "1"}}, "invalid_secret_name"),
         ("call", {"number": "+18005550100", "secrets": {"pin": "!secret nope"}}, "unknown_secret"),
         ("hangup", {}, "no_active_call"),
@@ -183,3 +187,28 @@ async def test_concurrency_limit_and_hangup(hass: HomeAssistant, registrar: Regi
         await hass.async_add_executor_job(lambda: None)
     assert state is not None
     assert state.state in ("ended", "failed")
+
+
+async def test_call_by_company_from_the_phone_book(hass: HomeAssistant, registrar: Registrar) -> None:
+    """Without a number, the company (or an alias, or a near miss) is looked up in the phone book."""
+    entry = await _setup(
+        hass,
+        registrar,
+        **{
+            CONF_PHONE_BOOK: [
+                {"name": "Slow Co", "aliases": ["the slow line"], "number": _sip(registrar, "ringing")}
+            ]
+        },
+    )
+    response = await _call(hass, "call", company="slow line")
+    session = entry.runtime_data.calls.get(response["call_id"])
+    assert session is not None
+    assert session.request.company == "Slow Co"
+    assert session.request.target == _sip(registrar, "ringing")
+    await _call(hass, "hangup")
+    for _ in range(100):
+        await hass.async_block_till_done()
+        if not entry.runtime_data.calls.active:
+            break
+        await hass.async_add_executor_job(lambda: None)
+    assert not entry.runtime_data.calls.active

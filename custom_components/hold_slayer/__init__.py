@@ -11,27 +11,25 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.setup import async_when_setup
 
 from .account import InvalidAccountFieldError, account_from_data
 from .calls import HoldSlayerCalls
 from .const import (
-    CONF_ALLOWED_PREFIXES,
-    CONF_BLOCKED_PREFIXES,
-    CONF_EMERGENCY_NUMBERS,
-    CONF_HOME_COUNTRY_CODE,
     CONF_MAX_CONCURRENT_CALLS,
     CONF_STT_ENGINE,
     CONF_TTS_ENGINE,
     CONF_TTS_VOICE,
-    DEFAULT_HOME_COUNTRY_CODE,
     DEFAULT_MAX_CONCURRENT_CALLS,
     DOMAIN,
     LOGGER,
     PLATFORMS,
 )
+from .intent import async_register_intents, async_register_sentences
 from .models import HoldSlayerConfigEntry, HoldSlayerData
+from .options import dial_plan_from_options
+from .repairs import async_watch_engines, async_watch_registration
 from .services import async_setup_services
-from .session.dialplan import DialPlan
 from .speech import HaSpeechToText, HaTextToSpeech
 from .telephony import (
     RegistrationState,
@@ -47,19 +45,17 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the actions once, whatever entries exist."""
+    """Register the actions and the voice command once, whatever entries exist."""
     async_setup_services(hass)
+    async_register_intents(hass)
+
+    async def _async_conversation_ready(hass: HomeAssistant, _: str) -> None:
+        unregister = async_register_sentences(hass)
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, lambda _: unregister())
+
+    # The built-in agent exists once the conversation integration is set up (now or later).
+    async_when_setup(hass, "conversation", _async_conversation_ready)
     return True
-
-
-def dial_plan_from_options(options: Mapping[str, Any]) -> DialPlan:
-    """The line's dial plan from its options."""
-    return DialPlan(
-        home_country_code=options.get(CONF_HOME_COUNTRY_CODE, DEFAULT_HOME_COUNTRY_CODE),
-        allowed_prefixes=tuple(options.get(CONF_ALLOWED_PREFIXES, ())),
-        blocked_prefixes=tuple(options.get(CONF_BLOCKED_PREFIXES, ())),
-        emergency_numbers=tuple(options.get(CONF_EMERGENCY_NUMBERS, ())),
-    )
 
 
 def speech_engines(
@@ -131,6 +127,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -
     entry.async_on_unload(_async_stop)
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop))
     entry.async_on_unload(phone.async_listen(_async_registration_changed))
+    entry.async_on_unload(async_watch_registration(hass, entry, phone))
+    entry.async_on_unload(async_watch_engines(hass, entry))
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

@@ -1,4 +1,4 @@
-"""The options form: desk phone, speech engines, decision makers, dial plan and limits."""
+"""The options form: desk phone, speech engines, decision makers, dial plan, limits, phone book."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from .const import (
     CONF_OPENAI_API_KEY,
     CONF_OPENAI_BASE_URL,
     CONF_OPENAI_MODEL,
+    CONF_PHONE_BOOK,
     CONF_STT_ENGINE,
     CONF_TTS_ENGINE,
     CONF_TTS_VOICE,
@@ -30,6 +31,8 @@ from .const import (
     DEFAULT_MAX_CONCURRENT_CALLS,
     DEFAULT_MAX_HOLD_MINUTES,
 )
+from .phonebook import PhoneBookLineError, contacts_from_options, format_phone_book, parse_phone_book
+from .session.dialplan import DialPlan
 
 _DESK_EXTENSION = re.compile(r"^(?:sips?:[^@\s]+@[^\s@]+|\+?[0-9*#]{1,32})$")
 _COUNTRY_CODE = re.compile(r"^[1-9][0-9]{0,2}$")
@@ -38,6 +41,25 @@ _EMERGENCY = re.compile(r"^[0-9]{2,6}$")
 
 _TEXT = selector.TextSelector()
 _LIST = selector.TextSelector(selector.TextSelectorConfig(multiple=True))
+_MULTILINE = selector.TextSelector(selector.TextSelectorConfig(multiline=True))
+
+
+def dial_plan_from_options(options: Mapping[str, Any]) -> DialPlan:
+    """The line's dial plan from its options."""
+    return DialPlan(
+        home_country_code=options.get(CONF_HOME_COUNTRY_CODE, DEFAULT_HOME_COUNTRY_CODE),
+        allowed_prefixes=tuple(options.get(CONF_ALLOWED_PREFIXES, ())),
+        blocked_prefixes=tuple(options.get(CONF_BLOCKED_PREFIXES, ())),
+        emergency_numbers=tuple(options.get(CONF_EMERGENCY_NUMBERS, ())),
+    )
+
+
+def _phone_book_text(options: Mapping[str, Any]) -> str:
+    # Stored as a list of contacts; a re-shown form (after an error) still holds the text.
+    stored = options.get(CONF_PHONE_BOOK)
+    if isinstance(stored, str):
+        return stored
+    return format_phone_book(contacts_from_options(stored))
 
 
 def _entity(domain: str) -> selector.EntitySelector:
@@ -96,6 +118,9 @@ def build_options_schema(options: Mapping[str, Any]) -> vol.Schema:
                 CONF_MAX_HOLD_MINUTES,
                 default=options.get(CONF_MAX_HOLD_MINUTES, DEFAULT_MAX_HOLD_MINUTES),
             ): _count(5, 600, "min"),
+            vol.Optional(
+                CONF_PHONE_BOOK, description={"suggested_value": _phone_book_text(options)}
+            ): _MULTILINE,
         }
     )
     return vol.Schema(schema)
@@ -136,4 +161,11 @@ def validate_options(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dic
     for key in (CONF_MAX_CONCURRENT_CALLS, CONF_MAX_HOLD_MINUTES):
         if key in options:
             options[key] = int(options[key])
+    if CONF_PHONE_BOOK in options and not errors:
+        try:
+            contacts = parse_phone_book(options[CONF_PHONE_BOOK], dial_plan_from_options(options))
+        except PhoneBookLineError as err:
+            errors[CONF_PHONE_BOOK] = f"phone_book_{err.reason}"
+        else:
+            options[CONF_PHONE_BOOK] = [contact.as_option() for contact in contacts]
     return options, errors

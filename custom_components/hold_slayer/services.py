@@ -17,11 +17,13 @@ from .const import (
     CONF_CALLBACK_NUMBER,
     CONF_DESK_EXTENSION,
     CONF_MAX_HOLD_MINUTES,
+    CONF_PHONE_BOOK,
     DEFAULT_AGENT_PATIENCE,
     DEFAULT_MAX_HOLD_MINUTES,
     DOMAIN,
 )
 from .models import HoldSlayerConfigEntry
+from .phonebook import PhoneBook, contacts_from_options
 from .session.dialplan import DialRefusedError
 from .session.request import CallRequest, Handoff
 from .session.session import CallSession
@@ -50,7 +52,7 @@ _CALL: dict[vol.Marker, Any] = {**_ENTRY, vol.Optional(ATTR_CALL_ID): cv.string}
 CALL_SCHEMA: Final = vol.Schema(
     {
         **_ENTRY,
-        vol.Required(ATTR_NUMBER): cv.string,
+        vol.Optional(ATTR_NUMBER): cv.string,  # else the company's, from the phone book
         vol.Optional(ATTR_COMPANY, default=""): cv.string,
         vol.Optional(ATTR_GOAL, default=""): cv.string,
         vol.Optional(ATTR_SECRETS, default=dict): vol.Schema({cv.string: cv.string}),
@@ -82,14 +84,18 @@ def _error(translation_key: str, /, **placeholders: str) -> ServiceValidationErr
     )
 
 
-def _entry(hass: HomeAssistant, call: ServiceCall) -> HoldSlayerConfigEntry:
-    entry_id = call.data[ATTR_CONFIG_ENTRY_ID]
+def loaded_entry(hass: HomeAssistant, entry_id: str) -> HoldSlayerConfigEntry:
+    """The loaded Hold Slayer entry ``entry_id``; a translated error otherwise."""
     entry: HoldSlayerConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN:
         raise _error("entry_not_found", entry_id=entry_id)
     if entry.state is not ConfigEntryState.LOADED:
         raise _error("entry_not_loaded", title=entry.title)
     return entry
+
+
+def _entry(hass: HomeAssistant, call: ServiceCall) -> HoldSlayerConfigEntry:
+    return loaded_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
 
 
 def _session(hass: HomeAssistant, call: ServiceCall) -> CallSession:
@@ -125,19 +131,40 @@ def _read_secret(hass: HomeAssistant, key: str) -> str:
     return str(secrets[key])
 
 
-async def _async_call(call: ServiceCall) -> ServiceResponse:
-    hass = call.hass
-    entry = _entry(hass, call)
+async def async_start_call(
+    hass: HomeAssistant,
+    entry: HoldSlayerConfigEntry,
+    *,
+    number: str | None,
+    company: str = "",
+    goal: str = "",
+    secrets: dict[str, str] | None = None,
+    max_hold_minutes: int | None = None,
+    transfer_to: str | None = None,
+    announce_to_agent: str | None = None,
+) -> CallSession:
+    """Validate a call request and start it in the background (the action and the voice command).
+
+    Without a number, the company is looked up in the line's phone book. Raises translated
+    :class:`ServiceValidationError`s for unknown companies, refused numbers, a full line, bad
+    secrets; returns the session at once.
+    """
     data = entry.runtime_data
+    if not number and not company:
+        raise _error("number_required")
+    if not number:
+        contact = PhoneBook(contacts_from_options(entry.options.get(CONF_PHONE_BOOK))).find(company)
+        if contact is None:
+            raise _error("unknown_company", company=company)
+        number, company = contact.number, contact.name
     try:
-        number = data.calls.dial_plan.normalise(call.data[ATTR_NUMBER])
+        target = data.calls.dial_plan.normalise(number)
     except DialRefusedError as err:
         raise _error(str(err.refusal)) from err
     if len(data.calls.active) >= data.calls.max_concurrent:
         raise _error("too_many_calls", limit=str(data.calls.max_concurrent))
-    secrets = await hass.async_add_executor_job(_resolve_secrets, hass, dict(call.data[ATTR_SECRETS]))
+    resolved = await hass.async_add_executor_job(_resolve_secrets, hass, dict(secrets or {}))
     options = entry.options
-    transfer_to = call.data.get(ATTR_TRANSFER_TO)
     if transfer_to:
         try:
             transfer_to = (
@@ -145,17 +172,18 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
             )
         except DialRefusedError as err:
             raise _error(str(err.refusal)) from err
+    if max_hold_minutes is None:
+        max_hold_minutes = int(options.get(CONF_MAX_HOLD_MINUTES, DEFAULT_MAX_HOLD_MINUTES))
     request = CallRequest(
-        target=number,
-        goal=call.data[ATTR_GOAL],
-        company=call.data[ATTR_COMPANY],
-        secrets=secrets,
-        max_hold=60.0
-        * call.data.get(ATTR_MAX_HOLD_MINUTES, options.get(CONF_MAX_HOLD_MINUTES, DEFAULT_MAX_HOLD_MINUTES)),
+        target=target,
+        goal=goal,
+        company=company,
+        secrets=resolved,
+        max_hold=60.0 * max_hold_minutes,
         language=hass.config.language.split("-")[0],
         handoff=Handoff(
-            transfer_to=transfer_to,
-            announce_to_agent=call.data.get(ATTR_ANNOUNCE_TO_AGENT),
+            transfer_to=transfer_to or None,
+            announce_to_agent=announce_to_agent,
             patience=float(options.get(CONF_AGENT_PATIENCE, DEFAULT_AGENT_PATIENCE)),
             callback_number=options.get(CONF_CALLBACK_NUMBER),
         ),
@@ -164,7 +192,21 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
     def create_task(coro: Any, name: str) -> Any:
         return entry.async_create_background_task(hass, coro, name)
 
-    session = data.calls.async_start(request, create_task=create_task)
+    return data.calls.async_start(request, create_task=create_task)
+
+
+async def _async_call(call: ServiceCall) -> ServiceResponse:
+    session = await async_start_call(
+        call.hass,
+        _entry(call.hass, call),
+        number=call.data.get(ATTR_NUMBER),
+        company=call.data[ATTR_COMPANY],
+        goal=call.data[ATTR_GOAL],
+        secrets=dict(call.data[ATTR_SECRETS]),
+        max_hold_minutes=call.data.get(ATTR_MAX_HOLD_MINUTES),
+        transfer_to=call.data.get(ATTR_TRANSFER_TO),
+        announce_to_agent=call.data.get(ATTR_ANNOUNCE_TO_AGENT),
+    )
     return {"call_id": session.id}
 
 

@@ -1,0 +1,99 @@
+"""Diagnostics: the line's settings, registration and calls, with everything private removed.
+
+Credentials, hosts, the user's own numbers and the phone book's numbers are redacted; calls are
+reported by state, masked number, hold time and event types only, never transcripts, goals,
+secrets or digits.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+
+from .const import (
+    CONF_AUTH_USERNAME,
+    CONF_CALLBACK_NUMBER,
+    CONF_CALLER_ID,
+    CONF_DESK_EXTENSION,
+    CONF_OPENAI_API_KEY,
+    CONF_OUTBOUND_PROXY,
+)
+from .models import HoldSlayerConfigEntry
+from .session.session import CallSession
+
+TO_REDACT: Final = {
+    CONF_PASSWORD,
+    CONF_USERNAME,
+    CONF_AUTH_USERNAME,
+    CONF_HOST,
+    CONF_OUTBOUND_PROXY,
+    CONF_CALLER_ID,
+    CONF_OPENAI_API_KEY,
+    CONF_DESK_EXTENSION,
+    CONF_CALLBACK_NUMBER,
+    "number",  # phone-book entries
+    "title",  # username@registrar
+    "unique_id",
+}
+
+
+def _scrub(text: str | None, private: list[str]) -> str | None:
+    # Error texts from the SIP stack may quote the registrar's address.
+    if text is None:
+        return None
+    for value in private:
+        text = text.replace(value, REDACTED)
+    return text
+
+
+def _call(session: CallSession, masked_number: str | None, started: str | None) -> dict[str, Any]:
+    outcome = session.outcome
+    return {
+        "call_id": session.id,
+        "state": str(session.state),
+        "company": session.request.company,
+        "number": masked_number,
+        "started": started,
+        "has_goal": bool(session.request.goal),
+        "secret_count": len(session.request.secrets),
+        "hold_seconds": session.hold_seconds,
+        "queue_position": session.queue_position,
+        "events": [str(event.type) for event in session.events],
+        "outcome": None if outcome is None else {"state": str(outcome.state), "cause": str(outcome.cause)},
+    }
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: HoldSlayerConfigEntry
+) -> dict[str, Any]:
+    """Settings, registration, calls and statistics of one line."""
+    data = entry.runtime_data
+    calls = data.calls
+    account = data.phone.account
+    private = [value for value in (account.registrar, account.outbound_proxy, account.username) if value]
+    status = data.phone.status
+    return {
+        "entry": async_redact_data(
+            {"title": entry.title, "data": dict(entry.data), "options": dict(entry.options)}, TO_REDACT
+        ),
+        "registration": {
+            "state": str(status.state),
+            "error": _scrub(status.error, private),
+            "expires": status.expires,
+        },
+        "calls": {
+            "active": len(calls.active),
+            "max_concurrent": calls.max_concurrent,
+            "recent": [
+                _call(session, calls.numbers.get(call_id), calls.started.get(call_id))
+                for call_id, session in calls.sessions.items()
+            ],
+        },
+        "statistics": {
+            "last_hold_seconds": calls.last_hold_seconds,
+            "companies": {name: stats.as_dict() for name, stats in calls.companies.items()},
+        },
+    }
