@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Final, Literal
 
+from custom_components.hold_slayer.voice.protocols import STT_INITIAL_PROMPT
 from tests.servers.kamailio import free_port, stop_process, tcp_listening
 
 ROOT: Final = Path(__file__).resolve().parents[2]
@@ -111,6 +112,8 @@ def server_command(kind: Kind, port: int, workdir: Path) -> list[str]:
             "int8",
             "--cpu-threads",
             str(STT_THREADS),
+            "--initial-prompt",
+            STT_INITIAL_PROMPT,
         ]
     return [
         python,

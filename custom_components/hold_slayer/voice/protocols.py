@@ -8,9 +8,18 @@ each adapter converts to what its engine wants.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Final, Protocol
 
 from .pcm import Pcm
+
+# Whisper follows the style and vocabulary of the text it is primed with. Primed with a phone
+# menu it writes "press one" instead of "breath 1": set this as the faster-whisper server's
+# initial prompt (the HA Whisper add-on's "initial prompt" option, --initial-prompt here).
+STT_INITIAL_PROMPT: Final = (
+    "Thank you for calling. For billing, press one. For technical support, press two. "
+    "For sales, press three. To repeat these options, press nine. Please enter your account "
+    "number, followed by the pound key. Please hold."
+)
 
 
 class SpeechError(Exception):
