@@ -132,3 +132,8 @@ def test_misheard_menu() -> None:
         ("2", "technical support"),
         ("3", "lots of thousand cards"),
     ]
+
+
+def test_digit_count_later_in_the_sentence() -> None:
+    prompt = parse_prompt("Enter your date of birth as eight digits, month, day and year.")
+    assert (prompt.kind, prompt.digits_for, prompt.digits_length) == (PromptKind.DIGITS, "date of birth", 8)

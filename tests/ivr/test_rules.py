@@ -13,7 +13,7 @@ from custom_components.hold_slayer.ivr.decide import (
     Wait,
 )
 from custom_components.hold_slayer.ivr.menu import keywords, parse_prompt
-from custom_components.hold_slayer.ivr.rules import RulesDecider, relevance
+from custom_components.hold_slayer.ivr.rules import RulesDecider, goal_keywords, relevance, secret_keywords
 
 MENU = (
     "For billing, press 1. For technical support, press 2. For new accounts, press 3. "
@@ -118,3 +118,38 @@ async def test_near_misses_of_speech_recognition() -> None:
     assert isinstance(action, Press)
     assert action.digits == "1"
     assert relevance(keywords("billing"), "milling") < relevance(keywords("billing"), "payments")
+
+
+async def test_what_the_goal_is_not_about() -> None:
+    goal = "my account is locked and it's not a password problem"
+    assert goal_keywords(goal) == {"account", "lock"}
+    action = await _decide(goal, "For password resets, press 1. For anything else, press 2.")
+    assert isinstance(action, Press)
+    assert action.digits == "2"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "secrets", "secret", "terminator"),
+    [
+        (
+            "Enter your prescription number, followed by the pound key.",
+            {"rx_number", "birth_date"},
+            "rx_number",
+            "#",
+        ),
+        (
+            "Enter your date of birth as eight digits, month, day and year.",
+            {"rx_number", "birth_date"},
+            "birth_date",
+            "",
+        ),
+        ("Please enter your password followed by the pound key.", {"pin"}, "pin", "#"),
+        ("Please enter your PIN.", {"account_number", "pin"}, "pin", ""),
+    ],
+)
+async def test_secret_names_users_choose(
+    prompt: str, secrets: set[str], secret: str, terminator: str
+) -> None:
+    action = await _decide("refill my prescription", prompt, secrets)
+    assert action == Press(terminator, secret=secret, reason=action.reason if action else "")
+    assert secret_keywords("rx_number") >= {"prescription", "rx"}

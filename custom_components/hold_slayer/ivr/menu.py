@@ -63,7 +63,8 @@ _KEY_HOMOPHONES: Final = {
 _SPEECH_CHOICES: Final = re.compile(r"\b(?:you can |please )?say\s+(?P<choices>[^.;?]+)")
 _DIGIT_PROMPT: Final = re.compile(
     r"\b(?:enter|key in|type|input|say or enter|please enter)\s+(?:your|the)\s+"
-    r"(?:(?P<length>\d+)[ -]digit\s+)?(?P<what>[a-z ]+?)(?=,|\.|$| followed| then| and| using| on)"
+    r"(?:(?P<length>\d+)[ -]digit\s+)?(?P<what>[a-z ]+?)"
+    r"(?=,|\.|$| followed| then| and| using| on| as| in| with| now| please)"
 )
 _TERMINATOR: Final = re.compile(r"followed by (?:the )?(?P<key>#|\*)|(?:then|and) press (?P<key2>#|\*)")
 _YES_NO: Final = re.compile(r"\b(?:say|answer) yes or no\b|\bis that (?:right|correct)\b")
@@ -86,7 +87,7 @@ _ESTIMATED_WAIT: Final = re.compile(
 _STOPWORDS: Final = frozenset(
     """a an the and or of for to with about my your our i me is are am be it this that on in at
     please want would like need have has some any question questions call calling press say
-    option options number""".split()  # noqa: SIM905 - a word list reads better as text
+    option options number not it's its i'm is""".split()  # noqa: SIM905 - a word list reads better as text
 )
 
 
@@ -200,7 +201,7 @@ def parse_prompt(text: str) -> Prompt:
         return Prompt(
             kind=PromptKind.DIGITS,
             digits_for=digits.group("what").strip(),
-            digits_length=int(digits.group("length")) if digits.group("length") else None,
+            digits_length=_length(digits, norm),
             terminator=(terminator.group("key") or terminator.group("key2")) if terminator else "",
             **common,  # type: ignore[arg-type]
         )
@@ -218,6 +219,14 @@ def parse_prompt(text: str) -> Prompt:
     if _HOLD_WORDS.search(norm) or position is not None or wait is not None:
         return Prompt(kind=PromptKind.HOLD, **common)  # type: ignore[arg-type]
     return Prompt(kind=PromptKind.STATEMENT, **common)  # type: ignore[arg-type]
+
+
+def _length(digits: re.Match[str], norm: str) -> int | None:
+    """The length in "your 10-digit account number", or "... as 8 digits" later on."""
+    if digits.group("length"):
+        return int(digits.group("length"))
+    later = re.search(r"\b(?P<n>\d+)[ -]digits?\b", norm[digits.end() :])
+    return int(later.group("n")) if later else None
 
 
 def _spoken_choices(norm: str) -> tuple[str, ...]:

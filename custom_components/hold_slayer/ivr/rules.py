@@ -7,6 +7,7 @@ calling" — and passes anything it is unsure of to the next decider.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from .decide import Action, DecisionContext, Press, Say, Wait
@@ -30,6 +31,21 @@ _SYNONYMS: Final = tuple(
 _PERSON: Final = frozenset(
     map(stem, "representative agent operator someone person human associate specialist advisor".split())  # noqa: SIM905
 )
+# What menus call the numbers users name their secrets after ("rx_number" → "prescription").
+_SECRET_ALIASES: Final = {
+    "rx": "prescription",
+    "dob": "date of birth",
+    "birth": "date of birth",
+    "pin": "pin password passcode code",
+    "password": "password passcode pin",
+    "acct": "account",
+    "ssn": "social security",
+    "zip": "zip postal code",
+    "member": "member membership",
+    "policy": "policy",
+    "order": "order",
+}
+_NEGATIONS: Final = re.compile(r"\b(?:not|no|never|isn't|isnt|aren't|without|except)\b((?:\s+\w+){1,3})")
 _REPEAT: Final = frozenset(map(stem, "repeat hear again menu previous main".split()))  # noqa: SIM905
 _OTHER: Final = frozenset(map(stem, "other else all anything".split()))  # noqa: SIM905
 _YES: Final = "yes"
@@ -80,7 +96,7 @@ class RulesDecider:
     async def decide(self, context: DecisionContext) -> Action | None:
         """See the module docstring."""
         prompt = context.prompt
-        goal = keywords(context.goal)
+        goal = goal_keywords(context.goal)
         match prompt.kind:
             case PromptKind.DIGITS:
                 return self._digits(prompt, context.secret_names)
@@ -99,7 +115,7 @@ class RulesDecider:
         wanted = keywords(prompt.digits_for or "")
         best, best_score = None, 0
         for name in sorted(secret_names):
-            score = len(wanted & keywords(name.replace("_", " ")))
+            score = len(wanted & secret_keywords(name))
             if score > best_score:
                 best, best_score = name, score
         if best is None:
@@ -129,6 +145,22 @@ class RulesDecider:
         if scored and scored[0][0] > 0:
             return Say(scored[0][1], reason=f"goal matches '{scored[0][1]}'")
         return None
+
+
+def goal_keywords(goal: str) -> frozenset[str]:
+    """The goal's stems, without what it says it is *not* about.
+
+    "my account is locked, it's not a password problem" must not pick "password resets".
+    """
+    negated = frozenset().union(*(keywords(match.group(1)) for match in _NEGATIONS.finditer(goal.lower())))
+    return keywords(goal) - negated
+
+
+def secret_keywords(name: str) -> frozenset[str]:
+    """Stems a prompt may use for the secret called ``name`` ("rx_number" → prescription)."""
+    words = name.lower().replace("-", "_").split("_")
+    expanded = " ".join(_SECRET_ALIASES.get(word, word) for word in words)
+    return keywords(expanded) | keywords(" ".join(words))
 
 
 def _fallback_option(options: list[MenuOption]) -> MenuOption | None:
