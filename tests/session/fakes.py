@@ -2,14 +2,13 @@
 
 The line is a script of steps played as fast as the session consumes frames (audio time, not
 wall time). Prompts are real recordings (asterisk-core-sounds), people are real speech
-(codec2-examples), music is real hold music; the fake STT returns the scripted words of each
-spoken step in order, as a recogniser would.
+(codec2-examples), music is real hold music; the fake STT returns the scripted words of the
+spoken steps whose audio it is given, as a recogniser would.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -40,17 +39,19 @@ def prompt_audio(index: int, seconds: float = 3.0) -> Pcm:
     return _pcm(np.concatenate(parts)[: round(seconds * RATE)])
 
 
-def person_audio(seconds: float = 3.0) -> Pcm:
-    """A real person talking."""
+def person_audio(seconds: float = 3.0, offset: float = 0.0) -> Pcm:
+    """A real person talking (``offset`` seconds into the recordings: another sentence)."""
     speech = np.concatenate(corpus.human_speech("test"))
-    return _pcm(speech[: round(seconds * RATE)])
+    start = round(offset * RATE)
+    return _pcm(speech[start : start + round(seconds * RATE)])
 
 
 def music_audio(seconds: float, offset: float = 0.0) -> Pcm:
     """Real hold music."""
     track = corpus.music_tracks("test")[0]
     start = round(offset * RATE)
-    return _pcm(track[start : start + round(seconds * RATE)], -22)
+    indices = np.arange(start, start + round(seconds * RATE))
+    return _pcm(np.take(track, indices, mode="wrap"), -22)
 
 
 @dataclass
@@ -69,9 +70,9 @@ def say(text: str, index: int = 0, seconds: float = 3.0) -> Step:
     return Step(prompt_audio(index, seconds), text)
 
 
-def person(text: str, seconds: float = 3.0) -> Step:
+def person(text: str, seconds: float = 3.0, offset: float = 0.0) -> Step:
     """A person who says ``text``."""
-    return Step(person_audio(seconds), text)
+    return Step(person_audio(seconds, offset), text)
 
 
 def silence(seconds: float) -> Step:
@@ -79,9 +80,15 @@ def silence(seconds: float) -> Step:
     return Step(np.zeros(round(seconds * RATE), dtype=np.int16))
 
 
-def music(seconds: float) -> Step:
-    """Hold music."""
-    return Step(music_audio(seconds))
+def music(seconds: float, offset: float | None = None) -> Step:
+    """Hold music; by default the track goes on where the last music step left off."""
+    global _music_offset  # noqa: PLW0603 - a hold's music continues, it does not restart
+    start = _music_offset if offset is None else offset
+    _music_offset = start + seconds
+    return Step(music_audio(seconds, start))
+
+
+_music_offset = 0.0
 
 
 @dataclass
@@ -93,13 +100,20 @@ class FakeLine:
     state: CallState = CallState.DIALING
     digits: str = ""
     played: list[Pcm] = field(default_factory=list)
-    spoken: deque[str] = field(default_factory=deque)  # words of finished spoken steps, in order
     refuse_transfer: bool = False
     transferred_to: str | None = None
 
     def __post_init__(self) -> None:
         self.ended: asyncio.Future[CallEnd] = asyncio.get_running_loop().create_future()
         self._listeners: list[Callable[[CallState], None]] = []
+        # Which words each audible frame carries: the fake recogniser reads them back.
+        self.words_of: dict[bytes, str] = {}
+        for step in self.script:
+            if step.audio is not None and step.text:
+                frames = step.audio[: len(step.audio) // FRAME * FRAME].reshape(-1, FRAME)
+                for frame in frames:
+                    if np.abs(frame).max() > 50:
+                        self.words_of.setdefault(frame.tobytes(), step.text)
 
     def async_listen(self, listener: Callable[[CallState], None]) -> Callable[[], None]:
         self._listeners.append(listener)
@@ -137,8 +151,6 @@ class FakeLine:
                         return
                     yield step.audio[start : start + FRAME]
                     await asyncio.sleep(0)
-                if step.text:
-                    self.spoken.append(step.text)
             if step.wait_digits:
                 wanted = len(self.digits) + step.wait_digits
                 for _ in range(round(step.timeout / 0.02)):
@@ -189,7 +201,7 @@ class FakeBridge:
 
 
 class ScriptedStt:
-    """Returns the words of the line's spoken steps that finished since the last utterance."""
+    """A recogniser that reads back the scripted words of the spoken steps ``audio`` contains."""
 
     def __init__(self, line: FakeLine) -> None:
         self.line = line
@@ -198,9 +210,12 @@ class ScriptedStt:
     async def transcribe(self, audio: Pcm, *, language: str) -> str:
         self.calls += 1
         await asyncio.sleep(0)
-        words = " ".join(self.line.spoken)
-        self.line.spoken.clear()
-        return words
+        texts: list[str] = []
+        for frame in audio[: len(audio) // FRAME * FRAME].reshape(-1, FRAME):
+            text = self.line.words_of.get(frame.tobytes())
+            if text is not None and text not in texts:
+                texts.append(text)
+        return " ".join(texts)
 
 
 class ToneTts:

@@ -270,3 +270,31 @@ async def test_slow_recognition_does_not_turn_a_waiting_menu_into_a_hold() -> No
     await session.hangup()
     await run
     assert EventType.HUMAN_DETECTED not in _types(session)
+
+
+async def test_new_announcement_read_by_a_voice_is_vetoed_by_its_words() -> None:
+    """A callback offer new to the hold sounds like a person; its words say otherwise."""
+    line = FakeLine(
+        [
+            say("Please hold.", 9, 1.5),
+            music(12),
+            silence(0.4),
+            say("To request a callback instead of holding, press 2.", 20, 3),
+            silence(2),
+            music(12),
+            silence(0.4),
+            person("Hi, this is Dana. How can I help you?", 4),
+            silence(60),
+        ]
+    )
+    session = _session(line, handoff=Handoff(patience=600))
+    run = asyncio.create_task(session.run())
+    await _reach(session, SessionState.HUMAN)
+    humans = [e for e in session.events if e.type is EventType.HUMAN_DETECTED]
+    assert len(humans) == 1
+    assert any("callback" in line.text for line in session.transcript)
+    assert session.human_onset_at is not None
+    assert session.hold_seconds is not None
+    assert session.hold_seconds > 25  # the first voice did not end the hold
+    await session.hangup()
+    await run

@@ -41,6 +41,7 @@ _LOGGER = logging.getLogger(__name__)
 
 FRAME_SECONDS: Final = 0.02
 SETTLE: Final = 1.0  # quiet after a prompt before deciding (menus pause between options)
+RING_SECONDS: Final = 12.0  # call audio kept to read a new voice's first words
 UNANSWERED_HOLD: Final = 20.0  # quiet seconds after a menu we could not answer that make a hold
 HOLD_SPEECH_SHARE: Final = 0.5  # on hold, transcribe only utterances mostly labelled speech
 DTMF_PACING: Final = 0.15
@@ -148,6 +149,8 @@ class CallSession:
         self._end_requested: SessionOutcome | None = None
         self._keeper: asyncio.Task[None] | None = None
         self._held_back: MonitorEvent | None = None
+        self._confirming: asyncio.Task[None] | None = None
+        self._ring: deque[Pcm] = deque(maxlen=round(RING_SECONDS / FRAME_SECONDS))
         self._bridge: BridgeLike | None = None
         self.desk: CallLeg | None = None
         self.keep_agent = True  # script/simulate turns this off: it scores, it does not talk
@@ -281,6 +284,7 @@ class CallSession:
                 self._audio_started = self._loop.time()
             self._audio_time += FRAME_SECONDS
             self._block.append(frame)
+            self._ring.append(frame)
             if len(self._block) >= STEP_FRAMES:
                 self._analyse(np.stack(self._block).astype(np.float64) / 32768)
                 self._block = []
@@ -323,7 +327,37 @@ class CallSession:
             self._emit(EventType.ANNOUNCEMENT, confidence=round(event.confidence, 2))
         elif event.kind is EventKind.HUMAN_DETECTED and self.state is SessionState.ON_HOLD:
             onset = event.onset if event.onset is not None else event.time
-            self._human(onset, event.confidence, source="audio")
+            if self._stt is None:
+                self._human(onset, event.confidence, source="audio")
+            elif self._confirming is None or self._confirming.done():
+                audio = self._recent_audio(onset)
+                self._confirming = self._spawn(self._confirm_human(onset, event.confidence, audio), "confirm")
+
+    def _recent_audio(self, since: float) -> Pcm:
+        """The call audio from ``since`` (audio seconds) to now, from the ring buffer."""
+        first = max(0, len(self._ring) - round((self._audio_time - since) / FRAME_SECONDS))
+        frames = list(self._ring)[first:]
+        return np.concatenate(frames) if frames else np.zeros(0, dtype=np.int16)
+
+    async def _confirm_human(self, onset: float, confidence: float, audio: Pcm) -> None:
+        """Read the first words of the "person" before telling anyone.
+
+        Announcements that are new to the hold (a callback offer, a changed wait time) sound
+        like a person to the acoustic detector; their words do not. The words decide only
+        against a person: no text, or a greeting, confirms.
+        """
+        text = await self._transcribe(Utterance(audio, onset, self._audio_time))
+        if self.state is not SessionState.ON_HOLD:
+            return
+        prompt = parse_prompt(text) if text else None
+        if prompt is not None and prompt.kind is not PromptKind.STATEMENT and not sounds_like_person(text):
+            _LOGGER.debug(
+                "Call %s: not a person after all (%s): %s", self.id, prompt.kind, self.request.mask(text)
+            )
+            self._say_line(Speaker.LINE, text)
+            self._monitor.review(False)
+            return
+        self._human(onset, confidence, source="audio")
 
     def _start_hold(self, event: MonitorEvent) -> None:
         self._held_back = None

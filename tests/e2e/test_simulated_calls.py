@@ -1,0 +1,37 @@
+"""Whole calls, all real: the company simulator, the SIP engine, Wyoming STT/TTS, the classifier.
+
+The three example scenarios of the shared design, scored by script/simulate's own rules
+(``tools/simulate.py``): the right path through the menu, the secret keyed in, one
+human-detected event after the person started and none before, the right failure cause.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from custom_components.hold_slayer.demo.scenario import load_scenario
+from tools.simulate import bench, run_one
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "custom_components" / "hold_slayer" / "demo" / "scenarios"
+
+
+@pytest.mark.timeout(420)
+@pytest.mark.parametrize("scenario_id", ["busy-line", "acme-bank-billing", "telco-speech-ivr"])
+async def test_example_scenario(
+    scenario_id: str, wyoming_stt: tuple[str, int], wyoming_tts: tuple[str, int]
+) -> None:
+    scenario = load_scenario(SCENARIOS / f"{scenario_id}.yaml")
+    async with bench([scenario], stt_at=wyoming_stt, tts_at=wyoming_tts) as parts:
+        result = await run_one(parts, scenario)
+    assert result["ok"], result["failure"]
+    if scenario.expect.outcome == "human":
+        assert result["false_human_events"] == 0
+        assert result["detect_latency_s"] is not None
+        assert 0 <= result["detect_latency_s"] < 5
+        assert result["stt_seconds"] > 0
+    else:
+        assert result["human_detected_s"] is None
