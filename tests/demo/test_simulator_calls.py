@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import numpy as np
 import pytest
 
 from custom_components.hold_slayer.telephony import CallFailedError, EndCause
+from custom_components.hold_slayer.voice.espeak import EspeakTts
 from tests.demo.conftest import Ear, caller, company, shipped, until
+from tests.servers.baresip import baresip_peer
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -146,3 +149,24 @@ async def test_ringing_with_early_media_ringback() -> None:
         assert ear.level(dialled + 2.5, dialled + 5.5) < 100  # its off-phase
         await call.hangup()
         await ear.close()
+
+
+async def test_baresip_calls_the_simulator() -> None:
+    """An independent SIP stack dials a shipped line, presses 1 (RFC 4733) and reaches the person."""
+    line = shipped("dunder-direct-person", {"line.rings": 0})
+    words = await EspeakTts().synthesize("Hello, I'm calling about an order.", language="en")
+    pause = np.zeros(3 * 8000, dtype=np.int16)
+    voice = np.concatenate([pause, words] * 12)  # baresip's microphone: a person, now and then
+    async with company(line) as sim, baresip_peer(voice) as peer:
+        await peer.command("dial", sim.uri_for("+18005550121"))
+        await peer.wait_event("CALL_ESTABLISHED")
+        record = sim.records[0]
+        await asyncio.sleep(1.5)
+        await peer.command("sndcode", "1")
+        await until(lambda: record.human_started_at is not None, within=15)
+        await until(lambda: record.caller_spoke_at is not None, within=5)  # baresip's "voice"
+        await peer.command("hangup")
+        await asyncio.wait_for(record.finished(), 5)
+    assert record.nodes == ["main", "sales"]
+    assert record.digits == "1"
+    assert record.end_reason == "caller_hung_up"
