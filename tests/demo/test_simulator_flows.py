@@ -185,7 +185,10 @@ nodes:
     say: "Enter your PIN."
     collect: {digits: 4, terminator: "#", timeout: 2, equals: "{pin}", next: agent, invalid: pin}
 """
-        + TAIL.replace("expect: {intent: test, reaches: agent}", 'expect: {intent: test, reaches: agent, secrets: {pin: "4321"}}')
+        + TAIL.replace(
+            "expect: {intent: test, reaches: agent}",
+            'expect: {intent: test, reaches: agent, secrets: {pin: "4321"}}',
+        )
     )
     async with company(line) as sim, caller(sim) as phone:
         call = await dial(phone)
@@ -237,7 +240,12 @@ async def test_hold_callback_offer() -> None:
             """start: queue
 nodes:
   queue:
-    hold: {music: synth, seconds: 20, announce: {say: "Please hold.", every: 2}, position: true, offer_callback: "2"}
+    hold:
+      music: synth
+      seconds: 20
+      announce: {say: "Please hold.", every: 2}
+      position: true
+      offer_callback: "2"
     next: agent
 """
         )
@@ -264,7 +272,12 @@ nodes:
     hold: {music: piano, seconds: 7, announce: {say: "Please hold.", every: 2, over_music: true}}
     next: paused
   paused:
-    hold: {music: piano, seconds: 3, announce: {say: "Still there.", every: 1}, position: true, offer_callback: "3"}
+    hold:
+      music: piano
+      seconds: 3
+      announce: {say: "Still there.", every: 1}
+      position: true
+      offer_callback: "3"
     next: agent
 """
         )

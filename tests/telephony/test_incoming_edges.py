@@ -14,7 +14,7 @@ from custom_components.hold_slayer.telephony.sipmsg import SipMessage, new_branc
 from tests.servers.kamailio import free_port
 from tests.servers.scripted_peer import ScriptedPeer, answer_sdp
 from tests.telephony.conftest import direct_account, make_account, started
-from tests.telephony.test_incoming import Inbox
+from tests.telephony.test_incoming import Inbox, port_of
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -37,7 +37,9 @@ async def callee() -> AsyncIterator[tuple[SipPhone, Inbox]]:
         yield phone, inbox
 
 
-def invite(peer: ScriptedPeer, phone: SipPhone, *, body: bytes | None = None, call_id: str = "c1") -> SipMessage:
+def invite(
+    peer: ScriptedPeer, phone: SipPhone, *, body: bytes | None = None, call_id: str = "c1"
+) -> SipMessage:
     """An INVITE from the scripted caller to ``phone``."""
     port = phone.transport.local_port
     sdp_body = answer_sdp(peer.rtp_port) if body is None else body
@@ -56,7 +58,7 @@ def invite(peer: ScriptedPeer, phone: SipPhone, *, body: bytes | None = None, ca
 
 
 def to(phone: SipPhone) -> tuple[str, int]:
-    return ("127.0.0.1", phone.transport.local_port)
+    return ("127.0.0.1", port_of(phone))
 
 
 def ack_for(peer: ScriptedPeer, inv: SipMessage, response: SipMessage) -> SipMessage:
@@ -75,7 +77,9 @@ def to_port(response: SipMessage) -> int:
     return int(contact.rsplit(":", 1)[1].rstrip(">"))
 
 
-async def test_retransmissions_and_missing_ack(callee: tuple[SipPhone, Inbox], scripted: ScriptedPeer) -> None:
+async def test_retransmissions_and_missing_ack(
+    callee: tuple[SipPhone, Inbox], scripted: ScriptedPeer
+) -> None:
     """A retransmitted INVITE gets the last response again; 200 OK is resent until ACK, else BYE."""
     phone, inbox = callee
     inv = invite(scripted, phone)
@@ -99,7 +103,9 @@ async def test_retransmissions_and_missing_ack(callee: tuple[SipPhone, Inbox], s
         incoming.reject(486)
 
 
-async def test_ack_stops_retransmission_and_late_cancel(callee: tuple[SipPhone, Inbox], scripted: ScriptedPeer) -> None:
+async def test_ack_stops_retransmission_and_late_cancel(
+    callee: tuple[SipPhone, Inbox], scripted: ScriptedPeer
+) -> None:
     """After our 200 is ACKed nothing is resent; a CANCEL that crosses it only gets its own 200."""
     phone, inbox = callee
     inv = invite(scripted, phone)
@@ -130,7 +136,9 @@ async def test_refused_invites(callee: tuple[SipPhone, Inbox], scripted: Scripte
     phone, inbox = callee
     scripted.send(invite(scripted, phone, body=b"", call_id="no-sdp"), to(phone))
     assert (await scripted.expect(488)).status == 488
-    scripted.send(invite(scripted, phone, body=answer_sdp(scripted.rtp_port, pts="18"), call_id="g729"), to(phone))
+    scripted.send(
+        invite(scripted, phone, body=answer_sdp(scripted.rtp_port, pts="18"), call_id="g729"), to(phone)
+    )
     await scripted.expect(488)
     scripted.send(invite(scripted, phone, body=b"v=0\r\nm=video 1 RTP/AVP 0\r\n", call_id="bad"), to(phone))
     await scripted.expect(488)
@@ -174,7 +182,9 @@ async def test_no_handler_and_no_rtp_port(scripted: ScriptedPeer) -> None:
             assert inbox.calls.empty()
 
 
-async def test_ring_timer_does_nothing_after_an_answer(callee: tuple[SipPhone, Inbox], scripted: ScriptedPeer) -> None:
+async def test_ring_timer_does_nothing_after_an_answer(
+    callee: tuple[SipPhone, Inbox], scripted: ScriptedPeer
+) -> None:
     """A short ring timeout set after answering has no effect."""
     phone, inbox = callee
     inv = invite(scripted, phone)
