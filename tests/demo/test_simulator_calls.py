@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -170,3 +171,27 @@ async def test_baresip_calls_the_simulator() -> None:
     assert record.nodes == ["main", "sales"]
     assert record.digits == "1"
     assert record.end_reason == "caller_hung_up"
+
+
+def udp_bound() -> dict[int, set[str]]:
+    """Local addresses (hex, as /proc shows them) bound to each UDP port."""
+    found: dict[int, set[str]] = {}
+    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+        address, hex_port = line.split()[1].split(":")
+        found.setdefault(int(hex_port, 16), set()).add(address)
+    return found
+
+
+async def test_the_line_listens_on_loopback_only() -> None:
+    """SIP and RTP sockets bind 127.0.0.1: the demo line is not reachable from the LAN."""
+    acme = shipped("acme-bank-billing", SHORT_ACME)
+    async with company(acme) as sim, caller(sim) as phone:
+        assert udp_bound()[sim.port] == {"0100007F"}
+        call = await phone.dial(sim.uri_for(ACME))
+        await call.wait_answered()
+        call_media = await asyncio.wait_for(sim.next_record(), 2)
+        assert call_media.scenario_id == "acme-bank-billing"
+        bound = udp_bound()
+        loopback = [port for port in range(50000, 60000, 2) if bound.get(port) == {"0100007F"}]
+        assert loopback, "the call's RTP socket is on 127.0.0.1 in the simulator's range"
+        await call.hangup()

@@ -202,7 +202,7 @@ class CompanySimulator:
         account = SipAccount(
             self.host, "company", "", port=port, sip_ports=PortRange(port, port), rtp_ports=self.rtp_ports
         )
-        phone = SipPhone(account, register=False, on_incoming=self._on_incoming)
+        phone = SipPhone(account, register=False, on_incoming=self._on_incoming, bind_host=self.host)
         await phone.start()
         self._phone = phone
         self.port = phone.transport.local_port or port
