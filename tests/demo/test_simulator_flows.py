@@ -8,9 +8,15 @@ import logging
 import pytest
 
 from custom_components.hold_slayer.demo.scenario import HoldNode
-from custom_components.hold_slayer.demo.simulator import announcement_texts, keyword_target, ringback
+from custom_components.hold_slayer.demo.simulator import (
+    CompanySimulator,
+    announcement_texts,
+    keyword_target,
+    ringback,
+)
 from custom_components.hold_slayer.telephony import Call, EndCause, SipPhone
 from custom_components.hold_slayer.voice.espeak import EspeakTts
+from custom_components.hold_slayer.voice.pcm import Pcm
 from custom_components.hold_slayer.voice.protocols import SpeechError
 from tests.demo.conftest import Ear, FakeStt, caller, company, scenario, shipped, until
 
@@ -400,3 +406,26 @@ def test_helpers() -> None:
     assert len(tone) == 48000
     assert tone[:16000].any()
     assert not tone[16000:].any()
+
+
+async def test_a_failing_voice_ends_the_call_as_an_error(caplog: pytest.LogCaptureFixture) -> None:
+    """TTS down mid-call: the walk fails, the call is hung up and recorded as an error."""
+
+    class DownTts:
+        async def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Pcm:
+            raise SpeechError("tts down")
+
+    line = scenario(company_line("start: agent\nnodes:\n"))
+    sim = CompanySimulator([line], tts=DownTts())
+    await sim.start()
+    try:
+        assert sim.address == ("127.0.0.1", sim.port)
+        async with caller(sim) as phone:
+            with caplog.at_level(logging.ERROR):
+                call = await dial(phone)
+                record = await asyncio.wait_for(sim.records[0].finished(), 5)
+            assert record.end_reason == "error"
+            assert "tts down" in caplog.text
+            assert (await asyncio.wait_for(call.ended, 5)).cause is EndCause.REMOTE_HANGUP
+    finally:
+        await sim.stop()
