@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from custom_components.hold_slayer.demo.scenario import Answer, load_scenarios
+from custom_components.hold_slayer.demo.simulator import CompanySimulator
 from custom_components.hold_slayer.telephony import CallFailedError, EndCause
 from custom_components.hold_slayer.voice.espeak import EspeakTts
 from tests.demo.conftest import Ear, caller, company, shipped, until
@@ -195,3 +198,37 @@ async def test_the_line_listens_on_loopback_only() -> None:
         loopback = [port for port in range(50000, 60000, 2) if bound.get(port) == {"0100007F"}]
         assert loopback, "the call's RTP socket is on 127.0.0.1 in the simulator's range"
         await call.hangup()
+
+
+async def test_every_shipped_line_answers_as_its_scenario_says() -> None:
+    """All shipped scenarios on one simulator: each number answers (first prompt audible) or refuses."""
+    scenarios = [replace(item, line=replace(item.line, rings=0)) for item in load_scenarios()]
+    causes = {
+        Answer.BUSY: EndCause.BUSY,
+        Answer.NOT_FOUND: EndCause.NOT_FOUND,
+        Answer.UNAVAILABLE: EndCause.UNAVAILABLE,
+        Answer.NO_ANSWER: EndCause.NO_ANSWER,
+    }
+    sim = CompanySimulator(scenarios, tts=EspeakTts())
+    await sim.start()
+    try:
+        async with caller(sim) as phone:
+            for item in scenarios:
+                call = await phone.dial(sim.uri_for(item.line.number), ring_timeout=1.0)
+                if item.line.answer is not Answer.OK:
+                    with pytest.raises(CallFailedError) as failed:
+                        await call.wait_answered()
+                    assert failed.value.end.cause is causes[item.line.answer], item.id
+                    continue
+                await call.wait_answered()
+                ear = Ear(call.frames)
+                record = sim.records[-1]
+                await until(lambda: ear.first_sound(0.0) is not None, within=8)
+                assert record.scenario_id == item.id
+                assert record.nodes[0] == item.start
+                await call.hangup()
+                await asyncio.wait_for(record.finished(), 5)
+                await ear.close()
+    finally:
+        await sim.stop()
+    assert len(sim.records) == len(scenarios)
