@@ -104,5 +104,9 @@ class Ear:
                 return at
         return None
 
+    async def wait_for_sound(self, within: float = 8.0) -> None:
+        """Until something loud was heard."""
+        await until(lambda: self.first_sound(0.0) is not None, within)
+
     async def close(self) -> None:
         await self._task

@@ -223,7 +223,7 @@ async def test_every_shipped_line_answers_as_its_scenario_says() -> None:
                 await call.wait_answered()
                 ear = Ear(call.frames)
                 record = sim.records[-1]
-                await until(lambda: ear.first_sound(0.0) is not None, within=8)
+                await ear.wait_for_sound()
                 assert record.scenario_id == item.id
                 assert record.nodes[0] == item.start
                 await call.hangup()
