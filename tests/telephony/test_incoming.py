@@ -15,6 +15,7 @@ from custom_components.hold_slayer.telephony import (
     EndCause,
     IncomingCall,
     SipPhone,
+    Transport,
 )
 from custom_components.hold_slayer.telephony.g711 import Pcm
 from custom_components.hold_slayer.telephony.incoming import without_tag
@@ -300,4 +301,21 @@ async def test_call_through_kamailio(registrar: Registrar) -> None:
         await call.send_dtmf("4")
         assert await asyncio.wait_for(incoming.dtmf_received.get(), 3) == "4"
         await incoming.hangup()  # BYE goes through the proxy's route
+        assert (await asyncio.wait_for(call.ended, 5)).cause is EndCause.REMOTE_HANGUP
+
+
+async def test_call_over_tcp_through_kamailio(registrar: Registrar) -> None:
+    """alice registered over TCP gets her call on that connection and answers it."""
+    inbox = Inbox()
+    alice = SipPhone(
+        make_account(registrar.host, registrar.port, "alice", "correct-horse", transport=Transport.TCP),
+        on_incoming=inbox,
+    )
+    bob = SipPhone(make_account(registrar.host, registrar.port, "bob", "builder"))
+    async with started(alice), started(bob):
+        call = await bob.dial("alice")
+        incoming = await inbox.next(within=10)
+        await incoming.answer()
+        await call.wait_answered()
+        await incoming.hangup()
         assert (await asyncio.wait_for(call.ended, 5)).cause is EndCause.REMOTE_HANGUP
