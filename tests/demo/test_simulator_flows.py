@@ -208,6 +208,7 @@ nodes:
         await call.hangup()
         await asyncio.wait_for(record.finished(), 5)
     assert record.digits == "11114321#"
+    assert "4321" not in repr(record)
     assert "4321" not in caplog.text
     assert "1111" not in caplog.text
     assert "collected **** (valid)" in caplog.text

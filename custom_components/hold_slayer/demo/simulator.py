@@ -89,7 +89,7 @@ class CallRecord:
     answered_at: float | None = None
     ended_at: float | None = None
     path: list[tuple[str, float]] = field(default_factory=list)
-    digits: str = ""
+    digits: str = field(default="", repr=False)  # may hold a secret: never in a repr or log
     speech: list[tuple[str, float]] = field(default_factory=list)
     human_started_at: float | None = None
     caller_spoke_at: float | None = None  # first caller speech once the human was on
