@@ -73,7 +73,7 @@ async def caller(sim: CompanySimulator) -> AsyncIterator[SipPhone]:
 async def until(predicate: Callable[[], bool], within: float = 10.0) -> None:
     """Wait for a condition (polled every 20 ms)."""
     async with asyncio.timeout(within):
-        while not predicate():
+        while not predicate():  # noqa: ASYNC110 - a plain condition, no event to wait on
             await asyncio.sleep(0.02)
 
 
@@ -104,6 +104,9 @@ class Ear:
                 return at
         return None
 
+    async def wait_for_sound(self, within: float = 8.0) -> None:
+        """Until something loud was heard."""
+        await until(lambda: self.first_sound(0.0) is not None, within)
+
     async def close(self) -> None:
         await self._task
-

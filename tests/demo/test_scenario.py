@@ -39,13 +39,24 @@ nodes:
   welcome: {say: "Hello.", next: main}
   main:
     say: "Press 1."
-    input: {dtmf: {"1": billing, 2: support}, speech: {"Billing": billing}, timeout: 6, retries: 2, invalid: main, on_fail: bye}
+    input:
+      dtmf: {"1": billing, 2: support}
+      speech: {"Billing": billing}
+      timeout: 6
+      retries: 2
+      invalid: main
+      on_fail: bye
   billing:
     say: "Enter it."
     collect: {digits: 4, terminator: "#", timeout: 5, equals: "{pin}", next: queue, invalid: billing}
   support: {say: "Closed.", hangup: true}
   queue:
-    hold: {music: piano, seconds: 10, announce: {say: "Wait.", every: 4, over_music: true}, position: true, offer_callback: "2"}
+    hold:
+      music: piano
+      seconds: 10
+      announce: {say: "Wait.", every: 4, over_music: true}
+      position: true
+      offer_callback: "2"
     next: agent
   agent: {human: {voice: agent, say: "Hi.", patience: 5}}
   bye: {say: "Goodbye.", hangup: true}
@@ -132,7 +143,11 @@ DELETE = object()
     ("change", "value", "message"),
     [
         ("colour", "blue", "acme.yaml: colour: unknown key"),
-        ("nodes.main.input.dtmf.3", "suport", "acme.yaml: nodes.main.input.dtmf.3: unknown node 'suport'"),
+        (
+            "nodes.main.input.dtmf.3",
+            "helpdesk",
+            "acme.yaml: nodes.main.input.dtmf.3: unknown node 'helpdesk'",
+        ),
         ("nodes.main.input.dtmf.x", "billing", "acme.yaml: nodes.main.input.dtmf.x: must be one DTMF key"),
         ("nodes.main.input.timeout", "six", "nodes.main.input.timeout: must be a number of seconds, not str"),
         ("nodes.main.input.retries", -1, "nodes.main.input.retries: must be at least 0"),
@@ -144,7 +159,11 @@ DELETE = object()
         ("nodes.odd", {"say": "x"}, "nodes.odd: is none of the six node kinds"),
         ("nodes.Bad Id", {"say": "x", "hangup": True}, "nodes.Bad Id: bad node id"),
         ("nodes.welcome.say", "Your PIN is {pin}.", "nodes.welcome.say: secret reference {pin} is only"),
-        ("expect.intent", "pay {pin}", "expect.intent: secret reference {pin} is only allowed in collect.equals"),
+        (
+            "expect.intent",
+            "pay {pin}",
+            "expect.intent: secret reference {pin} is only allowed in collect.equals",
+        ),
         ("nodes.billing.collect.equals", "{nope}", "collect.equals: unknown secret 'nope'"),
         ("nodes.billing.collect.equals", "0042", "collect.equals: must reference a secret as '{name}'"),
         ("nodes.billing.collect.digits", 0, "nodes.billing.collect.digits: must be at least 1"),
@@ -205,7 +224,9 @@ def test_ids_and_numbers_must_be_unique(tmp_path: Path) -> None:
     same_id = parse_scenario(GOOD.replace("+18005550100", "+18005550101"), source="b.yaml")
     with pytest.raises(ScenarioError, match="b.yaml: id: 'acme' is also used by a.yaml"):
         check_unique([first, same_id])
-    same_number = parse_scenario(GOOD.replace("id: acme", "id: other").replace("+1800", "1800"), source="c.yaml")
+    same_number = parse_scenario(
+        GOOD.replace("id: acme", "id: other").replace("+1800", "1800"), source="c.yaml"
+    )
     with pytest.raises(ScenarioError, match="c.yaml: line.number: 18005550100 is also used by a.yaml"):
         check_unique([first, same_number])
     (tmp_path / "a.yaml").write_text(GOOD)

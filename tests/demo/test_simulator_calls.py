@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+from pathlib import Path
 
+import numpy as np
 import pytest
 
+from custom_components.hold_slayer.demo.scenario import Answer, load_scenarios
+from custom_components.hold_slayer.demo.simulator import CompanySimulator
 from custom_components.hold_slayer.telephony import CallFailedError, EndCause
+from custom_components.hold_slayer.voice.espeak import EspeakTts
 from tests.demo.conftest import Ear, caller, company, shipped, until
+from tests.servers.baresip import baresip_peer
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -146,3 +153,82 @@ async def test_ringing_with_early_media_ringback() -> None:
         assert ear.level(dialled + 2.5, dialled + 5.5) < 100  # its off-phase
         await call.hangup()
         await ear.close()
+
+
+async def test_baresip_calls_the_simulator() -> None:
+    """An independent SIP stack dials a shipped line, presses 1 (RFC 4733) and reaches the person."""
+    line = shipped("dunder-direct-person", {"line.rings": 0})
+    words = await EspeakTts().synthesize("Hello, I'm calling about an order.", language="en")
+    pause = np.zeros(3 * 8000, dtype=np.int16)
+    voice = np.concatenate([pause, words] * 12)  # baresip's microphone: a person, now and then
+    async with company(line) as sim, baresip_peer(voice) as peer:
+        await peer.command("dial", sim.uri_for("+18005550121"))
+        await peer.wait_event("CALL_ESTABLISHED")
+        record = sim.records[0]
+        await asyncio.sleep(1.5)
+        await peer.command("sndcode", "1")
+        await until(lambda: record.human_started_at is not None, within=15)
+        await until(lambda: record.caller_spoke_at is not None, within=5)  # baresip's "voice"
+        await peer.command("hangup")
+        await asyncio.wait_for(record.finished(), 5)
+    assert record.nodes == ["main", "sales"]
+    assert record.digits == "1"
+    assert record.end_reason == "caller_hung_up"
+
+
+def udp_bound() -> dict[int, set[str]]:
+    """Local addresses (hex, as /proc shows them) bound to each UDP port."""
+    found: dict[int, set[str]] = {}
+    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+        address, hex_port = line.split()[1].split(":")
+        found.setdefault(int(hex_port, 16), set()).add(address)
+    return found
+
+
+async def test_the_line_listens_on_loopback_only() -> None:
+    """SIP and RTP sockets bind 127.0.0.1: the demo line is not reachable from the LAN."""
+    acme = shipped("acme-bank-billing", SHORT_ACME)
+    async with company(acme) as sim, caller(sim) as phone:
+        assert udp_bound()[sim.port] == {"0100007F"}
+        call = await phone.dial(sim.uri_for(ACME))
+        await call.wait_answered()
+        call_media = await asyncio.wait_for(sim.next_record(), 2)
+        assert call_media.scenario_id == "acme-bank-billing"
+        bound = udp_bound()
+        loopback = [port for port in range(50000, 60000, 2) if bound.get(port) == {"0100007F"}]
+        assert loopback, "the call's RTP socket is on 127.0.0.1 in the simulator's range"
+        await call.hangup()
+
+
+async def test_every_shipped_line_answers_as_its_scenario_says() -> None:
+    """All shipped scenarios on one simulator: each number answers (first prompt audible) or refuses."""
+    scenarios = [replace(item, line=replace(item.line, rings=0)) for item in load_scenarios()]
+    causes = {
+        Answer.BUSY: EndCause.BUSY,
+        Answer.NOT_FOUND: EndCause.NOT_FOUND,
+        Answer.UNAVAILABLE: EndCause.UNAVAILABLE,
+        Answer.NO_ANSWER: EndCause.NO_ANSWER,
+    }
+    sim = CompanySimulator(scenarios, tts=EspeakTts())
+    await sim.start()
+    try:
+        async with caller(sim) as phone:
+            for item in scenarios:
+                call = await phone.dial(sim.uri_for(item.line.number), ring_timeout=1.0)
+                if item.line.answer is not Answer.OK:
+                    with pytest.raises(CallFailedError) as failed:
+                        await call.wait_answered()
+                    assert failed.value.end.cause is causes[item.line.answer], item.id
+                    continue
+                await call.wait_answered()
+                ear = Ear(call.frames)
+                record = sim.records[-1]
+                await ear.wait_for_sound()
+                assert record.scenario_id == item.id
+                assert record.nodes[0] == item.start
+                await call.hangup()
+                await asyncio.wait_for(record.finished(), 5)
+                await ear.close()
+    finally:
+        await sim.stop()
+    assert len(sim.records) == len(scenarios)

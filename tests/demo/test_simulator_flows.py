@@ -8,9 +8,15 @@ import logging
 import pytest
 
 from custom_components.hold_slayer.demo.scenario import HoldNode
-from custom_components.hold_slayer.demo.simulator import announcement_texts, keyword_target, ringback
+from custom_components.hold_slayer.demo.simulator import (
+    CompanySimulator,
+    announcement_texts,
+    keyword_target,
+    ringback,
+)
 from custom_components.hold_slayer.telephony import Call, EndCause, SipPhone
 from custom_components.hold_slayer.voice.espeak import EspeakTts
+from custom_components.hold_slayer.voice.pcm import Pcm
 from custom_components.hold_slayer.voice.protocols import SpeechError
 from tests.demo.conftest import Ear, FakeStt, caller, company, scenario, shipped, until
 
@@ -185,7 +191,10 @@ nodes:
     say: "Enter your PIN."
     collect: {digits: 4, terminator: "#", timeout: 2, equals: "{pin}", next: agent, invalid: pin}
 """
-        + TAIL.replace("expect: {intent: test, reaches: agent}", 'expect: {intent: test, reaches: agent, secrets: {pin: "4321"}}')
+        + TAIL.replace(
+            "expect: {intent: test, reaches: agent}",
+            'expect: {intent: test, reaches: agent, secrets: {pin: "4321"}}',
+        )
     )
     async with company(line) as sim, caller(sim) as phone:
         call = await dial(phone)
@@ -199,6 +208,7 @@ nodes:
         await call.hangup()
         await asyncio.wait_for(record.finished(), 5)
     assert record.digits == "11114321#"
+    assert "4321" not in repr(record)
     assert "4321" not in caplog.text
     assert "1111" not in caplog.text
     assert "collected **** (valid)" in caplog.text
@@ -237,7 +247,12 @@ async def test_hold_callback_offer() -> None:
             """start: queue
 nodes:
   queue:
-    hold: {music: synth, seconds: 20, announce: {say: "Please hold.", every: 2}, position: true, offer_callback: "2"}
+    hold:
+      music: synth
+      seconds: 20
+      announce: {say: "Please hold.", every: 2}
+      position: true
+      offer_callback: "2"
     next: agent
 """
         )
@@ -264,7 +279,12 @@ nodes:
     hold: {music: piano, seconds: 7, announce: {say: "Please hold.", every: 2, over_music: true}}
     next: paused
   paused:
-    hold: {music: piano, seconds: 3, announce: {say: "Still there.", every: 1}, position: true, offer_callback: "3"}
+    hold:
+      music: piano
+      seconds: 3
+      announce: {say: "Still there.", every: 1}
+      position: true
+      offer_callback: "3"
     next: agent
 """
         )
@@ -387,3 +407,26 @@ def test_helpers() -> None:
     assert len(tone) == 48000
     assert tone[:16000].any()
     assert not tone[16000:].any()
+
+
+async def test_a_failing_voice_ends_the_call_as_an_error(caplog: pytest.LogCaptureFixture) -> None:
+    """TTS down mid-call: the walk fails, the call is hung up and recorded as an error."""
+
+    class DownTts:
+        async def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Pcm:
+            raise SpeechError("tts down")
+
+    line = scenario(company_line("start: agent\nnodes:\n"))
+    sim = CompanySimulator([line], tts=DownTts())
+    await sim.start()
+    try:
+        assert sim.address == ("127.0.0.1", sim.port)
+        async with caller(sim) as phone:
+            with caplog.at_level(logging.ERROR):
+                call = await dial(phone)
+                record = await asyncio.wait_for(sim.records[0].finished(), 5)
+            assert record.end_reason == "error"
+            assert "tts down" in caplog.text
+            assert (await asyncio.wait_for(call.ended, 5)).cause is EndCause.REMOTE_HANGUP
+    finally:
+        await sim.stop()

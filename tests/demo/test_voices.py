@@ -149,7 +149,9 @@ def test_silence_and_comfort_noise() -> None:
     assert 10 < rms(noise) < 150
 
 
-def test_moh_falls_back_to_piano(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_moh_falls_back_to_piano(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """Without the music package the hold plays synthesised piano (and says so)."""
     assert moh_tracks() is not None  # the real package is installed here
     monkeypatch.setattr(music, "MOH_DIR", tmp_path)

@@ -2,7 +2,7 @@
 
 Typos must not pass silently, so every unknown key, wrong type or dangling reference is a
 :class:`ScenarioError` naming the file and the key path, e.g.
-``acme.yaml: nodes.main.input.dtmf.3: unknown node 'suport'``.
+``acme.yaml: nodes.main.input.dtmf.3: unknown node 'helpdesk'``.
 """
 
 from __future__ import annotations

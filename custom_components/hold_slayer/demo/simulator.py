@@ -89,7 +89,7 @@ class CallRecord:
     answered_at: float | None = None
     ended_at: float | None = None
     path: list[tuple[str, float]] = field(default_factory=list)
-    digits: str = ""
+    digits: str = field(default="", repr=False)  # may hold a secret: never in a repr or log
     speech: list[tuple[str, float]] = field(default_factory=list)
     human_started_at: float | None = None
     caller_spoke_at: float | None = None  # first caller speech once the human was on
@@ -202,7 +202,7 @@ class CompanySimulator:
         account = SipAccount(
             self.host, "company", "", port=port, sip_ports=PortRange(port, port), rtp_ports=self.rtp_ports
         )
-        phone = SipPhone(account, register=False, on_incoming=self._on_incoming)
+        phone = SipPhone(account, register=False, on_incoming=self._on_incoming, bind_host=self.host)
         await phone.start()
         self._phone = phone
         self.port = phone.transport.local_port or port
@@ -602,26 +602,37 @@ class _Conversation:
             raise _Hangup("callback")
 
     async def _with_announcements(self, music: Pcm, node: HoldNode) -> Pcm:
+        """The hold's audio with its announcements, each starting ``every`` seconds after the last.
+
+        Over music they are mixed in with the music ducked; otherwise the music pauses while
+        they speak and resumes where it stopped. An announcement still speaking when the hold
+        ends is cut off, as when an agent picks up mid-sentence.
+        """
         hold = node.hold
         assert hold.announce is not None
         every = round(hold.announce.every * CALL_RATE)
-        pieces: list[Pcm] = []
-        position = 0
-        mixed = music
+        out = music.copy()
+        music_position = 0  # where the paused music resumes
+        written = 0  # how much of ``out`` is final (pause mode)
         for index, text in enumerate(announcement_texts(node)):
-            at = every * (index + 1)
-            speech = await self.sim.voices.speak(text, self.ivr, language=self.scenario.language)
+            at = max(every * (index + 1), written)  # never over the previous announcement
+            if at >= len(out):
+                break
+            speech = (await self.sim.voices.speak(text, self.ivr, language=self.scenario.language))[
+                : len(out) - at
+            ]
             if hold.announce.over_music:
-                mixed = _mix(mixed, speech, at)
-            else:
-                pieces += [music[position:at], speech]
-                position = at
-        if hold.announce.over_music:
-            return mixed
-        pieces.append(music[position:])
-        joined = np.concatenate(pieces)
-        result: Pcm = joined[: len(music)]  # the hold lasts its seconds, announcements included
-        return result
+                out = _mix(out, speech, at)
+                continue
+            gap = at - written
+            out[written:at] = music[music_position : music_position + gap]
+            out[at : at + len(speech)] = speech
+            music_position += gap
+            written = at + len(speech)
+        if not hold.announce.over_music:
+            rest = len(out) - written
+            out[written:] = music[music_position : music_position + rest]
+        return out
 
     async def _human(self, node: HumanNode) -> None:
         voice = self.scenario.voices[node.voice]

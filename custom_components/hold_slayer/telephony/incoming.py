@@ -163,7 +163,7 @@ class IncomingCall(CallLeg):
                 async with asyncio.timeout(wait):
                     await self._wait_ack_or_end()
             except TimeoutError:
-                if not reliable:
+                if not reliable and self._loop.time() < deadline:
                     self._send(ok)
                     interval = min(interval * 2, T2)
         if self.ended.done():

@@ -149,6 +149,7 @@ class SipPhone:
         expires: int = DEFAULT_EXPIRES,
         transaction_timeout: float = DEFAULT_TRANSACTION_TIMEOUT,
         on_incoming: Callable[[IncomingCall], None] | None = None,
+        bind_host: str = "0.0.0.0",
     ) -> None:
         self.account = account
         # Who decides about calls placed to us; without one every INVITE is refused with 486.
@@ -157,7 +158,8 @@ class SipPhone:
         self.expires = expires
         self.transaction_timeout = transaction_timeout
         self.local_ip = "0.0.0.0"
-        self.transport = SipTransport(account.transport, self._on_message)
+        self.bind_host = bind_host  # the local address SIP and RTP sockets bind (all by default)
+        self.transport = SipTransport(account.transport, self._on_message, bind_host=bind_host)
         self._server: Address = ("0.0.0.0", 0)
         self._status = RegistrationStatus(RegistrationState.UNREGISTERED)
         self._listeners: list[Callable[[RegistrationStatus], None]] = []
@@ -509,7 +511,7 @@ class SipPhone:
         if offer is None or offer.codec is None:  # also no offer at all: we need one in the INVITE
             self.respond(req, response_to(req, 488, to_tag=new_tag()))
             return
-        media = MediaStream(self.local_ip, clock=self._media_clock)
+        media = MediaStream(self.local_ip, clock=self._media_clock, bind_host=self.bind_host)
         try:
             media.bind(self.account.rtp_ports.ports())
         except OSError as err:
@@ -545,7 +547,7 @@ class SipPhone:
         if not self._started:
             raise SipConnectionError("the phone is not started")
         uri = self.target_uri(target)
-        media = MediaStream(self.local_ip, clock=self._media_clock)
+        media = MediaStream(self.local_ip, clock=self._media_clock, bind_host=self.bind_host)
         try:
             await media.open(self.account.rtp_ports.ports())
         except OSError as err:

@@ -250,8 +250,11 @@ class MediaStream:
         local_ip: str,
         on_dtmf: Callable[[str], None] | None = None,
         clock: MediaClock | None = None,
+        *,
+        bind_host: str = "0.0.0.0",
     ) -> None:
         self.local_ip = local_ip
+        self.bind_host = bind_host
         self.local_port: int | None = None
         self.stats = MediaStats()
         self.remote: tuple[str, int] | None = None
@@ -290,7 +293,7 @@ class MediaStream:
         for port in candidates[start:] + candidates[:start]:
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             try:
-                sock.bind(("0.0.0.0", port))
+                sock.bind((self.bind_host, port))
             except OSError as err:
                 sock.close()
                 last_error = err

@@ -30,8 +30,9 @@ MessageHandler = Callable[[SipMessage, Address], None]
 class SipTransport(asyncio.DatagramProtocol):
     """Sends and receives SIP messages; hands each parsed one to ``on_message``."""
 
-    def __init__(self, kind: Transport, on_message: MessageHandler) -> None:
+    def __init__(self, kind: Transport, on_message: MessageHandler, *, bind_host: str = "0.0.0.0") -> None:
         self.kind = kind
+        self.bind_host = bind_host  # 127.0.0.1 keeps a local-only endpoint (the demo line) off the LAN
         self.on_message = on_message
         self.local_port: int | None = None
         self.dropped = 0
@@ -61,7 +62,7 @@ class SipTransport(asyncio.DatagramProtocol):
             try:
                 if self.kind is Transport.UDP:
                     await asyncio.get_running_loop().create_datagram_endpoint(
-                        lambda: self, local_addr=("0.0.0.0", port)
+                        lambda: self, local_addr=(self.bind_host, port)
                     )
                 else:
                     await self._connect(port)
@@ -84,7 +85,7 @@ class SipTransport(asyncio.DatagramProtocol):
             # Reconnecting from the same port must work while the old connection is in TIME_WAIT.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.setblocking(False)
-            sock.bind(("0.0.0.0", port))
+            sock.bind((self.bind_host, port))
             async with asyncio.timeout(CONNECT_TIMEOUT):
                 await loop.sock_connect(sock, infos[0][4])
                 reader, writer = await asyncio.open_connection(

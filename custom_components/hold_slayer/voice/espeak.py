@@ -27,7 +27,7 @@ class EspeakTts:
 
     async def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Pcm:
         """``text`` as 8 kHz mono int16; raises :class:`SpeechError` if espeak-ng is missing or fails."""
-        name = voice or language
+        name = voice or language.lower()  # espeak-ng names languages in lower case (en-us)
         if not _VOICE.fullmatch(name):
             raise SpeechError(f"espeak-ng: bad voice name {name!r}")
         path = shutil.which(self.binary)
