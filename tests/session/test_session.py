@@ -7,6 +7,8 @@ import logging
 
 import pytest
 
+from custom_components.hold_slayer.audio.classifier import Decision
+from custom_components.hold_slayer.audio.monitor import EventKind, Floats, HoldMonitor, MonitorEvent
 from custom_components.hold_slayer.session.events import EventType, SessionState, Speaker
 from custom_components.hold_slayer.session.request import MASK, CallRequest, Handoff
 from custom_components.hold_slayer.session.session import CallSession
@@ -14,7 +16,17 @@ from custom_components.hold_slayer.telephony.call import EndCause
 from custom_components.hold_slayer.telephony.errors import SipTransferError
 from custom_components.hold_slayer.voice.pcm import Pcm
 
-from .fakes import FakeBridge, FakeLine, ScriptedStt, Step, ToneTts, music, person, say, silence
+from .fakes import (
+    FakeBridge,
+    FakeLine,
+    ScriptedStt,
+    Step,
+    ToneTts,
+    music,
+    person,
+    say,
+    silence,
+)
 
 ACCOUNT = "1234567890"
 MENU = "For billing, press 1. For technical support, press 2."
@@ -296,5 +308,26 @@ async def test_new_announcement_read_by_a_voice_is_vetoed_by_its_words() -> None
     assert session.human_onset_at is not None
     assert session.hold_seconds is not None
     assert session.hold_seconds > 25  # the first voice did not end the hold
+    await session.hangup()
+    await run
+
+
+async def test_a_person_the_monitor_misses_is_found_by_their_words() -> None:
+    """When the acoustic detector misses a person, "this is Rachael" in the transcript decides."""
+
+    class DeafMonitor(HoldMonitor):
+        def push_block(self, block: Floats) -> tuple[list[Decision], list[MonitorEvent]]:
+            decisions, events = super().push_block(block)
+            return decisions, [e for e in events if e.kind is not EventKind.HUMAN_DETECTED]
+
+    line = FakeLine(
+        [say("Please hold.", 9, 1.5), silence(12), person("Tyrell, this is Rachael.", 3), silence(30)]
+    )
+    session = _session(line, handoff=Handoff(patience=600))
+    session._monitor = DeafMonitor()
+    run = asyncio.create_task(session.run())
+    await _reach(session, SessionState.HUMAN)
+    human = next(e for e in session.events if e.type is EventType.HUMAN_DETECTED)
+    assert human.data["source"] == "transcript"
     await session.hangup()
     await run

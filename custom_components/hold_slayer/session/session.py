@@ -559,6 +559,11 @@ class CallSession:
         if prompt.estimated_wait is not None and prompt.estimated_wait != self.estimated_wait_minutes:
             self.estimated_wait_minutes = prompt.estimated_wait
             self._notify(None)
+        if self.state is SessionState.ON_HOLD and sounds_like_person(text):
+            if self._confirming is None or self._confirming.done():
+                # The acoustic detector missed a person the words make plain ("this is Sam").
+                self._human(utterance.start, 0.9, source="transcript")
+            return
         if self.state is SessionState.IVR:
             if self._history and sounds_like_person(text):
                 self._human(utterance.start, 0.9, source="transcript")
