@@ -321,7 +321,7 @@ async def test_a_person_the_monitor_misses_is_found_by_their_words() -> None:
             return decisions, [e for e in events if e.kind is not EventKind.HUMAN_DETECTED]
 
     line = FakeLine(
-        [say("Please hold.", 9, 1.5), silence(12), person("Tyrell, this is Rachael.", 3), silence(30)]
+        [say("Please hold.", 9, 1.5), silence(20), person("Tyrell, this is Rachael.", 3), silence(30)]
     )
     session = _session(line, handoff=Handoff(patience=600))
     session._monitor = DeafMonitor()

@@ -42,6 +42,8 @@ _LOGGER = logging.getLogger(__name__)
 FRAME_SECONDS: Final = 0.02
 SETTLE: Final = 1.0  # quiet after a prompt before deciding (menus pause between options)
 RING_SECONDS: Final = 12.0  # call audio kept to read a new voice's first words
+SILENT_HOLD: Final = 15.0  # silence alone is a hold once it outlasts a menu's input timeout
+SILENT_SHARE: Final = 0.8
 UNANSWERED_HOLD: Final = 20.0  # quiet seconds after a menu we could not answer that make a hold
 HOLD_SPEECH_SHARE: Final = 0.5  # on hold, transcribe only utterances mostly labelled speech
 DTMF_PACING: Final = 0.15
@@ -318,7 +320,8 @@ class CallSession:
         if event.kind is EventKind.HOLD_STARTED:
             if self.state is not SessionState.IVR:
                 return
-            if self._awaiting_us():
+            onset = event.onset if event.onset is not None else event.time
+            if self._awaiting_us() or self._silent_since(onset):
                 # The quiet may be the menu waiting for our answer: decide that first.
                 self._held_back = event
                 return
@@ -368,24 +371,43 @@ class CallSession:
         self._emit(EventType.HOLD_STARTED, confidence=round(event.confidence, 2))
 
     def _settle_held_back_hold(self) -> None:
-        """A hold reported while a prompt was pending: real once the prompt asked nothing of us.
+        """A hold reported while a prompt was pending, or made of silence only: decide it.
 
         If we answered the prompt instead, the quiet was the menu waiting: the monitor starts
         afresh. A hold that stays quiet long enough counts even after an unanswered menu (the
-        line gave up on us and queued the call).
+        line gave up on us and queued the call). Silence alone is a hold only once it outlasts
+        any menu's wait for input; speech before that means it was a pause.
         """
         event = self._held_back
         if event is None or self.state is not SessionState.IVR:
             return
+        onset = event.onset if event.onset is not None else event.time
         answered = bool(self._history) and not isinstance(self._history[-1][1], Wait)
-        if not self._awaiting_us():
-            if answered and self._history[-1][0] == (self.current_prompt.text if self.current_prompt else ""):
-                self._held_back = None
-                self._monitor = HoldMonitor(self._monitor.classifier)
-            else:
+        if self._awaiting_us():
+            if (
+                self._audio_time - event.time > UNANSWERED_HOLD
+                and not self._pending
+                and not self._transcribing
+            ):
                 self._start_hold(event)
-        elif self._audio_time - event.time > UNANSWERED_HOLD and not self._pending and not self._transcribing:
+        elif answered and self._history[-1][0] == (self.current_prompt.text if self.current_prompt else ""):
+            self._discard_hold()
+        elif self._silent_since(onset):
+            if self._audio_time - onset >= SILENT_HOLD:
+                self._start_hold(event)
+            elif self._endpointer.active and self._line_speaks():
+                self._discard_hold()  # the line spoke again: the silence was a pause
+        else:
             self._start_hold(event)
+
+    def _discard_hold(self) -> None:
+        self._held_back = None
+        self._monitor = HoldMonitor(self._monitor.classifier)
+
+    def _silent_since(self, since: float) -> bool:
+        """Whether the classifier heard (almost) only silence since ``since`` (audio seconds)."""
+        labels = [label for time, label in self._labels if time >= since]
+        return bool(labels) and labels.count(Label.SILENCE) >= SILENT_SHARE * len(labels)
 
     def _human(self, onset: float, confidence: float, *, source: str) -> None:
         """A person is on the line; ``onset`` is when they started, in audio seconds."""
