@@ -50,11 +50,12 @@ from tools import speech_servers  # noqa: E402
 HANG_UP_AFTER_HUMAN: Final = 1.5  # seconds: the result is known; the simulator's agent is freed
 GRACE: Final = 20.0  # seconds past a scenario's budget before the harness gives up the call
 PIPER_VOICE: Final = "en_US-joe-medium"
-# Scenario voice ids → engine voices: people in Piper's natural voice or espeak variants, menus
-# in espeak variants (recorded menus use Asterisk's real prompts).
+# Scenario voice ids → engine voices: Piper (natural) or espeak-ng variants (robotic: the hard
+# case for speech recognition and the classifier). Recorded menus use Asterisk's real prompts,
+# and Piper where those lack the words.
 VOICE_MAP: Final = {
     "ivr-1": "espeak:en-us+f3",
-    "ivr-2": "espeak:en+m2",
+    "ivr-2": f"piper:{PIPER_VOICE}",
     "human-1": f"piper:{PIPER_VOICE}",
     "human-2": "espeak:en-us+m3",
     "human-3": f"piper:{PIPER_VOICE}",
