@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import platform
 import statistics
 import sys
 import time
@@ -60,6 +62,8 @@ VOICE_MAP: Final = {
     "human-2": "espeak:en-us+m3",
     "human-3": f"piper:{PIPER_VOICE}",
 }
+# Scenarios whose front door is speech only: they need the navigator more than rules.
+SPEECH_FRONT_DOORS: Final = frozenset({"telco-speech-ivr", "umbrella-utility-speech"})
 _CAUSE_OUTCOMES: Final = {
     EndCause.BUSY: Outcome.BUSY,
     EndCause.NOT_FOUND: Outcome.NOT_FOUND,
@@ -290,6 +294,39 @@ def summary(results: list[dict[str, Any]], stt_busy: float) -> dict[str, Any]:
     }
 
 
+def write_report(results: list[dict[str, Any]], report: dict[str, Any]) -> None:
+    """The batch's figures as the "Simulated calls" section of docs/performance.md."""
+    from bench.report import write_section
+
+    dtmf = [r for r in results if r["scenario"] not in SPEECH_FRONT_DOORS]
+    lines = [
+        "| figure | value |",
+        "|---|---|",
+        f"| scenarios passed | {report['passed']} of {report['scenarios']} ({report['pass_rate']:.0%}) |",
+        f"| DTMF-menu and failure-line scenarios passed | {sum(r['ok'] for r in dtmf)} of {len(dtmf)} |",
+        f"| median time from dialling to the person detected | {report['median_time_to_person_s']} s |",
+        f"| median detection latency (person starts → detected) | {report['median_detect_latency_s']} s |",
+        f"| STT real-time factor (processing s / audio s, tiny.en int8) | {report['stt_real_time_factor']} |",
+        f"| STT audio transcribed | {report['stt_audio_s']} s |",
+        "",
+        "| scenario | ok | outcome | reached | latency (s) | duration (s) | why not |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        latency = f"{r['detect_latency_s']:.2f}" if r["detect_latency_s"] is not None else "-"
+        lines.append(
+            f"| {r['scenario']} | {'yes' if r['ok'] else 'no'} | {r['outcome']} | {r['reached'] or '-'} "
+            f"| {latency} | {r['duration_s']:.0f} | {(r['failure'] or '').replace('|', '/')} |"
+        )
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    write_section(
+        "Simulated calls",
+        "script/simulate --all custom_components/hold_slayer/demo/scenarios --report",
+        machine,
+        lines,
+    )
+
+
 def table(results: list[dict[str, Any]]) -> str:
     """The batch as a text table."""
     rows = [("scenario", "ok", "outcome", "reached", "latency", "duration", "failure")]
@@ -332,6 +369,8 @@ async def main_async(args: argparse.Namespace) -> int:
         results, busy = parts.results, parts.stt_busy
     if args.all:
         report = summary(results, busy)
+        if args.report:
+            write_report(results, report)
         if args.json:
             for result in results:
                 print(json.dumps(result))
@@ -353,6 +392,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all", action="store_true", help="run every scenario in the directory")
     parser.add_argument("--json", action="store_true", help="only JSON lines on stdout")
     parser.add_argument("--verbose", action="store_true", help="log the call as it happens")
+    parser.add_argument(
+        "--report", action="store_true", help="with --all: write the figures to docs/performance.md"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(relativeCreated)8.0f %(name)s: %(message)s"
