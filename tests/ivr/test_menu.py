@@ -137,3 +137,11 @@ def test_misheard_menu() -> None:
 def test_digit_count_later_in_the_sentence() -> None:
     prompt = parse_prompt("Enter your date of birth as eight digits, month, day and year.")
     assert (prompt.kind, prompt.digits_for, prompt.digits_length) == (PromptKind.DIGITS, "date of birth", 8)
+
+
+def test_option_after_a_garbled_label() -> None:
+    """A recogniser's "Check your account number is been claimed. Press two." still names 2."""
+    prompt = parse_prompt(
+        "And before coming back, you didn't press one. Check your account number is been claimed. Press two."
+    )
+    assert prompt.options[1] == MenuOption("2", "check your account number is been claimed")

@@ -153,3 +153,12 @@ async def test_secret_names_users_choose(
     action = await _decide("refill my prescription", prompt, secrets)
     assert action == Press(terminator, secret=secret, reason=action.reason if action else "")
     assert secret_keywords("rx_number") >= {"prescription", "rx"}
+
+
+async def test_garbled_menu_still_matches_the_goal() -> None:
+    text = (
+        "And before coming back, you didn't press one. Check your account number is been claimed. Press two."
+    )
+    action = await _decide("check on my existing auto claim", text)
+    assert isinstance(action, Press)
+    assert action.digits == "2"

@@ -45,6 +45,10 @@ _OPTION_PATTERNS: Final = (
     ),
     # "press 1 for billing" / "press 2 to speak to someone"
     re.compile(rf"{_PRESS}\s+{_KEY}(?!\d)\s+(?P<lead>for|to|if)\s+(?P<label>[^.;,]+)"),
+    # Last resort, for words a recogniser garbled: "<anything>, press 2" names option 2.
+    re.compile(
+        rf"(?:^|[.;!?]\s*)(?P<lead>)(?P<label>[^.;!?]{{3,80}}?)[,.]?\s+(?:please )?{_PRESS}\s+{_KEY}(?!\d)"
+    ),
 )
 # What speech recognisers write for a key right after "press" ("press free" is "press three").
 _KEY_HOMOPHONES: Final = {
@@ -177,11 +181,17 @@ def parse_prompt(text: str) -> Prompt:
     """Parse what the line said since the last action."""
     norm = normalise(text)
     options: dict[str, MenuOption] = {}
-    for clause in _CLAUSE_SPLIT.split(norm):
-        for pattern in _OPTION_PATTERNS:
-            for match in pattern.finditer(clause):
+    # The phrasings within a clause first, then the last-resort pattern across clauses (its
+    # label may be the sentence before a lone "Press two.").
+    passes = [(pattern, _CLAUSE_SPLIT.split(norm)) for pattern in _OPTION_PATTERNS[:2]]
+    passes.append((_OPTION_PATTERNS[2], [norm]))
+    for pattern, parts in passes:
+        for part in parts:
+            for match in pattern.finditer(part):
                 key = match.group("key")
                 label = _clean_label(match.group("label"))
+                if pattern is _OPTION_PATTERNS[2]:
+                    label = re.sub(r"^(?:for|to)\s+", "", label)
                 if match.group("lead") == "to":
                     label = f"to {label}"
                 if key not in options and label:

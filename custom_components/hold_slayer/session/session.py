@@ -40,7 +40,7 @@ from .request import MASK, CallRequest, Handoff
 _LOGGER = logging.getLogger(__name__)
 
 FRAME_SECONDS: Final = 0.02
-SETTLE: Final = 1.0  # quiet after a prompt before deciding (menus pause between options)
+SETTLE: Final = 0.5  # quiet after a prompt is read before deciding (menus pause between options)
 RING_SECONDS: Final = 12.0  # call audio kept to read a new voice's first words
 SILENT_HOLD: Final = 15.0  # silence alone is a hold once it outlasts a menu's input timeout
 SILENT_SHARE: Final = 0.8
@@ -95,7 +95,7 @@ class CallSession:
     """Place one call for a :class:`CallRequest` and follow it to the end."""
 
     settle: float = SETTLE
-    end_silence: float = 0.7
+    end_silence: float = 1.0  # a pause between a menu's sentences must not split it (context helps STT)
 
     def __init__(
         self,
@@ -573,6 +573,14 @@ class CallSession:
             return ""
 
     def _on_transcript(self, utterance: Utterance, text: str) -> None:
+        _LOGGER.debug(
+            "Call %s heard (%.1f-%.1f s, %s): %s",
+            self.id,
+            utterance.start,
+            utterance.end,
+            self.state,
+            self.request.mask(text),
+        )
         self._say_line(Speaker.LINE, text)
         prompt = parse_prompt(text)
         if prompt.queue_position is not None and prompt.queue_position != self.queue_position:
