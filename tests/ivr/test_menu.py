@@ -145,3 +145,16 @@ def test_option_after_a_garbled_label() -> None:
         "And before coming back, you didn't press one. Check your account number is been claimed. Press two."
     )
     assert prompt.options[1] == MenuOption("2", "check your account number is been claimed")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please continue to hold.",
+        "Our wait times are longer than usual.",
+        "We are experiencing a high call volume.",
+        "A representative will be with you shortly.",
+    ],
+)
+def test_hold_messages(text: str) -> None:
+    assert parse_prompt(text).kind is PromptKind.HOLD

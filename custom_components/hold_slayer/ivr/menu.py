@@ -77,7 +77,9 @@ _OPEN_QUESTION: Final = re.compile(
     r"(?:briefly )?(?:say|tell us) (?:why|what) you(?:'re| are) calling)"
 )
 _HOLD_WORDS: Final = re.compile(
-    r"\b(?:please hold|stay on the line|remain on the line|your call is important|"
+    r"\b(?:please hold|please continue to hold|continue to hold|remain on hold|hold the line|"
+    r"please wait|stay on the line|remain on the line|your call is important|"
+    r"wait times? (?:is|are)|call volume|answered shortly|with you shortly|experiencing|"
     r"next available|all of our|currently (?:assisting|helping)|in the order (?:it was|they were) received|"
     r"estimated wait|caller number|thank you for (?:your patience|holding|waiting))"
 )
