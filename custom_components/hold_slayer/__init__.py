@@ -125,17 +125,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -
     entry.async_on_unload(async_watch_engines(hass, entry))
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     if demo is not None:
-        # Once every integration (the TTS engine's too) is up: the first call need not wait.
-        entry.async_on_unload(
-            async_at_started(
-                hass,
-                lambda _: entry.async_create_background_task(
-                    hass, demo.prerender(), f"{DOMAIN} demo line prompts"
-                ),
-            )
-        )
+        entry.async_on_unload(async_at_started(hass, callback(lambda _: _prerender(hass, entry, demo))))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+def _prerender(hass: HomeAssistant, entry: HoldSlayerConfigEntry, demo: DemoLine) -> None:
+    """Render the demo's prompts once HA (and its TTS engine) runs, so no call waits for them."""
+    # Not eager: from inside the entry's setup task it would run in that task's place.
+    entry.async_create_background_task(hass, demo.prerender(), f"{DOMAIN} demo prompts", eager_start=False)
 
 
 async def _async_start_phone(phone: SipPhone) -> None:
