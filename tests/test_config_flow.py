@@ -59,7 +59,9 @@ async def _submit(hass: HomeAssistant, user_input: dict[str, Any]) -> Any:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
     assert result["menu_options"] == ["sip_account", "demo"]
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "sip_account"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "sip_account"}
+    )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "sip_account"
     return await hass.config_entries.flow.async_configure(result["flow_id"], user_input)

@@ -33,6 +33,7 @@ from custom_components.hold_slayer.const import (
 )
 from custom_components.hold_slayer.demo.scenario import HumanNode, Scenario, parse_scenario
 from custom_components.hold_slayer.demo.simulator import ANYONE_THERE, CompanySimulator
+from custom_components.hold_slayer.models import HoldSlayerConfigEntry
 from custom_components.hold_slayer.voice.pcm import Pcm
 from tests.servers.baresip import baresip_peer, read_wav
 from tests.signals import best_alignment
@@ -114,6 +115,44 @@ async def _agent_says(simulator: CompanySimulator, scenario: Scenario, text: str
     return await simulator.voices.speak(text, scenario.voices[node.voice], language="en")
 
 
+async def _demo_line(hass: HomeAssistant, stt_id: str, tts_id: str, desk: str) -> HoldSlayerConfigEntry:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Hold Slayer demo line",
+        unique_id="demo",
+        data={CONF_DEMO: True},
+        options={
+            CONF_PHONE_BOOK: [{"name": "Demo Gas", "aliases": [], "number": NUMBER}],
+            CONF_STT_ENGINE: stt_id,
+            CONF_TTS_ENGINE: tts_id,
+            CONF_DESK_EXTENSION: desk,
+        },
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+class CallStateWatch:
+    """The call-state sensor's states as HA records them, and when it reads "connected"."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{entry_id}_call_state")
+        assert entity_id is not None
+        self.states: list[str] = []
+        self.connected = asyncio.Event()
+        self.stop = async_track_state_change_event(hass, [entity_id], self._on_state)
+
+    @callback
+    def _on_state(self, event: Event[EventStateChangedData]) -> None:
+        new = event.data["new_state"]
+        if new is not None and (not self.states or self.states[-1] != new.state):
+            self.states.append(new.state)
+            if new.state == "connected":
+                self.connected.set()
+
+
 async def test_call_to_desk_phone(
     hass: HomeAssistant,
     wyoming_stt: tuple[str, int],
@@ -130,41 +169,14 @@ async def test_call_to_desk_phone(
 
     # The user at the desk says nothing (silence): what matters is what they hear.
     async with baresip_peer(np.zeros(8000 * 300, dtype=np.int16)) as desk:
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title="Hold Slayer demo line",
-            unique_id="demo",
-            data={CONF_DEMO: True},
-            options={
-                CONF_PHONE_BOOK: [{"name": "Demo Gas", "aliases": [], "number": NUMBER}],
-                CONF_STT_ENGINE: stt_id,
-                CONF_TTS_ENGINE: tts_id,
-                CONF_DESK_EXTENSION: desk.uri,
-            },
-        )
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+        entry = await _demo_line(hass, stt_id, tts_id, desk.uri)
         demo = entry.runtime_data.demo
         assert demo is not None
         assert await demo.prerender()  # through HA's Piper entity
         anyone_there = await _agent_says(demo.simulator, scenario, ANYONE_THERE)
         await _automations(hass, entry.entry_id)
 
-        call_state = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{entry.entry_id}_call_state")
-        assert call_state is not None
-        states: list[str] = []
-        connected = asyncio.Event()
-
-        @callback
-        def _on_state(event: Event[EventStateChangedData]) -> None:
-            new = event.data["new_state"]
-            if new is not None and (not states or states[-1] != new.state):
-                states.append(new.state)
-                if new.state == "connected":
-                    connected.set()
-
-        unsubscribe = async_track_state_change_event(hass, [call_state], _on_state)
+        watch = CallStateWatch(hass, entry.entry_id)
         events: list[dict[str, Any]] = []
         hass.bus.async_listen(EVENT_HOLD_SLAYER, callback(lambda event: events.append(dict(event.data))))
 
@@ -180,11 +192,11 @@ async def test_call_to_desk_phone(
 
         try:
             async with asyncio.timeout(CALL_WITHIN):
-                await connected.wait()
+                await watch.connected.wait()
         finally:
-            unsubscribe()
+            watch.stop()
         await desk.wait_event("CALL_ESTABLISHED", within=5)
-        assert _subsequence(WALK, states), states
+        assert _subsequence(WALK, watch.states), watch.states
 
         # Nobody spoke to the agent, so they ask whether anyone is there, then give up and hang up.
         record = demo.simulator.records[-1]

@@ -37,8 +37,8 @@ from .services import async_setup_services
 from .speech import HaSpeechToText, HaTextToSpeech
 from .telephony import (
     RegistrationState,
-    SipAccount,
     RegistrationStatus,
+    SipAccount,
     SipAuthError,
     SipConfigError,
     SipError,

@@ -1,5 +1,7 @@
-"""Config flow for Hold Slayer: a SIP account, tested with a real REGISTER before it is saved,
-or the demo company line (simulated companies on this machine, no account needed)."""
+"""Config flow for Hold Slayer: a SIP account (tested with a real REGISTER), or the demo line.
+
+The demo company line needs no account: simulated companies answer on this machine.
+"""
 
 from __future__ import annotations
 
