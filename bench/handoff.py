@@ -4,7 +4,8 @@ Each run is a whole call: Hold Slayer's core (SIP engine, hold monitor, rules de
 faster-whisper and Piper) calls the company simulator on 127.0.0.1; the moment the session
 reports a person, the transfer starts (what the bridge-to-desk blueprint's automation does in
 Home Assistant), and the clock stops when ``baresip``, the desk phone, reports the incoming call
-(its INVITE arrived and it rings). The speech servers are started once and kept warm.
+(its INVITE arrived and it rings; the script then picks up, as the user would). The speech
+servers are started once and kept warm.
 
     .venv/bin/python bench/handoff.py            # 10 calls
     .venv/bin/python bench/handoff.py --runs 3
@@ -95,6 +96,7 @@ async def one_handoff(parts: Bench, scenario: Scenario, desk: Baresip) -> float:
             started: float = await detected
             await desk.wait_event("CALL_INCOMING", within=CALL_BUDGET)
             ringing = loop.time()
+            await desk.command("accept")  # the user picks up
             await transferred.wait()
     finally:
         await session.hangup("benchmark run done")
@@ -110,7 +112,7 @@ async def main_async(runs: int) -> list[float]:
     times: list[float] = []
     async with (
         bench([scenario], stt_at=servers["stt"], tts_at=servers["tts"]) as parts,
-        baresip_peer(np.zeros(8000 * 300, dtype=np.int16)) as desk,
+        baresip_peer(np.zeros(8000 * 300, dtype=np.int16), answer="manual") as desk,
     ):
         for index in range(runs):
             seconds = await one_handoff(parts, scenario, desk)

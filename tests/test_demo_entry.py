@@ -11,7 +11,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
 from custom_components.hold_slayer.config_flow import DEMO_TITLE
-from custom_components.hold_slayer.const import CONF_DEMO, CONF_PHONE_BOOK, CONF_TTS_ENGINE, DOMAIN
+from custom_components.hold_slayer.const import (
+    CONF_DEMO,
+    CONF_HOME_COUNTRY_CODE,
+    CONF_PHONE_BOOK,
+    CONF_TTS_ENGINE,
+    DOMAIN,
+)
 from custom_components.hold_slayer.demo.line import DEMO_COMPANIES, DemoLine
 from custom_components.hold_slayer.demo_entry import EntryTts
 from custom_components.hold_slayer.models import HoldSlayerConfigEntry
@@ -57,6 +63,7 @@ async def test_demo_entry_from_the_menu(hass: HomeAssistant, caplog: pytest.LogC
     assert entry.unique_id == "demo"
     assert dict(entry.data) == {CONF_DEMO: True}
     assert entry.state is ConfigEntryState.LOADED
+    assert entry.options[CONF_HOME_COUNTRY_CODE] == "1"  # toll-free +1 800 numbers are domestic
     book = PhoneBook(contacts_from_options(entry.options[CONF_PHONE_BOOK]))
     assert [contact.name for contact in book.contacts] == [company.name for company in DEMO_COMPANIES]
     bank = book.find("Demo Bank")

@@ -7,7 +7,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_PHONE_BOOK, LOGGER
+from .const import CONF_HOME_COUNTRY_CODE, CONF_PHONE_BOOK, LOGGER
 from .demo.line import DemoLine, demo_phone_book, demo_scenarios
 from .telephony import SipAccount
 from .voice.pcm import Pcm
@@ -31,7 +31,9 @@ class EntryTts:
 async def async_demo_options(hass: HomeAssistant) -> dict[str, Any]:
     """A new demo entry's options: the demo companies in the phone book."""
     scenarios = await hass.async_add_executor_job(demo_scenarios)  # reads the bundled YAML
-    return {CONF_PHONE_BOOK: demo_phone_book(scenarios)}
+    # The demo companies have North American toll-free numbers, wherever the user lives:
+    # a home country of 1 keeps the dial plan from refusing them as international.
+    return {CONF_HOME_COUNTRY_CODE: "1", CONF_PHONE_BOOK: demo_phone_book(scenarios)}
 
 
 async def async_start_demo_line(
