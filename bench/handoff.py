@@ -98,9 +98,16 @@ async def one_handoff(parts: Bench, scenario: Scenario, desk: Baresip) -> float:
             ringing = loop.time()
             await desk.command("accept")  # the user picks up
             await transferred.wait()
+    except TimeoutError:
+        # Say how far the call got: the session's events and what the desk phone reported.
+        heard = [str(event.get("type", event)) for event in desk.events]
+        print(f"timed out after {[str(e.type) for e in session.events]}; desk: {heard}", file=sys.stderr)
+        raise
     finally:
         await session.hangup("benchmark run done")
         await asyncio.wait_for(run, 20)
+        for task in tasks:
+            task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     return ringing - started
 
