@@ -9,6 +9,7 @@ from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, Config
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.hold_slayer.config_flow import DEMO_TITLE
 from custom_components.hold_slayer.const import (
@@ -18,6 +19,7 @@ from custom_components.hold_slayer.const import (
     CONF_TTS_ENGINE,
     DOMAIN,
 )
+from custom_components.hold_slayer.demo import line as line_module
 from custom_components.hold_slayer.demo.line import DEMO_COMPANIES, DemoLine
 from custom_components.hold_slayer.demo_entry import EntryTts
 from custom_components.hold_slayer.models import HoldSlayerConfigEntry
@@ -125,3 +127,26 @@ async def test_demo_line_speaks_through_the_users_tts(
 async def test_entry_tts_without_an_engine() -> None:
     with pytest.raises(SpeechError, match="no text-to-speech engine"):
         await EntryTts(lambda: None).synthesize("Hello.", language="en")
+
+
+async def test_demo_line_stops_when_the_phone_cannot_start(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hold Slayer's side finds its port taken: the entry fails and the simulated companies stop too."""
+    stopped: list[DemoLine] = []
+    original_stop = DemoLine.stop
+
+    async def stop(self: DemoLine) -> None:
+        stopped.append(self)
+        await original_stop(self)
+
+    monkeypatch.setattr(DemoLine, "stop", stop)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        monkeypatch.setattr(line_module, "free_udp_port", lambda host="127.0.0.1": taken.getsockname()[1])
+        entry = MockConfigEntry(domain=DOMAIN, unique_id="demo", data={CONF_DEMO: True})
+        entry.add_to_hass(hass)
+        assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    (line,) = stopped
+    assert not _port_in_use(line.simulator.port)
