@@ -57,8 +57,13 @@ def no_setup() -> Iterator[None]:
 
 async def _submit(hass: HomeAssistant, user_input: dict[str, Any]) -> Any:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["sip_account", "demo"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "sip_account"}
+    )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "sip_account"
     return await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
 
 

@@ -83,10 +83,19 @@ def _assert_translated(step: dict[str, Any], fields: dict[str, Any], where: str)
             _assert_translated(step["sections"][name], nested, f"{where}.{name}")
 
 
-@pytest.mark.parametrize("step", ["user", "reconfigure"])
+@pytest.mark.parametrize("step", ["sip_account", "reconfigure"])
 def test_account_form_is_fully_translated(step: str) -> None:
     """Every account field has a label and a data_description."""
     _assert_translated(TRANSLATIONS["config"]["step"][step], _fields(_account_schema({})), step)
+
+
+def test_first_step_menu_is_translated() -> None:
+    """The first step offers a SIP account or the demo line; both options and the demo step have text."""
+    steps = TRANSLATIONS["config"]["step"]
+    assert set(steps["user"]["menu_options"]) == {"sip_account", "demo"}
+    assert all(steps["user"]["menu_options"].values())
+    assert steps["demo"]["title"]
+    assert "Demo Bank" in steps["demo"]["description"]
 
 
 def test_options_form_is_fully_translated() -> None:

@@ -10,12 +10,14 @@ from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.setup import async_when_setup
 
 from .account import InvalidAccountFieldError, account_from_data
 from .calls import HoldSlayerCalls
 from .const import (
+    CONF_DEMO,
     CONF_MAX_CONCURRENT_CALLS,
     CONF_STT_ENGINE,
     CONF_TTS_ENGINE,
@@ -25,6 +27,8 @@ from .const import (
     LOGGER,
     PLATFORMS,
 )
+from .demo.line import DemoLine
+from .demo_entry import async_start_demo_line
 from .intent import async_register_intents, async_register_sentences
 from .models import HoldSlayerConfigEntry, HoldSlayerData
 from .options import dial_plan_from_options
@@ -34,6 +38,7 @@ from .speech import HaSpeechToText, HaTextToSpeech
 from .telephony import (
     RegistrationState,
     RegistrationStatus,
+    SipAccount,
     SipAuthError,
     SipConfigError,
     SipError,
@@ -76,16 +81,62 @@ def speech_engines(
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> bool:
-    """Register the SIP account and set up the entities."""
+    """Register the SIP account (or start the demo company line) and set up the entities."""
+    demo: DemoLine | None = None
+    if entry.data.get(CONF_DEMO):
+        demo, account = await async_start_demo_line(hass, lambda: speech_engines(hass, entry.options)[1])
+    else:
+        account = _account(entry)
+    phone = SipPhone(account, register=demo is None)
     try:
-        account = account_from_data(entry.data)
-    except InvalidAccountFieldError as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_config",
-            translation_placeholders={"field": err.field},
-        ) from err
-    phone = SipPhone(account)
+        await _async_start_phone(phone)
+    except BaseException:
+        if demo is not None:
+            await demo.stop()
+        raise
+    calls = HoldSlayerCalls(
+        hass,
+        entry.entry_id,
+        phone,
+        dial_plan=dial_plan_from_options(entry.options),
+        speech=lambda: speech_engines(hass, entry.options),
+        max_concurrent=int(entry.options.get(CONF_MAX_CONCURRENT_CALLS, DEFAULT_MAX_CONCURRENT_CALLS)),
+    )
+    await calls.async_load()
+    entry.runtime_data = HoldSlayerData(phone=phone, calls=calls, demo=demo)
+
+    async def _async_stop(_: Event | None = None) -> None:
+        # HA does not unload entries at shutdown: hang up and close the sockets here too.
+        await calls.async_shutdown()
+        await phone.stop()
+        if demo is not None:
+            await demo.stop()
+
+    @callback
+    def _async_registration_changed(status: RegistrationStatus) -> None:
+        if status.state is RegistrationState.AUTH_FAILED:
+            LOGGER.warning("The registrar rejected the credentials of %s", entry.title)
+            entry.async_start_reauth(hass)
+
+    entry.async_on_unload(_async_stop)
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop))
+    entry.async_on_unload(phone.async_listen(_async_registration_changed))
+    entry.async_on_unload(async_watch_registration(hass, entry, phone))
+    entry.async_on_unload(async_watch_engines(hass, entry))
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    if demo is not None:
+        entry.async_on_unload(async_at_started(hass, callback(lambda _: _prerender(hass, entry, demo))))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+def _prerender(hass: HomeAssistant, entry: HoldSlayerConfigEntry, demo: DemoLine) -> None:
+    """Render the demo's prompts once HA (and its TTS engine) runs, so no call waits for them."""
+    # Not eager: from inside the entry's setup task it would run in that task's place.
+    entry.async_create_background_task(hass, demo.prerender(), f"{DOMAIN} demo prompts", eager_start=False)
+
+
+async def _async_start_phone(phone: SipPhone) -> None:
     try:
         await phone.start()
     except SipAuthError as err:
@@ -102,36 +153,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -
             translation_key="cannot_register",
             translation_placeholders={"error": str(err)},
         ) from err
-    calls = HoldSlayerCalls(
-        hass,
-        entry.entry_id,
-        phone,
-        dial_plan=dial_plan_from_options(entry.options),
-        speech=lambda: speech_engines(hass, entry.options),
-        max_concurrent=int(entry.options.get(CONF_MAX_CONCURRENT_CALLS, DEFAULT_MAX_CONCURRENT_CALLS)),
-    )
-    await calls.async_load()
-    entry.runtime_data = HoldSlayerData(phone=phone, calls=calls)
 
-    async def _async_stop(_: Event | None = None) -> None:
-        # HA does not unload entries at shutdown: hang up and close the sockets here too.
-        await calls.async_shutdown()
-        await phone.stop()
 
-    @callback
-    def _async_registration_changed(status: RegistrationStatus) -> None:
-        if status.state is RegistrationState.AUTH_FAILED:
-            LOGGER.warning("The registrar rejected the credentials of %s", entry.title)
-            entry.async_start_reauth(hass)
-
-    entry.async_on_unload(_async_stop)
-    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop))
-    entry.async_on_unload(phone.async_listen(_async_registration_changed))
-    entry.async_on_unload(async_watch_registration(hass, entry, phone))
-    entry.async_on_unload(async_watch_engines(hass, entry))
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    return True
+def _account(entry: HoldSlayerConfigEntry) -> SipAccount:
+    try:
+        return account_from_data(entry.data)
+    except InvalidAccountFieldError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_config",
+            translation_placeholders={"field": err.field},
+        ) from err
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> None:

@@ -1,4 +1,7 @@
-"""Config flow for Hold Slayer: a SIP account, tested with a real REGISTER before it is saved."""
+"""Config flow for Hold Slayer: a SIP account (tested with a real REGISTER), or the demo line.
+
+The demo company line needs no account: simulated companies answer on this machine.
+"""
 
 from __future__ import annotations
 
@@ -22,16 +25,19 @@ from .const import (
     CONF_ADVANCED,
     CONF_AUTH_USERNAME,
     CONF_CALLER_ID,
+    CONF_DEMO,
     CONF_OUTBOUND_PROXY,
     CONF_RTP_PORTS,
     CONF_SIP_PORTS,
     CONF_TRANSPORT,
     DEFAULT_RTP_PORTS,
     DEFAULT_SIP_PORTS,
+    DEMO_UNIQUE_ID,
     DOMAIN,
     LOGGER,
     REGISTER_TEST_TIMEOUT,
 )
+from .demo_entry import async_demo_options
 from .options import build_options_schema, validate_options
 from .telephony import (
     SipAuthError,
@@ -59,6 +65,9 @@ _TRANSPORT = selector.SelectSelector(
         mode=selector.SelectSelectorMode.DROPDOWN,
     )
 )
+
+
+DEMO_TITLE = "Hold Slayer demo line"
 
 
 def _account_schema(defaults: Mapping[str, Any]) -> vol.Schema:
@@ -156,6 +165,20 @@ class HoldSlayerConfigFlow(ConfigFlow, domain=DOMAIN):
         return {}
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A real SIP account, or the demo company line to try Hold Slayer without one."""
+        return self.async_show_menu(step_id="user", menu_options=["sip_account", "demo"])
+
+    async def async_step_demo(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Explain the demo line, then add it (once: it is the same line for everyone)."""
+        await self.async_set_unique_id(DEMO_UNIQUE_ID)
+        self._abort_if_unique_id_configured()
+        if user_input is None:
+            return self.async_show_form(step_id="demo", data_schema=vol.Schema({}))
+        return self.async_create_entry(
+            title=DEMO_TITLE, data={CONF_DEMO: True}, options=await async_demo_options(self.hass)
+        )
+
+    async def async_step_sip_account(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the SIP account and test it."""
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -165,7 +188,7 @@ class HoldSlayerConfigFlow(ConfigFlow, domain=DOMAIN):
             if not (errors := await self._async_test_account(data)):
                 return self.async_create_entry(title=unique_id_for(data), data=data)
         return self.async_show_form(
-            step_id="user",
+            step_id="sip_account",
             data_schema=_account_schema(user_input or {}),
             errors=errors,
         )
@@ -192,6 +215,8 @@ class HoldSlayerConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Change the account's server settings; it must stay the same account."""
         entry = self._get_reconfigure_entry()
+        if entry.data.get(CONF_DEMO):
+            return self.async_abort(reason="demo_not_reconfigurable")
         errors: dict[str, str] = {}
         if user_input is not None:
             data = _clean(user_input)

@@ -22,6 +22,8 @@ CONF_OUTBOUND_PROXY: Final = "outbound_proxy"
 CONF_CALLER_ID: Final = "caller_id"
 CONF_SIP_PORTS: Final = "sip_ports"
 CONF_RTP_PORTS: Final = "rtp_ports"
+CONF_DEMO: Final = "demo"  # the entry is the demo company line (no SIP account)
+DEMO_UNIQUE_ID: Final = "demo"
 
 DEFAULT_SIP_PORTS: Final = "5060-5080"
 DEFAULT_RTP_PORTS: Final = "10000-10999"

@@ -246,7 +246,7 @@ class HoldSlayerCallSensor(HoldSlayerEntity, SensorEntity):
         on_hold = session is not None and session.state is SessionState.ON_HOLD
         if on_hold and self._tick is None:
             self._tick = async_track_time_interval(
-                self.hass, lambda _: self.async_write_ha_state(), HOLD_TIME_REFRESH
+                self.hass, callback(lambda _: self.async_write_ha_state()), HOLD_TIME_REFRESH
             )
         elif not on_hold:
             self._stop_ticking()
