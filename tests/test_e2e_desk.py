@@ -134,21 +134,23 @@ async def _demo_line(hass: HomeAssistant, stt_id: str, tts_id: str, desk: str) -
     return entry
 
 
-class CallStateWatch:
-    """The call-state sensor's states as HA records them, and when it reads "connected"."""
+class StateWatch:
+    """The states HA records for some of the line's entities, and when the call reads "connected"."""
 
-    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
-        entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{entry_id}_call_state")
-        assert entity_id is not None
-        self.states: list[str] = []
+    def __init__(self, hass: HomeAssistant, entry_id: str, platform: str, *keys: str) -> None:
+        registry = er.async_get(hass)
+        self.keys = {registry.async_get_entity_id(platform, DOMAIN, f"{entry_id}_{key}"): key for key in keys}
+        assert None not in self.keys
+        self.states: dict[str, list[str]] = {key: [] for key in keys}
         self.connected = asyncio.Event()
-        self.stop = async_track_state_change_event(hass, [entity_id], self._on_state)
+        self.stop = async_track_state_change_event(hass, [str(e) for e in self.keys], self._on_state)
 
     @callback
     def _on_state(self, event: Event[EventStateChangedData]) -> None:
         new = event.data["new_state"]
-        if new is not None and (not self.states or self.states[-1] != new.state):
-            self.states.append(new.state)
+        seen = self.states[self.keys[event.data["entity_id"]]]
+        if new is not None and (not seen or seen[-1] != new.state):
+            seen.append(new.state)
             if new.state == "connected":
                 self.connected.set()
 
@@ -176,7 +178,8 @@ async def test_call_to_desk_phone(
         anyone_there = await _agent_says(demo.simulator, scenario, ANYONE_THERE)
         await _automations(hass, entry.entry_id)
 
-        watch = CallStateWatch(hass, entry.entry_id)
+        watch = StateWatch(hass, entry.entry_id, "sensor", "call_state")
+        flags = StateWatch(hass, entry.entry_id, "binary_sensor", "on_hold", "human_on_line")
         events: list[dict[str, Any]] = []
         hass.bus.async_listen(EVENT_HOLD_SLAYER, callback(lambda event: events.append(dict(event.data))))
 
@@ -195,8 +198,11 @@ async def test_call_to_desk_phone(
                 await watch.connected.wait()
         finally:
             watch.stop()
+            flags.stop()
         await desk.wait_event("CALL_ESTABLISHED", within=5)
-        assert _subsequence(WALK, watch.states), watch.states
+        assert _subsequence(WALK, watch.states["call_state"]), watch.states
+        assert _subsequence(["on", "off"], flags.states["on_hold"]), flags.states  # held, then not
+        assert flags.states["human_on_line"][:1] == ["on"], flags.states
 
         # Nobody spoke to the agent, so they ask whether anyone is there, then give up and hang up.
         record = demo.simulator.records[-1]
