@@ -186,3 +186,10 @@ def test_short_blips_in_the_off_period_are_ignored() -> None:
     detector = ProgressToneDetector()
     kinds = [detector.push(frame) for frame in _frames(signal)]
     assert all(kind is ToneKind.RINGBACK for kind in kinds[60:])
+
+
+def test_a_note_rising_out_of_music_is_not_named_provisionally() -> None:
+    """425 Hz for a second straight out of loud audio, then silence: no provisional EU ringback."""
+    signal = np.concatenate([_noise(2.0, -12, seed=5), _tone((425.0,), 1.0, level_db=-12), np.zeros(16000)])
+    named_at, _ = _first_named(signal)
+    assert named_at is None

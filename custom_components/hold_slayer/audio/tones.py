@@ -257,6 +257,10 @@ class ProgressToneDetector:
     _gap: int = 0  # non-tone frames since the current tone was last heard (bridged if short)
     _loud_run: int = 0  # consecutive loud non-tone frames in an off period
     _tone_energy: float = float("inf")  # mean square of the last on-period
+    # Mean squares of the latest non-tone frames, and their median just before the current tone
+    _off_energies: deque[float] = field(default_factory=lambda: deque(maxlen=25))
+    _before_energy: float = 0.0
+    _from_quiet: bool = True  # the last on-period began out of (near) silence
     _energy_sum: float = 0.0
     _energy_frames: int = 0
     _recognised: tuple[ToneSpec, ...] = ()
@@ -307,6 +311,9 @@ class ProgressToneDetector:
                 self._pending_off = (self._current, self._length)
             self._current, self._length = frequencies, FRAME_SECONDS
             self._energy_sum, self._energy_frames = 0.0, 0
+            # Not the last two frames: their 40 ms windows already hold some of this tone.
+            before = list(self._off_energies)[:-2]
+            self._before_energy = float(np.median(before)) if before else 0.0
         self._gap = 0
         self._energy_sum += energy
         self._energy_frames += 1
@@ -326,10 +333,12 @@ class ProgressToneDetector:
             self._current, self._length = off, length + self._length + gap
             return
         self._tone_energy = self._energy_sum / max(self._energy_frames, 1)
+        self._from_quiet = not self._is_loud(self._before_energy)
         self._close_segment()
         self._current, self._length = None, gap
 
     def _off_frame(self, energy: float) -> None:
+        self._off_energies.append(energy)
         self._length += FRAME_SECONDS
         self._loud_run = self._loud_run + 1 if self._is_loud(energy) else 0
         if self._current is None and self._loud_run > BRIDGE_FRAMES:
@@ -371,8 +380,9 @@ class ProgressToneDetector:
                 candidates.append(spec)
         if confirmed:  # UK busy can pass for UK congestion within tolerance: the closest wins
             return (min(confirmed, key=lambda pair: pair[0])[1],), True
-        # Provisional: what fits the tone so far, if all of it means the same thing.
-        if candidates and len({spec.kind for spec in candidates}) == 1:
+        # Provisional: what fits the tone so far, if all of it means the same thing — and the
+        # tone rose out of silence: a note of hold music rises out of music.
+        if candidates and len({spec.kind for spec in candidates}) == 1 and self._from_quiet:
             return tuple(candidates), False
         return (), False
 
