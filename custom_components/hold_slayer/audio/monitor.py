@@ -37,6 +37,7 @@ FINGERPRINT_SECONDS: Final = 1.0  # of a new speech segment, searched in known a
 REFERENCE_SECONDS: Final = 20.0  # of an announcement, kept as its reference
 HUMAN_EVIDENCE: Final = 0.6  # seconds of new, unmatched speech before a person is reported
 HUMAN_EVIDENCE_OVER_MUSIC: Final = 1.2  # … after a voice over music, or on a hold that speaks over music
+FAST_OVER_MUSIC: Final = 0.1  # share of voice-over-music decisions the fast path tolerates
 MIN_SPEECH_SHARE: Final = 0.6  # of the candidate's decisions, for the fast path
 ONSET_LAG: Final = 0.3  # the classifier's 1 s window names speech ~0.3 s after it starts
 PRE_ROLL_FRAMES: Final = 25  # audio kept from before a candidate, so the probe has its onset
@@ -303,7 +304,8 @@ class HoldMonitor:
             and candidate.dense_windows >= MIN_DENSE_WINDOWS
             and candidate.speech >= HUMAN_EVIDENCE
             and candidate.labels.count(Label.SPEECH) / len(candidate.labels) >= MIN_SPEECH_SHARE
-            and not any(label in _MUSICAL for label in candidate.labels)
+            and Label.MUSIC not in candidate.labels
+            and candidate.labels.count(Label.SPEECH_OVER_MUSIC) <= FAST_OVER_MUSIC * len(candidate.labels)
         )
 
     def _loop_over_music(self) -> bool:
