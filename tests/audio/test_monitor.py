@@ -64,7 +64,7 @@ def test_person_after_repeated_announcements(seed: int) -> None:
     assert kinds.count(EventKind.ANNOUNCEMENT) >= 2
     humans = [event for event in events if event.kind is EventKind.HUMAN_DETECTED]
     assert len(humans) == 1
-    assert 0 < humans[0].time - person_at <= 2.0
+    assert 0 < humans[0].time - person_at <= 1.3  # the fast path: the loop is known
     assert humans[0].onset is not None
     assert abs(humans[0].onset - person_at) <= 0.5
     assert EventKind.HOLD_ENDED in kinds
@@ -120,3 +120,32 @@ def test_fingerprints_survive_level_and_codec() -> None:
     for person in corpus.human_speech("test"):
         assert reference.match(Fingerprint.of(corpus._normalise(person, -20)[:RATE])) < 0.35
     assert reference.match(Fingerprint.of(np.zeros(RATE))) == 0.0
+
+
+def test_frame_by_frame_equals_blocks() -> None:
+    """``push`` one 20 ms frame at a time gives the events ``push_block`` gives."""
+    audio, _ = _hold(3, announcements=1, human=True)
+    frames = audio[: len(audio) // FRAME * FRAME].reshape(-1, FRAME)
+    streaming = HoldMonitor()
+    one_by_one = [event for frame in frames for event in streaming.push(frame)]
+    assert [(e.kind, e.time) for e in one_by_one] == [(e.kind, e.time) for e in _run(audio)]
+    assert EventKind.HUMAN_DETECTED in [event.kind for event in one_by_one]
+
+
+def test_repeats_spoken_over_music_are_not_a_person() -> None:
+    """An announcement over a music bed, repeated: its clear stretches never pass for a person."""
+    rng = np.random.default_rng(8)
+    music = corpus._normalise(corpus.music_tracks("test")[0], -22)
+    prompts = corpus.prompts("test")
+    announcement = corpus._normalise(
+        np.concatenate([prompts[int(i)] for i in rng.integers(0, len(prompts), 3)]), -20
+    )
+    parts: list[Floats] = [music[: 10 * RATE]]
+    position = 10 * RATE
+    for _ in range(4):
+        parts += [announcement + 0.3 * music[position : position + len(announcement)]]
+        position += len(announcement)
+        parts += [music[position : position + 12 * RATE]]
+        position += 12 * RATE
+    audio = corpus.through_channel(np.concatenate(parts), corpus.Channel(noise_db=-60.0), rng)
+    assert EventKind.HUMAN_DETECTED not in [event.kind for event in _run(audio)]

@@ -83,3 +83,69 @@ def test_every_transition() -> None:
     assert EventKind.HUMAN_DETECTED in kinds
     assert kinds[-1] is EventKind.HOLD_STARTED  # the music came back after the "person"
     assert monitor.on_hold
+
+
+def _drive(script: list[Label], audio: Floats) -> HoldMonitor:
+    monitor = HoldMonitor(classifier=ScriptedClassifier(script))  # type: ignore[arg-type]
+    frames = audio[: len(audio) // FRAME * FRAME].reshape(-1, FRAME)
+    for start in range(0, len(frames), 50):
+        monitor.push_block(frames[start : start + 50])
+    return monitor
+
+
+def _voice(seed: int, seconds: float) -> Floats:
+    """Audio no announcement matches: a real person of the corpus."""
+    person = corpus._normalise(np.concatenate(corpus.human_speech("test")), -20)
+    start = seed * 8000
+    return person[start : start + round(seconds * 8000)]
+
+
+def _hold_with_loop() -> tuple[list[Label], list[Floats]]:
+    """Music, then one announcement (learned) and music again: the loop is known."""
+    announcement = corpus._normalise(np.concatenate(corpus.prompts("test")[:3]), -20)[: 3 * 8000]
+    music = np.random.default_rng(1).normal(0, 0.01, 8000 * 8)
+    script = _seconds(Label.MUSIC, 6) + _seconds(Label.SPEECH, 3) + _seconds(Label.MUSIC, 8)
+    return script, [music[: 8000 * 6], announcement, music]
+
+
+def test_a_new_voice_is_reported_within_a_second_once_the_loop_is_known() -> None:
+    """After a learned announcement, clear speech that matches nothing: human_detected <= 1 s."""
+    script, audio = _hold_with_loop()
+    voice_at = sum(len(part) for part in audio) / 8000
+    script += _seconds(Label.SPEECH, 3) + _seconds(Label.SILENCE, 2)
+    monitor = _drive(script, np.concatenate([*audio, _voice(1, 3), np.zeros(8000 * 2)]))
+    humans = [event for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED]
+    assert len(humans) == 1
+    assert 0.5 <= humans[0].time - voice_at <= 1.0
+
+
+def test_a_voice_after_voice_over_music_needs_more_speech() -> None:
+    """Speech over music turning clear is likely more announcement: 1.2 s of speech, not 0.6."""
+    script, audio = _hold_with_loop()
+    voice_at = sum(len(part) for part in audio) / 8000 + 2
+    script += _seconds(Label.SPEECH_OVER_MUSIC, 2) + _seconds(Label.SPEECH, 3) + _seconds(Label.SILENCE, 2)
+    monitor = _drive(script, np.concatenate([*audio, _voice(2, 5), np.zeros(8000 * 2)]))
+    humans = [event for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED]
+    assert len(humans) == 1
+    assert 1.1 <= humans[0].time - voice_at <= 1.6
+
+
+def test_long_speech_before_any_announcement_needs_a_longer_pause() -> None:
+    """Nothing learned: 3 s of speech then silence is a person only after 1.6 s of pause."""
+    music = np.random.default_rng(1).normal(0, 0.01, 8000 * 6)
+    script = _seconds(Label.MUSIC, 6) + _seconds(Label.SPEECH, 3) + _seconds(Label.SILENCE, 3)
+    monitor = _drive(script, np.concatenate([music, _voice(3, 3), np.zeros(8000 * 3)]))
+    humans = [event for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED]
+    assert len(humans) == 1
+    assert 9 + 1.5 <= humans[0].time <= 9 + 1.8
+
+
+def test_music_after_the_hold_ended_restarts_the_hold() -> None:
+    """A person, the hold over — then music for 3 s: on hold again (they put us back on hold)."""
+    script, audio = _hold_with_loop()
+    script += _seconds(Label.SPEECH, 5) + _seconds(Label.MUSIC, 4)
+    music = np.random.default_rng(3).normal(0, 0.01, 8000 * 4)
+    monitor = _drive(script, np.concatenate([*audio, _voice(4, 5), music]))
+    kinds = [event.kind for event in monitor.events]
+    assert kinds[-3:] == [EventKind.HUMAN_DETECTED, EventKind.HOLD_ENDED, EventKind.HOLD_STARTED]
+    assert monitor.on_hold

@@ -113,3 +113,83 @@ def test_sit() -> None:
     kinds = [detector.push(frame) for frame in _frames(signal)]
     assert ToneKind.SIT in kinds
     assert ToneKind.SIT not in kinds[: int(0.66 / 0.02)]
+
+
+def _first_named(signal: Samples) -> tuple[float | None, list[ToneKind | None]]:
+    detector = ProgressToneDetector()
+    kinds = [detector.push(frame) for frame in _frames(signal)]
+    first = next((i for i, kind in enumerate(kinds) if kind is not None), None)
+    return (None if first is None else (first + 1) * 0.02), kinds
+
+
+@pytest.mark.parametrize("spec", [s for s in TONES if s.name not in ("uk busy", "uk congestion")], ids=str)
+def test_tone_named_after_its_first_on_period(spec: ToneSpec) -> None:
+    """A tone whose first on-period fits one kind is named within 0.2 s of its end (provisional)."""
+    named_at, kinds = _first_named(_cadence(spec.frequencies, spec.cadence, cycles=2))
+    assert named_at is not None
+    if spec.name == "jp busy":  # 400 Hz 0.5 s could still be UK congestion until the gap ends
+        assert named_at <= 1.0 + 0.2
+    else:
+        assert spec.cadence[0] < named_at <= spec.cadence[0] + 0.2
+    assert {kind for kind in kinds if kind is not None} == {spec.kind}
+
+
+def test_provisional_tone_is_confirmed_by_its_cadence() -> None:
+    """One on-period is provisional; on-off-on is confirmed; a tone that never returns is dropped."""
+    spec = TONES[0]  # US ringback 2 s / 4 s
+    detector = ProgressToneDetector()
+    first = [detector.push(frame) for frame in _frames(_tone(spec.frequencies, 2.0))]
+    gap = [detector.push(frame) for frame in _frames(np.zeros(SAMPLE_RATE))]
+    assert set(first) == {None}
+    assert gap[-1] is ToneKind.RINGBACK
+    assert not detector.confirmed
+    second = np.concatenate([np.zeros(3 * SAMPLE_RATE), _tone(spec.frequencies, 2.0), np.zeros(1600)])
+    kinds = [detector.push(frame) for frame in _frames(second)]
+    assert set(kinds) == {ToneKind.RINGBACK}
+    assert detector.confirmed
+    late = [detector.push(frame) for frame in _frames(np.zeros(6 * SAMPLE_RATE))]
+    assert late[-1] is None  # the off period outlasted 4 s + 25 %
+    assert not detector.confirmed
+
+
+@pytest.mark.parametrize("spec", TONES, ids=lambda spec: spec.name)
+def test_progress_tones_through_lost_packets_and_low_level(spec: ToneSpec) -> None:
+    """5 % of frames lost (silence) and -30 dBFS in -45 dBFS noise: the cadence still holds."""
+    rng = np.random.default_rng(3)
+    signal = _cadence(spec.frequencies, spec.cadence, cycles=4, level_db=-30.0)
+    signal = signal + _noise(len(signal) / SAMPLE_RATE, -45, seed=4)
+    frames = _frames(signal)
+    for index in np.flatnonzero(rng.random(len(frames)) < 0.05):
+        frames[index] = np.zeros(FRAME)
+    detector = ProgressToneDetector()
+    kinds = [detector.push(frame) for frame in frames]
+    tail = kinds[len(kinds) // 2 :]
+    assert sum(kind is spec.kind for kind in tail) >= 0.99 * len(tail)
+
+
+def test_loud_audio_in_the_off_period_breaks_the_cadence() -> None:
+    """A 425 Hz second in music is not EU ringback: the "gap" after it is not the network's silence."""
+    music_like = _noise(4.0, -12, seed=9)
+    signal = np.concatenate([_tone((425.0,), 1.0, level_db=-12), music_like])
+    named_at, kinds = _first_named(signal)
+    assert named_at is not None  # named provisionally when the on-period ends …
+    assert kinds[-100:] == [None] * 100  # … and dropped once loud non-tone audio fills the gap
+    assert sum(kind is not None for kind in kinds) <= 10
+
+
+def test_short_blips_in_the_off_period_are_ignored() -> None:
+    """A 40 ms tone blip in an off period neither breaks nor starts a segment."""
+    spec = next(s for s in TONES if s.name == "eu ringback")
+    signal = _cadence(spec.frequencies, spec.cadence, cycles=3)
+    start = round(2.5 * SAMPLE_RATE)
+    signal[start : start + 320] = _tone((425.0,), 0.04)
+    detector = ProgressToneDetector()
+    kinds = [detector.push(frame) for frame in _frames(signal)]
+    assert all(kind is ToneKind.RINGBACK for kind in kinds[60:])
+
+
+def test_a_note_rising_out_of_music_is_not_named_provisionally() -> None:
+    """425 Hz for a second straight out of loud audio, then silence: no provisional EU ringback."""
+    signal = np.concatenate([_noise(2.0, -12, seed=5), _tone((425.0,), 1.0, level_db=-12), np.zeros(16000)])
+    named_at, _ = _first_named(signal)
+    assert named_at is None

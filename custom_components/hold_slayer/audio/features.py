@@ -72,7 +72,9 @@ def frame_features(block: Floats, previous_shape: Floats | None = None) -> tuple
 def _voicing(block: Floats, energy: Floats) -> Floats:
     """Normalised autocorrelation peak over pitch lags (0 for near-silent frames)."""
     centred = block - np.mean(block, axis=1, keepdims=True)
-    spectrum = np.fft.rfft(centred, 2 * FFT_SIZE, axis=1)
+    # 320 points: enough for a linear (not circular) autocorrelation of 160 samples, and
+    # cheaper than the next power of two.
+    spectrum = np.fft.rfft(centred, 2 * FRAME, axis=1)
     correlation = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, : _MAX_LAG + 1]
     lags = np.arange(_MIN_LAG, _MAX_LAG + 1)
     zero = np.maximum(correlation[:, :1], 1e-12)
