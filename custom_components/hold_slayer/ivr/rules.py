@@ -45,7 +45,7 @@ _SECRET_ALIASES: Final = {
     "policy": "policy",
     "order": "order",
 }
-_NEGATIONS: Final = re.compile(r"\b(?:not|no|never|isn't|isnt|aren't|without|except)\b((?:\s+\w+){1,3})")
+_NEGATIONS: Final = re.compile(r"\b(?:not|no|never|isn't|aren't|without|except)\b((?:\s+\w+){1,3})")
 _REPEAT: Final = frozenset(map(stem, "repeat hear again menu previous main".split()))  # noqa: SIM905
 _OTHER: Final = frozenset(map(stem, "other else all anything".split()))  # noqa: SIM905
 _YES: Final = "yes"
