@@ -23,7 +23,19 @@ _MACHINE_CUES: Final = re.compile(
 
 
 def sounds_like_person(text: str) -> bool:
-    """A greeting a person gives ("this is Sarah, how can I help?") and no IVR wording."""
+    """A greeting a person gives ("this is Sarah, how can I help?") and no IVR wording.
+
+    Judged sentence by sentence: an utterance may run from the hold's announcement straight
+    into the agent's greeting ("... stay on the line. Thanks for holding, who am I speaking
+    with?"), and the greeting decides. A menu anywhere in it does not come from a person.
+    """
+    sentences = [part for part in re.split(r"(?<=[.!?])\s+", text.strip()) if part]
+    if any(parse_prompt(sentence).kind in (PromptKind.MENU, PromptKind.DIGITS) for sentence in sentences):
+        return False
+    return any(_person_sentence(sentence) for sentence in sentences)
+
+
+def _person_sentence(text: str) -> bool:
     norm = normalise(text)
     if _MACHINE_CUES.search(norm):
         return False
