@@ -158,3 +158,8 @@ def test_option_after_a_garbled_label() -> None:
 )
 def test_hold_messages(text: str) -> None:
     assert parse_prompt(text).kind is PromptKind.HOLD
+
+
+def test_misheard_digit_count() -> None:
+    prompt = parse_prompt("Please enter your eight biggest policy number.")
+    assert (prompt.kind, prompt.digits_for, prompt.digits_length) == (PromptKind.DIGITS, "policy number", 8)

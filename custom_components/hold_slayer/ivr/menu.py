@@ -67,7 +67,8 @@ _KEY_HOMOPHONES: Final = {
 _SPEECH_CHOICES: Final = re.compile(r"\b(?:you can |please )?say\s+(?P<choices>[^.;?]+)")
 _DIGIT_PROMPT: Final = re.compile(
     r"\b(?:enter|key in|type|input|say or enter|please enter)\s+(?:your|the)\s+"
-    r"(?:(?P<length>\d+)[ -]digit\s+)?(?P<what>[a-z ]+?)"
+    # "8-digit", or what a recogniser makes of it ("eight biggest"): a count, then one word.
+    r"(?:(?P<length>\d+)[ -](?:digit|[a-z]+)\s+)?(?P<what>[a-z ]+?)"
     r"(?=,|\.|$| followed| then| and| using| on| as| in| with| now| please)"
 )
 _TERMINATOR: Final = re.compile(r"followed by (?:the )?(?P<key>#|\*)|(?:then|and) press (?P<key2>#|\*)")
