@@ -76,9 +76,15 @@ async def test_speech_answers() -> None:
     )
     confirm = "It sounds like you're calling about billing. Is that right? Say yes or no."
     assert await _decide("my phone bill", confirm) == Say("yes", reason="the line repeated the goal back")
-    assert await _decide("my internet is down", confirm) == Say(
-        "no", reason="the line repeated the goal back"
+    # We said "technical support"; the line confirms billing, which the menu offered too: no.
+    door_answered = DecisionContext(
+        "my internet is down", parse_prompt(confirm), history=((door, Say("technical support")),)
     )
+    assert await RulesDecider().decide(door_answered) == Say("no", reason="the line named another choice")
+    # We said "billing"; the recogniser garbled the repeat: trust what the line heard.
+    garbled = "It sounds like you're calling a mouth feeling. Is that right? Say yes or no."
+    answered = DecisionContext("my phone bill", parse_prompt(garbled), history=((door, Say("billing")),))
+    assert await RulesDecider().decide(answered) == Say("yes", reason="the line confirms what we said")
     action = await _decide("my router keeps dropping", "Briefly tell us why you are calling.")
     assert action == Say("my router keeps dropping", reason="an open question: say the goal")
     assert isinstance(await _decide("x", "Thank you for calling."), Wait)

@@ -146,7 +146,13 @@ def server_environment() -> dict[str, str]:
         "http_proxy": NOWHERE_PROXY,
         "https_proxy": NOWHERE_PROXY,
     }
-    inherited = {key: value for key, value in os.environ.items() if key.lower() != "no_proxy"}
+    # Servers are other programs, not code under test: no coverage measurement in them (a
+    # subprocess measured without our config would also break combining the data).
+    inherited = {
+        key: value
+        for key, value in os.environ.items()
+        if key.lower() != "no_proxy" and not key.startswith(("COV_CORE_", "COVERAGE_"))
+    }
     return {**inherited, **offline}
 
 

@@ -135,12 +135,13 @@ class Prompt:
 
 def normalise(text: str) -> str:
     """Lower case, number words as digits, "pound key" as "#", spaces collapsed."""
-    words = re.sub(r"[^\w'#*.,;?!-]+", " ", text.lower()).split()
+    # "six-digit" is "6-digit": number words inside hyphenated words count too.
+    words = re.sub(r"[^\w'#*.,;?!-]+", " ", text.lower()).replace("-", " - ").split()
     out = []
     for word in words:
         core = word.strip(".,;?!")
         out.append(word.replace(core, _NUMBER_WORDS[core]) if core in _NUMBER_WORDS else word)
-    joined = " ".join(out)
+    joined = " ".join(out).replace(" - ", "-")
     joined = re.sub(
         r"\b(press|push|dial) (\w+)\b",
         lambda m: f"{m.group(1)} {_KEY_HOMOPHONES.get(m.group(2), m.group(2))}",

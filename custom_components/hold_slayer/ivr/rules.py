@@ -11,7 +11,7 @@ import re
 from typing import Final
 
 from .decide import Action, DecisionContext, Press, Say, Wait
-from .menu import MenuOption, Prompt, PromptKind, keywords, stem
+from .menu import MenuOption, Prompt, PromptKind, keywords, parse_prompt, stem
 
 # Words that mean the same thing on a company's menu (compared as stems).
 _SYNONYMS: Final = tuple(
@@ -103,12 +103,30 @@ class RulesDecider:
             case PromptKind.MENU:
                 return self._menu(prompt, goal, context.attempts)
             case PromptKind.YES_NO:
-                confirmed = bool(_expand(goal) & prompt.keywords)
-                return Say(_YES if confirmed else _NO, reason="the line repeated the goal back")
+                return self._confirm(prompt, goal, context)
             case PromptKind.OPEN:
                 return Say(context.goal, reason="an open question: say the goal")
             case _:
                 return Wait(reason=f"a {prompt.kind} prompt")
+
+    @staticmethod
+    def _confirm(prompt: Prompt, goal: frozenset[str], context: DecisionContext) -> Action:
+        """Answer "It sounds like you're calling about billing, is that right?".
+
+        Yes when the line names the goal. No only when it names another choice of the menu we
+        just answered: recognisers garble the repeat ("calling a mouth feeling"), and the line
+        heard what we said, so anything else is a yes.
+        """
+        if _expand(goal) & prompt.keywords:
+            return Say(_YES, reason="the line repeated the goal back")
+        if context.history:
+            previous_text, previous = context.history[-1]
+            chosen = keywords(previous.text) if isinstance(previous, Say) else frozenset()
+            earlier = parse_prompt(previous_text)
+            others = [*earlier.spoken_choices, *(option.label for option in earlier.options)]
+            if any((keywords(other) - chosen) & prompt.keywords for other in others):
+                return Say(_NO, reason="the line named another choice")
+        return Say(_YES, reason="the line confirms what we said")
 
     @staticmethod
     def _digits(prompt: Prompt, secret_names: frozenset[str]) -> Action | None:
