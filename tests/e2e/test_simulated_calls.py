@@ -31,7 +31,9 @@ async def test_example_scenario(
     if scenario.expect.outcome == "human":
         assert result["false_human_events"] == 0
         assert result["detect_latency_s"] is not None
-        assert 0 <= result["detect_latency_s"] < 5
+        # Within seconds, not at hang-up: the acoustic monitor or, failing it, the greeting's
+        # words (docs/performance.md has the measured medians).
+        assert 0 <= result["detect_latency_s"] < 10
         assert result["stt_seconds"] > 0
     else:
         assert result["human_detected_s"] is None
