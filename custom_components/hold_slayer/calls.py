@@ -56,6 +56,11 @@ class CompanyStats:
         }
 
 
+def masked_number(session: CallSession) -> str:
+    """The number a call dialled, as entities, logs and diagnostics may show it."""
+    return mask_number(session.request.target)
+
+
 class HoldSlayerCalls:
     """All calls of one line (config entry)."""
 
@@ -79,7 +84,6 @@ class HoldSlayerCalls:
         self.max_concurrent = max_concurrent
         self.sessions: OrderedDict[str, CallSession] = OrderedDict()
         self.started: dict[str, str] = {}  # call id → ISO start time
-        self.numbers: dict[str, str] = {}  # call id → masked number
         self.companies: dict[str, CompanyStats] = {}
         self.last_hold_seconds: float | None = None
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.statistics")
@@ -142,14 +146,14 @@ class HoldSlayerCalls:
         session = CallSession(request, self.phone.dial, stt=stt, tts=tts, decider=self.decider)
         self.sessions[session.id] = session
         self.started[session.id] = dt_util.utcnow().isoformat()
-        self.numbers[session.id] = mask_number(request.target)
         while len(self.sessions) > KEPT_SESSIONS and (oldest := next(iter(self.sessions))) != session.id:
             if self.sessions[oldest].state not in FINAL_STATES:
                 break
             del self.sessions[oldest]
+            self.started.pop(oldest, None)
         session.async_listen(lambda event: self._on_session(session, event))
         LOGGER.info(
-            "Calling %s (%s) as call %s", request.company or "a company", self.numbers[session.id], session.id
+            "Calling %s (%s) as call %s", request.company or "a company", masked_number(session), session.id
         )
         task = create_task(self._run(session), f"{DOMAIN} call {session.id}")
         self._tasks.add(task)

@@ -13,6 +13,7 @@ from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
+from .calls import masked_number
 from .const import (
     CONF_AUTH_USERNAME,
     CONF_CALLBACK_NUMBER,
@@ -88,7 +89,7 @@ async def async_get_config_entry_diagnostics(
             "active": len(calls.active),
             "max_concurrent": calls.max_concurrent,
             "recent": [
-                _call(session, calls.numbers.get(call_id), calls.started.get(call_id))
+                _call(session, masked_number(session), calls.started.get(call_id))
                 for call_id, session in calls.sessions.items()
             ],
         },

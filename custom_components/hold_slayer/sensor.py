@@ -19,7 +19,7 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import StateType
 
 from .audio.classifier import Label
-from .calls import HoldSlayerCalls
+from .calls import HoldSlayerCalls, masked_number
 from .entity import HoldSlayerEntity
 from .models import HoldSlayerConfigEntry
 from .session.events import SessionState
@@ -62,7 +62,7 @@ def _call_attributes(session: CallSession | None, calls: HoldSlayerCalls) -> dic
     return {
         "call_id": session.id,
         "company": session.request.company,
-        "number": calls.numbers.get(session.id),
+        "number": masked_number(session),
         "goal": session.request.goal,
         "started": calls.started.get(session.id),
         "current_menu": prompt.text[:255] if prompt is not None else None,
@@ -70,7 +70,7 @@ def _call_attributes(session: CallSession | None, calls: HoldSlayerCalls) -> dic
             {
                 "call_id": other.id,
                 "company": other.request.company,
-                "number": calls.numbers.get(other.id),
+                "number": masked_number(other),
                 "state": str(other.state),
             }
             for other in calls.active
