@@ -168,7 +168,7 @@ def run_baresip(
     binary = shutil.which("baresip") or BARESIP
     if not Path(binary).exists():
         raise BaresipUnavailableError("baresip is not installed: run script/setup (apt-get install baresip)")
-    sip_port, ctrl_port = free_port(), free_port()
+    sip_port, ctrl_port = free_port(span=2), free_port()  # SIP/TLS binds sip_port + 1
     rtp_low = free_port(41000, 49000) // 100 * 100
     with tempfile.TemporaryDirectory(prefix="hs-baresip-") as tmp:
         workdir = Path(tmp)

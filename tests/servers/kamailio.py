@@ -59,10 +59,15 @@ def tcp_listening(port: int) -> bool:
     return False
 
 
-def free_port(low: int = 20000, high: int = 29999) -> int:
-    """A port free for both UDP and TCP (random, so parallel runs rarely collide)."""
+def free_port(low: int = 20000, high: int = 29999, span: int = 1) -> int:
+    """A port free for both UDP and TCP, with the ``span - 1`` ports above it free too.
+
+    Random, so parallel runs rarely collide.
+    """
     used = ports_in_use()
-    candidates = [port for port in range(low, high + 1) if port not in used]
+    candidates = [
+        port for port in range(low, high + 2 - span) if not used.intersection(range(port, port + span))
+    ]
     return random.choice(candidates)
 
 

@@ -17,7 +17,14 @@ from custom_components.hold_slayer.telephony.g711 import (
     decode,
     encode,
 )
-from custom_components.hold_slayer.telephony.rtp import JitterBuffer, MediaStats, MediaStream, RtpPacket
+from custom_components.hold_slayer.telephony.rtp import (
+    REALTIME_LINGER,
+    JitterBuffer,
+    MediaClock,
+    MediaStats,
+    MediaStream,
+    RtpPacket,
+)
 from custom_components.hold_slayer.telephony.sdp import PCMA, PCMU, Direction
 from tests.signals import best_alignment, noise
 
@@ -108,6 +115,75 @@ def test_jitter_buffer_resyncs_and_bounds_latency() -> None:
     buffer.push(*_packet(0, ssrc=3))  # sequence wraps
     assert buffer.pop() is not None
     assert buffer.pop() is not None
+
+
+def test_two_frame_ticks_start_one_packet_deeper() -> None:
+    """A 40 ms tick takes two packets at once, so playout waits for three and keeps one spare."""
+    stats = MediaStats()
+    buffer = JitterBuffer(stats, depth=2)
+    for sequence in (1, 2):
+        buffer.push(*_packet(sequence))
+    assert buffer.pop(ahead=1) is None
+    buffer.push(*_packet(3))
+    for sequence in range(4, 40, 2):  # two arrive per tick, a little early or late
+        assert buffer.pop(ahead=1) is not None
+        assert buffer.pop() is not None
+        buffer.push(*_packet(sequence))
+        buffer.push(*_packet(sequence + 1))
+    assert stats.packets_lost == 0
+    assert stats.packets_dropped_overflow == 0
+
+
+def test_event_packets_are_not_concealed_as_lost_audio() -> None:
+    """RFC 4733 packets take sequence numbers in the same stream; skipping them adds no delay."""
+    stats = MediaStats()
+    buffer = JitterBuffer(stats, depth=2)
+    for sequence in (1, 2):
+        buffer.push(*_packet(sequence, value=10))
+    assert buffer.pop() is not None
+    event, _ = _packet(0)
+    for sequence in range(3, 9):  # a digit: events instead of audio
+        buffer.skip(RtpPacket(101, False, sequence, 480, 1, event.payload[:4]))
+    assert buffer.pop() is not None  # sequence 2
+    assert buffer.pop() is None  # nothing more to play: an underrun, not loss
+    for sequence in (9, 10):
+        buffer.push(*_packet(sequence, value=90))
+    resumed = buffer.pop()
+    assert resumed is not None
+    assert int(resumed[0]) == 90  # straight to the audio after the digit
+    assert stats.packets_lost == 0
+    buffer.skip(RtpPacket(101, False, 11, 480, 7, b"\x01\x00\x00\x00"))  # another source: ignored
+
+
+async def test_clock_relaxes_while_only_listening() -> None:
+    """Listening only: 40 ms ticks; playback brings 20 ms back, until it has been over a while.
+
+    Whatever the pace, every frame heard is matched by exactly one packet sent.
+    """
+    clock = MediaClock()
+    first, second = MediaStream("127.0.0.1", clock=clock), MediaStream("127.0.0.1", clock=clock)
+    await first.open(range(42500, 42600))
+    await second.open(range(42600, 42700))
+    first.set_remote("127.0.0.1", second.local_port or 0, PCMU, 101, Direction.SENDRECV)
+    second.set_remote("127.0.0.1", first.local_port or 0, PCMU, 101, Direction.SENDRECV)
+    first.start()
+    second.start()
+    try:
+        await _heard(second, 20)
+        assert clock.interval == pytest.approx(0.04)
+        spoken = noise(0.6, seed=9)
+        listening = asyncio.create_task(_heard(second, 60))
+        playing = asyncio.create_task(first.play(spoken))
+        await asyncio.sleep(0.1)
+        assert clock.interval == pytest.approx(0.02)
+        assert await playing
+        assert best_alignment(await listening, spoken)[0] > 0.99
+        await asyncio.sleep(REALTIME_LINGER + 0.2)
+        assert clock.interval == pytest.approx(0.04)
+        assert second.stats.frames_delivered == second.stats.packets_sent
+    finally:
+        await first.close()
+        await second.close()
 
 
 @pytest.fixture

@@ -1,13 +1,15 @@
 """Connect two call legs' audio both ways (company ↔ desk phone).
 
-Each leg's 20 ms clock hands its received frame straight to the other leg's send queue, which
-holds at most 60 ms; the added delay is the jitter buffer (40 ms) plus at most one tick.
+Each leg's media stream hands every frame it plays out straight to the other leg's send queue
+(:meth:`~.rtp.MediaStream.connect`). With both legs on one phone, the shared clock receives on
+every stream before it sends on any, so a frame leaves in the tick it was played out in: the
+added delay is the jitter buffer's (20-40 ms). Feeding a leg keeps the phone's media clock at
+its 20 ms pace for as long as the bridge lasts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from .call import CallEnd, CallLeg
 
@@ -18,16 +20,8 @@ class Bridge:
     def __init__(self, first: CallLeg, second: CallLeg) -> None:
         self.first = first
         self.second = second
-        loop = asyncio.get_running_loop()
-        self._tasks = [
-            loop.create_task(self._pump(first, second), name="hold_slayer bridge a→b"),
-            loop.create_task(self._pump(second, first), name="hold_slayer bridge b→a"),
-        ]
-
-    @staticmethod
-    async def _pump(source: CallLeg, sink: CallLeg) -> None:
-        async for frame in source.frames():
-            sink.media.feed(frame)
+        first.media.connect(second.media)
+        second.media.connect(first.media)
 
     async def wait(self) -> CallEnd:
         """Until either leg ends; returns how that leg ended."""
@@ -41,8 +35,5 @@ class Bridge:
 
     async def close(self) -> None:
         """Stop moving audio (the calls stay up)."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self.first.media.disconnect(self.second.media)
+        self.second.media.disconnect(self.first.media)

@@ -66,6 +66,11 @@ def encode(samples: Pcm, *, alaw: bool = False) -> bytes:
     return bytes(table[samples.astype(np.int32) + 32768])
 
 
+def silence_payload(*, alaw: bool = False) -> bytes:
+    """One 20 ms packet of silence, already encoded."""
+    return ALAW_SILENCE if alaw else ULAW_SILENCE
+
+
 def silence() -> Pcm:
     """One 20 ms frame of digital silence."""
     return np.zeros(FRAME_SAMPLES, dtype=np.int16)

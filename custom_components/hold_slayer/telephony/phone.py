@@ -166,7 +166,7 @@ class SipPhone:
         self._transactions: dict[tuple[str, str], ClientTransaction] = {}
         self._calls: dict[str, CallLeg] = {}
         self._recent_finals: OrderedDict[str, SipMessage] = OrderedDict()
-        self._media_clock = MediaClock()  # one 20 ms timer for all calls of this phone
+        self._media_clock = MediaClock()  # one media timer for all calls of this phone
         self._register_task: asyncio.Task[None] | None = None
         self._register_call_id = ""
         self._register_cseq = 0

@@ -1,13 +1,17 @@
 """RTP media for one call leg (RFC 3550, RFC 4733), on the asyncio event loop.
 
-``MediaStream`` owns one UDP socket. A 20 ms clock, not packet arrival, drives both ways:
-each tick reads what arrived, delivers exactly one 160-sample frame to the listeners (silence
-when nothing arrived, never a backlog of stale audio) and sends exactly one packet (playback,
-bridged audio, an RFC 4733 event or silence), so the far end always receives a steady stream.
+``MediaStream`` owns one UDP socket. A clock, not packet arrival, drives both ways: every
+20 ms of time delivers exactly one 160-sample frame to the listeners (silence when nothing
+arrived, never a backlog of stale audio) and sends exactly one packet (playback, bridged audio,
+an RFC 4733 event or silence), so the far end always receives a steady stream.
 
 One :class:`MediaClock` serves every stream of a phone, and sockets are read on the tick
 rather than on readiness: waking the event loop is what costs CPU (on a 2-core VM a bare 50 Hz
-asyncio timer alone costs 1.1 % of a core), so N calls share 50 wake-ups per second.
+asyncio timer alone costs 1.1 % of a core, and every wake-up runs on cold caches), so N calls
+share the wake-ups. While no stream has anything to say (a call that is only listening on
+hold, which is most of a call's life) the clock ticks every 40 ms and moves two frames each
+way per tick, halving the wake-ups; playback, DTMF or a bridge bring the 20 ms tick back within
+one tick, so what we send and bridge keeps 20 ms pacing. Only silence is ever sent in pairs.
 """
 
 from __future__ import annotations
@@ -32,10 +36,16 @@ from .sdp import PCMA, Direction
 _LOGGER = logging.getLogger(__name__)
 
 TICK: Final = 0.020
-JITTER_DEPTH: Final = 2  # packets held before playout starts (40 ms)
+RELAXED_FRAMES: Final = 2  # frames per tick while only listening (a 40 ms tick)
+REALTIME_LINGER: Final = 1.0  # seconds of 20 ms ticks after the last playback, bridge frame or digit
+JITTER_DEPTH: Final = 2  # packets held before playout starts (40 ms, plus the tick's extra frames)
 JITTER_MAX: Final = 8  # beyond this the oldest audio is dropped (latency bound, 160 ms)
 RESYNC_AHEAD: Final = 100  # a sequence jump further than this restarts the buffer
 RESYNC_BEHIND: Final = 4
+# The socket is read once per tick (up to 40 ms): room for bursts and for junk aimed at the port
+# (a 64 KB datagram fills a third of Linux's default 208 KB). The kernel caps it at rmem_max.
+RECEIVE_BUFFER: Final = 1 << 20
+DRAIN_PER_FRAME: Final = 64  # datagrams read per 20 ms at most: a flood cannot stall the loop
 LISTENER_QUEUE: Final = 50  # frames a slow listener may lag before losing the oldest (1 s)
 BRIDGE_QUEUE: Final = 3  # bridged frames waiting to be sent (60 ms)
 DTMF_EVENTS: Final = "0123456789*#ABCD"
@@ -110,10 +120,12 @@ def _seq_diff(a: int, b: int) -> int:
 
 
 class JitterBuffer:
-    """Reorders packets by sequence number and plays them out one 20 ms frame per tick.
+    """Reorders packets by sequence number and plays them out one 20 ms frame at a time.
 
     It does not advance while nothing is buffered, so silence suppression at the far end
-    (no packets, sequence numbers continue afterwards) is not mistaken for loss.
+    (no packets, sequence numbers continue afterwards) is not mistaken for loss; nor do the
+    sequence numbers RFC 4733 events take (:meth:`skip`) become concealed audio, which would
+    add a packet of delay for every event packet.
     """
 
     def __init__(self, stats: MediaStats, depth: int = JITTER_DEPTH, maximum: int = JITTER_MAX) -> None:
@@ -125,6 +137,7 @@ class JitterBuffer:
         self._ssrc: int | None = None
         self._primed = False
         self._pending: Pcm = np.zeros(0, dtype=np.int16)
+        self._skipped: set[int] = set()  # sequence numbers that carried no audio (events)
 
     def push(self, packet: RtpPacket, samples: Pcm) -> None:
         """Add a decoded packet."""
@@ -147,18 +160,37 @@ class JitterBuffer:
 
     def _restart(self, packet: RtpPacket) -> None:
         self._packets.clear()
+        self._skipped.clear()
         self._next = packet.sequence
         self._ssrc = packet.ssrc
         self._primed = False
 
-    def pop(self) -> Pcm | None:
-        """The next 160 samples, or ``None`` when there is nothing to play."""
+    def skip(self, packet: RtpPacket) -> None:
+        """A packet of the same stream that is not audio (an RFC 4733 event): no gap to conceal."""
+        if self._next is None or packet.ssrc != self._ssrc:
+            return
+        diff = _seq_diff(packet.sequence, self._next)
+        if 0 <= diff <= RESYNC_AHEAD:
+            self._skipped.add(packet.sequence)
+            if len(self._skipped) > JITTER_MAX * 8:  # never played past (a stalled stream): forget
+                self._skipped.clear()
+
+    def pop(self, ahead: int = 0) -> Pcm | None:
+        """The next 160 samples, or ``None`` when there is nothing to play.
+
+        ``ahead`` is how many more frames this tick will take: a 40 ms tick empties two packets
+        at once, so the cushion it starts from must be one packet deeper to stay as safe.
+        """
         if not self._primed:
-            if len(self._packets) < self._depth:
+            if len(self._packets) < self._depth + ahead:
                 return None
             self._primed = True
         while len(self._pending) < FRAME_SAMPLES and self._packets:
             assert self._next is not None
+            if self._next in self._skipped:
+                self._skipped.discard(self._next)
+                self._next = (self._next + 1) & 0xFFFF
+                continue
             entry = self._packets.pop(self._next, None)
             if entry is None:  # lost: conceal with silence of a typical packet
                 self._stats.packets_lost += 1
@@ -200,12 +232,18 @@ class _Listener:
 
 
 class MediaClock:
-    """One 20 ms timer for all media streams of a phone; it runs only while streams exist."""
+    """One timer for all media streams of a phone; it runs only while streams exist.
+
+    It ticks every 20 ms while any stream is :attr:`~MediaStream.realtime`, else every 40 ms
+    with two frames per tick. Deadlines are absolute, so every 20 ms of wall time is exactly
+    one frame whichever the pace.
+    """
 
     def __init__(self) -> None:
         self._streams: list[MediaStream] = []
         self._timer: asyncio.TimerHandle | None = None
-        self._deadline = 0.0
+        self._served = 0.0  # loop time up to which frames have been moved
+        self._frames = 1  # frames the pending tick will move
 
     def add(self, stream: MediaStream) -> None:
         """Tick ``stream`` from now on."""
@@ -214,8 +252,24 @@ class MediaClock:
         self._streams.append(stream)
         if self._timer is None:
             loop = asyncio.get_running_loop()
-            self._deadline = loop.time() + TICK
-            self._timer = loop.call_at(self._deadline, self._fire)
+            self._served = loop.time()
+            self._schedule(loop, 1)
+
+    @property
+    def interval(self) -> float:
+        """Seconds between ticks now: 0.02 while a stream is real-time, else 0.04."""
+        return self._frames * TICK
+
+    def hurry(self) -> None:
+        """A stream has something to send: tick at 20 ms from the last tick on."""
+        if self._timer is None or self._frames == 1:
+            return
+        self._timer.cancel()
+        self._schedule(asyncio.get_running_loop(), 1)
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop, frames: int) -> None:
+        self._frames = frames
+        self._timer = loop.call_at(self._served + frames * TICK, self._fire)
 
     def remove(self, stream: MediaStream) -> None:
         """Stop ticking ``stream``; the timer stops with the last one."""
@@ -227,19 +281,24 @@ class MediaClock:
 
     def _fire(self) -> None:
         loop = asyncio.get_running_loop()
-        for stream in list(self._streams):
-            try:
-                stream.tick()
-            except Exception:  # one broken stream must not stop the others' audio
-                _LOGGER.exception("Media tick failed; closing the stream")
-                self.remove(stream)
+        frames = self._frames
+        # Every stream receives before any sends, so audio bridged between two streams of
+        # this clock leaves in the tick it arrived in.
+        for phase in (MediaStream.receive, MediaStream.transmit):
+            for stream in list(self._streams):
+                try:
+                    phase(stream, frames)
+                except Exception:  # one broken stream must not stop the others' audio
+                    _LOGGER.exception("Media tick failed; closing the stream")
+                    self.remove(stream)
         if not self._streams:
             self._timer = None
             return
-        self._deadline += TICK
-        if self._deadline < loop.time() - 0.2:  # the loop stalled: do not burst, restart from now
-            self._deadline = loop.time() + TICK
-        self._timer = loop.call_at(self._deadline, self._fire)
+        self._served += frames * TICK
+        if self._served < loop.time() - 0.2:  # the loop stalled: do not burst, restart from now
+            self._served = loop.time()
+        realtime = any(stream.realtime for stream in self._streams)
+        self._schedule(loop, 1 if realtime else RELAXED_FRAMES)
 
 
 class MediaStream:
@@ -278,6 +337,8 @@ class MediaStream:
         self._sequence = secrets.randbits(16)
         self._timestamp = secrets.randbits(32)
         self._first_packet = True
+        self._realtime_until = 0.0
+        self._sinks: list[MediaStream] = []  # streams that get every frame we receive (a bridge)
 
     # -- socket -----------------------------------------------------------------------------------
 
@@ -299,17 +360,18 @@ class MediaStream:
                 last_error = err
                 continue
             sock.setblocking(False)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
             self._socket = sock
             self.local_port = port
             return port
         raise OSError(f"no free RTP port in {ports.start}-{ports.stop - 1}: {last_error}")
 
-    def _drain(self) -> None:
-        """Read every datagram that arrived since the last tick."""
+    def _drain(self, frames: int) -> None:
+        """Read every datagram that arrived since the last tick (``frames`` ticks of 20 ms ago)."""
         sock = self._socket
         if sock is None:
             return
-        for _ in range(64):  # bounded: a flood cannot stall the loop
+        for _ in range(DRAIN_PER_FRAME * frames):
             try:
                 data, addr = sock.recvfrom(2048)
             except (BlockingIOError, InterruptedError):
@@ -336,6 +398,7 @@ class MediaStream:
         self.stats.packets_received += 1
         self.stats.last_packet_at = time.monotonic()
         if self.event_pt is not None and packet.payload_type == self.event_pt:
+            self._jitter.skip(packet)
             self._receive_event(packet)
         elif packet.payload_type == self.payload_type and self.direction in (
             Direction.SENDRECV,
@@ -374,25 +437,46 @@ class MediaStream:
     # -- the clock ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Join the 20 ms clock (idempotent)."""
+        """Join the clock (idempotent)."""
         if not self._ticking:
             self._ticking = True
             self._clock.add(self)
 
-    def tick(self) -> None:
-        """One 20 ms step: receive, deliver one frame, send one packet."""
-        self._drain()
-        frame = self._jitter.pop()
-        if frame is None:
-            frame = g711.silence()
-            self.stats.frames_silent += 1
-        self.stats.frames_delivered += 1
-        for listener in self._listeners:
-            if listener.queue.full():
-                listener.queue.get_nowait()
-                self.stats.listener_overflows += 1
-            listener.queue.put_nowait(frame)
-        self._send_tick()
+    @property
+    def realtime(self) -> bool:
+        """Whether this stream needs the 20 ms tick: it is sending something other than silence."""
+        return bool(self._playback or self._dtmf_out) or time.monotonic() < self._realtime_until
+
+    def _wake(self) -> None:
+        self._realtime_until = time.monotonic() + REALTIME_LINGER
+        self._clock.hurry()
+
+    def tick(self, frames: int = 1) -> None:
+        """``frames`` 20 ms steps at once: :meth:`receive`, then :meth:`transmit`."""
+        self.receive(frames)
+        self.transmit(frames)
+
+    def receive(self, frames: int) -> None:
+        """Read the socket; deliver ``frames`` frames to the listeners and bridged streams."""
+        self._drain(frames)
+        for step in range(frames):
+            frame = self._jitter.pop(ahead=frames - 1 - step)
+            if frame is None:
+                frame = g711.silence()
+                self.stats.frames_silent += 1
+            self.stats.frames_delivered += 1
+            for listener in self._listeners:
+                if listener.queue.full():
+                    listener.queue.get_nowait()
+                    self.stats.listener_overflows += 1
+                listener.queue.put_nowait(frame)
+            for sink in self._sinks:
+                sink.feed(frame)
+
+    def transmit(self, frames: int) -> None:
+        """Send ``frames`` packets."""
+        for _ in range(frames):
+            self._send_tick()
 
     def _send_tick(self) -> None:
         if self._dtmf_out and self.event_pt is not None:
@@ -400,10 +484,15 @@ class MediaStream:
         else:
             samples = self._next_outgoing()
             if self.direction.we_may_send:
-                self._send(self.payload_type, g711.encode(samples, alaw=self.payload_type == PCMA))
+                alaw = self.payload_type == PCMA
+                payload = (
+                    g711.silence_payload(alaw=alaw) if samples is None else g711.encode(samples, alaw=alaw)
+                )
+                self._send(self.payload_type, payload)
         self._timestamp = (self._timestamp + FRAME_SAMPLES) & 0xFFFFFFFF
 
-    def _next_outgoing(self) -> Pcm:
+    def _next_outgoing(self) -> Pcm | None:
+        """The next frame to send; ``None`` for silence."""
         while self._playback:
             current = self._playback[0]
             if current.done.done():  # cancelled
@@ -421,7 +510,7 @@ class MediaStream:
             queued, frame = self._bridged.popleft()
             self.stats.bridge_delays.append(time.monotonic() - queued)
             return frame
-        return g711.silence()
+        return None
 
     def _send_event_tick(self, send: _DtmfSend) -> None:
         if send.timestamp is None:
@@ -481,6 +570,7 @@ class MediaStream:
         """Send ``samples`` in real time; ``True`` when all were sent, ``False`` if cut off."""
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._playback.append(_Playback(samples.astype(np.int16, copy=False), done))
+        self._wake()
         return await done
 
     def cancel_playback(self) -> None:
@@ -490,15 +580,27 @@ class MediaStream:
             if not playback.done.done():
                 playback.done.set_result(False)
 
+    def connect(self, sink: MediaStream) -> None:
+        """Send every frame received from now on into ``sink`` (one direction of a bridge)."""
+        if sink not in self._sinks:
+            self._sinks.append(sink)
+
+    def disconnect(self, sink: MediaStream) -> None:
+        """Stop :meth:`connect`."""
+        if sink in self._sinks:
+            self._sinks.remove(sink)
+
     def feed(self, frame: Pcm) -> None:
         """Bridged audio from another leg; only the newest 60 ms are kept."""
         self._bridged.append((time.monotonic(), frame))
+        self._wake()
 
     async def send_event(self, digit: str, duration: float) -> None:
         """Send one RFC 4733 event of ``duration`` seconds."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         ticks = max(2, round(duration / TICK))
         self._dtmf_out.append(_DtmfSend(DTMF_EVENTS.index(digit), ticks, done))
+        self._wake()
         await done
 
     def seconds_since_last_packet(self) -> float | None:
@@ -510,6 +612,7 @@ class MediaStream:
     async def close(self) -> None:
         """Leave the clock, end listeners and playback, close the socket."""
         self._closed = True
+        self._sinks.clear()
         if self._ticking:
             self._ticking = False
             self._clock.remove(self)
