@@ -18,10 +18,13 @@ Floats = npt.NDArray[np.float64]
 STEP = STEP_FRAMES * FRAME / 8000
 
 
+Scripted = Label | tuple[Label, float]  # a label, sure of it; or with its speech probability
+
+
 class ScriptedClassifier:
     """Returns the next scripted label for every 100 ms of audio."""
 
-    def __init__(self, labels: list[Label]) -> None:
+    def __init__(self, labels: list[Scripted]) -> None:
         self.labels = labels
         self.frames = 0
 
@@ -30,13 +33,17 @@ class ScriptedClassifier:
         for _ in range(len(block)):
             self.frames += 1
             if self.frames % STEP_FRAMES == 0:
-                label = self.labels[min(self.frames // STEP_FRAMES - 1, len(self.labels) - 1)]
-                decisions.append(Decision(self.frames * FRAME / 8000, label, 1.0, {label: 1.0}))
+                entry = self.labels[min(self.frames // STEP_FRAMES - 1, len(self.labels) - 1)]
+                label, speech = entry if isinstance(entry, tuple) else (entry, None)
+                probabilities = (
+                    {label: 1.0} if speech is None else {label: 1.0 - speech, Label.SPEECH: speech}
+                )
+                decisions.append(Decision(self.frames * FRAME / 8000, label, 1.0, probabilities))
         return decisions
 
 
-def _seconds(label: Label, seconds: float) -> list[Label]:
-    return [label] * round(seconds / STEP)
+def _seconds(label: Label, seconds: float, speech: float | None = None) -> list[Scripted]:
+    return [label if speech is None else (label, speech)] * round(seconds / STEP)
 
 
 def test_every_transition() -> None:
@@ -85,7 +92,7 @@ def test_every_transition() -> None:
     assert monitor.on_hold
 
 
-def _drive(script: list[Label], audio: Floats) -> HoldMonitor:
+def _drive(script: list[Scripted], audio: Floats) -> HoldMonitor:
     monitor = HoldMonitor(classifier=ScriptedClassifier(script))  # type: ignore[arg-type]
     frames = audio[: len(audio) // FRAME * FRAME].reshape(-1, FRAME)
     for start in range(0, len(frames), 50):
@@ -100,7 +107,7 @@ def _voice(seed: int, seconds: float) -> Floats:
     return person[start : start + round(seconds * 8000)]
 
 
-def _hold_with_loop() -> tuple[list[Label], list[Floats]]:
+def _hold_with_loop() -> tuple[list[Scripted], list[Floats]]:
     """Music, then one announcement (learned) and music again: the loop is known."""
     announcement = corpus._normalise(np.concatenate(corpus.prompts("test")[:3]), -20)[: 3 * 8000]
     music = np.random.default_rng(1).normal(0, 0.01, 8000 * 8)
@@ -149,3 +156,56 @@ def test_music_after_the_hold_ended_restarts_the_hold() -> None:
     kinds = [event.kind for event in monitor.events]
     assert kinds[-3:] == [EventKind.HUMAN_DETECTED, EventKind.HOLD_ENDED, EventKind.HOLD_STARTED]
     assert monitor.on_hold
+
+
+def _humans(monitor: HoldMonitor) -> list[float]:
+    return [event.time for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED]
+
+
+def test_mostly_music_starts_the_hold() -> None:
+    """Music the classifier calls speech for a second at a time still starts the hold; an IVR
+    prompt with long pauses (calm, but no music) does not."""
+    music = np.random.default_rng(5).normal(0, 0.01, 8000 * 12)
+    flickering = (_seconds(Label.MUSIC, 2) + _seconds(Label.SPEECH, 0.8)) * 4
+    monitor = _drive(flickering, music)
+    starts = [event for event in monitor.events if event.kind is EventKind.HOLD_STARTED]
+    assert len(starts) == 1
+    assert 5.0 <= starts[0].time <= 6.5
+    prompts = (_seconds(Label.SPEECH, 0.8) + _seconds(Label.SILENCE, 3)) * 3
+    assert not _drive(prompts, music).events
+
+
+def test_an_unsure_voice_is_not_a_person_on_the_fast_path() -> None:
+    """Hold music the model half takes for speech (P 0.8) is no new voice; the same at 1.0 is."""
+    script, audio = _hold_with_loop()
+    unsure = script + _seconds(Label.SPEECH, 1.2, speech=0.8) + _seconds(Label.MUSIC, 4)
+    voice = np.concatenate([*audio, _voice(1, 1.2), np.zeros(8000 * 4)])
+    assert not _humans(_drive(unsure, voice))
+    sure = script + _seconds(Label.SPEECH, 1.2, speech=1.0) + _seconds(Label.MUSIC, 4)
+    assert _humans(_drive(sure, voice))
+
+
+def test_the_slow_path_wants_a_voice_too() -> None:
+    """Nothing learned: "speech" the model is unsure of (P 0.3), then quiet, is no greeting."""
+    music = np.random.default_rng(1).normal(0, 0.01, 8000 * 6)
+    audio = np.concatenate([music, _voice(3, 2), np.zeros(8000 * 3)])
+    unsure = _seconds(Label.MUSIC, 6) + _seconds(Label.SPEECH, 2, speech=0.3) + _seconds(Label.SILENCE, 3)
+    assert not _humans(_drive(unsure, audio))
+    sure = _seconds(Label.MUSIC, 6) + _seconds(Label.SPEECH, 2, speech=0.9) + _seconds(Label.SILENCE, 3)
+    assert _humans(_drive(sure, audio))
+
+
+def test_a_voice_leaving_the_window_is_a_pause_not_music() -> None:
+    """After a greeting the 1 s window hears "speech over music" while the voice leaves it:
+    that is the reply pause beginning, not the music back."""
+    music = np.random.default_rng(1).normal(0, 0.01, 8000 * 6)
+    audio = np.concatenate([music, _voice(5, 2), np.zeros(8000 * 3)])
+    script = (
+        _seconds(Label.MUSIC, 6)
+        + _seconds(Label.SPEECH, 2)
+        + _seconds(Label.SPEECH_OVER_MUSIC, 1.0)
+        + _seconds(Label.SILENCE, 2)
+    )
+    humans = _humans(_drive(script, audio))
+    assert len(humans) == 1
+    assert humans[0] <= 6 + 2 + 1.0 + 0.4

@@ -3,11 +3,12 @@
 A person on the line is speech that (1) is not over music, (2) matches no announcement heard
 on this hold before (spectral-peak fingerprints, :mod:`.fingerprint`), and (3) is not followed
 by the music coming back. Once the hold has taught us an announcement (its loop), a new voice
-is reported after 0.6 s of speech whose first second matches nothing — about a second after
-the person starts. Until then, or for speech right after an announcement (which may be more of
-it), the answering-machine industry's cue decides: a greeting, then a pause awaiting a reply with
-the music not back (Twilio AMD: speech up to 2.4 s, then 1.2 s of silence). A transcript may
-confirm or veto a person (:meth:`HoldMonitor.review`); the acoustic decision stands on its own.
+is reported after 0.6 s of speech whose first second matches nothing and that the classifier
+is sure is a voice — about a second after the person starts. Until then, or for speech right
+after an announcement (which may be more of it), the answering-machine industry's cue decides:
+a greeting, then a pause awaiting a reply with the music not back (Twilio AMD: speech up to
+2.4 s, then 1.2 s of silence). A transcript may confirm or veto a person
+(:meth:`HoldMonitor.review`); the acoustic decision stands on its own.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from .fingerprint import HOP, Fingerprint
 from .tones import FRAME, SAMPLE_RATE
 
 HOLD_AFTER: Final = 5.0  # seconds of music/silence/noise that make it a hold
+# … or of mostly hold music: the classifier names ~1 s stretches of some tracks speech, which
+# must not keep a hold from being noticed (measured: 2 of 160 people missed that way).
+HOLD_CALM_SHARE: Final = 0.8  # of the window's decisions music, silence, noise or ringback
+HOLD_MUSIC_SHARE: Final = 0.5  # … and this share music (with or without a voice over it)
 SPEECH_EVIDENCE: Final = 0.8  # seconds of speech before the slow path judges a candidate
 MUSIC_RETURN_WAIT: Final = 3.0  # how long music must stay back before a "person" is withdrawn
 MUSIC_BACK: Final = 1.0  # this much music ends a speech segment (single flickers do not)
@@ -37,6 +42,18 @@ FINGERPRINT_SECONDS: Final = 1.0  # of a new speech segment, searched in known a
 REFERENCE_SECONDS: Final = 20.0  # of an announcement, kept as its reference
 HUMAN_EVIDENCE: Final = 0.6  # seconds of new, unmatched speech before a person is reported
 HUMAN_EVIDENCE_OVER_MUSIC: Final = 1.2  # … after a voice over music, or on a hold that speaks over music
+# The classifier's speech probability, as the fast path wants it over its latest half second.
+# A live voice is named speech at 0.95-1.0; the passages of hold music the model mistakes for
+# speech, and a loop's first announcement after one of them was learned, at 0.6-0.9 (tune
+# half: 20 false human_detected → 11 in 200 holds).
+FAST_CONFIDENCE: Final = 0.93
+FAST_CONFIDENCE_DECISIONS: Final = 5
+FAST_CONFIDENCE_LONGER: Final = (1.5, 0.75)  # … or this much speech at this confidence (noisy lines)
+SLOW_CONFIDENCE: Final = 0.6  # mean speech probability of a slow-path person (music misread: ~0.3)
+# For this long after the last speech decision the classifier's 1 s window still holds the
+# speech: "speech over music" there is the voice fading out of the window, a pause, not the
+# music back (people whose reply pause was heard so were taken for announcements).
+WINDOW_TAIL: Final = 1.0
 FAST_OVER_MUSIC: Final = 0.1  # share of voice-over-music decisions the fast path tolerates
 MIN_SPEECH_SHARE: Final = 0.6  # of the candidate's decisions, for the fast path
 ONSET_LAG: Final = 0.3  # the classifier's 1 s window names speech ~0.3 s after it starts
@@ -97,7 +114,9 @@ class _Candidate:
     start: float
     frames: list[Floats] = field(default_factory=list)  # its audio, 20 ms rows, from the start
     labels: list[Label] = field(default_factory=list)
+    confidence: list[float] = field(default_factory=list)  # the classifier's speech probability
     speech: float = 0.0  # seconds of speech so far
+    last_speech: float = 0.0  # when the latest speech decision came
     pause: float = 0.0  # seconds of non-speech decisions since the last speech
     music: float = 0.0  # seconds of music since the last speech
     matched: bool = False  # recognised as a known announcement
@@ -121,6 +140,7 @@ class HoldMonitor:
         self.announcements: list[Fingerprint] = []
         self._votes: deque[Label] = deque(maxlen=SMOOTHING)
         self._calm_since: float | None = None
+        self._before_hold: deque[Label] = deque(maxlen=round(HOLD_AFTER / _STEP_SECONDS))
         self._candidate: _Candidate | None = None
         self._last_human: _Candidate | None = None
         self._hold_ended = False
@@ -166,27 +186,45 @@ class HoldMonitor:
             self._candidate.frames += rows
         self._recent.extend(rows)
         if self.state is _State.WAITING:
-            return self._waiting(label, now)
+            return self._waiting(decision.label, label, now)
         if self.state is _State.HOLD:
-            events = self._holding(decision.label, now)
+            events = self._holding(decision, now)
             self._recent_labels.append(decision.label)
             return events
         if self.state is _State.CANDIDATE:
-            return self._judging(decision.label, now)
+            return self._judging(decision, now)
         return self._with_human(label, now)
 
-    def _waiting(self, label: Label, now: float) -> list[MonitorEvent]:
-        if label in _NON_SPEECH or label is Label.SPEECH_OVER_MUSIC:
+    def _waiting(self, raw: Label, label: Label, now: float) -> list[MonitorEvent]:
+        """Hold starts after 5 s of calm (smoothed), or 5 s that were mostly hold music."""
+        self._before_hold.append(raw)
+        calm = label in _NON_SPEECH or label is Label.SPEECH_OVER_MUSIC
+        if calm:
             self._calm_since = self._calm_since if self._calm_since is not None else now
-            if now - self._calm_since >= HOLD_AFTER and label is not Label.RINGBACK:
-                self.state = _State.HOLD
-                return [MonitorEvent(now, EventKind.HOLD_STARTED, onset=self._calm_since)]
         else:
             self._calm_since = None
-        return []
+        if not calm or label is Label.RINGBACK:
+            return []
+        if now - (self._calm_since or now) >= HOLD_AFTER:
+            onset = self._calm_since
+        elif self._mostly_music():
+            onset = now - HOLD_AFTER
+        else:
+            return []
+        self.state = _State.HOLD
+        return [MonitorEvent(now, EventKind.HOLD_STARTED, onset=onset)]
 
-    def _holding(self, label: Label, now: float) -> list[MonitorEvent]:
+    def _mostly_music(self) -> bool:
+        window = self._before_hold
+        if len(window) < (window.maxlen or 0):
+            return False
+        calm = sum(label in _NON_SPEECH or label is Label.SPEECH_OVER_MUSIC for label in window)
+        musical = sum(label in _MUSICAL for label in window)
+        return calm >= HOLD_CALM_SHARE * len(window) and musical >= HOLD_MUSIC_SHARE * len(window)
+
+    def _holding(self, decision: Decision, now: float) -> list[MonitorEvent]:
         """The first speech decision (unsmoothed: every 100 ms counts) opens a candidate."""
+        label = decision.label
         if label is Label.SPEECH:
             self.state = _State.CANDIDATE
             self._candidate = _Candidate(
@@ -194,7 +232,9 @@ class HoldMonitor:
                 frames=list(self._recent),
                 speech_end=len(self._recent),
                 labels=[label],
+                confidence=[decision.probabilities.get(Label.SPEECH, 0.0)],
                 speech=_STEP_SECONDS,
+                last_speech=now,
                 continuation=self._segment_ended is not None and now - self._segment_ended < CONTINUATION_GAP,
                 # A voice over music a while ago (the last 0.7 s before the first "speech" are
                 # the music-to-voice transition, which the 1 s window hears as voice over
@@ -203,16 +243,21 @@ class HoldMonitor:
             )
         return []
 
-    def _judging(self, label: Label, now: float) -> list[MonitorEvent]:
+    def _judging(self, decision: Decision, now: float) -> list[MonitorEvent]:
+        label = decision.label
         candidate = self._candidate
         assert candidate is not None
         candidate.labels.append(label)
+        candidate.confidence.append(decision.probabilities.get(Label.SPEECH, 0.0))
         if label in (Label.SPEECH, Label.SPEECH_OVER_MUSIC):
             candidate.speech_end = len(candidate.frames)
         if label is Label.SPEECH:
             candidate.speech += _STEP_SECONDS
+            candidate.last_speech = now
             candidate.pause = 0.0
             candidate.music = 0.0
+        elif label is Label.SPEECH_OVER_MUSIC and now - candidate.last_speech < WINDOW_TAIL:
+            candidate.pause += _STEP_SECONDS  # the voice leaving the window: not the music back
         elif label in _MUSICAL:
             candidate.music += _STEP_SECONDS
         else:
@@ -242,7 +287,11 @@ class HoldMonitor:
         # earns a reply pause; a longer speech could be an announcement pausing between
         # sentences, so its pause must outlast any music coming back after it.
         pause_needed = REPLY_PAUSE if candidate.speech <= GREETING_MAX else LONG_PAUSE
-        if candidate.speech >= SPEECH_EVIDENCE and candidate.pause >= pause_needed:
+        if (
+            candidate.speech >= SPEECH_EVIDENCE
+            and candidate.pause >= pause_needed
+            and self._speech_confidence(candidate) >= SLOW_CONFIDENCE
+        ):
             return self._human(candidate, now, 0.8)
         return []
 
@@ -306,7 +355,25 @@ class HoldMonitor:
             and candidate.labels.count(Label.SPEECH) / len(candidate.labels) >= MIN_SPEECH_SHARE
             and Label.MUSIC not in candidate.labels
             and candidate.labels.count(Label.SPEECH_OVER_MUSIC) <= FAST_OVER_MUSIC * len(candidate.labels)
+            and self._confident(candidate)
         )
+
+    @staticmethod
+    def _confident(candidate: _Candidate) -> bool:
+        """Whether the latest decisions are sure enough it is a voice, for the fast path."""
+        recent = float(np.mean(candidate.confidence[-FAST_CONFIDENCE_DECISIONS:]))
+        longer, lower = FAST_CONFIDENCE_LONGER
+        return recent >= FAST_CONFIDENCE or (candidate.speech >= longer and recent >= lower)
+
+    @staticmethod
+    def _speech_confidence(candidate: _Candidate) -> float:
+        """Mean speech probability of the decisions that named the candidate speech."""
+        spoken = [
+            confidence
+            for confidence, label in zip(candidate.confidence, candidate.labels, strict=True)
+            if label is Label.SPEECH
+        ]
+        return float(np.mean(spoken)) if spoken else 0.0
 
     def _loop_over_music(self) -> bool:
         """Whether this hold speaks its announcements over music (their starts match less well)."""
