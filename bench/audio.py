@@ -5,7 +5,8 @@ was never fitted on, with a fixed seed:
 
     .venv/bin/python bench/audio.py [--clips 40] [--holds 200] [--seed 1]
 
-Figures are printed and written to docs/performance.md (section "Audio").
+Figures are printed and written to docs/performance.md (section "Audio"). The hold monitor's
+thresholds are tuned with ``--split tune --seed 10`` (holds from the tune half; printed only).
 
 Scoring: ringback/busy/reorder count every decision from 0.3 s after the first period that
 tells the tone apart from other kinds' cadences (the first on-period for most; the second for
@@ -117,14 +118,14 @@ def _tone_clip(kind: ToneKind, rng: np.random.Generator, seconds: float) -> tupl
     return corpus.through_channel(0.3 * signal, corpus.Channel.random(rng), rng), first_on
 
 
-def classifier_scores(clips: int, seed: int) -> tuple[list[str], float]:
+def classifier_scores(clips: int, seed: int, split: corpus.Split = "test") -> tuple[list[str], float]:
     """Per-label precision/recall/F1 (decisions after 1 s of each clip) and 2 s segment accuracy."""
     rng = np.random.default_rng(seed)
     truth: list[str] = []
     predicted: list[str] = []
     segments_right = segments = 0
     samples: list[tuple[str, Floats, float]] = [
-        (label, signal, 0.0) for label, signal in corpus.labelled_clips("test", clips, 6.0, seed)
+        (label, signal, 0.0) for label, signal in corpus.labelled_clips(split, clips, 6.0, seed)
     ]
     for kind in (ToneKind.RINGBACK, ToneKind.BUSY, ToneKind.REORDER):
         samples += [(kind.value, *_tone_clip(kind, rng, 14.0)) for _ in range(max(4, clips // 4))]
@@ -233,7 +234,7 @@ def hold(
     return corpus.through_channel(np.concatenate(parts), channel, rng), start, loops
 
 
-def monitor_scores(holds: int, seed: int) -> tuple[list[str], float, float]:
+def monitor_scores(holds: int, seed: int, split: corpus.Split = "test") -> tuple[list[str], float, float]:
     """Detection latency, false and missed people; returns table rows, audio seconds, CPU seconds."""
     rng = np.random.default_rng(seed)
     latencies: list[float] = []
@@ -243,7 +244,7 @@ def monitor_scores(holds: int, seed: int) -> tuple[list[str], float, float]:
     hold_seconds = audio_seconds = cpu = 0.0
     for index in range(holds):
         has_person = index % 5 != 4  # one hold in five has nobody coming
-        audio, start, loops = hold(rng, person=has_person)
+        audio, start, loops = hold(rng, person=has_person, split=split)
         monitor = HoldMonitor()
         frames = _frames(audio)
         began = time.process_time()
@@ -293,14 +294,20 @@ def main() -> None:
     parser.add_argument("--holds", type=int, default=200, help="generated holds for the monitor")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument(
+        "--split",
+        choices=("test", "tune"),
+        default="test",
+        help="tune: score the half thresholds may be tuned on (printed only, never written)",
+    )
     args = parser.parse_args()
     started = time.monotonic()
-    label_rows, segment_accuracy = classifier_scores(args.clips, args.seed)
+    label_rows, segment_accuracy = classifier_scores(args.clips, args.seed, args.split)
     dtmf = dtmf_score(np.random.default_rng(args.seed))
-    monitor_rows, audio_seconds, cpu = monitor_scores(args.holds, args.seed + 1)
+    monitor_rows, audio_seconds, cpu = monitor_scores(args.holds, args.seed + 1, args.split)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines = [
-        "Classifier, per label (test half; decisions after the first second of each clip; for"
+        f"Classifier, per label ({args.split} half; decisions after the first second of each clip; for"
         f" ringback/busy/reorder every decision from {TONE_GRACE} s after the first on-period that"
         " tells the tone apart — the first, or the second for UK busy/congestion):",
         "",
@@ -315,7 +322,7 @@ def main() -> None:
         f"| peak memory of the benchmark process | {peak_mb:.0f} MB |",
     ]
     print("\n".join(lines))
-    if not args.no_write:
+    if not args.no_write and args.split == "test":
         write_section(
             "Audio",
             "bench/audio.py " + " ".join(sys.argv[1:]),
