@@ -451,11 +451,6 @@ class MediaStream:
         self._realtime_until = time.monotonic() + REALTIME_LINGER
         self._clock.hurry()
 
-    def tick(self, frames: int = 1) -> None:
-        """``frames`` 20 ms steps at once: :meth:`receive`, then :meth:`transmit`."""
-        self.receive(frames)
-        self.transmit(frames)
-
     def receive(self, frames: int) -> None:
         """Read the socket; deliver ``frames`` frames to the listeners and bridged streams."""
         self._drain(frames)
