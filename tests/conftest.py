@@ -9,7 +9,10 @@ from typing import Any
 from unittest.mock import PropertyMock, patch
 
 import pytest
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
@@ -19,10 +22,13 @@ from custom_components.hold_slayer.const import (
     CONF_ADVANCED,
     CONF_AUTH_USERNAME,
     CONF_CALLER_ID,
+    CONF_HOME_COUNTRY_CODE,
     CONF_OUTBOUND_PROXY,
+    CONF_PHONE_BOOK,
     CONF_RTP_PORTS,
     CONF_SIP_PORTS,
     CONF_TRANSPORT,
+    DOMAIN,
 )
 from tests.servers.kamailio import Registrar, free_port, run_registrar
 from tests.servers.wyoming import run_server
@@ -83,6 +89,38 @@ def account_input(registrar: Registrar, **overrides: Any) -> dict[str, Any]:
     data.update(overrides)
     data[CONF_ADVANCED].update(advanced)
     return data
+
+
+def phone_book_options(registrar: Registrar) -> dict[str, Any]:
+    """A phone book whose one company (aliases: my bank) rings and never answers."""
+    ringing = f"sip:ringing@{registrar.host}:{registrar.port}"
+    return {
+        CONF_HOME_COUNTRY_CODE: "1",
+        CONF_PHONE_BOOK: [{"name": "Slow Company", "aliases": ["my bank"], "number": ringing}],
+    }
+
+
+async def setup_line(
+    hass: HomeAssistant,
+    registrar: Registrar,
+    entry_id: str,
+    options: dict[str, Any],
+    data: dict[str, Any] | None = None,
+) -> MockConfigEntry:
+    """A Hold Slayer line for the test account at ``registrar`` (or ``data``), set up and loaded."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        entry_id=entry_id,
+        title=f"{USERNAME}@127.0.0.1",
+        unique_id=f"{USERNAME}@127.0.0.1",
+        data=data or account_input(registrar),
+        options=options,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    return entry
 
 
 @pytest.fixture

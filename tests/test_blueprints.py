@@ -19,7 +19,6 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from homeassistant.util.yaml import load_yaml_dict
 from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
     async_fire_time_changed,
     async_mock_service,
 )
@@ -27,11 +26,10 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.hold_slayer.const import (
     CONF_DESK_EXTENSION,
     CONF_HOME_COUNTRY_CODE,
-    CONF_PHONE_BOOK,
     DOMAIN,
     EVENT_HOLD_SLAYER,
 )
-from tests.conftest import account_input
+from tests.conftest import phone_book_options, setup_line
 from tests.servers.kamailio import Registrar
 
 BLUEPRINTS = Path(__file__).parent.parent / "blueprints" / "automation" / "hold_slayer"
@@ -156,17 +154,7 @@ async def test_bridge_to_desk_calls_transfer(
     hass: HomeAssistant, registrar: Registrar, caplog: pytest.LogCaptureFixture
 ) -> None:
     """human_detected → hold_slayer.transfer for that call (a ringing call cannot be bridged yet)."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        entry_id=ENTRY_ID,
-        title="alice@127.0.0.1",
-        unique_id="alice@127.0.0.1",
-        data=account_input(registrar),
-        options={CONF_HOME_COUNTRY_CODE: "1", CONF_DESK_EXTENSION: "201"},
-    )
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_line(hass, registrar, ENTRY_ID, {CONF_HOME_COUNTRY_CODE: "1", CONF_DESK_EXTENSION: "201"})
     await _automation(hass, "bridge_to_desk.yaml", line=ENTRY_ID, desk="sip:desk@127.0.0.1")
     response = await hass.services.async_call(
         DOMAIN,
@@ -273,21 +261,7 @@ async def test_voice_call_blueprint(hass: HomeAssistant, registrar: Registrar) -
     """The built-in agent hears the blueprint's sentence and the line calls the phone-book company."""
     assert await async_setup_component(hass, "homeassistant", {})
     assert await async_setup_component(hass, "conversation", {})
-    ringing = f"sip:ringing@{registrar.host}:{registrar.port}"
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        entry_id=ENTRY_ID,
-        title="alice@127.0.0.1",
-        unique_id="alice@127.0.0.1",
-        data=account_input(registrar),
-        options={
-            CONF_HOME_COUNTRY_CODE: "1",
-            CONF_PHONE_BOOK: [{"name": "Slow Company", "aliases": ["my bank"], "number": ringing}],
-        },
-    )
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = await setup_line(hass, registrar, ENTRY_ID, phone_book_options(registrar))
     await _automation(hass, "voice_call.yaml", line=ENTRY_ID, goal="billing")
 
     async def say(text: str) -> Any:

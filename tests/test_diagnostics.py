@@ -6,9 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
@@ -24,7 +22,7 @@ from custom_components.hold_slayer.const import (
     DOMAIN,
     EVENT_HOLD_SLAYER,
 )
-from tests.conftest import PASSWORD, USERNAME, account_input
+from tests.conftest import PASSWORD, setup_line
 from tests.servers.kamailio import Registrar
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.registrar]
@@ -39,13 +37,11 @@ async def test_diagnostics(
     snapshot: SnapshotAssertion,
 ) -> None:
     """Settings, registration, a failed call and statistics; credentials, hosts, numbers gone."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        entry_id=ENTRY_ID,
-        title=f"{USERNAME}@127.0.0.1",
-        unique_id=f"{USERNAME}@127.0.0.1",
-        data=account_input(registrar),
-        options={
+    entry = await setup_line(
+        hass,
+        registrar,
+        ENTRY_ID,
+        {
             CONF_HOME_COUNTRY_CODE: "1",
             CONF_DESK_EXTENSION: "sip:desk@pbx.home.lan",
             CONF_CALLBACK_NUMBER: "+15555550188",
@@ -55,10 +51,6 @@ async def test_diagnostics(
             CONF_PHONE_BOOK: [{"name": "Acme Bank", "aliases": ["my bank"], "number": "+18005550100"}],
         },
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
     events: list[Event] = []
     hass.bus.async_listen(EVENT_HOLD_SLAYER, events.append)
     await hass.services.async_call(

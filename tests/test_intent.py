@@ -7,13 +7,11 @@ from typing import Any
 
 import pytest
 from homeassistant.components import conversation
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import intent, llm
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.hold_slayer.const import CONF_HOME_COUNTRY_CODE, CONF_PHONE_BOOK, DOMAIN
+from custom_components.hold_slayer.const import DOMAIN
 from custom_components.hold_slayer.intent import (
     INTENT_CALL,
     INTENT_HANGUP,
@@ -21,7 +19,7 @@ from custom_components.hold_slayer.intent import (
     async_register_sentences,
 )
 from custom_components.hold_slayer.models import HoldSlayerConfigEntry
-from tests.conftest import account_input
+from tests.conftest import phone_book_options, setup_line
 from tests.servers.kamailio import Registrar
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.registrar]
@@ -30,23 +28,7 @@ ENTRY_ID = "01JHOLDSLAYERINTENTS000001"
 
 
 async def _setup(hass: HomeAssistant, registrar: Registrar) -> HoldSlayerConfigEntry:
-    ringing = f"sip:ringing@{registrar.host}:{registrar.port}"
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        entry_id=ENTRY_ID,
-        title="alice@127.0.0.1",
-        unique_id="alice@127.0.0.1",
-        data=account_input(registrar),
-        options={
-            CONF_HOME_COUNTRY_CODE: "1",
-            CONF_PHONE_BOOK: [{"name": "Slow Company", "aliases": ["my bank"], "number": ringing}],
-        },
-    )
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    return entry
+    return await setup_line(hass, registrar, ENTRY_ID, phone_book_options(registrar))
 
 
 async def _handle(hass: HomeAssistant, intent_type: str, **slots: str) -> str:

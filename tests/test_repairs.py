@@ -8,7 +8,6 @@ from typing import Any
 from unittest.mock import ANY, patch
 
 import pytest
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STARTED
 from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -36,7 +35,7 @@ from custom_components.hold_slayer.repairs import (
     registration_issue_id,
 )
 from custom_components.hold_slayer.telephony import RegistrationState, RegistrationStatus, SipPhone
-from tests.conftest import PASSWORD, USERNAME, account_input
+from tests.conftest import PASSWORD, USERNAME, account_input, setup_line
 from tests.servers.kamailio import Registrar, run_registrar
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.registrar]
@@ -47,19 +46,7 @@ ENTRY_ID = "01JHOLDSLAYERREPAIRS000001"
 async def _setup(
     hass: HomeAssistant, registrar: Registrar, data: dict[str, Any], **options: Any
 ) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        entry_id=ENTRY_ID,
-        title="alice@127.0.0.1",
-        unique_id="alice@127.0.0.1",
-        data=data,
-        options={CONF_HOME_COUNTRY_CODE: "1", **options},
-    )
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    return entry
+    return await setup_line(hass, registrar, ENTRY_ID, {CONF_HOME_COUNTRY_CODE: "1", **options}, data)
 
 
 def _issue(hass: HomeAssistant, issue_id: str) -> ir.IssueEntry | None:

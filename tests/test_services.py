@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -21,7 +20,7 @@ from custom_components.hold_slayer.const import (
     DOMAIN,
     EVENT_HOLD_SLAYER,
 )
-from tests.conftest import account_input
+from tests.conftest import setup_line
 from tests.servers.kamailio import Registrar
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.registrar]
@@ -30,19 +29,9 @@ ENTRY_ID = "01JHOLDSLAYERSERVICES00001"
 
 
 async def _setup(hass: HomeAssistant, registrar: Registrar, **options: Any) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        entry_id=ENTRY_ID,
-        title="alice@127.0.0.1",
-        unique_id="alice@127.0.0.1",
-        data=account_input(registrar),
-        options={CONF_HOME_COUNTRY_CODE: "1", CONF_MAX_CONCURRENT_CALLS: 1, **options},
+    return await setup_line(
+        hass, registrar, ENTRY_ID, {CONF_HOME_COUNTRY_CODE: "1", CONF_MAX_CONCURRENT_CALLS: 1, **options}
     )
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    return entry
 
 
 async def _call(hass: HomeAssistant, service: str, **data: Any) -> Any:
