@@ -11,6 +11,8 @@ thresholds are tuned with ``--split tune --seed 10`` (holds from the tune half; 
 Scoring: ringback/busy/reorder count every decision from 0.3 s after the first period that
 tells the tone apart from other kinds' cadences (the first on-period for most; the second for
 UK busy vs UK congestion), so a tone must be named from its first on-period and stay named.
+Segments: each 6 s clip is cut into (0, 2], (2, 4] and (4, 6] s; a segment's label is the
+majority of the decisions whose one-second window ends inside it (from 1.2 s on).
 human_detected latency counts from the person's first word (a 20 ms frame within 25 dB of the
 recording's loud frames), false events are those more than 1 s before it.
 """
@@ -18,6 +20,7 @@ recording's loud frames), false events are those more than 1 s before it.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import resource
 import sys
@@ -138,9 +141,11 @@ def classifier_scores(clips: int, seed: int, split: corpus.Split = "test") -> tu
             settled = [decision for decision in decisions if decision.time >= first_on + TONE_GRACE]
         else:
             settled = decisions[10:]
+            # Segment k is (2k, 2k + 2] s: decided by the windows that end inside it (a window
+            # ending at exactly 6.0 s belongs to the last segment, not to one of its own).
             by_segment: dict[int, Counter[str]] = {}
             for decision in settled:
-                by_segment.setdefault(int(decision.time // 2), Counter())[
+                by_segment.setdefault(math.ceil(round(decision.time, 6) / 2) - 1, Counter())[
                     GROUPS.get(decision.label, "tone")
                 ] += 1
             for votes in by_segment.values():

@@ -6,10 +6,15 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from custom_components.hold_slayer.audio.classifier import FrameClassifier, Label, SoftmaxModel
-from custom_components.hold_slayer.audio.features import WINDOW_FEATURE_NAMES, frame_features
+from custom_components.hold_slayer.audio.classifier import FrameClassifier, Label, WindowModel
+from custom_components.hold_slayer.audio.features import (
+    FRAME_FEATURES,
+    WINDOW_FEATURE_NAMES,
+    frame_features,
+    window_features,
+)
 from custom_components.hold_slayer.audio.tones import DTMF_COLUMNS, DTMF_ROWS, FRAME, SAMPLE_RATE
-from tools.corpus import labelled_clips
+from tools.corpus import RATE, labelled_clips, varied
 
 
 def _decisions(signal: npt.NDArray[np.float64]) -> list[Label]:
@@ -68,6 +73,50 @@ def test_model_must_match_the_features(tmp_path: pytest.TempPathFactory) -> None
         '{"features": ["other"], "labels": [], "mean": [], "scale": [], "weights": [], "bias": []}'
     )
     with pytest.raises(ValueError, match="other features"):
-        SoftmaxModel.load(path)
-    assert len(frame_features(np.zeros((3, FRAME)))[0][0]) == 6
-    assert len(WINDOW_FEATURE_NAMES) == 16
+        WindowModel.load(path)
+    frames = frame_features(np.zeros((50, FRAME)))[0]
+    assert frames.shape == (50, FRAME_FEATURES)
+    assert window_features(frames).shape == (len(WINDOW_FEATURE_NAMES),)
+
+
+def _steadiness(signal: npt.NDArray[np.float64]) -> dict[str, float]:
+    frames = frame_features(signal[: 50 * FRAME].reshape(50, FRAME))[0]
+    values = window_features(frames)
+    return {name: float(values[WINDOW_FEATURE_NAMES.index(name)]) for name in WINDOW_FEATURE_NAMES[-3:]}
+
+
+def _harmonics(pitch: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """A voiced sound of 5 harmonics following ``pitch`` (Hz per sample)."""
+    phase = 2 * np.pi * np.cumsum(pitch) / SAMPLE_RATE
+    return sum(0.1 / k * np.sin(k * phase) for k in range(1, 6))  # type: ignore[return-value]
+
+
+def test_pitch_steadiness_tells_a_held_note_from_a_gliding_voice() -> None:
+    """A note holds its pitch for the whole second; a voice-like glide (150 → 250 Hz) does
+    not; unvoiced noise has no voiced pairs to judge (mean change 1, nothing held).
+
+    200 Hz is a whole 40-sample lag; the frame's lag is whole samples (see STEADY_PITCH).
+    """
+    samples = 50 * FRAME
+    note = _steadiness(_harmonics(np.full(samples, 200.0)))
+    glide = _steadiness(_harmonics(np.linspace(150.0, 250.0, samples, dtype=np.float64)))
+    noise = _steadiness(np.random.default_rng(0).normal(0, 0.1, samples))
+    assert note["pitch_held_ratio"] >= 0.9
+    assert note["pitch_steady_ratio"] >= 0.9
+    assert glide["pitch_steady_ratio"] <= 0.6
+    assert glide["pitch_held_ratio"] <= 0.1
+    assert glide["pitch_change_mean"] > note["pitch_change_mean"]
+    assert noise == {"pitch_steady_ratio": 0.0, "pitch_change_mean": 1.0, "pitch_held_ratio": 0.0}
+
+
+def test_training_variation_keeps_level_and_changes_speed() -> None:
+    """``varied`` (training only) plays the clip 0.8-1.25x as fast and 0-20 dB quieter."""
+    clip = _harmonics(np.full(2 * RATE, 220.0))
+    rng = np.random.default_rng(3)
+    drops = []
+    for _ in range(8):
+        out = varied(clip, rng)
+        assert 2 * RATE / 1.25 - 2 <= len(out) <= 2 * RATE / 0.8 + 2
+        drops.append(10 * np.log10(np.mean(clip**2) / np.mean(out**2)))
+    assert all(0.0 <= drop <= 20.0 for drop in drops)
+    assert max(drops) - min(drops) > 5.0  # the level does vary

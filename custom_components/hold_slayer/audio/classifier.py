@@ -1,9 +1,10 @@
 """The frame classifier: a label and a confidence for every analysis step of call audio.
 
 Tones are decided by the detectors in :mod:`.tones` (DTMF per frame; call-progress tones by
-cadence). Everything else — silence, comfort noise, music, speech, speech over music — by a
-softmax model over one second of window features (:mod:`.features`), fitted on the *tune* half
-of the corpus by ``tools/train_classifier.py`` and stored in ``model.json`` beside this file.
+cadence); silence by level. Comfort noise, music, speech and speech over music by a small
+neural network (one hidden layer, softmax output) over one second of window features
+(:mod:`.features`), fitted on the *tune* half of the corpus by ``tools/train_classifier.py``
+and stored in ``model.json`` beside this file.
 """
 
 from __future__ import annotations
@@ -55,17 +56,23 @@ class Decision:
 
 
 @dataclass(frozen=True, slots=True)
-class SoftmaxModel:
-    """Standardise, then a linear softmax: small, fast and easy to inspect."""
+class WindowModel:
+    """Standardise, one ReLU hidden layer, softmax: under a thousand weights, microseconds a window.
+
+    A linear softmax over the same features made about a fifth more window errors on the held-out
+    half; the hidden layer lets cues such as "steady pitch" and "moving spectrum" combine.
+    """
 
     labels: tuple[Label, ...]
     mean: Floats
     scale: Floats
-    weights: Floats  # features x labels
+    hidden_weights: Floats  # features x hidden units
+    hidden_bias: Floats
+    weights: Floats  # hidden units x labels
     bias: Floats
 
     @classmethod
-    def load(cls, path: Path = MODEL_PATH) -> SoftmaxModel:
+    def load(cls, path: Path = MODEL_PATH) -> WindowModel:
         """Read ``model.json``."""
         data = json.loads(path.read_text())
         if tuple(data["features"]) != WINDOW_FEATURE_NAMES:
@@ -74,13 +81,18 @@ class SoftmaxModel:
             tuple(Label(label) for label in data["labels"]),
             np.array(data["mean"]),
             np.array(data["scale"]),
+            np.array(data["hidden_weights"]),
+            np.array(data["hidden_bias"]),
             np.array(data["weights"]),
             np.array(data["bias"]),
         )
 
     def probabilities(self, features: Floats) -> Floats:
         """Class probabilities for one or more feature vectors."""
-        logits = ((features - self.mean) / self.scale) @ self.weights + self.bias
+        hidden = np.maximum(
+            ((features - self.mean) / self.scale) @ self.hidden_weights + self.hidden_bias, 0.0
+        )
+        logits = hidden @ self.weights + self.bias
         logits -= np.max(logits, axis=-1, keepdims=True)
         exp = np.exp(logits)
         result: Floats = exp / np.sum(exp, axis=-1, keepdims=True)
@@ -90,8 +102,8 @@ class SoftmaxModel:
 class FrameClassifier:
     """Streaming: push 20 ms frames, get a :class:`Decision` every 100 ms once 1 s is heard."""
 
-    def __init__(self, model: SoftmaxModel | None = None) -> None:
-        self.model = model or SoftmaxModel.load()
+    def __init__(self, model: WindowModel | None = None) -> None:
+        self.model = model or WindowModel.load()
         self._features: deque[Floats] = deque(maxlen=WINDOW_FRAMES)
         self._shape: Floats | None = None
         self._dtmf = DtmfDetector()

