@@ -292,3 +292,15 @@ def test_a_voice_heard_over_music_then_quiet_is_a_person() -> None:
     assert 9.3 + 1.5 <= humans[0] <= 9.3 + 1.9  # 2 s of pause: 0.4 s tail, 1.6 s of quiet
     back = _seconds(Label.MUSIC, 6) + heard + _seconds(Label.MUSIC, 3)
     assert not _humans(_drive(back, np.concatenate([music, voice, music[: 8000 * 3]])))
+
+
+def test_a_known_announcement_named_speech_only_once_is_not_learned_empty() -> None:
+    """The loop's announcement again, but the model named it speech for a single decision:
+    it is recognised (no person) and its end learns nothing rather than an empty reference."""
+    script, audio = _hold_with_loop()
+    repeat = audio[1]  # the announcement the loop taught
+    script += _seconds(Label.SPEECH, 0.1) + _seconds(Label.SILENCE, 4)
+    monitor = _drive(script, np.concatenate([*audio, repeat, np.zeros(8000 * 2)]))
+    assert not _humans(monitor)
+    assert monitor.on_hold
+    assert len(monitor.announcements) == 1
