@@ -304,3 +304,21 @@ def test_a_known_announcement_named_speech_only_once_is_not_learned_empty() -> N
     assert not _humans(monitor)
     assert monitor.on_hold
     assert len(monitor.announcements) == 1
+
+
+def test_an_announcement_named_speech_sooner_on_its_repeat_is_still_recognised() -> None:
+    """The model named the first play speech 0.6 s after it began, the repeat at once: the
+    reference must still hold the repeat's first words, or the repeat is a "new voice"."""
+    announcement = corpus._normalise(np.concatenate(corpus.prompts("test")[:3]), -20)[: 4 * 8000]
+    music = np.random.default_rng(1).normal(0, 0.01, 8000 * 8)
+    script = (
+        _seconds(Label.MUSIC, 6.6)  # the first play, heard late
+        + _seconds(Label.SPEECH, 3.4)
+        + _seconds(Label.MUSIC, 8)
+        + _seconds(Label.SPEECH, 4)  # the repeat, heard at once
+        + _seconds(Label.MUSIC, 4)
+    )
+    audio = np.concatenate([music[: 8000 * 6], announcement, music, announcement, music[: 8000 * 4]])
+    monitor = _drive(script, audio)
+    assert not _humans(monitor)
+    assert monitor.events[-1].kind is not EventKind.HUMAN_DETECTED

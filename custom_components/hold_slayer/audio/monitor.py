@@ -90,6 +90,11 @@ MATCHES_NEEDED: Final = 2  # matching probe windows that make a segment a known 
 # would match an announcement through the music in front of both (measured on the benchmark's
 # holds: 3 of 48 people missed that way).
 _SPEECH_FROM: Final = PRE_ROLL_FRAMES
+# … but a reference starts this much earlier: the classifier names the same announcement speech
+# a few tenths sooner or later from one play to the next, and a repeat whose first words the
+# reference lacked looked like a new voice (tune half: 5 → 2 false human_detected). The music
+# this may add to a reference is harmless: probes start where the speech does.
+REFERENCE_LEAD: Final = 20  # frames (0.4 s)
 
 Floats = npt.NDArray[np.float64]
 
@@ -518,8 +523,8 @@ class HoldMonitor:
         reference_frames = round(REFERENCE_SECONDS * SAMPLE_RATE / FRAME)
         if len(candidate.frames) >= round(FINGERPRINT_SECONDS * SAMPLE_RATE / FRAME):
             end = min(candidate.speech_end or len(candidate.frames), _SPEECH_FROM + reference_frames)
-            speech = candidate.frames[_SPEECH_FROM:end]
-            if speech:  # empty when its only speech came in the pre-roll
+            if end > _SPEECH_FROM:  # not when its only speech came in the pre-roll
+                speech = candidate.frames[_SPEECH_FROM - REFERENCE_LEAD : end]
                 self.announcements.append(Fingerprint.of(np.concatenate(speech)))
                 del self.announcements[:-MAX_FINGERPRINTS]
 
