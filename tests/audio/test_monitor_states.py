@@ -255,8 +255,8 @@ def test_an_announcement_over_the_music_is_learned_when_it_repeats() -> None:
 
 
 def test_speech_with_hold_music_inside_is_not_learned_as_the_loop() -> None:
-    """Music the model calls speech, with music decisions inside, ends as an "announcement" but
-    is not learned; a real announcement (speech, then the music back) is."""
+    """Music the model calls speech, with music decisions inside or for only a second, ends as
+    an "announcement" but is not learned; a real announcement (speech, then the music back) is."""
     music = np.random.default_rng(7).normal(0, 0.01, 8000 * 30)
     misread = (
         _seconds(Label.SPEECH, 1)
@@ -267,6 +267,10 @@ def test_speech_with_hold_music_inside_is_not_learned_as_the_loop() -> None:
     monitor = _drive(script, music[: 8000 * 14])
     assert EventKind.ANNOUNCEMENT in [event.kind for event in monitor.events]
     assert not monitor.announcements
+    short = _seconds(Label.MUSIC, 6) + _seconds(Label.SPEECH, 1.0) + _seconds(Label.MUSIC, 5)
+    monitor = _drive(short, music[: 8000 * 12])
+    assert EventKind.ANNOUNCEMENT in [event.kind for event in monitor.events]
+    assert not monitor.announcements  # a second of "speech" between music: no sentence
     clean = _seconds(Label.MUSIC, 6) + _seconds(Label.SPEECH, 2.5) + _seconds(Label.MUSIC, 5)
     audio = np.concatenate([music[: 8000 * 6], _voice(6, 2.5), music[: 8000 * 5]])
     assert len(_drive(clean, audio).announcements) == 1

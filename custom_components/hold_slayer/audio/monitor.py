@@ -64,6 +64,9 @@ FAST_CONFIDENCE_DECISIONS: Final = 5
 # voice, not an announcement, so it is not learned as the loop (a wrongly learned loop makes the
 # real first announcement a new voice: tune half, 9 → 5 false human_detected in 200 holds).
 LEARN_MAX_MUSIC: Final = 2  # decisions
+# … nor one of less speech than this: announcements are sentences; a second of "speech" between
+# stretches of music is the model misreading the music (tune half: 2 → 1 false human_detected).
+LEARN_MIN_SPEECH: Final = 1.2  # seconds
 SLOW_CONFIDENCE: Final = 0.6  # mean speech probability of a slow-path person (music misread: ~0.3)
 # For this long after the last speech decision the classifier's 1 s window still holds the
 # speech: "speech over music" there is the voice fading out of the window, a pause, not the
@@ -308,7 +311,10 @@ class HoldMonitor:
         if voiced < OVER_MUSIC_ANNOUNCEMENT:
             return []  # a flicker of the music, or a sung line
         onset = now - MUSIC_BACK - voiced - ONSET_LAG
-        voice = audio[_SPEECH_FROM : len(audio) - round(MUSIC_BACK / _STEP_SECONDS) * STEP_FRAMES]
+        # From the reference lead on, like any reference; the probes below skip the lead.
+        voice = audio[
+            _SPEECH_FROM - REFERENCE_LEAD : len(audio) - round(MUSIC_BACK / _STEP_SECONDS) * STEP_FRAMES
+        ]
         heard = Fingerprint.of(np.concatenate(voice[: round(REFERENCE_SECONDS * SAMPLE_RATE / FRAME)]))
         if self._repeats(heard):
             self.announcements.append(heard)
@@ -325,8 +331,9 @@ class HoldMonitor:
             return False
         span = MIN_PROBE_FRAMES * FRAME // HOP
         hops = int(heard.frames.max()) + 1 if heard.count else 0
+        lead = REFERENCE_LEAD * FRAME // HOP
         matches = 0
-        for first in range(0, max(0, hops - span) + 1, span // 2):
+        for first in range(lead, max(lead, hops - span) + 1, span // 2):
             part = heard.window(first, first + span)
             if part.count < MIN_PROBE_LANDMARKS:
                 continue
@@ -493,7 +500,8 @@ class HoldMonitor:
         assert candidate is not None
         self.state = _State.HOLD
         self._candidate = None
-        if candidate.matched or self._inner_music(candidate) <= LEARN_MAX_MUSIC:
+        credible = self._inner_music(candidate) <= LEARN_MAX_MUSIC and candidate.speech >= LEARN_MIN_SPEECH
+        if candidate.matched or credible:
             self._learn(candidate)  # matched ones too: each repeat adds a slightly different view
         self._loop_labels[0] += candidate.labels.count(Label.SPEECH_OVER_MUSIC)
         self._loop_labels[1] += len(candidate.labels)
