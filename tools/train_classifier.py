@@ -3,7 +3,7 @@
     .venv/bin/python tools/train_classifier.py [--clips 300] [--seed 7] [--hidden 16]
 
 Deterministic for a seed. The test half is only scored (printed), never fitted. 70 % of the
-music and speech clips are varied in speed and spectral tilt (``corpus.varied``): with three
+music and speech clips are varied in speed, spectral tilt and level (``corpus.varied``): with three
 tune-half music tracks, that is what keeps the model from learning their timbre.
 """
 
