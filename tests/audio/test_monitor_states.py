@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from custom_components.hold_slayer.audio.classifier import STEP_FRAMES, Decision, Label
-from custom_components.hold_slayer.audio.monitor import EventKind, HoldMonitor
+from custom_components.hold_slayer.audio.monitor import EventKind, HoldMonitor, MonitorEvent
 from custom_components.hold_slayer.audio.tones import FRAME
 from tools import corpus
 
@@ -326,3 +326,9 @@ def test_an_announcement_named_speech_sooner_on_its_repeat_is_still_recognised()
     monitor = _drive(script, audio)
     assert not _humans(monitor)
     assert monitor.events[-1].kind is not EventKind.HUMAN_DETECTED
+
+
+def test_an_event_began_at_its_onset_or_when_it_was_known() -> None:
+    """``began``: the person's first word where the monitor knows it, else the event's time."""
+    assert MonitorEvent(5.0, EventKind.HUMAN_DETECTED, onset=4.2).began == 4.2
+    assert MonitorEvent(5.0, EventKind.HOLD_ENDED).began == 5.0

@@ -124,6 +124,11 @@ class MonitorEvent:
     confidence: float = 1.0
     onset: float | None = None
 
+    @property
+    def began(self) -> float:
+        """When what it reports began: the onset where known, else when the monitor knew."""
+        return self.onset if self.onset is not None else self.time
+
 
 class _State(StrEnum):
     WAITING = "waiting"  # before the hold (ringback, menus)

@@ -320,7 +320,7 @@ class CallSession:
         if event.kind is EventKind.HOLD_STARTED:
             if self.state is not SessionState.IVR:
                 return
-            onset = event.onset if event.onset is not None else event.time
+            onset = event.began
             if self._awaiting_us() or self._silent_since(onset):
                 # The quiet may be the menu waiting for our answer: decide that first.
                 self._held_back = event
@@ -329,7 +329,7 @@ class CallSession:
         elif event.kind is EventKind.ANNOUNCEMENT:
             self._emit(EventType.ANNOUNCEMENT, confidence=round(event.confidence, 2))
         elif event.kind is EventKind.HUMAN_DETECTED and self.state is SessionState.ON_HOLD:
-            onset = event.onset if event.onset is not None else event.time
+            onset = event.began
             if self._stt is None:
                 self._human(onset, event.confidence, source="audio")
             elif self._confirming is None or self._confirming.done():
@@ -364,7 +364,7 @@ class CallSession:
 
     def _start_hold(self, event: MonitorEvent) -> None:
         self._held_back = None
-        onset = event.onset if event.onset is not None else event.time
+        onset = event.began
         self._hold_audio = (onset, None)
         self.hold_started_at = self._session_time(onset)
         self._set_state(SessionState.ON_HOLD)
@@ -381,7 +381,7 @@ class CallSession:
         event = self._held_back
         if event is None or self.state is not SessionState.IVR:
             return
-        onset = event.onset if event.onset is not None else event.time
+        onset = event.began
         answered = bool(self._history) and not isinstance(self._history[-1][1], Wait)
         if self._awaiting_us():
             if (
