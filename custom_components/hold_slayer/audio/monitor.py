@@ -14,6 +14,7 @@ a greeting, then a pause awaiting a reply with the music not back (Twilio AMD: s
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
@@ -100,6 +101,22 @@ _SPEECH_FROM: Final = PRE_ROLL_FRAMES
 REFERENCE_LEAD: Final = 20  # frames (0.4 s)
 
 Floats = npt.NDArray[np.float64]
+
+
+def _stretch_scores(
+    probe: Fingerprint, starts: Iterable[int], references: list[Fingerprint]
+) -> Iterator[tuple[int, float, float]]:
+    """``(start, aligned, distinct)`` of 0.6 s stretches of ``probe`` against the best reference.
+
+    Stretches with too few landmarks (mostly a pause: too little to tell one voice from another)
+    are skipped.
+    """
+    span = MIN_PROBE_FRAMES * FRAME // HOP
+    for first in starts:
+        part = probe.window(first, first + span)
+        if part.count >= MIN_PROBE_LANDMARKS:
+            aligned, distinct = np.max([known.scores(part) for known in references], axis=0)
+            yield first, float(aligned), float(distinct)
 
 
 class EventKind(StrEnum):
@@ -315,20 +332,18 @@ class HoldMonitor:
         self._over_music, self._over_music_decisions = [], 0
         if voiced < OVER_MUSIC_ANNOUNCEMENT:
             return []  # a flicker of the music, or a sung line
-        onset = now - MUSIC_BACK - voiced - ONSET_LAG
-        # From the reference lead on, like any reference; the probes below skip the lead.
-        voice = audio[
-            _SPEECH_FROM - REFERENCE_LEAD : len(audio) - round(MUSIC_BACK / _STEP_SECONDS) * STEP_FRAMES
-        ]
-        heard = Fingerprint.of(np.concatenate(voice[: round(REFERENCE_SECONDS * SAMPLE_RATE / FRAME)]))
+        self._segment_ended = now
+        event = MonitorEvent(now, EventKind.ANNOUNCEMENT, onset=now - MUSIC_BACK - voiced - ONSET_LAG)
+        # Its voice ended where the music alone began.
+        heard = self._reference(audio, len(audio) - round(MUSIC_BACK / _STEP_SECONDS) * STEP_FRAMES)
+        if heard is None:
+            return [event]
         if self._repeats(heard):
-            self.announcements.append(heard)
-            del self.announcements[:-MAX_FINGERPRINTS]
+            self._remember(heard)
             self._loop_labels[0] += decisions
             self._loop_labels[1] += decisions
         self._over_music_heard = [*self._over_music_heard, heard][-MAX_OVER_MUSIC_HEARD:]
-        self._segment_ended = now
-        return [MonitorEvent(now, EventKind.ANNOUNCEMENT, onset=onset)]
+        return [event]
 
     def _repeats(self, heard: Fingerprint) -> bool:
         """Whether a voice over music was heard before: two of its 0.6 s stretches match."""
@@ -336,13 +351,11 @@ class HoldMonitor:
             return False
         span = MIN_PROBE_FRAMES * FRAME // HOP
         hops = int(heard.frames.max()) + 1 if heard.count else 0
-        lead = REFERENCE_LEAD * FRAME // HOP
+        lead = REFERENCE_LEAD * FRAME // HOP  # probes start where the speech does
         matches = 0
-        for first in range(lead, max(lead, hops - span) + 1, span // 2):
-            part = heard.window(first, first + span)
-            if part.count < MIN_PROBE_LANDMARKS:
-                continue
-            if max(known.scores(part)[1] for known in self._over_music_heard) >= MATCH_THRESHOLD:
+        starts = range(lead, max(lead, hops - span) + 1, span // 2)
+        for _, _, distinct in _stretch_scores(heard, starts, self._over_music_heard):
+            if distinct >= MATCH_THRESHOLD:
                 matches += 1
                 if matches >= MATCHES_NEEDED:
                     return True
@@ -419,16 +432,12 @@ class HoldMonitor:
         candidate.probe = Fingerprint.of(audio)
         hops = len(audio) // HOP
         base = max(0, len(candidate.frames) - PROBE_FRAMES) * FRAME // HOP  # of audio[0]
-        span = MIN_PROBE_FRAMES * FRAME // HOP
         # Not from the hold music before the speech: the loop's music is in no reference.
         earliest = max(0, (_SPEECH_FROM - max(0, len(candidate.frames) - PROBE_FRAMES)) * FRAME // HOP)
-        last = hops - span
+        last = hops - MIN_PROBE_FRAMES * FRAME // HOP
         candidate.dense_latest = False
-        for first in [*range(earliest, max(earliest, last), 10), last]:
-            part = candidate.probe.window(first, first + span)
-            if part.count < MIN_PROBE_LANDMARKS:
-                continue  # mostly a pause: too little to tell one voice from another
-            aligned, distinct = np.max([known.scores(part) for known in self.announcements], axis=0)
+        starts = [*range(earliest, max(earliest, last), 10), last]
+        for first, aligned, distinct in _stretch_scores(candidate.probe, starts, self.announcements):
             if distinct >= MATCH_THRESHOLD:
                 # One stretch may line up by chance (speech is repetitive); two cannot.
                 candidate.matched_windows.add((base + first) // 10)
@@ -533,13 +542,26 @@ class HoldMonitor:
         return []
 
     def _learn(self, candidate: _Candidate) -> None:
-        reference_frames = round(REFERENCE_SECONDS * SAMPLE_RATE / FRAME)
         if len(candidate.frames) >= round(FINGERPRINT_SECONDS * SAMPLE_RATE / FRAME):
-            end = min(candidate.speech_end or len(candidate.frames), _SPEECH_FROM + reference_frames)
-            if end > _SPEECH_FROM:  # not when its only speech came in the pre-roll
-                speech = candidate.frames[_SPEECH_FROM - REFERENCE_LEAD : end]
-                self.announcements.append(Fingerprint.of(np.concatenate(speech)))
-                del self.announcements[:-MAX_FINGERPRINTS]
+            reference = self._reference(candidate.frames, candidate.speech_end or len(candidate.frames))
+            if reference is not None:
+                self._remember(reference)
+
+    @staticmethod
+    def _reference(frames: list[Floats], speech_end: int) -> Fingerprint | None:
+        """A segment's reference: from the lead before its speech to the speech's end, 20 s at most.
+
+        ``frames`` start with the pre-roll; ``None`` when its only speech came in the pre-roll.
+        """
+        end = min(speech_end, _SPEECH_FROM + round(REFERENCE_SECONDS * SAMPLE_RATE / FRAME))
+        if end <= _SPEECH_FROM:
+            return None
+        return Fingerprint.of(np.concatenate(frames[_SPEECH_FROM - REFERENCE_LEAD : end]))
+
+    def _remember(self, reference: Fingerprint) -> None:
+        """Keep a reference of the loop (the latest ``MAX_FINGERPRINTS``)."""
+        self.announcements.append(reference)
+        del self.announcements[:-MAX_FINGERPRINTS]
 
     def review(self, human: bool) -> None:
         """A transcript confirmed (``True``) or vetoed (``False``) the last human_detected."""
