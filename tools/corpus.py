@@ -247,12 +247,11 @@ VARIED_LABELS: Final = ("music", "speech", "speech_over_music")
 def varied(signal: Pcm, rng: np.random.Generator) -> Pcm:
     """The clip played 0.8-1.25x as fast, tilted ±6 dB/octave, and 0-20 dB quieter.
 
-    Speed changes pitch and tempo together.
-    For training only: five hold-music tracks are few, and a model fitted to three of them
-    learns their timbre. Varying speed and spectral tilt makes it learn what music does
-    instead. The level drop stands for quiet passages: clips are normalised one by one, but a
-    track's soft intro plays 20-30 dB below its chorus, near the line's noise, where a model
-    that never heard it there takes it for a voice.
+    Speed changes pitch and tempo together. For training only: five hold-music tracks are
+    few, and a model fitted to three of them learns their timbre. Varying speed and spectral
+    tilt makes it learn what music does instead. The level drop stands for quiet passages:
+    clips are normalised one by one, but a track's soft intro plays 20-30 dB below its chorus,
+    near the line's noise, where a model that never heard it there takes it for a voice.
     """
     speed = float(rng.uniform(0.8, 1.25))
     faster = np.interp(np.arange(0, len(signal) - 1, speed), np.arange(len(signal)), signal)
