@@ -300,7 +300,8 @@ def test_a_voice_heard_over_music_then_quiet_is_a_person() -> None:
 
 def test_a_known_announcement_named_speech_only_once_is_not_learned_empty() -> None:
     """The loop's announcement again, but the model named it speech for a single decision:
-    it is recognised (no person) and its end learns nothing rather than an empty reference."""
+    it is recognised (no person) and its end learns nothing rather than a reference of 0.1 s
+    of speech, which no 0.6 s probe stretch could match."""
     script, audio = _hold_with_loop()
     repeat = audio[1]  # the announcement the loop taught
     script += _seconds(Label.SPEECH, 0.1) + _seconds(Label.SILENCE, 4)

@@ -76,7 +76,7 @@ WINDOW_TAIL: Final = 1.0
 FAST_OVER_MUSIC: Final = 0.1  # share of voice-over-music decisions the fast path tolerates
 MIN_SPEECH_SHARE: Final = 0.6  # of the candidate's decisions, for the fast path
 ONSET_LAG: Final = 0.3  # the classifier's 1 s window names speech ~0.3 s after it starts
-PRE_ROLL_FRAMES: Final = 25  # audio kept from before a candidate, so the probe has its onset
+PRE_ROLL_FRAMES: Final = 30  # audio kept from before a candidate, so the probe has its onset
 MATCH_THRESHOLD: Final = 0.3  # distinct alignment: the same audio 0.6-1.0, other speech < 0.3
 SIMILAR_THRESHOLD: Final = 0.5  # aligned share that keeps a voice off the fast path
 MAX_FINGERPRINTS: Final = 16
@@ -89,11 +89,11 @@ MIN_PROBE_FRAMES: Final = 30  # … and searched 0.6 s at a time
 MIN_PROBE_LANDMARKS: Final = 60  # 0.6 s of speech has 100-200
 MIN_DENSE_WINDOWS: Final = 2
 MATCHES_NEEDED: Final = 2  # matching probe windows that make a segment a known announcement
-# Probes and references start where the classifier named speech, not at the onset it
-# estimates: the 0.3 s before are often the tail of the hold music, which loops, so a person
-# would match an announcement through the music in front of both (measured on the benchmark's
-# holds: 3 of 48 people missed that way).
-_SPEECH_FROM: Final = PRE_ROLL_FRAMES
+# Probes and references start with the step the classifier first named speech, not at the
+# onset it estimates: the 0.3 s before are often the tail of the hold music, which loops, so a
+# person would match an announcement through the music in front of both (measured on the
+# benchmark's holds: 3 of 48 people missed that way).
+_SPEECH_FROM: Final = PRE_ROLL_FRAMES - STEP_FRAMES
 # … but a reference starts this much earlier: the classifier names the same announcement speech
 # a few tenths sooner or later from one play to the next, and a repeat whose first words the
 # reference lacked looked like a new voice (tune half: 5 → 2 false human_detected). The music
@@ -191,6 +191,7 @@ class HoldMonitor:
         self._hold_ended = False
         self._segment_ended: float | None = None
         self._pending: deque[Floats] = deque()
+        self._consumed = 0  # frames handed to the state machine
         self._recent: deque[Floats] = deque(maxlen=PRE_ROLL_FRAMES)
         self._recent_labels: deque[Label] = deque(maxlen=round(2.0 / _STEP_SECONDS))
         self._loop_labels: list[int] = [0, 0]  # (over music, all) decisions of learned announcements
@@ -215,8 +216,12 @@ class HoldMonitor:
         self._pending.extend(block)
         events: list[MonitorEvent] = []
         for decision in decisions:
-            count = min(STEP_FRAMES, len(self._pending))
+            # The frames up to the end of the decision's window: the first decision (after 1 s)
+            # takes all the frames heard so far, the others a step's worth.
+            through = round(decision.time * SAMPLE_RATE / FRAME)
+            count = min(through - self._consumed, len(self._pending))
             rows = [self._pending.popleft() for _ in range(count)]
+            self._consumed += count
             events += self._step(decision, rows)
         self.events += events
         return decisions, events
@@ -551,10 +556,11 @@ class HoldMonitor:
     def _reference(frames: list[Floats], speech_end: int) -> Fingerprint | None:
         """A segment's reference: from the lead before its speech to the speech's end, 20 s at most.
 
-        ``frames`` start with the pre-roll; ``None`` when its only speech came in the pre-roll.
+        ``frames`` start with the pre-roll; ``None`` when it holds less speech than a probe
+        stretch, which such a reference could never match.
         """
         end = min(speech_end, _SPEECH_FROM + round(REFERENCE_SECONDS * SAMPLE_RATE / FRAME))
-        if end <= _SPEECH_FROM:
+        if end < _SPEECH_FROM + MIN_PROBE_FRAMES:
             return None
         return Fingerprint.of(np.concatenate(frames[_SPEECH_FROM - REFERENCE_LEAD : end]))
 
