@@ -149,3 +149,15 @@ def test_repeats_spoken_over_music_are_not_a_person() -> None:
         position += 12 * RATE
     audio = corpus.through_channel(np.concatenate(parts), corpus.Channel(noise_db=-60.0), rng)
     assert EventKind.HUMAN_DETECTED not in [event.kind for event in _run(audio)]
+
+
+def test_each_decision_brings_the_audio_up_to_its_end() -> None:
+    """The state machine gets every frame up to the decision it comes with.
+
+    The classifier's first decision comes after a second and takes all of it, not a step's
+    worth: a step behind, every probe and reference waited 100 ms for its audio.
+    """
+    monitor = HoldMonitor()
+    decisions, _ = monitor.push_block(np.random.default_rng(2).normal(0, 0.01, (73, FRAME)))
+    assert decisions[-1].time == 70 * FRAME / RATE
+    assert len(monitor._pending) == 3  # only the frames after the last decision wait
