@@ -126,6 +126,26 @@ def test_a_new_voice_is_reported_within_a_second_once_the_loop_is_known() -> Non
     assert 0.5 <= humans[0].time - voice_at <= 1.0
 
 
+def test_a_flicker_then_quiet_does_not_hold_the_next_voice() -> None:
+    """Half a second the model called speech, then 2.5 s of the line's noise: that was no
+    voice, and the person after it is judged afresh (reported fast, from their first word)."""
+    script, audio = _hold_with_loop()
+    flicker_at = sum(len(part) for part in audio) / 8000
+    voice_at = flicker_at + 3
+    script += (
+        _seconds(Label.SPEECH, 0.5)
+        + _seconds(Label.NOISE, 2.5)
+        + _seconds(Label.SPEECH, 3)
+        + _seconds(Label.SILENCE, 2)
+    )
+    noise = np.random.default_rng(3).normal(0, 0.003, 8000 * 3)
+    monitor = _drive(script, np.concatenate([*audio, noise, _voice(1, 3), np.zeros(8000 * 2)]))
+    humans = [event for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED]
+    assert len(humans) == 1
+    assert humans[0].time - voice_at <= 1.0
+    assert humans[0].began >= voice_at - 0.5
+
+
 def test_a_voice_after_voice_over_music_needs_more_speech() -> None:
     """Speech over music turning clear is likely more announcement: 1.2 s of speech, not 0.6."""
     script, audio = _hold_with_loop()

@@ -34,6 +34,10 @@ HOLD_MUSIC_SHARE: Final = 0.5  # … and this share music (with or without a voi
 SPEECH_EVIDENCE: Final = 0.8  # seconds of speech before the slow path judges a candidate
 MUSIC_RETURN_WAIT: Final = 3.0  # how long music must stay back before a "person" is withdrawn
 MUSIC_BACK: Final = 1.0  # this much music ends a speech segment (single flickers do not)
+# Less speech than SPEECH_EVIDENCE, then this much quiet, is a flicker too: before, one that no
+# music ended (the model heard the music as the line's noise) held its candidate open, and a
+# person who spoke seconds later was judged as part of it (tune half: 1 of 3 missed people).
+FLICKER_QUIET: Final = 2.0
 MAX_OVER_MUSIC: Final = 0.3  # share of speech-over-music decisions that makes it an announcement
 # … unless it was followed by this much quiet and no music: the model hears some people on
 # noisy lines as a voice over music, and an announcement's music comes back (tune half: 1 of
@@ -385,11 +389,14 @@ class HoldMonitor:
             candidate.music += _STEP_SECONDS
         else:
             candidate.pause += _STEP_SECONDS
+        if candidate.speech < SPEECH_EVIDENCE and (
+            candidate.music >= MUSIC_BACK or candidate.pause + candidate.music >= FLICKER_QUIET
+        ):
+            # A flicker in the music, not a voice: the next voice is judged afresh.
+            self.state = _State.HOLD
+            self._candidate = None
+            return []
         if candidate.music >= MUSIC_BACK:  # the music is back
-            if candidate.speech < SPEECH_EVIDENCE:  # a flicker in the music, not a voice
-                self.state = _State.HOLD
-                self._candidate = None
-                return []
             self._segment_ended = now
             return self._announcement(now, report=not candidate.matched)
         if candidate.matched:
