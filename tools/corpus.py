@@ -2,6 +2,9 @@
 
 Sources (installed by script/setup; nothing here is committed audio):
 - hold music: ``asterisk-moh-opsound-wav`` (/usr/share/asterisk/moh)
+- other music: ``drascula-music`` (a game's 31 instrumental tracks, Ogg Vorbis, decoded by
+  ``oggdec`` from ``vorbis-tools``). The classifier is never fitted to it: holds with this
+  music show the hold monitor on music the model has not learned, as a user's company plays
 - recorded IVR prompts and announcements: ``asterisk-core-sounds-en-wav``
 - real human speech: ``codec2-examples`` (/usr/share/codec2/raw)
 - synthetic voices: ``espeak-ng``; tones synthesised from their published plans
@@ -26,8 +29,11 @@ from typing import Final, Literal
 import numpy as np
 import numpy.typing as npt
 
+from custom_components.hold_slayer.audio.wav import read_8k
+
 RATE: Final = 8000
 MOH_DIR: Final = Path("/usr/share/asterisk/moh")
+OTHER_MUSIC_DIR: Final = Path("/usr/share/scummvm/drascula/audio")
 PROMPTS_DIR: Final = Path("/usr/share/asterisk/sounds/en")
 CODEC2_DIR: Final = Path("/usr/share/codec2/raw")
 # Real speakers in codec2-examples (8 kHz s16 raw); radio and test-signal files are left out.
@@ -82,6 +88,43 @@ def music_tracks(split: Split) -> tuple[Pcm, ...]:
     files = _files(MOH_DIR, "*.wav", "asterisk-moh-opsound-wav")
     chosen = files[:3] if split == "tune" else files[3:]
     return tuple(_read_wav(path) for path in chosen)
+
+
+@functools.cache
+def other_music(split: Split) -> tuple[Pcm, ...]:
+    """Music the classifier was never fitted to, at 8 kHz (decoded once, cached).
+
+    Tune: the odd-numbered tracks (16, 22 minutes); test: the even-numbered ones (15, 24 minutes).
+    """
+    by_number = sorted(
+        _files(OTHER_MUSIC_DIR, "*.ogg", "drascula-music"), key=lambda path: (len(path.stem), path.stem)
+    )
+    tracks = []
+    for path in by_number[0::2] if split == "tune" else by_number[1::2]:
+        cached = CACHE / f"music-{path.stem}.wav"
+        if not cached.exists():
+            CACHE.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory() as tmp:
+                decoded = Path(tmp) / "decoded.wav"
+                try:
+                    subprocess.run(  # noqa: S603 - fixed program, our own arguments
+                        ["/usr/bin/oggdec", "-Q", "-o", str(decoded), str(path)], check=True
+                    )
+                except FileNotFoundError as err:
+                    raise CorpusSourceMissingError(
+                        "oggdec is not installed: apt-get install vorbis-tools"
+                    ) from err
+                _write_wav(cached, read_8k(decoded))
+        tracks.append(_read_wav(cached))
+    return tuple(tracks)
+
+
+def _write_wav(path: Path, signal: Pcm) -> None:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(np.clip(np.round(signal * 32768), -32768, 32767).astype("<i2").tobytes())
 
 
 @functools.cache
