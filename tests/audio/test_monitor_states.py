@@ -146,6 +146,33 @@ def test_a_flicker_then_quiet_does_not_hold_the_next_voice() -> None:
     assert humans[0].began >= voice_at - 0.5
 
 
+def test_a_passage_of_music_misread_again_is_no_person() -> None:
+    """Hold music the model calls speech for 0.5 s, then music: a flicker, remembered. When the
+    music comes round and the model misreads the same passage for longer, it replays what was
+    heard and is no person; a new voice after it still is one, within a second."""
+    script, audio = _hold_with_loop()
+    passage = _voice(4, 2)  # any sound the model calls speech: heard once, then again
+    music = np.random.default_rng(9).normal(0, 0.01, 8000 * 4)
+    script += (
+        _seconds(Label.SPEECH, 0.5)
+        + _seconds(Label.MUSIC, 3.5)  # the flicker, and music
+        + _seconds(Label.SPEECH, 2)
+        + _seconds(Label.MUSIC, 4)  # the same passage, misread for longer
+        + _seconds(Label.SPEECH, 3)
+        + _seconds(Label.SILENCE, 2)  # a person
+    )
+    voice_at = sum(len(part) for part in audio) / 8000 + 10
+    monitor = _drive(
+        script,
+        np.concatenate(
+            [*audio, passage[:4000], music[: 8000 * 3 + 4000], passage, music, _voice(1, 3), np.zeros(16000)]
+        ),
+    )
+    humans = [event for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED]
+    assert len(humans) == 1
+    assert 0.5 <= humans[0].time - voice_at <= 1.0
+
+
 def test_a_voice_after_voice_over_music_needs_more_speech() -> None:
     """Speech over music turning clear is likely more announcement: 1.2 s of speech, not 0.6."""
     script, audio = _hold_with_loop()
