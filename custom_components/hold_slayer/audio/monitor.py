@@ -86,12 +86,14 @@ MATCH_THRESHOLD: Final = 0.3  # distinct alignment: the same audio 0.6-1.0, othe
 SIMILAR_THRESHOLD: Final = 0.5  # aligned share that keeps a voice off the fast path
 MAX_FINGERPRINTS: Final = 16
 # A live person is the one sound that never played on this hold before. Segments that were no
-# person (flickers of "speech", announcements, a withdrawn "person") are remembered, and a voice
-# whose latest 1.5 s replay one of them is none either: the model misreads the same passage of
-# hold music the same way each time the music comes round. Tune half, 200 holds: with music the
-# model never learned, 9 → 5 false human_detected and 8 → 7 missed; with its own music, 1 → 0
-# and 2 → 1. Only the fast path asks: at the end of a long speech the line's noise "replays".
+# person (flickers of "speech", announcements, voices over the music, a withdrawn "person"; their
+# first minute) are remembered, and a voice whose latest 1.5 s replay one of them is none either:
+# the model misreads the same passage of hold music the same way each time the music comes
+# round. Tune half, 200 holds: with music the model never learned, 9 → 5 false human_detected
+# and 8 → 7 missed; with its own music, 1 → 0 and 2 → 1. Only the fast path asks: at the end of
+# a long speech the line's noise "replays".
 HEARD_SEGMENTS: Final = 32
+HEARD_SECONDS: Final = 60.0
 REPLAY_ALIGNED: Final = 0.6  # aligned share of a replay (other speech: up to ~0.45)
 SMOOTHING: Final = 5  # decisions in the majority vote (0.5 s)
 _NON_SPEECH: Final = frozenset({Label.MUSIC, Label.SILENCE, Label.NOISE, Label.RINGBACK})
@@ -499,9 +501,10 @@ class HoldMonitor:
         )
 
     def _hear(self, segment: _Candidate) -> None:
-        """Remember a segment that was no person (from where its speech was named)."""
+        """Remember a segment that was no person: from where its speech was named, a minute at most."""
         if len(segment.frames) >= _SPEECH_FROM + MIN_PROBE_FRAMES:
-            self._heard.append(Fingerprint.of(np.concatenate(segment.frames[_SPEECH_FROM:])))
+            end = _SPEECH_FROM + round(HEARD_SECONDS * SAMPLE_RATE / FRAME)
+            self._heard.append(Fingerprint.of(np.concatenate(segment.frames[_SPEECH_FROM:end])))
 
     def _replayed(self, candidate: _Candidate) -> bool:
         """Whether the candidate's latest 1.5 s of speech replay a segment that was no person.
