@@ -78,28 +78,27 @@ def landmarks(frames: Ints, bins: Ints) -> tuple[Ints, Ints]:
     """``(hashes, anchor frames)`` of peak pairs: a hash packs f1, f2 and the time gap.
 
     Each anchor pairs with the first ``FAN_OUT`` peaks (in time order) 2-24 hops later and
-    within ``TARGET_BINS``; vectorised over anchors, one pass per neighbour distance.
+    within ``TARGET_BINS``; all pairs at once, as an anchors x distances table (listed by
+    distance, then anchor).
     """
     count = len(frames)
-    paired = np.zeros(count, dtype=np.int64)
-    hashes: list[Ints] = []
-    anchors: list[Ints] = []
-    reach = (TARGET_FRAMES[1] + 1) * PEAKS_PER_FRAME
-    for distance in range(1, min(reach, count)):
-        first, second = np.arange(count - distance), np.arange(distance, count)
-        gap = frames[second] - frames[first]
-        ok = (gap >= TARGET_FRAMES[0]) & (gap <= TARGET_FRAMES[1])
-        ok &= np.abs(bins[second] - bins[first]) <= TARGET_BINS
-        ok &= paired[first] < FAN_OUT
-        chosen = first[ok]
-        paired[chosen] += 1
-        q1 = bins[chosen] // FREQUENCY_QUANTUM
-        q2 = bins[second[ok]] // FREQUENCY_QUANTUM
-        hashes.append((q1 << 16) | (q2 << 8) | (gap[ok] // TIME_QUANTUM))
-        anchors.append(frames[chosen])
-    if not hashes:
+    reach = min((TARGET_FRAMES[1] + 1) * PEAKS_PER_FRAME, count)
+    if reach < 2:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(hashes), np.concatenate(anchors)
+    first = np.arange(count)[:, None]
+    second = first + np.arange(1, reach)[None, :]
+    inside = second < count
+    second = np.minimum(second, count - 1)
+    gap = frames[second] - frames[first]
+    ok = inside & (gap >= TARGET_FRAMES[0]) & (gap <= TARGET_FRAMES[1])
+    ok &= np.abs(bins[second] - bins[first]) <= TARGET_BINS
+    ok &= np.cumsum(ok, axis=1) <= FAN_OUT  # the first FAN_OUT targets of each anchor
+    anchors, targets = np.nonzero(ok.T)[::-1]
+    ends = second[anchors, targets]
+    q1 = bins[anchors] // FREQUENCY_QUANTUM
+    q2 = bins[ends] // FREQUENCY_QUANTUM
+    hashes: Ints = (q1 << 16) | (q2 << 8) | (gap[anchors, targets] // TIME_QUANTUM)
+    return hashes, frames[anchors]
 
 
 @dataclass(frozen=True, slots=True)
