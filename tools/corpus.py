@@ -21,7 +21,7 @@ import hashlib
 import subprocess
 import tempfile
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -99,32 +99,43 @@ def other_music(split: Split) -> tuple[Pcm, ...]:
     by_number = sorted(
         _files(OTHER_MUSIC_DIR, "*.ogg", "drascula-music"), key=lambda path: (len(path.stem), path.stem)
     )
-    tracks = []
-    for path in by_number[0::2] if split == "tune" else by_number[1::2]:
-        cached = CACHE / f"music-{path.stem}.wav"
-        if not cached.exists():
-            CACHE.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory() as tmp:
-                decoded = Path(tmp) / "decoded.wav"
-                try:
-                    subprocess.run(  # noqa: S603 - fixed program, our own arguments
-                        ["/usr/bin/oggdec", "-Q", "-o", str(decoded), str(path)], check=True
-                    )
-                except FileNotFoundError as err:
-                    raise CorpusSourceMissingError(
-                        "oggdec is not installed: apt-get install vorbis-tools"
-                    ) from err
-                _write_wav(cached, read_8k(decoded))
-        tracks.append(_read_wav(cached))
-    return tuple(tracks)
+    return tuple(
+        _made_by(
+            ["/usr/bin/oggdec", "-Q", "-o", _OUT, str(path)],
+            CACHE / f"music-{path.stem}.wav",
+            lambda decoded: np.clip(np.round(read_8k(decoded) * 32768), -32768, 32767).astype("<i2"),
+            "oggdec is not installed: apt-get install vorbis-tools",
+        )
+        for path in (by_number[0::2] if split == "tune" else by_number[1::2])
+    )
 
 
-def _write_wav(path: Path, signal: Pcm) -> None:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(RATE)
-        out.writeframes(np.clip(np.round(signal * 32768), -32768, 32767).astype("<i2").tobytes())
+_OUT: Final = "{out}"  # where a program's WAV goes, in its command line
+
+
+def _made_by(
+    command: list[str], cached: Path, to_8k: Callable[[Path], npt.NDArray[np.int16]], missing: str
+) -> Pcm:
+    """``cached`` (8 kHz 16-bit mono), made once.
+
+    ``command`` writes a WAV where its ``_OUT`` argument says; ``to_8k`` converts that WAV.
+    """
+    if not cached.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            made = Path(tmp) / "out.wav"
+            try:
+                subprocess.run(  # noqa: S603 - fixed programs, our own arguments
+                    [str(made) if part == _OUT else part for part in command], check=True
+                )
+            except FileNotFoundError as err:
+                raise CorpusSourceMissingError(missing) from err
+            with wave.open(str(cached), "wb") as out:
+                out.setnchannels(1)
+                out.setsampwidth(2)
+                out.setframerate(RATE)
+                out.writeframes(to_8k(made).tobytes())
+    return _read_wav(cached)
 
 
 @functools.cache
@@ -147,27 +158,21 @@ def human_speech(split: Split) -> tuple[Pcm, ...]:
 def espeak(text: str, voice: str) -> Pcm:
     """Speech synthesised by espeak-ng (cached), resampled to 8 kHz by espeak itself."""
     key = hashlib.sha256(f"{voice}|{text}".encode()).hexdigest()[:16]
-    path = CACHE / f"espeak-{key}.wav"
-    if not path.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            raw = Path(tmp) / "out.wav"
-            try:
-                subprocess.run(  # noqa: S603 - fixed program, our own arguments
-                    ["/usr/bin/espeak-ng", "-v", voice, "-s", "160", "-w", str(raw), text], check=True
-                )
-            except FileNotFoundError as err:
-                raise CorpusSourceMissingError("espeak-ng is not installed (script/setup)") from err
-            with wave.open(str(raw), "rb") as source:
-                rate = source.getframerate()
-                data = np.frombuffer(source.readframes(source.getnframes()), dtype="<i2").astype(np.float64)
-            resampled = np.interp(np.arange(0, len(data), rate / RATE), np.arange(len(data)), data)
-            with wave.open(str(path), "wb") as out:
-                out.setnchannels(1)
-                out.setsampwidth(2)
-                out.setframerate(RATE)
-                out.writeframes(np.clip(resampled, -32768, 32767).astype("<i2").tobytes())
-    return _read_wav(path)
+
+    def to_8k(raw: Path) -> npt.NDArray[np.int16]:
+        with wave.open(str(raw), "rb") as source:
+            rate = source.getframerate()
+            data = np.frombuffer(source.readframes(source.getnframes()), dtype="<i2").astype(np.float64)
+        resampled = np.interp(np.arange(0, len(data), rate / RATE), np.arange(len(data)), data)
+        samples: npt.NDArray[np.int16] = np.clip(resampled, -32768, 32767).astype("<i2")
+        return samples
+
+    return _made_by(
+        ["/usr/bin/espeak-ng", "-v", voice, "-s", "160", "-w", _OUT, text],
+        CACHE / f"espeak-{key}.wav",
+        to_8k,
+        "espeak-ng is not installed (script/setup)",
+    )
 
 
 def _trim(signal: Pcm, floor: float = 1e-3) -> Pcm:
