@@ -122,7 +122,8 @@ def _made_by(
     """
     if not cached.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory() as tmp:
+        # Made beside the cache and renamed into place: test workers may make the same file at once.
+        with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
             made = Path(tmp) / "out.wav"
             try:
                 subprocess.run(  # noqa: S603 - fixed programs, our own arguments
@@ -130,11 +131,13 @@ def _made_by(
                 )
             except FileNotFoundError as err:
                 raise CorpusSourceMissingError(missing) from err
-            with wave.open(str(cached), "wb") as out:
+            ready = Path(tmp) / "ready.wav"
+            with wave.open(str(ready), "wb") as out:
                 out.setnchannels(1)
                 out.setsampwidth(2)
                 out.setframerate(RATE)
                 out.writeframes(to_8k(made).tobytes())
+            ready.replace(cached)
     return _read_wav(cached)
 
 
