@@ -116,6 +116,7 @@ _SPEECH_FROM: Final = PRE_ROLL_FRAMES - STEP_FRAMES
 REFERENCE_LEAD: Final = 20  # frames (0.4 s)
 
 Floats = npt.NDArray[np.float64]
+_PROBE_SPAN: Final = MIN_PROBE_FRAMES * FRAME // HOP  # a probe stretch, in fingerprint hops
 
 
 def _stretch_scores(
@@ -126,9 +127,8 @@ def _stretch_scores(
     Stretches with too few landmarks (mostly a pause: too little to tell one voice from another)
     are skipped.
     """
-    span = MIN_PROBE_FRAMES * FRAME // HOP
     for first in starts:
-        part = probe.window(first, first + span)
+        part = probe.window(first, first + _PROBE_SPAN)
         if part.count >= MIN_PROBE_LANDMARKS:
             aligned, distinct = np.max([known.scores(part) for known in references], axis=0)
             yield first, float(aligned), float(distinct)
@@ -371,11 +371,10 @@ class HoldMonitor:
         """Whether a voice over music was heard before: two of its 0.6 s stretches match."""
         if not self._over_music_heard:
             return False
-        span = MIN_PROBE_FRAMES * FRAME // HOP
         hops = int(heard.frames.max()) + 1 if heard.count else 0
         lead = REFERENCE_LEAD * FRAME // HOP  # probes start where the speech does
         matches = 0
-        starts = range(lead, max(lead, hops - span) + 1, span // 2)
+        starts = range(lead, max(lead, hops - _PROBE_SPAN) + 1, _PROBE_SPAN // 2)
         for _, _, distinct in _stretch_scores(heard, starts, self._over_music_heard):
             if distinct >= MATCH_THRESHOLD:
                 matches += 1
@@ -460,7 +459,7 @@ class HoldMonitor:
         base = max(0, len(candidate.frames) - PROBE_FRAMES) * FRAME // HOP  # of audio[0]
         # Not from the hold music before the speech: the loop's music is in no reference.
         earliest = max(0, (_SPEECH_FROM - max(0, len(candidate.frames) - PROBE_FRAMES)) * FRAME // HOP)
-        last = hops - MIN_PROBE_FRAMES * FRAME // HOP
+        last = hops - _PROBE_SPAN
         candidate.dense_latest = False
         starts = [*range(earliest, max(earliest, last), 10), last]
         for first, aligned, distinct in _stretch_scores(candidate.probe, starts, self.announcements):
@@ -517,8 +516,7 @@ class HoldMonitor:
             return False
         rows = candidate.frames[max(_SPEECH_FROM, end - PROBE_FRAMES) : end]
         probe = Fingerprint.of(np.concatenate(rows))
-        span = MIN_PROBE_FRAMES * FRAME // HOP
-        starts = range(0, max(0, len(rows) * FRAME // HOP - span) + 1, 10)
+        starts = range(0, max(0, len(rows) * FRAME // HOP - _PROBE_SPAN) + 1, 10)
         candidate.similar = any(
             aligned >= REPLAY_ALIGNED or distinct >= MATCH_THRESHOLD
             for _, aligned, distinct in _stretch_scores(probe, starts, list(self._heard))
