@@ -301,6 +301,38 @@ def test_an_announcement_over_the_music_is_learned_when_it_repeats() -> None:
     assert [event.kind for event in monitor.events] == [EventKind.HOLD_STARTED]
 
 
+def test_a_word_of_clear_speech_inside_a_voice_over_music_is_part_of_it() -> None:
+    """The model names one step of an announcement over the music clear speech: that opens a
+    candidate, which closes as a flicker when the music is alone again; the voice around it is
+    still the announcement, reported each time and learned when it repeats (before, the flicker
+    dropped it: nothing reported, nothing learned)."""
+    music = np.random.default_rng(6).normal(0, 0.01, 8000 * 40)
+    voice = _voice(5, 3)
+    played = (
+        _seconds(Label.SPEECH_OVER_MUSIC, 2)
+        + _seconds(Label.SPEECH, 0.1)
+        + _seconds(Label.SPEECH_OVER_MUSIC, 0.9)
+        + _seconds(Label.MUSIC, 5)
+    )
+    script = _seconds(Label.MUSIC, 6) + played + played
+    parts = [
+        music[: 8000 * 6],
+        voice + music[8000 * 6 : 8000 * 9],
+        music[8000 * 9 : 8000 * 14],
+        voice + music[8000 * 20 : 8000 * 23],
+        music[8000 * 23 : 8000 * 28],
+    ]
+    monitor = _drive(script, np.concatenate(parts))
+    announcements = [event for event in monitor.events if event.kind is EventKind.ANNOUNCEMENT]
+    assert len(announcements) == 2
+    assert 5.5 <= (announcements[0].onset or 0) <= 6.0
+    assert len(monitor.announcements) == 1
+    # Quiet after the flicker, not the music: no announcement (a person on a noisy line, maybe).
+    quiet = _seconds(Label.MUSIC, 6) + played[:30] + _seconds(Label.SILENCE, 3) + _seconds(Label.MUSIC, 5)
+    monitor = _drive(quiet, np.concatenate(parts))
+    assert [event.kind for event in monitor.events] == [EventKind.HOLD_STARTED]
+
+
 def test_speech_with_hold_music_inside_is_not_learned_as_the_loop() -> None:
     """Music the model calls speech, with music decisions inside or for only a second, ends as
     an "announcement" but is not learned; a real announcement (speech, then the music back) is."""

@@ -297,7 +297,6 @@ class HoldMonitor:
         label = decision.label
         if label is not Label.SPEECH:
             return self._voice_over_music(label, rows, now)
-        self._over_music, self._over_music_decisions = [], 0
         self.state = _State.CANDIDATE
         self._candidate = _Candidate(
             start=now - ONSET_LAG,
@@ -348,6 +347,10 @@ class HoldMonitor:
         self._music_after += _STEP_SECONDS
         if self._music_after < MUSIC_BACK:
             return []
+        return self._over_music_ended(now)
+
+    def _over_music_ended(self, now: float) -> list[MonitorEvent]:
+        """The music alone again after a voice over it: an announcement, if the voice lasted."""
         voiced = self._over_music_decisions * _STEP_SECONDS
         audio, decisions = self._over_music, self._over_music_decisions
         self._over_music, self._over_music_decisions = [], 0
@@ -366,6 +369,21 @@ class HoldMonitor:
         self._over_music_heard = [*self._over_music_heard, heard][-MAX_OVER_MUSIC_HEARD:]
         self._heard.append(heard)
         return [event]
+
+    def _flicker_in_voice_over_music(self, flicker: _Candidate, now: float) -> list[MonitorEvent]:
+        """A flicker of clear "speech" inside a voice over the music was part of that voice.
+
+        Before, the flicker dropped the voice, and an announcement spoken over the music whose
+        words the model once heard as clear speech was never reported nor remembered.
+        """
+        if not self._over_music:
+            return []
+        if flicker.music < MUSIC_BACK:  # quiet after it, not the music: no announcement
+            self._over_music, self._over_music_decisions = [], 0
+            return []
+        self._over_music += flicker.frames[_SPEECH_FROM:]
+        self._over_music_decisions += len(flicker.labels) - round(flicker.music / _STEP_SECONDS)
+        return self._over_music_ended(now)
 
     def _repeats(self, heard: Fingerprint) -> bool:
         """Whether a voice over music was heard before: two of its 0.6 s stretches match."""
@@ -408,7 +426,7 @@ class HoldMonitor:
             self.state = _State.HOLD
             self._candidate = None
             self._hear(candidate)
-            return []
+            return self._flicker_in_voice_over_music(candidate, now)
         if candidate.music >= MUSIC_BACK:  # the music is back
             self._segment_ended = now
             return self._announcement(now, report=not candidate.matched)
@@ -552,6 +570,7 @@ class HoldMonitor:
         self.state = _State.HUMAN
         self._last_human = candidate
         self._candidate = None
+        self._over_music, self._over_music_decisions = [], 0
         self._calm_since = None
         self._hold_ended = False
         return [
@@ -564,6 +583,7 @@ class HoldMonitor:
         assert candidate is not None
         self.state = _State.HOLD
         self._candidate = None
+        self._over_music, self._over_music_decisions = [], 0  # the voice was this segment's start
         self._hear(candidate)
         credible = self._inner_music(candidate) <= LEARN_MAX_MUSIC and candidate.speech >= LEARN_MIN_SPEECH
         if candidate.matched or credible:
