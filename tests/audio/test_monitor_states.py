@@ -173,6 +173,28 @@ def test_a_passage_of_music_misread_again_is_no_person() -> None:
     assert 0.5 <= humans[0].time - voice_at <= 1.0
 
 
+def test_a_snippet_matched_as_the_announcement_ends_when_the_music_is_back() -> None:
+    """0.9 s the model calls speech that matches the known loop (hold music in front of its
+    reference, say), then 0.3 s of music: over. A person speaking right after is judged afresh
+    and reported within a second; before, they joined the matched snippet and were never reported."""
+    script, audio = _hold_with_loop()
+    snippet = audio[1][: int(8000 * 0.9)]  # the announcement's first words: they match
+    music = np.random.default_rng(9).normal(0, 0.01, int(8000 * 0.3))
+    voice_at = sum(len(part) for part in audio) / 8000 + 1.2
+    script += (
+        _seconds(Label.SPEECH, 0.9)
+        + _seconds(Label.MUSIC, 0.3)
+        + _seconds(Label.SPEECH, 3)
+        + _seconds(Label.SILENCE, 2)
+    )
+    monitor = _drive(script, np.concatenate([*audio, snippet, music, _voice(1, 3), np.zeros(16000)]))
+    kinds = [event.kind for event in monitor.events]
+    assert kinds.count(EventKind.ANNOUNCEMENT) == 2  # the loop, then the snippet recognised
+    humans = [event for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED]
+    assert len(humans) == 1
+    assert 0.5 <= humans[0].time - voice_at <= 1.0
+
+
 def test_a_voice_after_voice_over_music_needs_more_speech() -> None:
     """Speech over music turning clear is likely more announcement: 1.2 s of speech, not 0.6."""
     script, audio = _hold_with_loop()
