@@ -195,6 +195,25 @@ def test_a_snippet_matched_as_the_announcement_ends_when_the_music_is_back() -> 
     assert 0.5 <= humans[0].time - voice_at <= 1.0
 
 
+def test_a_voice_heard_over_music_in_its_window_tail_stays_on_the_fast_path() -> None:
+    """A loud, clipped voice: half a second of speech, then 0.4 s the model hears as a voice over
+    music, then speech again. The "over music" came within a second of the speech (the voice in
+    the window, not music), so it does not push the person onto the slow path."""
+    script, audio = _hold_with_loop()
+    voice_at = sum(len(part) for part in audio) / 8000
+    script += (
+        _seconds(Label.SPEECH, 0.5)
+        + _seconds(Label.SPEECH_OVER_MUSIC, 0.4)
+        + _seconds(Label.SPEECH, 3)
+        + _seconds(Label.SILENCE, 2)
+    )
+    monitor = _drive(script, np.concatenate([*audio, _voice(1, 3.9), np.zeros(8000 * 2)]))
+    humans = [event for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED]
+    assert len(humans) == 1
+    # Sure of a voice again after four more speech decisions; counted as music: 5.5 s.
+    assert humans[0].time - voice_at <= 1.5
+
+
 def test_a_voice_after_voice_over_music_needs_more_speech() -> None:
     """Speech over music turning clear is likely more announcement: 1.2 s of speech, not 0.6."""
     script, audio = _hold_with_loop()
