@@ -199,6 +199,7 @@ class _Candidate:
     matched_windows: set[int] = field(default_factory=set)  # where probes matched (0.1 s steps)
     after_over_music: bool = False  # began as speech over music turned clear: the music went on
     tail_over_music: int = 0  # "speech over music" decisions that were the voice leaving the window
+    voice_confidence: list[float] = field(default_factory=list)  # ``confidence`` without those
     speech_end: int = 0  # frames up to the last speech decision (the music after is no reference)
 
 
@@ -315,6 +316,7 @@ class HoldMonitor:
             speech_end=len(self._recent),
             labels=[label],
             confidence=[decision.probabilities.get(Label.SPEECH, 0.0)],
+            voice_confidence=[decision.probabilities.get(Label.SPEECH, 0.0)],
             speech=_STEP_SECONDS,
             last_speech=now,
             continuation=self._segment_ended is not None and now - self._segment_ended < CONTINUATION_GAP,
@@ -415,8 +417,13 @@ class HoldMonitor:
         label = decision.label
         candidate = self._candidate
         assert candidate is not None
+        speech_probability = decision.probabilities.get(Label.SPEECH, 0.0)
         candidate.labels.append(label)
-        candidate.confidence.append(decision.probabilities.get(Label.SPEECH, 0.0))
+        candidate.confidence.append(speech_probability)
+        # The voice leaving the window: not the music back, and not a voice the model doubts.
+        window_tail = label is Label.SPEECH_OVER_MUSIC and now - candidate.last_speech < WINDOW_TAIL
+        if not window_tail:
+            candidate.voice_confidence.append(speech_probability)
         if label in (Label.SPEECH, Label.SPEECH_OVER_MUSIC):
             candidate.speech_end = len(candidate.frames)
         if label is Label.SPEECH:
@@ -424,8 +431,8 @@ class HoldMonitor:
             candidate.last_speech = now
             candidate.pause = 0.0
             candidate.music = 0.0
-        elif label is Label.SPEECH_OVER_MUSIC and now - candidate.last_speech < WINDOW_TAIL:
-            candidate.pause += _STEP_SECONDS  # the voice leaving the window: not the music back
+        elif window_tail:
+            candidate.pause += _STEP_SECONDS
             candidate.tail_over_music += 1
         elif label in _MUSICAL:
             candidate.music += _STEP_SECONDS
@@ -567,8 +574,8 @@ class HoldMonitor:
 
     @staticmethod
     def _confident(candidate: _Candidate) -> bool:
-        """Whether the latest decisions are sure enough it is a voice, for the fast path."""
-        return float(np.mean(candidate.confidence[-FAST_CONFIDENCE_DECISIONS:])) >= FAST_CONFIDENCE
+        """Whether the latest decisions (not the window tail) are sure enough it is a voice."""
+        return float(np.mean(candidate.voice_confidence[-FAST_CONFIDENCE_DECISIONS:])) >= FAST_CONFIDENCE
 
     @staticmethod
     def _speech_confidence(candidate: _Candidate) -> float:
