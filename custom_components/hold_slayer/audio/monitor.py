@@ -198,9 +198,14 @@ class _Candidate:
     similar: bool = False  # a probe lined up with an announcement, if not distinctly
     matched_windows: set[int] = field(default_factory=set)  # where probes matched (0.1 s steps)
     after_over_music: bool = False  # began as speech over music turned clear: the music went on
-    tail_over_music: int = 0  # "speech over music" decisions that were the voice leaving the window
-    voice_confidence: list[float] = field(default_factory=list)  # ``confidence`` without those
+    # ``confidence`` without the "speech over music" decisions that were the voice leaving the window
+    voice_confidence: list[float] = field(default_factory=list)
     speech_end: int = 0  # frames up to the last speech decision (the music after is no reference)
+
+    @property
+    def tail_over_music(self) -> int:
+        """How many "speech over music" decisions were the voice leaving the window."""
+        return len(self.confidence) - len(self.voice_confidence)
 
 
 class HoldMonitor:
@@ -433,7 +438,6 @@ class HoldMonitor:
             candidate.music = 0.0
         elif window_tail:
             candidate.pause += _STEP_SECONDS
-            candidate.tail_over_music += 1
         elif label in _MUSICAL:
             candidate.music += _STEP_SECONDS
         else:
