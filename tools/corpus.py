@@ -4,7 +4,8 @@ Sources (installed by script/setup; nothing here is committed audio):
 - hold music: ``asterisk-moh-opsound-wav`` (/usr/share/asterisk/moh)
 - other music: ``drascula-music`` (a game's 31 instrumental tracks, Ogg Vorbis, decoded by
   ``oggdec`` from ``vorbis-tools``). The classifier is never fitted to it: holds with this
-  music show the hold monitor on music the model has not learned, like a company's own
+  music show the hold monitor on music the model has not learned, like a company's own hold
+  music would be
 - recorded IVR prompts and announcements: ``asterisk-core-sounds-en-wav``
 - real human speech: ``codec2-examples`` (/usr/share/codec2/raw)
 - synthetic voices: ``espeak-ng``; tones synthesised from their published plans
