@@ -19,6 +19,7 @@ from custom_components.hold_slayer.const import (
     CONF_ADVANCED,
     CONF_ALLOWED_PREFIXES,
     CONF_BLOCKED_PREFIXES,
+    CONF_CONVERSATION_AGENT,
     CONF_DESK_EXTENSION,
     CONF_EMERGENCY_NUMBERS,
     CONF_HOME_COUNTRY_CODE,
@@ -238,6 +239,7 @@ async def test_options(hass: HomeAssistant, registrar: Registrar) -> None:
     bad = {
         CONF_DESK_EXTENSION: "desk phone",
         CONF_OPENAI_BASE_URL: "ftp://llm",
+        CONF_CONVERSATION_AGENT: "conversation.home_assistant",
         CONF_HOME_COUNTRY_CODE: "abc",
         CONF_ALLOWED_PREFIXES: ["+44", "44x"],
         CONF_BLOCKED_PREFIXES: ["1900"],
@@ -250,6 +252,7 @@ async def test_options(hass: HomeAssistant, registrar: Registrar) -> None:
     assert result["errors"] == {
         CONF_DESK_EXTENSION: "invalid_desk_extension",
         CONF_OPENAI_BASE_URL: "invalid_url",
+        CONF_CONVERSATION_AGENT: "built_in_agent",
         CONF_OPENAI_MODEL: "openai_model_required",
         CONF_HOME_COUNTRY_CODE: "invalid_country_code",
         CONF_ALLOWED_PREFIXES: "invalid_prefix",

@@ -27,6 +27,7 @@ from .const import (
     LOGGER,
     PLATFORMS,
 )
+from .deciders import async_openai_endpoint, decider_factory
 from .demo.line import DemoLine
 from .demo_entry import async_start_demo_line
 from .intent import async_register_intents, async_register_sentences
@@ -94,12 +95,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -
         if demo is not None:
             await demo.stop()
         raise
+    endpoint = await async_openai_endpoint(hass, entry.options)
     calls = HoldSlayerCalls(
         hass,
         entry.entry_id,
         phone,
         dial_plan=dial_plan_from_options(entry.options),
         speech=lambda: speech_engines(hass, entry.options),
+        make_decider=decider_factory(hass, entry.options, endpoint=endpoint),
         max_concurrent=int(entry.options.get(CONF_MAX_CONCURRENT_CALLS, DEFAULT_MAX_CONCURRENT_CALLS)),
     )
     await calls.async_load()

@@ -72,7 +72,7 @@ class HoldSlayerCalls:
         *,
         dial_plan: DialPlan,
         speech: Callable[[], tuple[SpeechToText | None, TextToSpeech | None]] = lambda: (None, None),
-        decider: Decider | None = None,
+        make_decider: Callable[[], Decider] = RulesDecider,
         max_concurrent: int = 2,
     ) -> None:
         self.hass = hass
@@ -80,7 +80,7 @@ class HoldSlayerCalls:
         self.phone = phone
         self.dial_plan = dial_plan
         self.speech = speech  # resolved at each call: engines may come and go
-        self.decider = decider or RulesDecider()
+        self.make_decider = make_decider  # one decider per call: a model keeps one conversation per call
         self.max_concurrent = max_concurrent
         self.sessions: OrderedDict[str, CallSession] = OrderedDict()
         self.started: dict[str, str] = {}  # call id → ISO start time
@@ -143,7 +143,7 @@ class HoldSlayerCalls:
         stt, tts = self.speech()
         if stt is None:
             LOGGER.warning("No speech-to-text engine: Hold Slayer cannot read menus on this call")
-        session = CallSession(request, self.phone.dial, stt=stt, tts=tts, decider=self.decider)
+        session = CallSession(request, self.phone.dial, stt=stt, tts=tts, decider=self.make_decider())
         self.sessions[session.id] = session
         self.started[session.id] = dt_util.utcnow().isoformat()
         while len(self.sessions) > KEPT_SESSIONS and (oldest := next(iter(self.sessions))) != session.id:

@@ -48,6 +48,10 @@ CONF_CALLBACK_NUMBER: Final = "callback_number"
 CONF_AGENT_PATIENCE: Final = "agent_patience"
 CONF_PHONE_BOOK: Final = "phone_book"
 
+# HA's built-in conversation agent (entity id and legacy id): it runs home-control intents and
+# answers nothing else, so it is never asked a menu question (line text could match an intent).
+BUILT_IN_AGENTS: Final = frozenset({"conversation.home_assistant", "homeassistant"})
+
 DEFAULT_HOME_COUNTRY_CODE: Final = "1"
 DEFAULT_MAX_CONCURRENT_CALLS: Final = 2
 DEFAULT_MAX_HOLD_MINUTES: Final = 120

@@ -11,6 +11,7 @@ import voluptuous as vol
 from homeassistant.helpers import selector
 
 from .const import (
+    BUILT_IN_AGENTS,
     CONF_AI_TASK_ENTITY,
     CONF_ALLOWED_PREFIXES,
     CONF_BLOCKED_PREFIXES,
@@ -143,6 +144,8 @@ def validate_options(user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dic
     errors: dict[str, str] = {}
     if (desk := options.get(CONF_DESK_EXTENSION)) and not _DESK_EXTENSION.match(desk):
         errors[CONF_DESK_EXTENSION] = "invalid_desk_extension"
+    if options.get(CONF_CONVERSATION_AGENT) in BUILT_IN_AGENTS:
+        errors[CONF_CONVERSATION_AGENT] = "built_in_agent"
     if (url := options.get(CONF_OPENAI_BASE_URL)) and not _is_http_url(url):
         errors[CONF_OPENAI_BASE_URL] = "invalid_url"
     if url and not options.get(CONF_OPENAI_MODEL):

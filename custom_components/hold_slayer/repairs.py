@@ -22,6 +22,7 @@ from homeassistant.helpers import selector
 from homeassistant.helpers.event import async_call_later
 
 from .const import (
+    BUILT_IN_AGENTS,
     CONF_AI_TASK_ENTITY,
     CONF_CONVERSATION_AGENT,
     CONF_STT_ENGINE,
@@ -33,7 +34,6 @@ from .models import HoldSlayerConfigEntry
 from .telephony import RegistrationState, RegistrationStatus, SipPhone
 
 ENGINE_OPTIONS: Final = (CONF_STT_ENGINE, CONF_TTS_ENGINE, CONF_CONVERSATION_AGENT, CONF_AI_TASK_ENTITY)
-BUILT_IN_AGENTS: Final = frozenset({"conversation.home_assistant", "homeassistant"})
 REGISTRATION_FAILURES: Final = 3  # consecutive failures reported before the issue is raised
 REGISTRATION_ISSUE_AFTER: Final = 600.0  # or seconds failing without a success, whichever first
 

@@ -98,6 +98,9 @@ def test_relevance_prefers_exact_and_specific() -> None:
 
 
 class _Fixed:
+    costly = True
+    source = "model"
+
     def __init__(self, action: Action | None) -> None:
         self.action = action
         self.asked = 0
@@ -111,9 +114,9 @@ async def test_chain_asks_in_order_and_counts_the_costly_calls() -> None:
     second = _Fixed(Press("4"))
     chain = ChainDecider([RulesDecider(), second])
     context = DecisionContext("x", parse_prompt(MENU))
-    assert await chain.decide(context) == Press("4")  # rules passed: nothing matches "x"
+    assert await chain.decide(context) == Press("4", source="model")  # rules passed: nothing matches "x"
     context = DecisionContext("billing", parse_prompt(MENU))
-    assert isinstance(await chain.decide(context), Press)
+    assert await chain.decide(context) == Press("1", reason="goal matches 'billing'", source="rules")
     assert (second.asked, chain.calls) == (1, 1)
     assert await ChainDecider([_Fixed(None)]).decide(context) is None
 

@@ -1,13 +1,15 @@
 """What a navigator decides, and the protocol every decider implements.
 
 Deciders never see secret values: a digit prompt is answered with :class:`Press` naming the
-secret, and the session substitutes the value when it sends the tones.
+secret, and the session substitutes the value when it sends the tones. The set of actions is
+closed: press keys (or a named secret), say a short phrase, wait, hang up with a reason. Each
+action carries its ``source`` (the decider that chose it) and ``reason`` for the transcript.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from .menu import Prompt
@@ -20,6 +22,7 @@ class Press:
     digits: str = ""
     secret: str | None = None
     reason: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,7 @@ class Say:
 
     text: str
     reason: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +39,18 @@ class Wait:
     """Do nothing yet; listen on."""
 
     reason: str = ""
+    source: str = ""
 
 
-type Action = Press | Say | Wait
+@dataclass(frozen=True, slots=True)
+class HangUp:
+    """End the call: the line is closed or cannot help (``reason`` says which)."""
+
+    reason: str = ""
+    source: str = ""
+
+
+type Action = Press | Say | Wait | HangUp
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,24 +65,33 @@ class DecisionContext:
 
 
 class Decider(Protocol):
-    """Choose what to do about a prompt; ``None`` when this decider does not know."""
+    """Choose what to do about a prompt; ``None`` when this decider does not know.
+
+    A decider may have a ``source`` (its name in the transcript) and ``costly = True`` (it asks
+    a language model, which the call's figures count).
+    """
 
     async def decide(self, context: DecisionContext) -> Action | None:
         """Decide, or pass (``None``) to the next decider in a chain."""
 
 
+def source_of(decider: Decider) -> str:
+    """What the transcript calls a decider."""
+    return str(getattr(decider, "source", "") or type(decider).__name__)
+
+
 class ChainDecider:
-    """Ask deciders in order (rules first, then a language model); the first answer wins."""
+    """Ask deciders in order (routes, rules, then language models); the first answer wins."""
 
     def __init__(self, deciders: Sequence[Decider]) -> None:
         self.deciders = tuple(deciders)
-        self.calls = 0  # decisions asked of any decider after the first (the costly ones)
+        self.calls = 0  # questions asked of costly deciders (language models)
 
     async def decide(self, context: DecisionContext) -> Action | None:
-        """The first decider's answer that is not ``None``."""
-        for index, decider in enumerate(self.deciders):
-            if index:
+        """The first decider's answer that is not ``None``, stamped with its source."""
+        for decider in self.deciders:
+            if getattr(decider, "costly", False):
                 self.calls += 1
             if (action := await decider.decide(context)) is not None:
-                return action
+                return action if action.source else replace(action, source=source_of(decider))
         return None

@@ -91,7 +91,18 @@ def _one_edit(a: str, b: str) -> bool:
 
 
 class RulesDecider:
-    """Rules first: answer what is obvious, pass the rest."""
+    """Rules first: answer what is obvious, pass the rest.
+
+    With ``fallback`` (the default) a menu with no matching option gets the last resort — the
+    option for a person or for "all other questions", or saying "representative". A chain that
+    has a language model asks it before that: ``RulesDecider(fallback=False)`` first, the model,
+    then ``RulesDecider()`` for when the model cannot tell either.
+    """
+
+    source = "rules"
+
+    def __init__(self, *, fallback: bool = True) -> None:
+        self.fallback = fallback
 
     async def decide(self, context: DecisionContext) -> Action | None:
         """See the module docstring."""
@@ -101,7 +112,7 @@ class RulesDecider:
             case PromptKind.DIGITS:
                 return self._digits(prompt, context.secret_names)
             case PromptKind.MENU:
-                return self._menu(prompt, goal, context.attempts)
+                return self._menu(prompt, goal, context.attempts, fallback=self.fallback)
             case PromptKind.YES_NO:
                 return self._confirm(prompt, goal, context)
             case PromptKind.OPEN:
@@ -141,7 +152,7 @@ class RulesDecider:
         return Press(digits=prompt.terminator, secret=best, reason=f"asked for the {prompt.digits_for}")
 
     @staticmethod
-    def _menu(prompt: Prompt, goal: frozenset[str], attempts: int) -> Action | None:
+    def _menu(prompt: Prompt, goal: frozenset[str], attempts: int, *, fallback: bool) -> Action | None:
         options = [option for option in prompt.options if not (keywords(option.label) & _REPEAT)]
         scored = sorted(
             ((relevance(goal, option.label), option) for option in options),
@@ -151,8 +162,10 @@ class RulesDecider:
             return Press(scored[0][1].key, reason=f"goal matches '{scored[0][1].label}'")
         if spoken := RulesDecider._spoken(prompt, goal):
             return spoken
-        if fallback := _fallback_option(options):
-            return Press(fallback.key, reason=f"no option matches the goal; '{fallback.label}'")
+        if not fallback:
+            return None
+        if last_resort := _fallback_option(options):
+            return Press(last_resort.key, reason=f"no option matches the goal; '{last_resort.label}'")
         if prompt.spoken_choices and any(keywords(c) & _PERSON for c in prompt.spoken_choices):
             return Say("representative", reason="no choice matches the goal")
         return None

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from custom_components.hold_slayer.ivr.menu import normalise
+
 MASK: Final = "•••"
 DEFAULT_MAX_HOLD: Final = 3 * 3600.0
 
@@ -78,3 +80,7 @@ class CallRequest:
             pattern = r"[\s-]*".join(re.escape(char) for char in value)
             text = re.sub(pattern, MASK, text)
         return text
+
+    def holds_secret(self, text: str) -> bool:
+        """Whether ``text`` carries a secret's value, in digits or in number words ("four three")."""
+        return any(self.mask(form) != form for form in (text, normalise(text)))

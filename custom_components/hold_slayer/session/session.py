@@ -15,14 +15,23 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Protocol
 
 import numpy as np
 
 from custom_components.hold_slayer.audio.classifier import STEP_FRAMES, Label
 from custom_components.hold_slayer.audio.monitor import EventKind, HoldMonitor, MonitorEvent
-from custom_components.hold_slayer.ivr.decide import Action, Decider, DecisionContext, Press, Say, Wait
+from custom_components.hold_slayer.ivr.decide import (
+    Action,
+    Decider,
+    DecisionContext,
+    HangUp,
+    Press,
+    Say,
+    Wait,
+    source_of,
+)
 from custom_components.hold_slayer.ivr.menu import Prompt, PromptKind, normalise, parse_prompt
 from custom_components.hold_slayer.ivr.rules import RulesDecider
 from custom_components.hold_slayer.telephony.bridge import Bridge
@@ -87,7 +96,7 @@ class SessionOutcome:
     """How the session ended."""
 
     state: SessionState
-    cause: str  # an EndCause value, or "max_hold"
+    cause: str  # an EndCause value, or "max_hold", "nobody_took_over", "gave_up" (the navigator)
     reason: str = ""
 
 
@@ -133,7 +142,7 @@ class CallSession:
         self.current_prompt: Prompt | None = None
         self.line_label: tuple[Label, float] | None = None  # the classifier's latest (label, confidence)
         self.digits_sent = ""  # raw, for the simulate harness only: never logged or reported
-        self.decisions = 0
+        self.decisions = 0  # prompts decided on
         self.stt_seconds = 0.0
         self._listeners: list[Callable[[SessionEvent | None], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -637,8 +646,15 @@ class CallSession:
         )
         self.decisions += 1
         action = await self._decider.decide(context) or Wait(reason="no decider knew")
+        if not action.source:
+            action = replace(action, source=source_of(self._decider))
         self._history.append((text, action))
         await self._perform(action)
+
+    @property
+    def model_calls(self) -> int:
+        """Questions this call asked of a language model."""
+        return int(getattr(self._decider, "calls", 0))
 
     async def _run_action(self, action: Action) -> None:
         if self.call is None or self.call.state is not CallState.ANSWERED:
@@ -655,9 +671,19 @@ class CallSession:
             await self.call.send_dtmf(digits, pacing=DTMF_PACING)
             self.digits_sent += digits
             shown = (MASK if secret else "") + action.digits
-            self._say_line(Speaker.US, f"[pressed {shown}]")
-            self._emit(EventType.DTMF_SENT, digits=shown, secret=action.secret, reason=action.reason)
+            self._say_line(Speaker.US, f"[pressed {shown}]{_why(action)}")
+            self._emit(
+                EventType.DTMF_SENT,
+                digits=shown,
+                secret=action.secret,
+                reason=self.request.mask(action.reason),
+                source=action.source,
+            )
         elif isinstance(action, Say):
+            if self.request.holds_secret(action.text):
+                # Secrets are only ever sent as key tones, never spoken.
+                _LOGGER.warning("Call %s: refused to say a secret", self.id)
+                return
             if self._tts is None:
                 _LOGGER.warning("Call %s: cannot say anything without a TTS engine", self.id)
                 return
@@ -666,9 +692,18 @@ class CallSession:
             except SpeechError as err:
                 _LOGGER.warning("Call %s: speech synthesis failed: %s", self.id, err)
                 return
-            self._say_line(Speaker.US, action.text)
-            self._emit(EventType.SAID, text=self.request.mask(action.text), reason=action.reason)
+            self._say_line(Speaker.US, f"{action.text}{_why(action)}")
+            self._emit(
+                EventType.SAID,
+                text=action.text,
+                reason=self.request.mask(action.reason),
+                source=action.source,
+            )
             await self.call.play(audio)
+        elif isinstance(action, HangUp):
+            self._say_line(Speaker.US, f"[hung up]{_why(action)}")
+            self._end_requested = SessionOutcome(SessionState.ENDED, "gave_up", action.reason)
+            await self._hangup_call()
 
     # -- tasks ----------------------------------------------------------------------------------
 
@@ -688,3 +723,10 @@ class CallSession:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _why(action: Action) -> str:
+    """The decision behind an action, as the transcript shows it: " (rules: goal matches …)"."""
+    if action.source in ("", "requested") or not action.reason:
+        return ""
+    return f" ({action.source}: {action.reason})"

@@ -1,0 +1,140 @@
+"""A call's menu decided by a language model behind a real OpenAI-compatible HTTP server, and what
+the session does with each action of the closed set: press, say, hang up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from custom_components.hold_slayer.ivr.decide import Action, DecisionContext, HangUp
+from custom_components.hold_slayer.ivr.model import model_chain
+from custom_components.hold_slayer.openai_endpoint import OpenAiEndpoint
+from custom_components.hold_slayer.session.events import EventType, SessionState, Speaker
+from custom_components.hold_slayer.session.request import CallRequest
+from custom_components.hold_slayer.session.session import CallSession
+from custom_components.hold_slayer.telephony.call import EndCause
+from tests.servers.language_models import Responder, ScriptedModelServer, by_question
+
+from .fakes import FakeLine, ScriptedStt, Step, ToneTts, person, say, silence
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")  # the scripted model listens on 127.0.0.1
+
+# No word of the goal is on this menu: the rules alone would take "everything else".
+MENU = (
+    "If a purchase you don't recognise shows on your statement, press 1. To talk about your savings, "
+    "press 2. For everything else, press 3."
+)
+GOAL = "someone used my debit card without permission"
+PIN = "4321"
+
+
+def _reply(action: str, **fields: str) -> dict[str, Any]:
+    return {"action": action, "digits": "", "secret": "", "text": "", "reason": "scripted", **fields}
+
+
+@pytest.fixture
+async def model() -> AsyncIterator[tuple[ScriptedModelServer, list[Responder]]]:
+    """A scripted server whose responder the test sets (``responders[0]``)."""
+    responders: list[Responder] = [lambda _: _reply("wait")]
+    server = await ScriptedModelServer(lambda question: responders[0](question)).start()
+    yield server, responders
+    await server.stop()
+
+
+def _session(
+    line: FakeLine, server: ScriptedModelServer, **request: Any
+) -> tuple[CallSession, OpenAiEndpoint]:
+    async def dial(target: str) -> FakeLine:
+        return line
+
+    endpoint = OpenAiEndpoint(server.openai_url, "scripted")
+    options = {"target": "+18005550100", "goal": GOAL, "company": "Acme"} | request
+    session = CallSession(
+        CallRequest(**options), dial, stt=ScriptedStt(line), tts=ToneTts(), decider=model_chain([endpoint])
+    )
+    session.keep_agent = False
+    return session, endpoint
+
+
+async def test_the_model_places_a_menu_the_rules_cannot(
+    model: tuple[ScriptedModelServer, list[Responder]],
+) -> None:
+    server, responders = model
+    responders[0] = by_question(
+        [("savings", _reply("press", digits="1", reason="an unknown purchase"))], _reply("wait")
+    )
+    line = FakeLine(
+        [
+            say(MENU, 3, 5),
+            Step(wait_digits=1),
+            silence(0.5),
+            person("Card services, this is Tom speaking, how can I help you?", 3),
+            silence(3),
+        ]
+    )
+    session, endpoint = _session(line, server)
+    person_found = asyncio.Event()
+    session.async_listen(lambda _: person_found.set() if session.state is SessionState.HUMAN else None)
+    run = asyncio.create_task(session.run())
+    try:
+        await asyncio.wait_for(person_found.wait(), 60)
+        await session.hangup()
+        await run
+    finally:
+        await endpoint.close()
+    assert line.digits == "1"
+    assert session.model_calls == 1
+    sent = next(event.data for event in session.events if event.type is EventType.DTMF_SENT)
+    assert sent == {"digits": "1", "secret": None, "reason": "an unknown purchase", "source": endpoint.source}
+    ours = [line.text for line in session.transcript if line.speaker is Speaker.US]
+    assert ours[0] == f"[pressed 1] ({endpoint.source}: an unknown purchase)"
+
+
+async def test_a_phrase_holding_a_secret_is_never_spoken(
+    model: tuple[ScriptedModelServer, list[Responder]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A model that words the PIN ("four three two one") passes the model check; the session refuses."""
+    server, responders = model
+    responders[0] = lambda _: _reply("say", text="four three two one")
+    caplog.set_level(logging.DEBUG)
+    line = FakeLine([say("Tell me in a few words why you are calling.", 3, 3), silence(4), Step(hangup=True)])
+    session, endpoint = _session(line, server, secrets={"pin": PIN}, goal="my pin is four three two one")
+    try:
+        outcome = await asyncio.wait_for(session.run(), 60)
+    finally:
+        await endpoint.close()
+    assert outcome.cause == EndCause.REMOTE_HANGUP
+    # The rules answer an open question with the goal itself: that holds the PIN, so nothing is said.
+    assert EventType.SAID not in [event.type for event in session.events]
+    assert not line.played
+    assert "refused to say a secret" in caplog.text
+    assert PIN not in caplog.text
+
+
+class _HangUp:
+    async def decide(self, context: DecisionContext) -> Action | None:
+        return HangUp(reason="the office is closed", source="test")
+
+
+async def test_a_hang_up_decision_ends_the_call_with_its_reason() -> None:
+    line = FakeLine([say("Tell me in a few words why you are calling.", 3, 3), silence(20)])
+
+    async def dial(target: str) -> FakeLine:
+        return line
+
+    session = CallSession(
+        CallRequest("+18005550100"), dial, stt=ScriptedStt(line), tts=ToneTts(), decider=_HangUp()
+    )
+    outcome = await asyncio.wait_for(session.run(), 60)
+    assert (outcome.state, outcome.cause, outcome.reason) == (
+        SessionState.ENDED,
+        "gave_up",
+        "the office is closed",
+    )
+    assert [text.text for text in session.transcript if text.speaker is Speaker.US] == [
+        "[hung up] (test: the office is closed)"
+    ]
