@@ -22,6 +22,7 @@ from custom_components.hold_slayer.const import (
     DOMAIN,
     EVENT_HOLD_SLAYER,
 )
+from custom_components.hold_slayer.ivr.routes import RouteStep
 from tests.conftest import PASSWORD, setup_line
 from tests.servers.kamailio import Registrar
 
@@ -72,6 +73,17 @@ async def test_diagnostics(
             break
         await hass.async_add_executor_job(lambda: None)
 
+    # A learned route: its steps' actions and timings, never the prompts' words or secret values.
+    await entry.runtime_data.calls.routes.record(
+        "+18005550100",
+        "Acme Bank",
+        [
+            RouteStep("For billing, press 1.", {"kind": "press", "digits": "1", "secret": None}, 6.0),
+            RouteStep("Enter your PIN.", {"kind": "press", "digits": "#", "secret": "pin"}, 11.5),
+        ],
+        hold_seconds=300.0,
+        hour=10,
+    )
     diagnostics: dict[str, Any] = await get_diagnostics_for_config_entry(hass, hass_client, entry)
 
     text = json.dumps(diagnostics)
@@ -85,6 +97,7 @@ async def test_diagnostics(
         "99887766",
         "4321",
         f"{registrar.host}:{registrar.port}",
+        "For billing",
     ):
         assert private not in text
     assert diagnostics["entry"]["data"]["username"] == "**REDACTED**"

@@ -155,6 +155,15 @@ class StateWatch:
                 self.connected.set()
 
 
+async def _assert_learned(hass: HomeAssistant, entry_id: str, *, company: str, first_step: str) -> None:
+    """The line learned one route, through ``company``'s menu, starting with ``first_step``."""
+    response = await hass.services.async_call(
+        DOMAIN, "list_routes", {"config_entry_id": entry_id}, blocking=True, return_response=True
+    )
+    routes: list[dict[str, Any]] = response["routes"]  # type: ignore[assignment,index]
+    assert [(r["company"], r["steps"][0], r["calls"]) for r in routes] == [(company, first_step, 1)]
+
+
 async def test_call_to_desk_phone(
     hass: HomeAssistant,
     wyoming_stt: tuple[str, int],
@@ -220,8 +229,9 @@ async def test_call_to_desk_phone(
         ["call_started", "dtmf_sent", "hold_started", "human_detected", "transfer_started", "transferred"],
         types,
     ), types
-    assert record.digits.startswith("1")
-    assert record.nodes == ["main", "queue", "agent"]
+    assert (record.digits[:1], record.nodes) == ("1", ["main", "queue", "agent"])
+    # The way to the person is learned for the next call to this number.
+    await _assert_learned(hass, entry.entry_id, company="Demo Gas", first_step="press 1")
     # The person-answered blueprint ran on the same event.
     assert [call.data["entity_id"] for call in lights] == [["light.office"]]
     assert [call.data["message"] for call in notes] == ["A person from Demo Gas is on the line. Pick up!"]

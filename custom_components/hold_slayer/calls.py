@@ -22,7 +22,9 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, EVENT_HOLD_SLAYER, LOGGER
 from .ivr.decide import Decider
-from .ivr.rules import RulesDecider
+from .ivr.model import model_chain
+from .ivr.routes import RouteBook, RouteDecider
+from .route_store import HaFlowStore
 from .session.dialplan import DialPlan, mask_number
 from .session.events import FINAL_STATES, SessionEvent
 from .session.request import CallRequest
@@ -72,7 +74,7 @@ class HoldSlayerCalls:
         *,
         dial_plan: DialPlan,
         speech: Callable[[], tuple[SpeechToText | None, TextToSpeech | None]] = lambda: (None, None),
-        make_decider: Callable[[], Decider] = RulesDecider,
+        make_decider: Callable[[Decider | None], Decider] | None = None,
         max_concurrent: int = 2,
     ) -> None:
         self.hass = hass
@@ -80,7 +82,9 @@ class HoldSlayerCalls:
         self.phone = phone
         self.dial_plan = dial_plan
         self.speech = speech  # resolved at each call: engines may come and go
-        self.make_decider = make_decider  # one decider per call: a model keeps one conversation per call
+        # One decider per call (a model keeps one conversation per call), after the number's route.
+        self.make_decider = make_decider or (lambda route: model_chain([], route=route))
+        self.routes = RouteBook(HaFlowStore(hass, entry_id))
         self.max_concurrent = max_concurrent
         self.sessions: OrderedDict[str, CallSession] = OrderedDict()
         self.started: dict[str, str] = {}  # call id → ISO start time
@@ -90,9 +94,11 @@ class HoldSlayerCalls:
         self._update_listeners: list[UpdateListener] = []
         self._event_listeners: list[EventListener] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._replays: dict[str, RouteDecider | None] = {}  # call id → the route it replays
 
     async def async_load(self) -> None:
-        """Read the statistics kept from earlier runs."""
+        """Read the statistics and learned routes kept from earlier runs."""
+        await self.routes.load()
         data = await self._store.async_load() or {}
         self.last_hold_seconds = data.get("last_hold_seconds")
         for name, stats in data.get("companies", {}).items():
@@ -143,7 +149,9 @@ class HoldSlayerCalls:
         stt, tts = self.speech()
         if stt is None:
             LOGGER.warning("No speech-to-text engine: Hold Slayer cannot read menus on this call")
-        session = CallSession(request, self.phone.dial, stt=stt, tts=tts, decider=self.make_decider())
+        replay = self.routes.decider_for(request.target)
+        session = CallSession(request, self.phone.dial, stt=stt, tts=tts, decider=self.make_decider(replay))
+        self._replays[session.id] = replay
         self.sessions[session.id] = session
         self.started[session.id] = dt_util.utcnow().isoformat()
         while len(self.sessions) > KEPT_SESSIONS and (oldest := next(iter(self.sessions))) != session.id:
@@ -167,6 +175,16 @@ class HoldSlayerCalls:
         self._notify()
 
     async def _record(self, session: CallSession) -> None:
+        replay = self._replays.pop(session.id, None)
+        if session.human_detected_at is not None and session.route_steps:
+            request = session.request
+            await self.routes.record(
+                request.target,
+                request.company,
+                session.route_steps,
+                hold_seconds=session.hold_seconds,
+                replay=replay,
+            )
         name = session.request.company or mask_number(session.request.target)
         stats = self.companies.setdefault(name, CompanyStats(holds=[]))
         stats.calls += 1

@@ -144,10 +144,10 @@ async def async_openai_endpoint(hass: HomeAssistant, options: Mapping[str, Any])
 
 def decider_factory(
     hass: HomeAssistant, options: Mapping[str, Any], *, endpoint: OpenAiEndpoint | None = None
-) -> Callable[[], Decider]:
-    """A fresh decider chain per call, from the line's options."""
+) -> Callable[[Decider | None], Decider]:
+    """A fresh decider chain per call from the line's options, after the number's learned route."""
 
-    def make() -> Decider:
+    def make(route: Decider | None = None) -> Decider:
         models: list[LanguageModel] = []
         if entity_id := options.get(CONF_AI_TASK_ENTITY):
             models.append(AiTaskModel(hass, entity_id))
@@ -155,6 +155,6 @@ def decider_factory(
             models.append(ConversationAgentModel(hass, agent_id, language=hass.config.language))
         if endpoint is not None:
             models.append(endpoint)
-        return model_chain(models)
+        return model_chain(models, route=route)
 
     return make

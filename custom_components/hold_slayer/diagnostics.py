@@ -2,7 +2,8 @@
 
 Credentials, hosts, the user's own numbers and the phone book's numbers are redacted; calls are
 reported by state, masked number, hold time and event types only, never transcripts, goals,
-secrets or digits.
+secrets or digits. Learned routes show their steps' actions (menu keys, secrets by name) and
+timings, not the prompts' words.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from .const import (
     CONF_OPENAI_API_KEY,
     CONF_OUTBOUND_PROXY,
 )
+from .ivr.routes import Route
 from .models import HoldSlayerConfigEntry
+from .session.dialplan import mask_number
 from .session.session import CallSession
 
 TO_REDACT: Final = {
@@ -67,6 +70,16 @@ def _call(session: CallSession, masked_number: str | None, started: str | None) 
     }
 
 
+def _route(route: Route) -> dict[str, Any]:
+    return {
+        "number": mask_number(route.number),
+        "company": route.company,
+        "calls": route.calls,
+        "steps": [{"action": step.action, "at": step.at, "seen": step.seen} for step in route.steps],
+        "hold": route.hold_profile(),
+    }
+
+
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: HoldSlayerConfigEntry
 ) -> dict[str, Any]:
@@ -97,4 +110,5 @@ async def async_get_config_entry_diagnostics(
             "last_hold_seconds": calls.last_hold_seconds,
             "companies": {name: stats.as_dict() for name, stats in calls.companies.items()},
         },
+        "routes": [_route(route) for route in calls.routes.routes.values()],
     }

@@ -1,4 +1,8 @@
-"""Actions: call, hangup, send_dtmf, say, transfer and get_transcript (registered once)."""
+"""Actions, registered once: calls and the learned routes.
+
+call, hangup, send_dtmf, say, transfer and get_transcript act on calls; list_routes,
+export_routes and forget_route on the routes a line has learned.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
+from homeassistant.util.json import JsonValueType
 from homeassistant.util.yaml import load_yaml_dict
 
 from .const import (
@@ -22,6 +28,8 @@ from .const import (
     DEFAULT_MAX_HOLD_MINUTES,
     DOMAIN,
 )
+from .ivr.model import describe
+from .ivr.routes import action_from_dict
 from .models import HoldSlayerConfigEntry
 from .phonebook import PhoneBook, contacts_from_options
 from .session.dialplan import DialRefusedError
@@ -74,6 +82,11 @@ TRANSFER_SCHEMA: Final = vol.Schema(
     }
 )
 GET_TRANSCRIPT_SCHEMA: Final = vol.Schema(_CALL)
+LIST_ROUTES_SCHEMA: Final = vol.Schema(_ENTRY)
+EXPORT_ROUTES_SCHEMA: Final = vol.Schema(_ENTRY)
+FORGET_ROUTE_SCHEMA: Final = vol.Schema(
+    {**_ENTRY, vol.Optional(ATTR_NUMBER): cv.string, vol.Optional(ATTR_COMPANY): cv.string}
+)
 
 
 def _error(translation_key: str, /, **placeholders: str) -> ServiceValidationError:
@@ -265,6 +278,42 @@ async def _async_get_transcript(call: ServiceCall) -> ServiceResponse:
     }
 
 
+def _iso(timestamp: float) -> str:
+    return dt_util.utc_from_timestamp(timestamp).isoformat()
+
+
+async def _async_list_routes(call: ServiceCall) -> ServiceResponse:
+    routes = _entry(call.hass, call).runtime_data.calls.routes
+    return {
+        "routes": [
+            {
+                "number": route.number,
+                "company": route.company,
+                "steps": [describe(action_from_dict(step.action, reason="")) for step in route.steps],
+                "calls": route.calls,
+                "confirmed": _iso(route.confirmed),
+                "stale": routes.decider_for(route.number) is None,
+                "hold": route.hold_profile(),
+            }
+            for route in routes.routes.values()
+        ]
+    }
+
+
+async def _async_export_routes(call: ServiceCall) -> ServiceResponse:
+    return _entry(call.hass, call).runtime_data.calls.routes.as_dict()
+
+
+async def _async_forget_route(call: ServiceCall) -> ServiceResponse:
+    number, company = call.data.get(ATTR_NUMBER), call.data.get(ATTR_COMPANY)
+    if not number and not company:
+        raise _error("route_target_required")
+    forgotten = await _entry(call.hass, call).runtime_data.calls.routes.forget(number, company)
+    if not forgotten:
+        raise _error("route_not_found", target=number or company or "")
+    return {"forgotten": list[JsonValueType](forgotten)}
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the actions (from ``async_setup``: once, whatever the entries)."""
@@ -275,4 +324,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(DOMAIN, "transfer", _async_transfer, TRANSFER_SCHEMA)
     hass.services.async_register(
         DOMAIN, "get_transcript", _async_get_transcript, GET_TRANSCRIPT_SCHEMA, SupportsResponse.ONLY
+    )
+    hass.services.async_register(
+        DOMAIN, "list_routes", _async_list_routes, LIST_ROUTES_SCHEMA, SupportsResponse.ONLY
+    )
+    hass.services.async_register(
+        DOMAIN, "export_routes", _async_export_routes, EXPORT_ROUTES_SCHEMA, SupportsResponse.ONLY
+    )
+    hass.services.async_register(
+        DOMAIN, "forget_route", _async_forget_route, FORGET_ROUTE_SCHEMA, SupportsResponse.OPTIONAL
     )

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from custom_components.hold_slayer.ivr.decide import Action, DecisionContext, HangUp
 from custom_components.hold_slayer.ivr.model import model_chain
+from custom_components.hold_slayer.ivr.routes import JsonFlowStore, RouteBook
 from custom_components.hold_slayer.openai_endpoint import OpenAiEndpoint
 from custom_components.hold_slayer.session.events import EventType, SessionState, Speaker
 from custom_components.hold_slayer.session.request import CallRequest
@@ -138,3 +140,74 @@ async def test_a_hang_up_decision_ends_the_call_with_its_reason() -> None:
     assert [text.text for text in session.transcript if text.speaker is Speaker.US] == [
         "[hung up] (test: the office is closed)"
     ]
+
+
+async def _call_to_a_person(session: CallSession) -> None:
+    person_found = asyncio.Event()
+    session.async_listen(lambda _: person_found.set() if session.state is SessionState.HUMAN else None)
+    run = asyncio.create_task(session.run())
+    await asyncio.wait_for(person_found.wait(), 60)
+    await session.hangup()
+    await run
+
+
+def _menu_line(menu: str) -> FakeLine:
+    return FakeLine(
+        [
+            say(menu, 3, 5),
+            Step(wait_digits=1),
+            silence(0.5),
+            person("Card services, this is Tom speaking, how can I help you?", 3),
+            silence(3),
+        ]
+    )
+
+
+async def test_the_second_call_replays_the_route_without_the_model(
+    model: tuple[ScriptedModelServer, list[Responder]], tmp_path: Path
+) -> None:
+    """Call 1 asks the model and learns the route; call 2 replays it with no model call; a menu
+    that changed sends call 3 back to the model, and the route is rewritten from it."""
+    server, responders = model
+    responders[0] = by_question(
+        [
+            ("dispute a transaction", _reply("press", digits="4", reason="a disputed purchase")),
+            ("savings", _reply("press", digits="1", reason="an unknown purchase")),
+        ],
+        _reply("wait"),
+    )
+    book = RouteBook(JsonFlowStore(tmp_path / "routes.json"))
+    endpoint = OpenAiEndpoint(server.openai_url, "scripted")
+    request = CallRequest("+18005550100", goal=GOAL, company="Acme")
+    changed = "For savings, press 1. For mortgages, press 2. To dispute a transaction, press 4."
+    digits, questions = [], []
+    try:
+        for menu in (MENU, MENU, changed):
+            line = _menu_line(menu)
+
+            async def dial(target: str, line: FakeLine = line) -> FakeLine:
+                return line
+
+            replay = book.decider_for(request.target)
+            session = CallSession(
+                request,
+                dial,
+                stt=ScriptedStt(line),
+                tts=ToneTts(),
+                decider=model_chain([endpoint], route=replay),
+            )
+            session.keep_agent = False
+            await _call_to_a_person(session)
+            await book.record(
+                request.target, request.company, session.route_steps, hold_seconds=None, replay=replay
+            )
+            digits.append(line.digits)
+            questions.append(session.model_calls)
+    finally:
+        await endpoint.close()
+    assert digits == ["1", "1", "4"]
+    assert questions == [1, 0, 1]
+    route = book.routes[request.target]
+    assert route.calls == 3
+    assert [step.action["digits"] for step in route.steps] == ["4"]
+    assert route.steps[0].seen == 1

@@ -279,12 +279,13 @@ class ModelDecider:
         return action
 
 
-def model_chain(models: Sequence[LanguageModel]) -> Decider:
-    """Rules for what is plain, the models in order, then the rules' last resort.
+def model_chain(models: Sequence[LanguageModel], *, route: Decider | None = None) -> Decider:
+    """A learned route, rules for what is plain, the models in order, then the rules' last resort.
 
     The last resort (a person, "all other questions") comes after the models: a goal worded
     unlike the menu is the model's to place, and taking the operator would skip the right branch.
     """
+    first = [route] if route is not None else []
     if not models:
-        return RulesDecider()
-    return ChainDecider([RulesDecider(fallback=False), *map(ModelDecider, models), RulesDecider()])
+        return ChainDecider([*first, RulesDecider()]) if first else RulesDecider()
+    return ChainDecider([*first, RulesDecider(fallback=False), *map(ModelDecider, models), RulesDecider()])

@@ -81,6 +81,13 @@ class CallRequest:
             text = re.sub(pattern, MASK, text)
         return text
 
+    def scrub(self, text: str) -> str:
+        """``text`` fit to keep (transcripts, routes): secret values masked, also in number words."""
+        masked = self.mask(text)
+        if self.mask(normalised := normalise(masked)) != normalised:
+            return self.mask(normalised)
+        return masked
+
     def holds_secret(self, text: str) -> bool:
         """Whether ``text`` carries a secret's value, in digits or in number words ("four three")."""
         return any(self.mask(form) != form for form in (text, normalise(text)))

@@ -33,6 +33,7 @@ from custom_components.hold_slayer.ivr.decide import (
     source_of,
 )
 from custom_components.hold_slayer.ivr.menu import Prompt, PromptKind, normalise, parse_prompt
+from custom_components.hold_slayer.ivr.routes import RouteStep, action_to_dict
 from custom_components.hold_slayer.ivr.rules import RulesDecider
 from custom_components.hold_slayer.telephony.bridge import Bridge
 from custom_components.hold_slayer.telephony.call import CallEnd, CallFailedError, CallState, EndCause
@@ -143,6 +144,7 @@ class CallSession:
         self.line_label: tuple[Label, float] | None = None  # the classifier's latest (label, confidence)
         self.digits_sent = ""  # raw, for the simulate harness only: never logged or reported
         self.decisions = 0  # prompts decided on
+        self.route_steps: list[RouteStep] = []  # what the menu said and what we did, for the route book
         self.stt_seconds = 0.0
         self._listeners: list[Callable[[SessionEvent | None], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -204,7 +206,7 @@ class CallSession:
         self._notify(None)
 
     def _say_line(self, speaker: Speaker, text: str) -> None:
-        self.transcript.append(TranscriptLine(round(self.now(), 2), speaker, self.request.mask(text)))
+        self.transcript.append(TranscriptLine(round(self.now(), 2), speaker, self.request.scrub(text)))
 
     # -- life -----------------------------------------------------------------------------------
 
@@ -649,7 +651,10 @@ class CallSession:
         if not action.source:
             action = replace(action, source=source_of(self._decider))
         self._history.append((text, action))
+        at = round(self._audio_time, 1)
         await self._perform(action)
+        if not (isinstance(action, Say) and self.request.holds_secret(action.text)):
+            self.route_steps.append(RouteStep(self.request.scrub(text), action_to_dict(action), at))
 
     @property
     def model_calls(self) -> int:

@@ -1,0 +1,315 @@
+"""Learned routes: the way through a company's menu, remembered per number and replayed.
+
+After a call reaches a person, each step it took is kept: the prompt's words (secrets masked),
+the action (a secret by its name only), when it came (seconds after the answer), how often the
+step was seen and when it was last confirmed, plus the company's hold times. The next call to
+that number replays the route step by step without asking any model: a step is taken only when
+the prompt heard matches the one remembered and the action still fits it (the key is still
+offered, the secret was given for this call). When the menu changed, the route decider passes,
+the rest of the chain decides, and the route is rewritten from that call. A route not confirmed
+within the freshness window is not replayed: the call decides afresh and confirms it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+from .decide import Action, DecisionContext, HangUp, Press, Say, Wait
+from .menu import PromptKind, keywords, normalise
+
+ROUTES_VERSION: Final = 1
+FRESHNESS_DAYS: Final = 30.0  # menus change with seasons and reorganisations; a month is trusted
+PROMPT_LIKENESS: Final = 0.6  # share of words two readings of one prompt have in common (STT varies)
+LOOKAHEAD: Final = 2  # a step the line skipped this time (a holiday notice gone) is no divergence
+KEPT_HOLDS: Final = 50  # hold times kept per route for the profile
+SOURCE: Final = "learned route"
+
+
+class FlowStore(Protocol):
+    """Where routes persist: HA's ``Store`` in HA, a JSON file headless."""
+
+    async def load(self) -> Mapping[str, Any] | None:
+        """The saved data, or ``None`` when nothing was saved yet."""
+
+    async def save(self, data: Mapping[str, Any]) -> None:
+        """Replace the saved data."""
+
+
+class JsonFlowStore:
+    """A :class:`FlowStore` in one JSON file (written beside and renamed into place)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    async def load(self) -> Mapping[str, Any] | None:
+        """The file's data, if it exists."""
+        return await asyncio.to_thread(self._read)
+
+    def _read(self) -> Mapping[str, Any] | None:
+        try:
+            data: Mapping[str, Any] = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return None
+        return data
+
+    async def save(self, data: Mapping[str, Any]) -> None:
+        """Write the file."""
+        await asyncio.to_thread(self._write, json.dumps(data, indent=1, sort_keys=True))
+
+    def _write(self, text: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".partial")
+        partial.write_text(text)
+        partial.replace(self.path)
+
+
+def action_to_dict(action: Action) -> dict[str, Any]:
+    """An action as stored: secrets by name, never a value (actions never hold one)."""
+    match action:
+        case Press(digits=digits, secret=secret):
+            return {"kind": "press", "digits": digits, "secret": secret}
+        case Say(text=text):
+            return {"kind": "say", "text": text}
+        case HangUp(reason=reason):
+            return {"kind": "hang_up", "reason": reason}
+        case _:
+            return {"kind": "wait"}
+
+
+def action_from_dict(data: Mapping[str, Any], *, reason: str) -> Action:
+    """A stored action, as the route decider replays it."""
+    match data.get("kind"):
+        case "press":
+            return Press(str(data.get("digits", "")), secret=data.get("secret"), reason=reason, source=SOURCE)
+        case "say":
+            return Say(str(data["text"]), reason=reason, source=SOURCE)
+        case "hang_up":
+            return HangUp(str(data.get("reason", "")), source=SOURCE)
+        case _:
+            return Wait(reason=reason, source=SOURCE)
+
+
+@dataclass(slots=True)
+class RouteStep:
+    """One step: what the line said (secrets masked), what we did, and when."""
+
+    prompt: str
+    action: dict[str, Any]
+    at: float  # seconds after the line answered
+    seen: int = 1
+    confirmed: float = 0.0  # unix time this step was last taken and led on to a person
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RouteStep:
+        """A stored step."""
+        return cls(
+            str(data["prompt"]),
+            dict(data["action"]),
+            float(data["at"]),
+            int(data["seen"]),
+            float(data["confirmed"]),
+        )
+
+
+@dataclass(slots=True)
+class Route:
+    """The way to a person at one number, and how long its holds were."""
+
+    number: str
+    company: str
+    steps: list[RouteStep]
+    calls: int = 1
+    confirmed: float = 0.0  # unix time of the last call that followed it to a person
+    holds: list[tuple[float, int]] = field(default_factory=list)  # (seconds on hold, local hour)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Route:
+        """A stored route."""
+        return cls(
+            str(data["number"]),
+            str(data.get("company", "")),
+            [RouteStep.from_dict(step) for step in data["steps"]],
+            int(data["calls"]),
+            float(data["confirmed"]),
+            [(float(seconds), int(hour)) for seconds, hour in data.get("holds", [])],
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """As stored, and as the list and export actions show it."""
+        data = asdict(self)
+        data["holds"] = [list(hold) for hold in self.holds]
+        return data
+
+    def hold_profile(self) -> dict[str, Any]:
+        """Typical and longest hold, in seconds, overall and by hour of the day."""
+        if not self.holds:
+            return {"typical": None, "longest": None, "by_hour": {}}
+        by_hour: dict[int, list[float]] = {}
+        for seconds, hour in self.holds:
+            by_hour.setdefault(hour, []).append(seconds)
+        seconds_only = [seconds for seconds, _ in self.holds]
+        return {
+            "typical": round(statistics.median(seconds_only), 1),
+            "longest": round(max(seconds_only), 1),
+            "by_hour": {
+                hour: round(statistics.median(values), 1) for hour, values in sorted(by_hour.items())
+            },
+        }
+
+
+def _words(text: str) -> frozenset[str]:
+    # Keys count as words ("press 1" is not "press 3"); "one" and "1" are the same key.
+    normal = normalise(text)
+    return keywords(normal) | frozenset(re.findall(r"[0-9*#]", normal))
+
+
+def likeness(a: str, b: str) -> float:
+    """How alike two readings of a prompt are: the share of their words and keys in common (0..1)."""
+    first, second = _words(a), _words(b)
+    if not first or not second:
+        return 1.0 if first == second else 0.0
+    return len(first & second) / len(first | second)
+
+
+class RouteDecider:
+    """Replays one route, step by step; passes (``None``) where the line no longer matches it."""
+
+    source = SOURCE
+
+    def __init__(self, route: Route) -> None:
+        self.route = route
+        self.position = 0  # the next step expected
+        self.followed: list[int] = []  # indices of the steps replayed, in order
+        self.diverged = False
+
+    async def decide(self, context: DecisionContext) -> Action | None:
+        """The remembered action for this prompt, if it is the prompt remembered and still fits."""
+        if context.attempts > 1:
+            self.diverged = True  # the line repeated itself: what we did last time did not work here
+            return None
+        steps = self.route.steps
+        for index in range(self.position, min(self.position + LOOKAHEAD, len(steps))):
+            step = steps[index]
+            if likeness(step.prompt, context.prompt.text) < PROMPT_LIKENESS:
+                continue
+            reason = f"step {index + 1} of the route, seen {step.seen}x"
+            action = action_from_dict(step.action, reason=reason)
+            if not _still_fits(action, context):
+                break
+            self.position = index + 1
+            self.followed.append(index)
+            return action
+        self.diverged = True
+        return None
+
+
+def _still_fits(action: Action, context: DecisionContext) -> bool:
+    """Whether a remembered action is still possible on this prompt for this call."""
+    prompt = context.prompt
+    if isinstance(action, Press):
+        if action.secret is not None:
+            return action.secret in context.secret_names and prompt.kind is PromptKind.DIGITS
+        offered = {option.key for option in prompt.options}
+        return not offered or action.digits in offered
+    return True
+
+
+class RouteBook:
+    """Every number's route, persisted through a :class:`FlowStore`."""
+
+    def __init__(
+        self,
+        store: FlowStore,
+        *,
+        freshness_days: float = FRESHNESS_DAYS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.freshness = freshness_days * 86400
+        self.clock = clock
+        self.routes: dict[str, Route] = {}
+
+    async def load(self) -> None:
+        """Read the routes saved earlier."""
+        data = await self.store.load() or {}
+        self.routes = {number: Route.from_dict(route) for number, route in data.get("routes", {}).items()}
+
+    async def save(self) -> None:
+        """Write every route."""
+        await self.store.save(self.as_dict())
+
+    def as_dict(self) -> dict[str, Any]:
+        """All routes as stored."""
+        return {
+            "version": ROUTES_VERSION,
+            "routes": {number: route.as_dict() for number, route in self.routes.items()},
+        }
+
+    def decider_for(self, number: str) -> RouteDecider | None:
+        """A replay of the route to ``number``; ``None`` when there is none or it is stale."""
+        route = self.routes.get(number)
+        if route is None or not route.steps or self.clock() - route.confirmed > self.freshness:
+            return None
+        return RouteDecider(route)
+
+    async def record(
+        self,
+        number: str,
+        company: str,
+        steps: Sequence[RouteStep],
+        *,
+        hold_seconds: float | None,
+        replay: RouteDecider | None = None,
+        hour: int | None = None,
+    ) -> Route:
+        """Keep the route a call to a person took.
+
+        A replay that matched the whole way confirms the remembered steps (``seen`` + 1); a call
+        that decided afresh (no route, a stale one, or a menu that changed) replaces them.
+        """
+        now = self.clock()
+        old = self.routes.get(number)
+        followed = (
+            replay is not None
+            and not replay.diverged
+            and replay.followed == list(range(len(replay.route.steps)))
+        )
+        if old is not None and followed:
+            for step in old.steps:
+                step.seen += 1
+                step.confirmed = now
+            route = old
+            route.calls += 1
+        else:
+            route = Route(number, company, [RouteStep(s.prompt, s.action, s.at, 1, now) for s in steps])
+            if old is not None:
+                route.calls, route.holds = old.calls + 1, old.holds
+        route.company = company or route.company
+        route.confirmed = now
+        if hold_seconds is not None:
+            local_hour = time.localtime(now).tm_hour if hour is None else hour
+            route.holds = [*route.holds, (round(hold_seconds, 1), local_hour)][-KEPT_HOLDS:]
+        self.routes[number] = route
+        await self.save()
+        return route
+
+    async def forget(self, number: str | None = None, company: str | None = None) -> list[str]:
+        """Forget the route to ``number`` or every route of ``company``; the numbers forgotten."""
+        gone = [
+            key
+            for key, route in self.routes.items()
+            if key == number or (company is not None and route.company.casefold() == company.casefold())
+        ]
+        for key in gone:
+            del self.routes[key]
+        if gone:
+            await self.save()
+        return gone

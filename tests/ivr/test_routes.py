@@ -1,0 +1,159 @@
+"""Learned routes: replay step by step, divergence, freshness, merging, forgetting, storage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from custom_components.hold_slayer.ivr.decide import DecisionContext, Press, Say, Wait
+from custom_components.hold_slayer.ivr.menu import parse_prompt
+from custom_components.hold_slayer.ivr.routes import (
+    SOURCE,
+    JsonFlowStore,
+    Route,
+    RouteBook,
+    RouteStep,
+    action_to_dict,
+    likeness,
+)
+
+NUMBER = "+18005550100"
+MENU = "For billing, press 1. For technical support, press 2."
+ACCOUNT = "Please enter your ten digit account number, followed by the pound key."
+DOOR = "In a few words, tell me why you are calling."
+DAY = 86400.0
+
+
+def _steps() -> list[RouteStep]:
+    return [
+        RouteStep(MENU, action_to_dict(Press("1")), 6.0),
+        RouteStep(ACCOUNT, action_to_dict(Press("#", secret="account_number")), 12.5),
+        RouteStep(DOOR, action_to_dict(Say("billing")), 20.0),
+    ]
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _book(tmp_path: Path, clock: _Clock | None = None) -> RouteBook:
+    book = RouteBook(JsonFlowStore(tmp_path / "routes.json"), clock=clock or _Clock())
+    await book.load()
+    return book
+
+
+def _context(text: str, attempts: int = 1) -> DecisionContext:
+    return DecisionContext(
+        "a question about my bill", parse_prompt(text), frozenset({"account_number"}), attempts
+    )
+
+
+async def test_replay_step_by_step(tmp_path: Path) -> None:
+    book = await _book(tmp_path)
+    await book.record(NUMBER, "Acme", _steps(), hold_seconds=45.0, hour=9)
+    replay = book.decider_for(NUMBER)
+    assert replay is not None
+    # Speech recognition reads a prompt a little differently each time.
+    assert await replay.decide(_context("For billing press one. For tech support, press two.")) == Press(
+        "1", reason="step 1 of the route, seen 1x", source=SOURCE
+    )
+    assert await replay.decide(_context(ACCOUNT)) == Press(
+        "#", secret="account_number", reason="step 2 of the route, seen 1x", source=SOURCE
+    )
+    assert await replay.decide(_context(DOOR)) == Say(
+        "billing", reason="step 3 of the route, seen 1x", source=SOURCE
+    )
+    assert (replay.followed, replay.diverged) == ([0, 1, 2], False)
+    route = await book.record(NUMBER, "Acme", [], hold_seconds=30.0, replay=replay, hour=9)
+    assert [step.seen for step in route.steps] == [2, 2, 2]
+    assert route.calls == 2
+    assert route.hold_profile() == {"typical": 37.5, "longest": 45.0, "by_hour": {9: 37.5}}
+
+
+async def test_a_changed_menu_passes_and_is_relearned(tmp_path: Path) -> None:
+    book = await _book(tmp_path)
+    await book.record(NUMBER, "Acme", _steps(), hold_seconds=None)
+    replay = book.decider_for(NUMBER)
+    assert replay is not None
+    changed = "For sales, press 1. For billing, press 3. For your account balance press 4."
+    assert await replay.decide(_context(changed)) is None
+    assert replay.diverged
+    fresh = [RouteStep(changed, action_to_dict(Press("3")), 7.0), *_steps()[1:]]
+    route = await book.record(NUMBER, "Acme", fresh, hold_seconds=None, replay=replay)
+    assert route.steps[0].action == {"kind": "press", "digits": "3", "secret": None}
+    assert [step.seen for step in route.steps] == [1, 1, 1]
+    assert route.calls == 2
+
+
+async def test_an_action_that_no_longer_fits_is_not_replayed(tmp_path: Path) -> None:
+    book = await _book(tmp_path)
+    await book.record(NUMBER, "Acme", _steps(), hold_seconds=None)
+    replay = book.decider_for(NUMBER)
+    assert replay is not None
+    # The same words, but key 1 is gone from the menu.
+    assert await replay.decide(_context("For billing, press 5. For technical support, press 2.")) is None
+    # A secret this call was not given.
+    replay = book.decider_for(NUMBER)
+    assert replay is not None
+    await replay.decide(_context(MENU))
+    no_secrets = DecisionContext("x", parse_prompt(ACCOUNT))
+    assert await replay.decide(no_secrets) is None
+    # The line repeating a prompt means the remembered step failed here.
+    replay = book.decider_for(NUMBER)
+    assert replay is not None
+    assert await replay.decide(_context(MENU, attempts=2)) is None
+
+
+async def test_a_skipped_step_is_no_divergence(tmp_path: Path) -> None:
+    book = await _book(tmp_path)
+    notice = "Our offices will be closed on Monday for the holiday. Press 1 to continue."
+    steps = [RouteStep(notice, action_to_dict(Wait()), 2.0), *_steps()]
+    await book.record(NUMBER, "Acme", steps, hold_seconds=None)
+    replay = book.decider_for(NUMBER)
+    assert replay is not None
+    assert isinstance(await replay.decide(_context(MENU)), Press)
+    assert replay.followed == [1]
+
+
+async def test_stale_routes_are_not_replayed(tmp_path: Path) -> None:
+    clock = _Clock()
+    book = await _book(tmp_path, clock)
+    await book.record(NUMBER, "Acme", _steps(), hold_seconds=None)
+    clock.now += 29 * DAY
+    assert book.decider_for(NUMBER) is not None
+    clock.now += 2 * DAY
+    assert book.decider_for(NUMBER) is None
+    assert book.decider_for("+18005550199") is None
+
+
+async def test_stored_as_json_and_forgotten(tmp_path: Path) -> None:
+    book = await _book(tmp_path)
+    await book.record(NUMBER, "Acme Bank", _steps(), hold_seconds=12.0, hour=14)
+    await book.record("+18005550111", "Acme Bank", _steps()[:1], hold_seconds=None)
+    await book.record("+18005550122", "Globex", _steps()[:1], hold_seconds=None)
+    saved = json.loads((tmp_path / "routes.json").read_text())
+    assert saved["version"] == 1
+    assert saved["routes"][NUMBER]["steps"][1]["action"] == {
+        "kind": "press",
+        "digits": "#",
+        "secret": "account_number",
+    }
+    again = await _book(tmp_path)
+    assert again.routes[NUMBER] == book.routes[NUMBER]
+    assert isinstance(again.routes[NUMBER], Route)
+    assert sorted(await again.forget(company="acme bank")) == [NUMBER, "+18005550111"]
+    assert await again.forget(number="+18005550122") == ["+18005550122"]
+    assert await again.forget(number="+1") == []
+    assert json.loads((tmp_path / "routes.json").read_text())["routes"] == {}
+
+
+def test_likeness() -> None:
+    assert likeness(MENU, MENU) == 1.0
+    assert likeness(MENU, "For billing press one. For technical support press two.") >= 0.6
+    assert likeness(MENU, ACCOUNT) < 0.2
+    assert likeness("", "") == 1.0
+    assert likeness("", MENU) == 0.0
