@@ -12,7 +12,9 @@ from custom_components.hold_slayer.demo.scenario import (
     Answer,
     CollectNode,
     EndNode,
+    Expectation,
     HoldNode,
+    HoldSpec,
     HumanNode,
     MenuNode,
     Music,
@@ -202,6 +204,174 @@ def test_validation_errors(change: str, value: object, message: str) -> None:
     with pytest.raises(ScenarioError) as error:
         parse_scenario(_broken(change, value), source="acme.yaml")
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(SCENARIO_DIR.glob("*.yaml")) + sorted(SHARED.glob("*.yaml")),
+    ids=lambda path: f"{path.parent.name}/{path.name}",
+)
+def test_every_scenario_file_loads(path: Path) -> None:
+    """Each file, shipped or shared, passes the schema and the name checks on its own."""
+    scenario = load_scenario(path)
+    assert scenario.source == path.name
+    assert scenario.start in scenario.nodes
+    assert all(node_id == node.id for node_id, node in scenario.nodes.items())
+
+
+def test_left_out_keys_take_the_format_defaults() -> None:
+    """A minimal scenario: every optional key gets its documented default; DTMF keys are normalised."""
+    scenario = parse_scenario(
+        """
+version: 1
+id: tiny
+line: {number: "5550100"}
+voices: {ivr: recorded}
+start: menu
+nodes:
+  menu: {say: "Press 1.", input: {dtmf: {1: call, "a": call}}}
+  call: {say: "Code?", collect: {terminator: "#", next: queue}}
+  queue: {hold: {seconds: 5}, next: agent}
+  agent: {human: {voice: ivr, say: "Hi."}}
+expect: {intent: "talk", reaches: agent}
+"""
+    )
+    assert (scenario.source, scenario.description, scenario.language) == ("<scenario>", "", "en")
+    assert (scenario.line.rings, scenario.line.answer) == (0, Answer.OK)
+    menu = scenario.nodes["menu"]
+    assert isinstance(menu, MenuNode)
+    assert dict(menu.input.dtmf) == {"1": "call", "A": "call"}
+    assert (dict(menu.input.speech), menu.input.timeout, menu.input.retries) == ({}, 6.0, 2)
+    assert (menu.input.invalid, menu.input.on_fail) == (None, None)
+    call = scenario.nodes["call"]
+    assert isinstance(call, CollectNode)
+    assert (call.collect.digits, call.collect.timeout, call.collect.equals, call.collect.invalid) == (
+        None,
+        10.0,
+        None,
+        None,
+    )
+    queue = scenario.nodes["queue"]
+    assert isinstance(queue, HoldNode)
+    assert queue.hold == HoldSpec(seconds=5.0)
+    assert isinstance(queue.hold.seconds, float)
+    agent = scenario.nodes["agent"]
+    assert isinstance(agent, HumanNode)
+    assert agent.patience == 20.0
+    assert scenario.expect == Expectation(intent="talk", reaches="agent")
+
+
+@pytest.mark.parametrize(
+    ("change", "value", "message"),
+    [
+        # unknown keys, wherever they are
+        ("nodes.welcome.colour", "red", "nodes.welcome.colour: unknown key"),
+        ("nodes.queue.hold.announce.loud", True, "nodes.queue.hold.announce.loud: unknown key"),
+        ("nodes.agent.human.name", "Sarah", "nodes.agent.human.name: unknown key"),
+        ("nodes.billing.collect.length", 4, "nodes.billing.collect.length: unknown key"),
+        ("line.ring", 2, "line.ring: unknown key"),
+        ("expect.outcomes", "human", "expect.outcomes: unknown key"),
+        ("nodes.odd", {"say": "x", "nxt": "main"}, "nodes.odd.nxt: unknown key"),
+        # missing keys and shapes
+        ("expect", DELETE, "missing key 'expect'"),
+        ("nodes.queue.hold.announce.every", DELETE, "nodes.queue.hold.announce: missing key 'every'"),
+        ("nodes.agent.human.voice", DELETE, "nodes.agent.human: missing key 'voice'"),
+        (
+            "nodes.odd",
+            {},
+            "nodes.odd: is none of the six node kinds (say+next, say+input, say+collect, "
+            "hold+next, human, say+hangup): has no keys",
+        ),
+        ("nodes.odd", "Hello.", "nodes.odd: must be a mapping, not str"),
+        # wrong types
+        ("line", "+18005550100", "line: must be a mapping, not str"),
+        ("nodes.main.input.dtmf", ["billing"], "nodes.main.input.dtmf: must be a mapping, not list"),
+        ("nodes.welcome.say", 5, "nodes.welcome.say: must be a non-empty string, not int"),
+        ("nodes.queue.hold.seconds", "45", "nodes.queue.hold.seconds: must be a number of seconds, not str"),
+        (
+            "nodes.billing.collect.timeout",
+            True,
+            "nodes.billing.collect.timeout: must be a number of seconds, not bool",
+        ),
+        ("nodes.queue.hold.position", "yes", "nodes.queue.hold.position: must be true or false, not str"),
+        ("nodes.billing.collect.digits", 4.5, "nodes.billing.collect.digits: must be an integer, not float"),
+        (
+            "expect.outcome",
+            "agent",
+            "expect.outcome: must be one of human | busy | not_found | unavailable "
+            "| no_answer | hung_up, not 'agent'",
+        ),
+        ("expect.path", "welcome", "expect.path: must be a non-empty list of node ids"),
+        # DTMF keys
+        (
+            "nodes.main.input.dtmf.12",
+            "billing",
+            "nodes.main.input.dtmf.12: must be one DTMF key (0-9 * # A-D), not '12'",
+        ),
+        (
+            "nodes.billing.collect.terminator",
+            "##",
+            "nodes.billing.collect.terminator: must be one DTMF key (0-9 * # A-D), not '##'",
+        ),
+        (
+            "nodes.queue.hold.offer_callback",
+            "E",
+            "nodes.queue.hold.offer_callback: must be one DTMF key (0-9 * # A-D), not 'E'",
+        ),
+        # dangling references
+        ("nodes.main.input.speech.billing", "bill", "nodes.main.input.speech.billing: unknown node 'bill'"),
+        ("nodes.main.input.invalid", "oops", "nodes.main.input.invalid: unknown node 'oops'"),
+        ("nodes.main.input.on_fail", "gone", "nodes.main.input.on_fail: unknown node 'gone'"),
+        ("nodes.billing.collect.invalid", "again", "nodes.billing.collect.invalid: unknown node 'again'"),
+        ("nodes.billing.collect.next", "later", "nodes.billing.collect.next: unknown node 'later'"),
+        ("nodes.queue.next", "lost", "nodes.queue.next: unknown node 'lost'"),
+        ("expect.reaches", "ghost", "expect.reaches: unknown node 'ghost'"),
+        # secrets are referenced in collect.equals only
+        (
+            "nodes.agent.human.say",
+            "Is your PIN {pin}?",
+            "nodes.agent.human.say: secret reference {pin} is only allowed in collect.equals",
+        ),
+        (
+            "nodes.queue.hold.announce.say",
+            "{pin}",
+            "nodes.queue.hold.announce.say: secret reference {pin} is only allowed in collect.equals",
+        ),
+        (
+            "nodes.main.input.speech",
+            {"{pin}": "billing"},
+            "nodes.main.input.speech.{pin}: secret reference {pin} is only allowed in collect.equals",
+        ),
+        (
+            "nodes.main.input.invalid",
+            "{pin}",
+            "nodes.main.input.invalid: secret reference {pin} is only allowed in collect.equals",
+        ),
+        # durations and counts
+        (
+            "nodes.main.input.timeout",
+            -1,
+            "nodes.main.input.timeout: must be more than 0 and at most 3600 seconds",
+        ),
+        (
+            "nodes.agent.human.patience",
+            -3,
+            "nodes.agent.human.patience: must be more than 0 and at most 3600 seconds",
+        ),
+        (
+            "nodes.queue.hold.announce.every",
+            3601,
+            "nodes.queue.hold.announce.every: must be more than 0 and at most 3600 seconds",
+        ),
+        ("expect.max_seconds", -5, "expect.max_seconds: must be more than 0 and at most 3600 seconds"),
+        ("line.rings", -1, "line.rings: must be at least 0"),
+    ],
+)
+def test_schema_errors_name_the_exact_path(change: str, value: object, message: str) -> None:
+    """What the schema and the name checks catch: the whole message is the file, the path, the rule."""
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(_broken(change, value), source="acme.yaml")
+    assert str(error.value) == f"acme.yaml: {message}"
 
 
 def test_top_level_and_yaml_errors(tmp_path: Path) -> None:

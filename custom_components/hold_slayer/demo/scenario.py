@@ -8,19 +8,19 @@ Typos must not pass silently, so every unknown key, wrong type or dangling refer
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
+import voluptuous as vol
 import yaml
 
 SCENARIO_DIR: Final = Path(__file__).with_name("scenarios")
-_SCENARIO_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
-_NODE_ID = re.compile(r"[a-z][a-z0-9_-]*")
-_NUMBER = re.compile(r"\+?[0-9]{2,20}")
 _SECRET_REF = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_TTS_VOICE = re.compile(r"tts:([A-Za-z0-9_.+-]+)")
 _DTMF = frozenset("0123456789*#ABCD")
 
 
@@ -80,12 +80,12 @@ class Voice:
 class MenuInput:
     """What a menu listens for."""
 
-    dtmf: Mapping[str, str]
-    speech: Mapping[str, str]
-    timeout: float
-    retries: int
-    invalid: str | None
-    on_fail: str | None
+    dtmf: Mapping[str, str] = field(default_factory=dict)
+    speech: Mapping[str, str] = field(default_factory=dict)
+    timeout: float = 6.0
+    retries: int = 2
+    invalid: str | None = None
+    on_fail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,336 +209,315 @@ class Scenario:
         return self.line.number.removeprefix("+")
 
 
-# -- reading ------------------------------------------------------------------------------------
-
-
-class _At:
-    """A value and where it sits in the file, for error messages."""
-
-    def __init__(self, source: str, path: str, value: object) -> None:
-        self.source = source
-        self.path = path
-        self.value = value
-
-    def error(self, message: str) -> ScenarioError:
-        where = f"{self.source}: {self.path}" if self.path else self.source
-        return ScenarioError(f"{where}: {message}")
-
-    def child(self, key: object) -> _At:
-        assert isinstance(self.value, Mapping)
-        path = f"{self.path}.{key}" if self.path else str(key)
-        return _At(self.source, path, self.value[key])
-
-    def mapping(
-        self, allowed: frozenset[str] | None = None, required: tuple[str, ...] = ()
-    ) -> dict[str, _At]:
-        if not isinstance(self.value, Mapping):
-            raise self.error(f"must be a mapping, not {_kind(self.value)}")
-        for key in self.value:
-            if not isinstance(key, str):
-                raise self.error(f"key {key!r} must be a string")
-            if allowed is not None and key not in allowed:
-                raise self.child(key).error("unknown key")
-        for key in required:
-            if key not in self.value:
-                raise self.error(f"missing key '{key}'")
-        return {key: self.child(key) for key in self.value}
-
-    def item(self, index: int) -> _At:
-        assert isinstance(self.value, list)
-        return _At(self.source, f"{self.path}.{index}", self.value[index])
-
-    def text(self) -> str:
-        if not isinstance(self.value, str) or not self.value.strip():
-            raise self.error(f"must be a non-empty string, not {_kind(self.value)}")
-        return self.value
-
-    def integer(self, minimum: int = 0) -> int:
-        if isinstance(self.value, bool) or not isinstance(self.value, int):
-            raise self.error(f"must be an integer, not {_kind(self.value)}")
-        if self.value < minimum:
-            raise self.error(f"must be at least {minimum}")
-        return self.value
-
-    def seconds(self) -> float:
-        if isinstance(self.value, bool) or not isinstance(self.value, int | float):
-            raise self.error(f"must be a number of seconds, not {_kind(self.value)}")
-        if not 0 < self.value <= 3600:
-            raise self.error("must be more than 0 and at most 3600 seconds")
-        return float(self.value)
-
-    def flag(self) -> bool:
-        if not isinstance(self.value, bool):
-            raise self.error(f"must be true or false, not {_kind(self.value)}")
-        return self.value
-
-    def choice[E: StrEnum](self, kind: type[E]) -> E:
-        text = self.text()
-        try:
-            return kind(text)
-        except ValueError:
-            options = " | ".join(member.value for member in kind)
-            raise self.error(f"must be one of {options}, not {text!r}") from None
-
-    def digit(self) -> str:
-        value = self.value
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 9:
-            return str(value)
-        if not isinstance(value, str) or len(value) != 1 or value.upper() not in _DTMF:
-            raise self.error(f"must be one DTMF key (0-9 * # A-D), not {value!r}")
-        return value.upper()
+# -- the schema ---------------------------------------------------------------------------------
+# Loading has two stages. The voluptuous schema `_SCENARIO` checks each value where it stands and
+# builds the dataclasses above (the defaults live on them); `_check_names` then checks what no
+# single value shows: that every node, voice and secret a value names is declared in the file.
+# A validator returns the value checked (and normalised) or raises `vol.Invalid` in words that
+# read after "file: key.path: ". Types are checked exactly: YAML's true/false load as bools and
+# unquoted digits as ints, and a bool is also an int in Python.
 
 
 def _kind(value: object) -> str:
     return "nothing" if value is None else type(value).__name__
 
 
-_TOP: Final = frozenset(
-    {"version", "id", "description", "language", "line", "voices", "start", "nodes", "expect"}
+def _rule(test: Callable[[Any], object], message: str) -> Callable[[Any], Any]:
+    """A validator passing on what ``test`` accepts; ``message`` may use ``{value!r}`` and ``{kind}``."""
+
+    def check(value: Any) -> Any:
+        if not test(value):
+            raise vol.Invalid(message.format(value=value, kind=_kind(value)))
+        return value
+
+    return check
+
+
+def _is(*kinds: type) -> Callable[[object], bool]:
+    return lambda value: isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool))
+
+
+_MAPPING: Final = _rule(_is(Mapping), "must be a mapping, not {kind}")
+_INTEGER: Final = _rule(_is(int), "must be an integer, not {kind}")
+_FLAG: Final = _rule(_is(bool), "must be true or false, not {kind}")
+_STRING: Final = _rule(
+    lambda value: isinstance(value, str) and value.strip(), "must be a non-empty string, not {kind}"
 )
-_NODE_KEYS: Final = frozenset({"say", "next", "input", "collect", "hold", "human", "hangup"})
-_KINDS: Final = (
-    frozenset({"say", "next"}),
-    frozenset({"say", "input"}),
-    frozenset({"say", "collect"}),
-    frozenset({"hold", "next"}),
-    frozenset({"human"}),
-    frozenset({"say", "hangup"}),
+# Every duration: more than 0 (a zero timeout or hold is a typo) and at most an hour.
+_SECONDS: Final = vol.All(
+    _rule(_is(int, float), "must be a number of seconds, not {kind}"),
+    vol.Coerce(float),
+    vol.Range(min=0, min_included=False, max=3600, msg="must be more than 0 and at most 3600 seconds"),
 )
 
 
-class _Parser:
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.references: list[tuple[_At, str]] = []  # (where, node id) checked once all nodes are read
+def _count(minimum: int) -> vol.All:
+    return vol.All(_INTEGER, vol.Range(min=minimum, msg=f"must be at least {minimum}"))
 
-    def ref(self, at: _At) -> str:
-        node = at.text()
-        self.references.append((at, node))
-        return node
 
-    def scenario(self, data: object) -> Scenario:
-        root = _At(self.source, "", data)
-        top = root.mapping(_TOP, required=("version", "id", "line", "voices", "start", "nodes", "expect"))
-        if top["version"].value != 1:
-            raise top["version"].error(f"unsupported version {top['version'].value!r} (expected 1)")
-        scenario_id = top["id"].text()
-        if not _SCENARIO_ID.fullmatch(scenario_id):
-            raise top["id"].error(f"bad id {scenario_id!r}: use [a-z0-9-]")
-        description = top["description"].text() if "description" in top else ""
-        language = top["language"].text() if "language" in top else "en"
-        line = self.line(top["line"])
-        voices = self.voices(top["voices"])
-        nodes_at = top["nodes"].mapping()
-        if not nodes_at:
-            raise top["nodes"].error("needs at least one node")
-        nodes: dict[str, Node] = {}
-        for node_id, at in nodes_at.items():
-            if not _NODE_ID.fullmatch(node_id):
-                raise at.error(f"bad node id {node_id!r}: use [a-z][a-z0-9_-]*")
-            nodes[node_id] = self.node(node_id, at, voices)
-        start = self.ref(top["start"])
-        expect = self.expectation(top["expect"], nodes)
-        for at, target in self.references:
-            if target not in nodes:
-                raise at.error(f"unknown node {target!r}")
-        for node_id, node in nodes.items():
-            secret = node.collect.equals if isinstance(node, CollectNode) else None
-            if secret is not None and secret not in expect.secrets:
-                at = nodes_at[node_id].child("collect").child("equals")
-                raise at.error(f"unknown secret {secret!r} (not in expect.secrets)")
-        self.secrets_only_in_equals(root)
-        return Scenario(scenario_id, description, language, line, voices, start, nodes, expect, self.source)
+def _fields(value: object) -> Mapping[object, object]:
+    """A mapping keyed by names: the format's own keys, node ids, voice names."""
+    mapping: Mapping[object, object] = _MAPPING(value)
+    for key in mapping:
+        if not isinstance(key, str):
+            raise vol.Invalid(f"key {key!r} must be a string")
+    return mapping
 
-    def line(self, at: _At) -> Line:
-        keys = at.mapping(frozenset({"number", "rings", "answer"}), required=("number",))
-        number = keys["number"].text()
-        if not _NUMBER.fullmatch(number):
-            raise keys["number"].error(f"bad number {number!r}: digits with an optional leading +")
-        rings = keys["rings"].integer() if "rings" in keys else 0
-        answer = keys["answer"].choice(Answer) if "answer" in keys else Answer.OK
-        return Line(number, rings, answer)
 
-    def voices(self, at: _At) -> dict[str, Voice]:
-        voices: dict[str, Voice] = {}
-        for name, value in at.mapping(required=("ivr",)).items():
-            text = value.text()
-            if text == "recorded":
-                voices[name] = Voice(recorded=True)
-            elif (match := re.fullmatch(r"tts:([A-Za-z0-9_.+-]+)", text)) is not None:
-                voices[name] = Voice(recorded=False, tts_id=match.group(1))
-            else:
-                raise value.error(f"must be 'recorded' or 'tts:<voice-id>', not {text!r}")
-        return voices
+def _text(value: object) -> str:
+    """Any string but ``collect.equals`` and a secret's value: no ``{secret}`` references.
 
-    def node(self, node_id: str, at: _At, voices: Mapping[str, Voice]) -> Node:
-        keys = at.mapping(_NODE_KEYS)
-        kind = frozenset(keys)
-        if kind not in _KINDS:
-            raise at.error(
-                f"is none of the six node kinds (say+next, say+input, say+collect, hold+next, "
-                f"human, say+hangup): has {', '.join(sorted(kind)) or 'no keys'}"
-            )
-        if kind == {"human"}:
-            human = keys["human"].mapping(frozenset({"voice", "say", "patience"}), required=("voice", "say"))
-            voice = human["voice"].text()
-            if voice not in voices:
-                raise human["voice"].error(f"unknown voice {voice!r} (not in voices)")
-            patience = human["patience"].seconds() if "patience" in human else 20.0
-            return HumanNode(node_id, voice, human["say"].text(), patience)
-        if kind == {"hold", "next"}:
-            return HoldNode(node_id, self.hold(keys["hold"]), self.ref(keys["next"]))
-        say = keys["say"].text()
-        if "next" in keys:
-            return SayNode(node_id, say, self.ref(keys["next"]))
-        if "input" in keys:
-            return MenuNode(node_id, say, self.menu(keys["input"]))
-        if "collect" in keys:
-            return CollectNode(node_id, say, self.collect(keys["collect"]))
-        if not keys["hangup"].flag():
-            raise keys["hangup"].error("must be true (an ending hangs up)")
-        return EndNode(node_id, say)
+    Hold Slayer only ever sends a secret as key tones, so a scenario may use one only where the
+    line collects digits; in a prompt or in the intent it would be spoken or shown in clear.
+    """
+    text: str = _STRING(value)
+    if match := _SECRET_REF.search(text):
+        raise vol.Invalid(f"secret reference {match.group(0)} is only allowed in collect.equals")
+    return text
 
-    def menu(self, at: _At) -> MenuInput:
-        keys = at.mapping(frozenset({"dtmf", "speech", "timeout", "retries", "invalid", "on_fail"}))
-        if "dtmf" not in keys and "speech" not in keys:
-            raise at.error("needs 'dtmf' or 'speech' (or both)")
-        dtmf: dict[str, str] = {}
-        if "dtmf" in keys:
-            for key, target in _items(keys["dtmf"]):
-                dtmf[_At(at.source, target.path, key).digit()] = self.ref(target)
-        speech: dict[str, str] = {}
-        if "speech" in keys:
-            for key, target in _items(keys["speech"]):
-                if not isinstance(key, str) or not key.strip():
-                    raise target.error(f"keyword {key!r} must be a non-empty string")
-                speech[key.strip().lower()] = self.ref(target)
-        return MenuInput(
-            dtmf=dtmf,
-            speech=speech,
-            timeout=keys["timeout"].seconds() if "timeout" in keys else 6.0,
-            retries=keys["retries"].integer() if "retries" in keys else 2,
-            invalid=self.ref(keys["invalid"]) if "invalid" in keys else None,
-            on_fail=self.ref(keys["on_fail"]) if "on_fail" in keys else None,
+
+def _matching(pattern: str, message: str) -> vol.All:
+    """The whole string matches (``vol.Match`` anchors only the start, and hides the value)."""
+    return vol.All(_STRING, _rule(re.compile(pattern).fullmatch, message))
+
+
+def _one_of(kind: type[StrEnum]) -> vol.All:
+    options = " | ".join(kind)
+    is_option = _rule(set(kind).__contains__, f"must be one of {options}, not {{value!r}}")
+    return vol.All(_STRING, is_option, vol.Coerce(kind))
+
+
+def _key(value: object) -> str:
+    """One DTMF key, upper case; an unquoted digit arrives as an int."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 9:
+        return str(value)
+    if isinstance(value, str) and len(value) == 1 and value.upper() in _DTMF:
+        return value.upper()
+    raise vol.Invalid(f"must be one DTMF key (0-9 * # A-D), not {value!r}")
+
+
+def _voice(value: object) -> Voice:
+    if (text := _STRING(value)) == "recorded":
+        return Voice(recorded=True)
+    if (match := _TTS_VOICE.fullmatch(text)) is not None:
+        return Voice(recorded=False, tts_id=match.group(1))
+    raise vol.Invalid(f"must be 'recorded' or 'tts:<voice-id>', not {text!r}")
+
+
+def _reaches_for_human_only(expect: dict[str, Any]) -> dict[str, Any]:
+    """``reaches`` is the node where the live person answers, so exactly outcome human has one."""
+    human = expect.get("outcome", Outcome.HUMAN) is Outcome.HUMAN
+    if human and "reaches" not in expect:
+        raise vol.Invalid("missing key 'reaches' (outcome human)")
+    if not human and "reaches" in expect:
+        raise vol.Invalid("only for outcome human", path=["reaches"])
+    return expect
+
+
+def _record(keys: dict[Any, Any], *then: Callable[[Any], Any]) -> vol.All:
+    """A mapping with these keys (a plain key is optional) and no others, then ``then``."""
+    return vol.All(_fields, vol.Schema(keys, extra=vol.PREVENT_EXTRA), *then)
+
+
+def _build[T](kind: Callable[..., T]) -> Callable[[dict[str, Any]], T]:
+    return lambda fields: kind(**fields)
+
+
+# Where a value names a node or a secret, `_check_names` checks that it is declared.
+_NODE: Final = _text
+_EQUALS: Final = vol.All(
+    _STRING, _rule(_SECRET_REF.fullmatch, "must reference a secret as '{{name}}'"), lambda ref: ref[1:-1]
+)
+_SECRET: Final = vol.All(
+    _rule(lambda value: not _is(int)(value), "must be a quoted string (leading zeros would be lost)"), _STRING
+)
+# Speech keywords are recognised case-insensitively.
+_KEYWORD: Final = vol.All(
+    _rule(lambda key: isinstance(key, str) and key.strip(), "keyword {value!r} must be a non-empty string"),
+    _text,
+    lambda key: key.strip().lower(),
+)
+
+_MENU: Final = _record(
+    {
+        "dtmf": vol.All(_MAPPING, {_key: _NODE}),
+        "speech": vol.All(_MAPPING, {_KEYWORD: _NODE}),
+        "timeout": _SECONDS,
+        "retries": _count(0),
+        "invalid": _NODE,
+        "on_fail": _NODE,
+    },
+    _rule(lambda menu: "dtmf" in menu or "speech" in menu, "needs 'dtmf' or 'speech' (or both)"),
+    _build(MenuInput),
+)
+_COLLECT: Final = _record(
+    {
+        "digits": _count(1),
+        "terminator": _key,
+        "timeout": _SECONDS,
+        "equals": _EQUALS,
+        vol.Required("next"): _NODE,
+        "invalid": _NODE,
+    },
+    _rule(lambda keys: "digits" in keys or "terminator" in keys, "needs 'digits' or 'terminator' (or both)"),
+    _build(Collection),
+)
+_HOLD: Final = _record(
+    {
+        vol.Required("seconds"): _SECONDS,
+        "music": _one_of(Music),
+        "announce": _record(
+            {vol.Required("say"): _text, vol.Required("every"): _SECONDS, "over_music": _FLAG},
+            _build(Announcement),
+        ),
+        "position": _FLAG,
+        "offer_callback": _key,
+    },
+    _rule(  # the caller's position and the callback offer are read out with each announcement
+        lambda hold: "announce" in hold or not (hold.get("position") or "offer_callback" in hold),
+        "'position' and 'offer_callback' are spoken with announcements: add 'announce'",
+    ),
+    _build(HoldSpec),
+)
+_HUMAN: Final = _record({vol.Required("voice"): _text, vol.Required("say"): _text, "patience": _SECONDS})
+_NODE_FIELDS: Final = _record(
+    {
+        "say": _text,
+        "next": _NODE,
+        "input": _MENU,
+        "collect": _COLLECT,
+        "hold": _HOLD,
+        "human": _HUMAN,
+        "hangup": vol.All(_FLAG, vol.In([True], msg="must be true (an ending hangs up)")),
+    }
+)
+# A node's kind is its set of keys. Each builds the node from its fields and its id (its key in nodes).
+_NODE_KINDS: Final[dict[frozenset[str], Callable[..., Node]]] = {
+    frozenset({"say", "next"}): SayNode,
+    frozenset({"say", "input"}): MenuNode,
+    frozenset({"say", "collect"}): CollectNode,
+    frozenset({"hold", "next"}): HoldNode,
+    frozenset({"human"}): lambda node_id, human: HumanNode(node_id, **human),
+    frozenset({"say", "hangup"}): lambda node_id, say, hangup: EndNode(node_id, say),
+}
+
+
+def _node(value: object) -> Callable[[str], Node]:
+    """Fields first (so a typo reads as an unknown key, not as a wrong kind), then the kind."""
+    fields: dict[str, Any] = _NODE_FIELDS(value)
+    if (kind := _NODE_KINDS.get(frozenset(fields))) is None:
+        raise vol.Invalid(
+            "is none of the six node kinds (say+next, say+input, say+collect, hold+next, human, "
+            f"say+hangup): has {', '.join(sorted(fields)) or 'no keys'}"
         )
-
-    def collect(self, at: _At) -> Collection:
-        keys = at.mapping(
-            frozenset({"digits", "terminator", "timeout", "equals", "next", "invalid"}), required=("next",)
-        )
-        if "digits" not in keys and "terminator" not in keys:
-            raise at.error("needs 'digits' or 'terminator' (or both)")
-        equals = None
-        if "equals" in keys:
-            text = keys["equals"].text()
-            match = _SECRET_REF.fullmatch(text)
-            if match is None:
-                raise keys["equals"].error("must reference a secret as '{name}'")
-            equals = match.group(1)
-        return Collection(
-            next=self.ref(keys["next"]),
-            digits=keys["digits"].integer(minimum=1) if "digits" in keys else None,
-            terminator=keys["terminator"].digit() if "terminator" in keys else None,
-            timeout=keys["timeout"].seconds() if "timeout" in keys else 10.0,
-            equals=equals,
-            invalid=self.ref(keys["invalid"]) if "invalid" in keys else None,
-        )
-
-    def hold(self, at: _At) -> HoldSpec:
-        keys = at.mapping(
-            frozenset({"music", "seconds", "announce", "position", "offer_callback"}), required=("seconds",)
-        )
-        announce = None
-        if "announce" in keys:
-            spoken = keys["announce"].mapping(
-                frozenset({"say", "every", "over_music"}), required=("say", "every")
-            )
-            announce = Announcement(
-                spoken["say"].text(),
-                spoken["every"].seconds(),
-                spoken["over_music"].flag() if "over_music" in spoken else False,
-            )
-        position = keys["position"].flag() if "position" in keys else False
-        callback = keys["offer_callback"].digit() if "offer_callback" in keys else None
-        if (position or callback) and announce is None:
-            raise at.error("'position' and 'offer_callback' are spoken with announcements: add 'announce'")
-        return HoldSpec(
-            seconds=keys["seconds"].seconds(),
-            music=keys["music"].choice(Music) if "music" in keys else Music.MOH,
-            announce=announce,
-            position=position,
-            offer_callback=callback,
-        )
-
-    def expectation(self, at: _At, nodes: Mapping[str, Node]) -> Expectation:
-        keys = at.mapping(
-            frozenset({"intent", "secrets", "outcome", "reaches", "path", "max_seconds"}),
-            required=("intent",),
-        )
-        secrets: dict[str, str] = {}
-        if "secrets" in keys:
-            for name, value in _items(keys["secrets"]):
-                if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-                    raise value.error(f"bad secret name {name!r}")
-                if isinstance(value.value, int) and not isinstance(value.value, bool):
-                    raise value.error("must be a quoted string (leading zeros would be lost)")
-                secrets[name] = value.text()
-        outcome = keys["outcome"].choice(Outcome) if "outcome" in keys else Outcome.HUMAN
-        reaches = None
-        if "reaches" in keys:
-            reaches = self.ref(keys["reaches"])
-            if reaches in nodes and not isinstance(nodes[reaches], HumanNode):
-                raise keys["reaches"].error(f"node {reaches!r} is not a human node")
-            if outcome is not Outcome.HUMAN:
-                raise keys["reaches"].error("only for outcome human")
-        elif outcome is Outcome.HUMAN:
-            raise at.error("missing key 'reaches' (outcome human)")
-        path = None
-        if "path" in keys:
-            if not isinstance(keys["path"].value, list) or not keys["path"].value:
-                raise keys["path"].error("must be a non-empty list of node ids")
-            path = tuple(self.ref(keys["path"].item(i)) for i in range(len(keys["path"].value)))
-        return Expectation(
-            intent=keys["intent"].text(),
-            secrets=secrets,
-            outcome=outcome,
-            reaches=reaches,
-            path=path,
-            max_seconds=keys["max_seconds"].seconds() if "max_seconds" in keys else 150.0,
-        )
-
-    def secrets_only_in_equals(self, root: _At) -> None:
-        """``{name}`` is a secret reference; it may appear only in ``collect.equals``."""
-        for path, text in _strings(root.value, ""):
-            if path.endswith(".collect.equals") and path.startswith("nodes."):
-                continue
-            if path.startswith("expect.secrets."):
-                continue
-            if match := _SECRET_REF.search(text):
-                raise _At(self.source, path, text).error(
-                    f"secret reference {match.group(0)} is only allowed in collect.equals"
-                )
+    return partial(kind, **fields)
 
 
-def _items(at: _At) -> list[tuple[object, _At]]:
-    if not isinstance(at.value, Mapping):
-        raise at.error(f"must be a mapping, not {_kind(at.value)}")
-    return [(key, _At(at.source, f"{at.path}.{key}", value)) for key, value in at.value.items()]
+_SCENARIO: Final = _record(
+    {
+        vol.Required("version"): _rule(
+            lambda version: version == 1, "unsupported version {value!r} (expected 1)"
+        ),
+        vol.Required("id"): _matching(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", "bad id {value!r}: use [a-z0-9-]"),
+        "description": _text,
+        "language": _text,
+        vol.Required("line"): _record(
+            {
+                vol.Required("number"): _matching(
+                    r"\+?[0-9]{2,20}", "bad number {value!r}: digits with an optional leading +"
+                ),
+                "rings": _count(0),
+                "answer": _one_of(Answer),
+            },
+            _build(Line),
+        ),
+        vol.Required("voices"): vol.All(_fields, {vol.Required("ivr"): _voice, _text: _voice}),
+        vol.Required("start"): _NODE,
+        vol.Required("nodes"): vol.All(
+            _fields,
+            vol.Length(min=1, msg="needs at least one node"),
+            {_matching(r"[a-z][a-z0-9_-]*", "bad node id {value!r}: use [a-z][a-z0-9_-]*"): _node},
+            lambda builds: {node_id: build(node_id) for node_id, build in builds.items()},
+        ),
+        vol.Required("expect"): _record(
+            {
+                vol.Required("intent"): _text,
+                "secrets": vol.All(
+                    _MAPPING, {_matching(r"[A-Za-z_][A-Za-z0-9_]*", "bad secret name {value!r}"): _SECRET}
+                ),
+                "outcome": _one_of(Outcome),
+                "reaches": _NODE,
+                "path": vol.All(
+                    _rule(
+                        lambda path: isinstance(path, list) and path, "must be a non-empty list of node ids"
+                    ),
+                    [_NODE],
+                    lambda path: tuple(path),
+                ),
+                "max_seconds": _SECONDS,
+            },
+            _reaches_for_human_only,
+            _build(Expectation),
+        ),
+    }
+)
 
 
-def _strings(value: object, path: str) -> list[tuple[str, str]]:
-    if isinstance(value, str):
-        return [(path, value)]
-    found: list[tuple[str, str]] = []
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            found += _strings(item, f"{path}.{key}" if path else str(key))
-            if isinstance(key, str) and _SECRET_REF.search(key):
-                found.append((f"{path}.{key}" if path else key, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _strings(item, f"{path}.{index}")
-    return found
+def _schema_error(source: str, error: vol.Invalid) -> ScenarioError:
+    """The first error voluptuous found, in this module's words."""
+    while isinstance(error, vol.MultipleInvalid):
+        error = error.errors[0]
+    path, message = [str(key) for key in error.path], error.error_message
+    if isinstance(error, vol.RequiredFieldInvalid):  # the path ends with the missing key
+        path, message = path[:-1], f"missing key '{path[-1]}'"
+    elif message == "extra keys not allowed":  # voluptuous's words for a key PREVENT_EXTRA refused
+        message = "unknown key"
+    return _error(source, ".".join(path), message)
+
+
+def _error(source: str, where: str, message: str) -> ScenarioError:
+    return ScenarioError(f"{source}: {where}: {message}" if where else f"{source}: {message}")
+
+
+# -- names --------------------------------------------------------------------------------------
+
+
+def _check_names(scenario: Scenario) -> None:
+    """Every node, voice and secret a value names is declared, and ``reaches`` is a live person."""
+    source, nodes = scenario.source, scenario.nodes
+    for where, target in _node_references(scenario):
+        if target is not None and target not in nodes:
+            raise _error(source, where, f"unknown node {target!r}")
+    for node_id, node in nodes.items():
+        if isinstance(node, HumanNode) and node.voice not in scenario.voices:
+            where = f"nodes.{node_id}.human.voice"
+            raise _error(source, where, f"unknown voice {node.voice!r} (not in voices)")
+        secret = node.collect.equals if isinstance(node, CollectNode) else None
+        if secret is not None and secret not in scenario.expect.secrets:
+            where = f"nodes.{node_id}.collect.equals"
+            raise _error(source, where, f"unknown secret {secret!r} (not in expect.secrets)")
+    if (reaches := scenario.expect.reaches) is not None and not isinstance(nodes[reaches], HumanNode):
+        raise _error(source, "expect.reaches", f"node {reaches!r} is not a human node")
+
+
+def _node_references(scenario: Scenario) -> Iterator[tuple[str, str | None]]:
+    """Each place that names a node (``None`` where an optional one is absent), by key path."""
+    yield "start", scenario.start
+    for node_id, node in scenario.nodes.items():
+        at = f"nodes.{node_id}"
+        match node:
+            case SayNode() | HoldNode():
+                yield f"{at}.next", node.next
+            case MenuNode(input=menu):
+                yield from ((f"{at}.input.dtmf.{key}", target) for key, target in menu.dtmf.items())
+                yield from ((f"{at}.input.speech.{word}", target) for word, target in menu.speech.items())
+                yield f"{at}.input.invalid", menu.invalid
+                yield f"{at}.input.on_fail", menu.on_fail
+            case CollectNode(collect=collect):
+                yield f"{at}.collect.next", collect.next
+                yield f"{at}.collect.invalid", collect.invalid
+    yield "expect.reaches", scenario.expect.reaches
+    yield from ((f"expect.path.{index}", node_id) for index, node_id in enumerate(scenario.expect.path or ()))
 
 
 # -- public -------------------------------------------------------------------------------------
@@ -550,7 +529,14 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise ScenarioError(f"{source}: not valid YAML: {err}") from err
-    return _Parser(source).scenario(data)
+    try:
+        fields = _SCENARIO(data)
+    except vol.Invalid as err:
+        raise _schema_error(source, err) from err
+    del fields["version"]
+    scenario = Scenario(**{"description": "", "language": "en", **fields}, source=source)
+    _check_names(scenario)
+    return scenario
 
 
 def load_scenario(path: Path | str) -> Scenario:
