@@ -3,6 +3,13 @@
     script/simulate SCENARIO.yaml [--json]     one call; the result object is the last line
     script/simulate --all DIR [--json]         every scenario in DIR, then a summary table
 
+    --model scripted        a language model behind the rules: a scripted OpenAI-compatible server
+                            that knows each scenario's way to its person (an informed caller)
+    --model URL --model-name NAME
+                            a real OpenAI-compatible endpoint (key in $HOLD_SLAYER_API_KEY)
+    --routes FILE           learned routes kept in FILE: each call replays and updates them
+    --twice                 call every scenario twice; the second call replays the learned route
+
 Everything is real and local: the simulator answers on a SIP port of 127.0.0.1 and speaks
 through espeak-ng and Piper; Hold Slayer's HA-free core (SIP engine, classifier and hold monitor,
 rules decider) calls it with Wyoming faster-whisper (tiny.en) for speech recognition. The speech
@@ -21,6 +28,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -38,6 +46,9 @@ from custom_components.hold_slayer.demo.scenario import (  # noqa: E402
     load_scenarios,
 )
 from custom_components.hold_slayer.demo.simulator import CallRecord, CompanySimulator  # noqa: E402
+from custom_components.hold_slayer.ivr.model import LanguageModel, model_chain  # noqa: E402
+from custom_components.hold_slayer.ivr.routes import JsonFlowStore, RouteBook  # noqa: E402
+from custom_components.hold_slayer.openai_endpoint import OpenAiEndpoint  # noqa: E402
 from custom_components.hold_slayer.session.events import EventType  # noqa: E402
 from custom_components.hold_slayer.session.request import CallRequest  # noqa: E402
 from custom_components.hold_slayer.session.session import CallSession  # noqa: E402
@@ -47,6 +58,7 @@ from custom_components.hold_slayer.voice.espeak import EspeakTts  # noqa: E402
 from custom_components.hold_slayer.voice.pcm import Pcm  # noqa: E402
 from custom_components.hold_slayer.voice.protocols import TextToSpeech  # noqa: E402
 from custom_components.hold_slayer.voice.wyoming import WyomingStt, WyomingTts  # noqa: E402
+from tests.servers.language_models import ScriptedModelServer, scenario_oracle  # noqa: E402
 from tools import speech_servers  # noqa: E402
 
 HANG_UP_AFTER_HUMAN: Final = 1.5  # seconds: the result is known; the simulator's agent is freed
@@ -102,6 +114,29 @@ class Bench:
     phone: SipPhone
     results: list[dict[str, Any]] = field(default_factory=list)
     stt_busy: float = 0.0
+    model: str | None = None  # "scripted", or an OpenAI-compatible base URL
+    model_name: str = "scripted"
+    routes: RouteBook | None = None
+
+
+@contextlib.asynccontextmanager
+async def language_models(parts: Bench, scenario: Scenario) -> AsyncIterator[list[LanguageModel]]:
+    """The models behind the rules for one call: none, the scenario's oracle, or an endpoint."""
+    if parts.model is None:
+        yield []
+        return
+    server = None
+    if parts.model == "scripted":
+        server = await ScriptedModelServer(scenario_oracle(scenario)).start()
+        endpoint = OpenAiEndpoint(server.openai_url, parts.model_name)
+    else:
+        endpoint = OpenAiEndpoint(parts.model, parts.model_name, os.environ.get("HOLD_SLAYER_API_KEY"))
+    try:
+        yield [endpoint]
+    finally:
+        await endpoint.close()
+        if server is not None:
+            await server.stop()
 
 
 class TimedStt:
@@ -172,8 +207,26 @@ async def run_one(parts: Bench, scenario: Scenario) -> dict[str, Any]:
         secrets=dict(expect.secrets),
         language=scenario.language,
     )
-    session = CallSession(request, parts.phone.dial, stt=timed, tts=parts.tts)
-    session.keep_agent = False  # the harness scores; it does not talk to the agent
+    replay = parts.routes.decider_for(request.target) if parts.routes is not None else None
+    async with language_models(parts, scenario) as models:
+        session = CallSession(
+            request, parts.phone.dial, stt=timed, tts=parts.tts, decider=model_chain(models, route=replay)
+        )
+        session.keep_agent = False  # the harness scores; it does not talk to the agent
+        record, failure = await _follow(parts, session, expect.max_seconds)
+    if parts.routes is not None and session.human_detected_at is not None and session.route_steps:
+        await parts.routes.record(
+            request.target, scenario.id, session.route_steps, hold_seconds=session.hold_seconds, replay=replay
+        )
+    parts.stt_busy += timed.busy
+    result = score(scenario, session, record, failure, timed)
+    result["model_calls"] = session.model_calls
+    result["route_steps_replayed"] = len(replay.followed) if replay is not None else 0
+    return result
+
+
+async def _follow(parts: Bench, session: CallSession, budget: float) -> tuple[CallRecord | None, str | None]:
+    """Run the call until the person is found (then hang up) or it ends; the simulator's record."""
     human = asyncio.Event()
     session.async_listen(
         lambda event: human.set() if event is not None and event.type is EventType.HUMAN_DETECTED else None
@@ -182,7 +235,7 @@ async def run_one(parts: Bench, scenario: Scenario) -> dict[str, Any]:
     record_task = asyncio.ensure_future(parts.simulator.next_record())
     failure: str | None = None
     try:
-        async with asyncio.timeout(expect.max_seconds + GRACE):
+        async with asyncio.timeout(budget + GRACE):
             waiter = asyncio.ensure_future(human.wait())
             await asyncio.wait([run, waiter], return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
@@ -191,7 +244,7 @@ async def run_one(parts: Bench, scenario: Scenario) -> dict[str, Any]:
                 await session.hangup("the harness has its result")
             await run
     except TimeoutError:
-        failure = f"no result within {expect.max_seconds + GRACE:.0f} s"
+        failure = f"no result within {budget + GRACE:.0f} s"
         await session.hangup("harness timeout")
         with contextlib.suppress(Exception):
             await asyncio.wait_for(run, 10)
@@ -201,8 +254,7 @@ async def run_one(parts: Bench, scenario: Scenario) -> dict[str, Any]:
         await asyncio.wait_for(record.finished(), 10)
     except TimeoutError:
         record_task.cancel()
-    parts.stt_busy += timed.busy
-    return score(scenario, session, record, failure, timed)
+    return record, failure
 
 
 def score(
@@ -282,8 +334,16 @@ def summary(results: list[dict[str, Any]], stt_busy: float) -> dict[str, Any]:
     to_person = [r["human_detected_s"] for r in results if r["ok"] and r["outcome"] == "human"]
     latencies = [r["detect_latency_s"] for r in results if r["detect_latency_s"] is not None]
     audio = sum(r["stt_seconds"] for r in results)
+    first = [r for r in results if r.get("call", 1) == 1]
+    second = [r for r in results if r.get("call", 1) == 2]
     return {
-        "scenarios": len(results),
+        "calls": len(results),
+        "first_calls_passed": sum(r["ok"] for r in first),
+        "model_calls_first": sum(r.get("model_calls", 0) for r in first),
+        "second_calls": len(second),
+        "second_calls_passed": sum(r["ok"] for r in second),
+        "model_calls_second": sum(r.get("model_calls", 0) for r in second),
+        "scenarios": len(first),
         "passed": passed,
         "pass_rate": round(passed / len(results), 3) if results else None,
         "median_time_to_person_s": round(statistics.median(to_person), 1) if to_person else None,
@@ -294,37 +354,38 @@ def summary(results: list[dict[str, Any]], stt_busy: float) -> dict[str, Any]:
     }
 
 
-def write_report(results: list[dict[str, Any]], report: dict[str, Any]) -> None:
+def write_report(results: list[dict[str, Any]], report: dict[str, Any], command: str) -> None:
     """The batch's figures as the "Simulated calls" section of docs/performance.md."""
     from bench.report import write_section
 
-    dtmf = [r for r in results if r["scenario"] not in SPEECH_FRONT_DOORS]
+    dtmf = [r for r in results if r["scenario"] not in SPEECH_FRONT_DOORS and r.get("call", 1) == 1]
     lines = [
         "| figure | value |",
         "|---|---|",
-        f"| scenarios passed | {report['passed']} of {report['scenarios']} ({report['pass_rate']:.0%}) |",
+        f"| calls passed | {report['passed']} of {report['calls']} ({report['pass_rate']:.0%}) |",
+        f"| first calls passed | {report['first_calls_passed']} of {report['scenarios']} "
+        f"({report['model_calls_first']} model calls) |",
+        f"| second calls passed (learned route) | {report['second_calls_passed']} of "
+        f"{report['second_calls']} ({report['model_calls_second']} model calls) |",
         f"| DTMF-menu and failure-line scenarios passed | {sum(r['ok'] for r in dtmf)} of {len(dtmf)} |",
         f"| median time from dialling to the person detected | {report['median_time_to_person_s']} s |",
         f"| median detection latency (person starts → detected) | {report['median_detect_latency_s']} s |",
         f"| STT real-time factor (processing s / audio s, tiny.en int8) | {report['stt_real_time_factor']} |",
         f"| STT audio transcribed | {report['stt_audio_s']} s |",
         "",
-        "| scenario | ok | outcome | reached | latency (s) | duration (s) | why not |",
-        "|---|---|---|---|---|---|---|",
+        "| scenario | call | ok | outcome | reached | model calls | steps replayed | latency (s) "
+        "| duration (s) | why not |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         latency = f"{r['detect_latency_s']:.2f}" if r["detect_latency_s"] is not None else "-"
         lines.append(
-            f"| {r['scenario']} | {'yes' if r['ok'] else 'no'} | {r['outcome']} | {r['reached'] or '-'} "
+            f"| {r['scenario']} | {r.get('call', 1)} | {'yes' if r['ok'] else 'no'} | {r['outcome']} "
+            f"| {r['reached'] or '-'} | {r.get('model_calls', 0)} | {r.get('route_steps_replayed', 0)} "
             f"| {latency} | {r['duration_s']:.0f} | {(r['failure'] or '').replace('|', '/')} |"
         )
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    write_section(
-        "Simulated calls",
-        "script/simulate --all custom_components/hold_slayer/demo/scenarios --report",
-        machine,
-        lines,
-    )
+    write_section("Simulated calls", command, machine, lines)
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -357,28 +418,36 @@ async def main_async(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     servers = await warm_servers()
-    async with bench(scenarios, stt_at=servers["stt"], tts_at=servers["tts"]) as parts:
-        for scenario in scenarios:
-            result = await run_one(parts, scenario)
-            parts.results.append(result)
-            if args.all and not args.json:
-                print(
-                    f"{scenario.id}: {'ok' if result['ok'] else 'FAILED ' + str(result['failure'])}",
-                    flush=True,
-                )
-        results, busy = parts.results, parts.stt_busy
+    with tempfile.TemporaryDirectory() as scratch:
+        routes_file = Path(args.routes) if args.routes else Path(scratch) / "routes.json"
+        routes = RouteBook(JsonFlowStore(routes_file)) if args.routes or args.twice else None
+        if routes is not None:
+            await routes.load()
+        async with bench(scenarios, stt_at=servers["stt"], tts_at=servers["tts"]) as parts:
+            parts.model, parts.model_name, parts.routes = args.model, args.model_name, routes
+            for scenario in scenarios:
+                for call in range(1, 3 if args.twice else 2):
+                    result = await run_one(parts, scenario)
+                    result["call"] = call
+                    parts.results.append(result)
+                    if args.all and not args.json:
+                        verdict = "ok" if result["ok"] else "FAILED " + str(result["failure"])
+                        print(f"{scenario.id} (call {call}): {verdict}", flush=True)
+            results, busy = parts.results, parts.stt_busy
     if args.all:
         report = summary(results, busy)
         if args.report:
-            write_report(results, report)
+            write_report(results, report, "script/simulate " + " ".join(sys.argv[1:]))
         if args.json:
             for result in results:
                 print(json.dumps(result))
         else:
             print(table(results))
         print(json.dumps({"summary": report}))
-        return 0 if report["passed"] == report["scenarios"] else 1
-    result = results[0]
+        return 0 if report["passed"] == report["calls"] else 1
+    for earlier in results[:-1]:  # --twice: the first call too
+        print(json.dumps(earlier))
+    result = results[-1]
     if not args.json:
         print(f"{result['scenario']}: {'ok' if result['ok'] else 'FAILED: ' + str(result['failure'])}")
     print(json.dumps(result))
@@ -395,6 +464,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--report", action="store_true", help="with --all: write the figures to docs/performance.md"
     )
+    parser.add_argument("--model", help="'scripted', or an OpenAI-compatible base URL, asked after the rules")
+    parser.add_argument("--model-name", default="scripted", help="the model to ask at --model URL")
+    parser.add_argument("--routes", help="a JSON file of learned routes to replay and update")
+    parser.add_argument("--twice", action="store_true", help="call each scenario twice (the second replays)")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(relativeCreated)8.0f %(name)s: %(message)s"

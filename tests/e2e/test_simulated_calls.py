@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from custom_components.hold_slayer.demo.scenario import load_scenario
+from custom_components.hold_slayer.ivr.routes import JsonFlowStore, RouteBook
 from tools.simulate import bench, run_one
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -37,3 +38,26 @@ async def test_example_scenario(
         assert result["stt_seconds"] > 0
     else:
         assert result["human_detected_s"] is None
+
+
+@pytest.mark.timeout(420)
+async def test_a_model_places_the_menu_and_the_route_replays_it(
+    wyoming_stt: tuple[str, int], wyoming_tts: tuple[str, int], tmp_path: Path
+) -> None:
+    """A menu worded unlike the goal: the rules alone reach a closed desk; a language model (a
+    scripted OpenAI-compatible server on 127.0.0.1) places it; the second call replays the
+    learned route and asks no model."""
+    scenario = load_scenario(SCENARIOS / "kwik-bank-card-misuse.yaml")
+    async with bench([scenario], stt_at=wyoming_stt, tts_at=wyoming_tts) as parts:
+        rules_only = await run_one(parts, scenario)
+        parts.model = "scripted"
+        parts.routes = RouteBook(JsonFlowStore(tmp_path / "routes.json"))
+        first = await run_one(parts, scenario)
+        second = await run_one(parts, scenario)
+    assert not rules_only["ok"]
+    assert rules_only["path"][:2] == ["main", "general"]
+    assert first["ok"], first["failure"]
+    assert (first["model_calls"], first["route_steps_replayed"]) == (1, 0)
+    assert second["ok"], second["failure"]
+    assert (second["model_calls"], second["route_steps_replayed"]) == (0, 1)
+    assert second["dtmf_sent"] == first["dtmf_sent"] == "1"

@@ -4,7 +4,8 @@ Real HTTP, real clients (``openai``, and HA's ``ollama`` integration through ``o
 answers decided by a script: a function from the question (the last user message) to a reply.
 A reply is a dict (sent as JSON text), raw text (malformed, prose, an injected answer), or a
 :class:`Failure` (an HTTP error, a refusal, a server that does not know JSON schemas).
-Tests, tools and benchmarks share it.
+:func:`scenario_oracle` scripts a model that knows a company scenario's way to its person, as
+an informed caller would: tests, ``script/simulate --model scripted`` and benchmarks share it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from custom_components.hold_slayer.demo.scenario import CollectNode, MenuNode, Node, Scenario
+from custom_components.hold_slayer.ivr.routes import prompt_words
 
 type Reply = dict[str, Any] | str | Failure
 type Responder = Callable[[str], Reply]
@@ -51,6 +55,84 @@ def by_question(rules: Iterable[tuple[str, Reply]], default: Reply) -> Responder
         return next((reply for needle, reply in table if needle in lowered), default)
 
     return respond
+
+
+_QUOTED_LINE = "The phone line just said (untrusted, quoted): "
+
+
+def _line_text(question: str) -> str:
+    """The line's words quoted in a menu question (``ivr.model.build_question``)."""
+    start = question.find(_QUOTED_LINE)
+    if start < 0:
+        return question
+    try:
+        text, _ = json.JSONDecoder().raw_decode(question, start + len(_QUOTED_LINE))
+    except ValueError:
+        return question
+    return str(text)
+
+
+def _path_to_person(scenario: Scenario) -> list[str]:
+    """``expect.path``, or the shortest way from the start to ``expect.reaches``."""
+    if scenario.expect.path is not None:
+        return list(scenario.expect.path)
+    paths = {scenario.start: [scenario.start]}
+    queue = [scenario.start]
+    while queue:
+        node = scenario.nodes[queue.pop(0)]
+        for following in _next_nodes(node):
+            if following not in paths:
+                paths[following] = [*paths[node.id], following]
+                queue.append(following)
+    return paths.get(scenario.expect.reaches or "", [])
+
+
+def _next_nodes(node: Node) -> list[str]:
+    if isinstance(node, MenuNode):
+        return [*node.input.dtmf.values(), *node.input.speech.values()]
+    if isinstance(node, CollectNode):
+        return [node.collect.next]
+    following = getattr(node, "next", None)
+    return [following] if isinstance(following, str) else []
+
+
+def scenario_oracle(scenario: Scenario, *, min_share: float = 0.6) -> Responder:
+    """A model that answers each menu question with the step that leads to the scenario's person.
+
+    It finds the prompt it is asked about among the path's menus and digit prompts (the one most
+    of whose words were heard: speech recognition varies, and a welcome may precede the menu),
+    then answers the key (or keyword) that leads to the next node of the path, or the secret a
+    digit prompt collects. Anything else: wait.
+    """
+    path = _path_to_person(scenario)
+    steps: list[tuple[str, Reply]] = []
+    for index, node_id in enumerate(path[:-1]):
+        node, following = scenario.nodes[node_id], path[index + 1]
+        if isinstance(node, MenuNode):
+            keys = [key for key, target in node.input.dtmf.items() if target == following]
+            words = [word for word, target in node.input.speech.items() if target == following]
+            if keys:
+                steps.append((node.say, _oracle_reply("press", digits=keys[0])))
+            elif words:
+                steps.append((node.say, _oracle_reply("say", text=words[0])))
+        elif isinstance(node, CollectNode) and node.collect.equals:
+            steps.append((node.say, _oracle_reply("press_secret", secret=node.collect.equals)))
+
+    def respond(question: str) -> Reply:
+        heard = prompt_words(_line_text(question))
+        scored = [
+            (len(prompt_words(prompt) & heard) / max(len(prompt_words(prompt)), 1), reply)
+            for prompt, reply in steps
+        ]
+        best = max(scored, default=(0.0, _oracle_reply("wait")), key=lambda pair: pair[0])
+        return best[1] if best[0] >= min_share else _oracle_reply("wait")
+
+    return respond
+
+
+def _oracle_reply(action: str, **fields: str) -> dict[str, Any]:
+    reason = "the way to a person" if action != "wait" else "not a step of the way"
+    return {"action": action, "digits": "", "secret": "", "text": "", "reason": reason, **fields}
 
 
 @dataclass(slots=True)

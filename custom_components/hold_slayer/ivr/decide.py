@@ -83,6 +83,8 @@ def source_of(decider: Decider) -> str:
 class ChainDecider:
     """Ask deciders in order (routes, rules, then language models); the first answer wins."""
 
+    source = "navigator"  # for what none of them answered
+
     def __init__(self, deciders: Sequence[Decider]) -> None:
         self.deciders = tuple(deciders)
         self.calls = 0  # questions asked of costly deciders (language models)

@@ -732,6 +732,6 @@ class CallSession:
 
 def _why(action: Action) -> str:
     """The decision behind an action, as the transcript shows it: " (rules: goal matches …)"."""
-    if action.source in ("", "requested") or not action.reason:
+    if not action.source or not action.reason:
         return ""
     return f" ({action.source}: {action.reason})"
