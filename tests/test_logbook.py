@@ -22,6 +22,11 @@ from custom_components.hold_slayer.logbook import async_describe_events
             "Acme",
             "a person answered after 12.5 min on hold",
         ),
+        (
+            {"type": "human_retracted", "company": "Acme", "reason": "the hold music came back"},
+            "Acme",
+            "was still on hold: the hold music came back",
+        ),
         ({"type": "call_failed", "company": "", "cause": "busy"}, "Hold Slayer", "call failed (busy)"),
         ({"type": "said"}, "Hold Slayer", "said"),  # a field missing: the type, not a crash
         ({"type": "something_new", "company": "X"}, "X", "something_new"),

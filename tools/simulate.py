@@ -311,7 +311,7 @@ def score(
         "ok": not problems,
         "reached": reached,
         "path": path,
-        "dtmf_sent": session.digits_sent,
+        "dtmf_sent": record.digits if record else "",  # as the line heard them: the session keeps none
         "said": said,
         "human_started_s": human_started,
         "human_detected_s": detected,

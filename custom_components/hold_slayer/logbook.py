@@ -22,6 +22,7 @@ _MESSAGES: Final = {
     "announcement": "heard a hold announcement",
     "queue_position": "is caller number {position} in the queue",
     "human_detected": "a person answered",
+    "human_retracted": "was still on hold: {reason}",
     "transfer_started": "is transferring the call",
     "transferred": "transferred the call",
     "call_ended": "call ended ({cause})",

@@ -33,6 +33,7 @@ from .ivr.routes import action_from_dict
 from .models import HoldSlayerConfigEntry
 from .phonebook import PhoneBook, contacts_from_options
 from .session.dialplan import DialRefusedError
+from .session.errors import CallNotConnectedError, TransferInProgressError
 from .session.request import CallRequest, Handoff
 from .session.session import CallSession
 from .telephony import SipError
@@ -234,7 +235,7 @@ async def _async_send_dtmf(call: ServiceCall) -> None:
     session = _session(call.hass, call)
     try:
         await session.send_dtmf(digits)
-    except (RuntimeError, SipError) as err:
+    except (CallNotConnectedError, SipError) as err:
         raise _error("call_not_connected") from err
 
 
@@ -244,7 +245,7 @@ async def _async_say(call: ServiceCall) -> None:
         raise _error("no_tts_engine")
     try:
         await session.say(call.data[ATTR_TEXT])
-    except (RuntimeError, SipError) as err:
+    except (CallNotConnectedError, SipError) as err:
         raise _error("call_not_connected") from err
 
 
@@ -256,8 +257,10 @@ async def _async_transfer(call: ServiceCall) -> None:
         raise _error("no_desk_extension")
     try:
         await session.transfer(target, blind=call.data[ATTR_METHOD] == "refer")
-    except RuntimeError as err:
+    except CallNotConnectedError as err:
         raise _error("call_not_connected") from err
+    except TransferInProgressError as err:
+        raise _error("transfer_in_progress") from err
     except SipError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,

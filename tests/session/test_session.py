@@ -9,6 +9,7 @@ import pytest
 
 from custom_components.hold_slayer.audio.classifier import Decision
 from custom_components.hold_slayer.audio.monitor import EventKind, Floats, HoldMonitor, MonitorEvent
+from custom_components.hold_slayer.session.errors import CallNotConnectedError, TransferInProgressError
 from custom_components.hold_slayer.session.events import EventType, SessionState, Speaker
 from custom_components.hold_slayer.session.request import MASK, CallRequest, Handoff
 from custom_components.hold_slayer.session.session import CallSession
@@ -109,7 +110,6 @@ async def test_menu_secret_hold_and_person(caplog: pytest.LogCaptureFixture) -> 
     assert outcome.state is SessionState.ENDED
     assert outcome.cause == "local_hangup"
     assert line.digits == "1" + ACCOUNT + "#"
-    assert session.digits_sent == line.digits
     assert states[:5] == [
         SessionState.DIALING,
         SessionState.RINGING,
@@ -204,7 +204,7 @@ async def test_say_and_send_dtmf_on_request() -> None:
     assert [e.type for e in session.events][-2:] == [EventType.DTMF_SENT, EventType.SAID]
     await session.hangup()
     await run
-    with pytest.raises(RuntimeError):
+    with pytest.raises(CallNotConnectedError):
         await session.send_dtmf("1")
 
 
@@ -237,6 +237,8 @@ async def test_transfer_on_pickup_bridges_to_the_desk() -> None:
     types = _types(session)
     assert types.index(EventType.HUMAN_DETECTED) < types.index(EventType.TRANSFER_STARTED)
     assert types.index(EventType.TRANSFER_STARTED) < types.index(EventType.TRANSFERRED)
+    with pytest.raises(TransferInProgressError):
+        await session.transfer("202")  # already bridged to the desk
     await desk.hangup()  # the user hangs up: the company leg follows
     outcome = await asyncio.wait_for(run, 30)
     assert outcome.state is SessionState.ENDED
@@ -256,7 +258,7 @@ async def test_blind_transfer_and_a_refused_one() -> None:
     await session.transfer("201", blind=True)
     outcome = await asyncio.wait_for(run, 30)
     assert (outcome.cause, line.transferred_to) == (EndCause.TRANSFERRED, "201")
-    with pytest.raises(RuntimeError):
+    with pytest.raises(CallNotConnectedError):
         await session.transfer("201")
 
 
@@ -329,5 +331,49 @@ async def test_a_person_the_monitor_misses_is_found_by_their_words() -> None:
     await _reach(session, SessionState.HUMAN)
     human = next(e for e in session.events if e.type is EventType.HUMAN_DETECTED)
     assert human.data["source"] == "transcript"
+    await session.hangup()
+    await run
+
+
+async def test_a_recorded_greeting_on_hold_is_withdrawn_and_never_raised_again() -> None:
+    """ "Hi, this is Jessica … please stay on the line" is a recording: the music comes back, the
+    person is withdrawn with its own event, the agent is not greeted, and its next play raises
+    nothing; the real person then is found."""
+    jessica = "Hi, this is Jessica from Acme. Thanks for your patience, please stay on the line."
+    line = FakeLine(
+        [
+            say("Please hold.", 9, 1.5),
+            music(12),
+            silence(0.4),
+            person(jessica, 4, offset=7.0),
+            music(20),
+            silence(0.4),
+            person(jessica, 4, offset=7.0),
+            music(12),
+            silence(0.4),
+            person("Thanks for holding, this is Sam in billing. Who am I speaking with?", 4),
+            silence(60),
+        ]
+    )
+    session = _session(line, handoff=Handoff(patience=600))
+    run = asyncio.create_task(session.run())
+    states: list[SessionState] = []
+    session.async_listen(lambda _: states.append(session.state) if states[-1:] != [session.state] else None)
+    sam = asyncio.Event()
+    session.async_listen(
+        lambda event: sam.set()
+        if event is not None
+        and event.type is EventType.HUMAN_DETECTED
+        and session.human_onset_at
+        and any("Sam" in line.text for line in session.transcript)
+        else None
+    )
+    await asyncio.wait_for(sam.wait(), 90)
+    types = _types(session)
+    assert types.count(EventType.HUMAN_RETRACTED) == types.count(EventType.HUMAN_DETECTED) - 1 == 1
+    retracted = next(e for e in session.events if e.type is EventType.HUMAN_RETRACTED)
+    assert retracted.data["reason"] == "the hold music came back"
+    assert states.count(SessionState.ON_HOLD) == 2  # back on hold after the recording
+    assert not line.played  # nobody was greeted until Sam
     await session.hangup()
     await run

@@ -39,6 +39,7 @@ class EventType(StrEnum):
     ANNOUNCEMENT = "announcement"
     QUEUE_POSITION = "queue_position"
     HUMAN_DETECTED = "human_detected"
+    HUMAN_RETRACTED = "human_retracted"  # the person reported was the hold after all
     TRANSFER_STARTED = "transfer_started"
     TRANSFERRED = "transferred"
     CALL_ENDED = "call_ended"

@@ -43,7 +43,9 @@ from custom_components.hold_slayer.voice.pcm import Pcm
 from custom_components.hold_slayer.voice.protocols import SpeechError, SpeechToText, TextToSpeech
 
 from .dialplan import mask_number
+from .errors import CallNotConnectedError, TransferInProgressError
 from .events import FINAL_STATES, EventType, SessionEvent, SessionState, Speaker, TranscriptLine
+from .judge import PersonCheck, Verdict
 from .person import sounds_like_person
 from .request import MASK, CallRequest, Handoff
 
@@ -142,7 +144,6 @@ class CallSession:
         self.estimated_wait_minutes: int | None = None
         self.current_prompt: Prompt | None = None
         self.line_label: tuple[Label, float] | None = None  # the classifier's latest (label, confidence)
-        self.digits_sent = ""  # raw, for the simulate harness only: never logged or reported
         self.decisions = 0  # prompts decided on
         self.route_steps: list[RouteStep] = []  # what the menu said and what we did, for the route book
         self.stt_seconds = 0.0
@@ -161,6 +162,7 @@ class CallSession:
         self._block: list[Pcm] = []
         self._end_requested: SessionOutcome | None = None
         self._keeper: asyncio.Task[None] | None = None
+        self._person = PersonCheck()  # a person reported is suspected until confirmed
         self._held_back: MonitorEvent | None = None
         self._confirming: asyncio.Task[None] | None = None
         self._ring: deque[Pcm] = deque(maxlen=round(RING_SECONDS / FRAME_SECONDS))
@@ -307,6 +309,7 @@ class CallSession:
                 self._on_utterance(utterance)
             self._maybe_decide()
             self._settle_held_back_hold()
+            self._check_suspected_person()
             self._check_hold_limit()
 
     def _analyse(self, block: np.ndarray[Any, np.dtype[np.float64]]) -> None:
@@ -371,7 +374,7 @@ class CallSession:
             self._say_line(Speaker.LINE, text)
             self._monitor.review(False)
             return
-        self._human(onset, confidence, source="audio")
+        self._human(onset, confidence, source="audio", words=text)
 
     def _start_hold(self, event: MonitorEvent) -> None:
         self._held_back = None
@@ -420,8 +423,9 @@ class CallSession:
         labels = [label for time, label in self._labels if time >= since]
         return bool(labels) and labels.count(Label.SILENCE) >= SILENT_SHARE * len(labels)
 
-    def _human(self, onset: float, confidence: float, *, source: str) -> None:
+    def _human(self, onset: float, confidence: float, *, source: str, words: str = "") -> None:
         """A person is on the line; ``onset`` is when they started, in audio seconds."""
+        self._person.suspect(self._audio_time, words)
         self.human_detected_at = round(self.now(), 3)
         self.human_onset_at = self._session_time(onset)
         if self._hold_audio is not None:
@@ -441,6 +445,7 @@ class CallSession:
 
     async def _keep_agent(self, handoff: Handoff) -> None:
         """Keep the person on the line until someone takes over, then leave politely."""
+        await self._person.confirmed.wait()  # a recording taken for a person is not greeted
         deadline = self._loop.time() + handoff.patience
         await self._speak(handoff.greeting())
         while (left := deadline - self._loop.time()) > 0:
@@ -450,6 +455,28 @@ class CallSession:
         await self._speak(handoff.farewell())
         self._end_requested = SessionOutcome(SessionState.ENDED, "nobody_took_over", "nobody took over")
         await self._hangup_call()
+
+    def _check_suspected_person(self) -> None:
+        if (
+            self.state is SessionState.HUMAN
+            and self._person.judge(self._audio_time, self._labels) is Verdict.MUSIC_BACK
+        ):
+            self._retract(Verdict.MUSIC_BACK)
+
+    def _retract(self, verdict: Verdict) -> None:
+        """The person reported was the hold after all: back on hold, with its own event."""
+        self._person.withdraw()
+        if self._keeper is not None:
+            self._keeper.cancel()
+            self._keeper = None
+        self._monitor.review(False)  # the monitor learns the segment as part of the hold
+        self.human_detected_at = self.human_onset_at = None
+        if self._hold_audio is not None:
+            self._hold_audio = (self._hold_audio[0], None)
+        _LOGGER.debug("Call %s: not a person after all: %s", self.id, verdict)
+        self.state = SessionState.ON_HOLD
+        self._notify(None)
+        self._emit(EventType.HUMAN_RETRACTED, reason=str(verdict), hold_seconds=self.hold_seconds)
 
     async def _speak(self, text: str) -> None:
         if self._tts is not None and self.call is not None and self.call.state is CallState.ANSWERED:
@@ -466,9 +493,9 @@ class CallSession:
         """
         call = self.call
         if call is None or call.state is not CallState.ANSWERED or self.state in FINAL_STATES:
-            raise RuntimeError("the call is not connected")
+            raise CallNotConnectedError
         if self.state in (SessionState.TRANSFERRING, SessionState.CONNECTED):
-            raise RuntimeError("the call is already being transferred")
+            raise TransferInProgressError
         previous = self.state
         self._set_state(SessionState.TRANSFERRING)
         self._emit(EventType.TRANSFER_STARTED, target=mask_number(target), blind=blind)
@@ -600,14 +627,20 @@ class CallSession:
         if prompt.estimated_wait is not None and prompt.estimated_wait != self.estimated_wait_minutes:
             self.estimated_wait_minutes = prompt.estimated_wait
             self._notify(None)
-        if self.state is SessionState.ON_HOLD and sounds_like_person(text):
-            if self._confirming is None or self._confirming.done():
+        if self.state is SessionState.HUMAN:
+            if self._person.repeats(text):
+                self._retract(Verdict.SAME_WORDS)
+            return
+        if self.state is SessionState.ON_HOLD:
+            if self._person.heard_on_hold(text):
+                return  # words the hold plays again are the hold's, however friendly they sound
+            if sounds_like_person(text) and (self._confirming is None or self._confirming.done()):
                 # The acoustic detector missed a person the words make plain ("this is Sam").
-                self._human(utterance.start, 0.9, source="transcript")
+                self._human(utterance.start, 0.9, source="transcript", words=text)
             return
         if self.state is SessionState.IVR:
             if self._history and sounds_like_person(text):
-                self._human(utterance.start, 0.9, source="transcript")
+                self._human(utterance.start, 0.9, source="transcript", words=text)
                 return
             self._pending.append(text)
             self._pending_since = self._audio_time
@@ -663,7 +696,7 @@ class CallSession:
 
     async def _run_action(self, action: Action) -> None:
         if self.call is None or self.call.state is not CallState.ANSWERED:
-            raise RuntimeError("the call is not connected")
+            raise CallNotConnectedError
         await self._perform(action)
 
     async def _perform(self, action: Action) -> None:
@@ -674,7 +707,6 @@ class CallSession:
             if not digits:
                 return
             await self.call.send_dtmf(digits, pacing=DTMF_PACING)
-            self.digits_sent += digits
             shown = (MASK if secret else "") + action.digits
             self._say_line(Speaker.US, f"[pressed {shown}]{_why(action)}")
             self._emit(

@@ -1,0 +1,92 @@
+"""Whether a person reported on hold holds up: confirmed after a quiet while, or withdrawn.
+
+The acoustic monitor and the transcript report a person the moment they hear one; both can be
+fooled by a recording (an announcement in a friendly voice: "Hi, this is Jessica, please stay on
+the line"). So a report is a suspicion first. It is confirmed once ``CONFIRM_AFTER`` seconds
+pass without the hold coming back (only then is the agent greeted), and withdrawn when, within
+``RETRACT_WINDOW``, the hold music comes back (a person never plays music) or the same words
+play again (a recording). Words heard twice on a hold belong to the hold: they never raise a
+person, however friendly they sound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from custom_components.hold_slayer.audio.classifier import Label
+from custom_components.hold_slayer.ivr.routes import likeness
+
+CONFIRM_AFTER: Final = 2.0
+RETRACT_WINDOW: Final = 15.0
+MUSIC_BACK: Final = 2.0  # seconds of classifier decisions that must be (almost) all music …
+MUSIC_BACK_SHARE: Final = 0.8  # … this share of them
+DECISIONS_PER_SECOND: Final = 10  # the classifier decides every 100 ms
+SAME_WORDS: Final = 0.8  # likeness of two transcripts that are one recording played again
+
+
+class Verdict(StrEnum):
+    """What became of a suspected person."""
+
+    CONFIRMED = "confirmed"
+    MUSIC_BACK = "the hold music came back"
+    SAME_WORDS = "the same words again: a recording on the hold"
+
+
+@dataclass(frozen=True, slots=True)
+class Suspicion:
+    """A person reported but not yet confirmed: when (audio seconds) and their first words."""
+
+    at: float
+    words: str
+
+
+class PersonCheck:
+    """One call's suspicions, and the words its hold has played."""
+
+    def __init__(self) -> None:
+        self.suspected: Suspicion | None = None
+        self.confirmed = asyncio.Event()  # set once the suspected person is confirmed
+        self._hold_words: list[str] = []
+
+    def suspect(self, at: float, words: str) -> None:
+        """A person was reported at ``at`` (audio seconds), saying ``words`` (may be empty)."""
+        self.suspected = Suspicion(at, words)
+        self.confirmed.clear()
+
+    def heard_on_hold(self, text: str) -> bool:
+        """Keep words the hold played; whether the hold had played them before."""
+        before = any(likeness(text, earlier) >= SAME_WORDS for earlier in self._hold_words)
+        self._hold_words.append(text)
+        return before
+
+    def repeats(self, text: str) -> bool:
+        """Whether ``text``, heard after the report, is the suspected person's words again."""
+        return self.suspected is not None and likeness(text, self.suspected.words) >= SAME_WORDS
+
+    def judge(self, now: float, decisions: Iterable[tuple[float, Label]]) -> Verdict | None:
+        """Confirm or withdraw the suspicion from the classifier's decisions up to ``now``."""
+        if self.suspected is None:
+            return None
+        since = now - self.suspected.at
+        if since > RETRACT_WINDOW:
+            self.suspected = None  # long past the window: whatever it was, it stays a person
+            return None
+        recent = [label for time, label in decisions if time > now - MUSIC_BACK]
+        enough = since >= MUSIC_BACK and len(recent) >= 0.9 * MUSIC_BACK * DECISIONS_PER_SECOND
+        if enough and recent.count(Label.MUSIC) >= MUSIC_BACK_SHARE * len(recent):
+            return Verdict.MUSIC_BACK
+        if since >= CONFIRM_AFTER and not self.confirmed.is_set():
+            self.confirmed.set()
+            return Verdict.CONFIRMED
+        return None
+
+    def withdraw(self) -> None:
+        """The suspected person was the hold: their words are the hold's from now on."""
+        if self.suspected is not None and self.suspected.words:
+            self._hold_words.append(self.suspected.words)
+        self.suspected = None
+        self.confirmed.clear()
