@@ -31,7 +31,7 @@ from custom_components.hold_slayer.deciders import AI_TASK_DOMAIN, AI_TASK_SERVI
 from custom_components.hold_slayer.ivr.decide import ChainDecider, DecisionContext, Press
 from custom_components.hold_slayer.ivr.menu import parse_prompt
 from custom_components.hold_slayer.ivr.model import INSTRUCTIONS, ModelDecider
-from custom_components.hold_slayer.ivr.rules import RulesDecider
+from custom_components.hold_slayer.ivr.rules import RulesDecider, StuckGuard
 from tests.conftest import setup_line
 from tests.servers.kamailio import Registrar
 from tests.servers.language_models import ScriptedModelServer, by_question
@@ -74,7 +74,9 @@ def _models(decider: Any) -> list[str]:
 
 async def test_no_ai_options_rules_only(hass: HomeAssistant, registrar: Registrar) -> None:
     entry = await _line(hass, registrar)
-    assert isinstance(entry.runtime_data.calls.make_decider(), RulesDecider)
+    decider = entry.runtime_data.calls.make_decider(None)
+    assert isinstance(decider, ChainDecider)
+    assert [type(d) for d in decider.deciders] == [StuckGuard, RulesDecider]
 
 
 async def test_ollama_conversation_agent_decides(
@@ -93,7 +95,7 @@ async def test_ollama_conversation_agent_decides(
     assert agent_id is not None
 
     entry = await _line(hass, registrar, **{CONF_CONVERSATION_AGENT: agent_id})
-    decider = entry.runtime_data.calls.make_decider()
+    decider = entry.runtime_data.calls.make_decider(None)
     assert _models(decider) == [f"conversation agent {agent_id}"]
     action = await decider.decide(_context())
     assert action == Press("1", reason="an unknown purchase", source=f"conversation agent {agent_id}")
@@ -150,7 +152,7 @@ async def test_built_in_agent_is_never_asked(hass: HomeAssistant, registrar: Reg
 
     intent.async_register(hass, _Spy())
     entry = await _line(hass, registrar, **{CONF_CONVERSATION_AGENT: conversation.HOME_ASSISTANT_AGENT})
-    decider = entry.runtime_data.calls.make_decider()
+    decider = entry.runtime_data.calls.make_decider(None)
     action = await decider.decide(_context())
     assert action == Press("3", reason="no option matches the goal; 'everything else'", source="rules")
     assert handled == []
@@ -168,7 +170,7 @@ async def test_an_agent_that_only_matches_intents_falls_through(
     agent = _IntentsOnlyAgent(hass)
     conversation.async_set_agent(hass, agent_entry, agent)
     entry = await _line(hass, registrar, **{CONF_CONVERSATION_AGENT: agent_entry.entry_id})
-    decider = entry.runtime_data.calls.make_decider()
+    decider = entry.runtime_data.calls.make_decider(None)
     for _ in range(2):
         action = await decider.decide(_context())
         assert action == Press("3", reason="no option matches the goal; 'everything else'", source="rules")
@@ -180,7 +182,7 @@ async def test_ai_task_where_home_assistant_has_it(hass: HomeAssistant, registra
     """AI Task (HA 2025.8+): a structure of scalar fields; a provider that fails with one is asked
     again without it. On an older HA there is no such action and the chain passes it over."""
     entry = await _line(hass, registrar, **{CONF_AI_TASK_ENTITY: "ai_task.scripted"})
-    decider = entry.runtime_data.calls.make_decider()
+    decider = entry.runtime_data.calls.make_decider(None)
     assert _models(decider) == ["AI Task ai_task.scripted"]
     if not hass.services.has_service(AI_TASK_DOMAIN, AI_TASK_SERVICE):
         assert await decider.decide(_context()) == Press(
@@ -199,7 +201,7 @@ async def test_ai_task_where_home_assistant_has_it(hass: HomeAssistant, registra
         hass.services.async_register(
             AI_TASK_DOMAIN, AI_TASK_SERVICE, generate, supports_response=SupportsResponse.ONLY
         )
-        decider = entry.runtime_data.calls.make_decider()
+        decider = entry.runtime_data.calls.make_decider(None)
         action = await decider.decide(_context())
         assert action == Press("1", reason="an unknown purchase", source="AI Task ai_task.scripted")
         assert [("structure" in r) for r in requests] == [True, False]
@@ -224,7 +226,7 @@ async def test_openai_endpoint_from_the_options(
             CONF_OPENAI_API_KEY: API_KEY,
         },
     )
-    decider = entry.runtime_data.calls.make_decider()
+    decider = entry.runtime_data.calls.make_decider(None)
     assert _models(decider) == ["OpenAI-compatible model scripted"]
     action = await decider.decide(_context())
     assert action == Press("1", reason="an unknown purchase", source="OpenAI-compatible model scripted")
@@ -249,7 +251,7 @@ async def test_every_option_in_order(
             CONF_OPENAI_MODEL: "scripted",
         },
     )
-    decider = entry.runtime_data.calls.make_decider()
+    decider = entry.runtime_data.calls.make_decider(None)
     assert _models(decider) == [
         "AI Task ai_task.missing",
         f"conversation agent {conversation.HOME_ASSISTANT_AGENT}",

@@ -21,7 +21,7 @@ from custom_components.hold_slayer.ivr.model import (
     parse_reply,
     reply_json_schema,
 )
-from custom_components.hold_slayer.ivr.rules import RulesDecider
+from custom_components.hold_slayer.ivr.rules import RulesDecider, StuckGuard
 from custom_components.hold_slayer.openai_endpoint import OpenAiEndpoint
 from tests.servers.language_models import Failure, ScriptedModelServer, by_question, in_order
 
@@ -236,7 +236,9 @@ async def test_rules_first_then_the_model_then_the_last_resort() -> None:
             "0", reason="no option matches the goal; 'a representative'", source="rules"
         )
         assert chain.calls == 2
-    assert model_chain([]).__class__ is RulesDecider
+    rules_only = model_chain([])
+    assert isinstance(rules_only, ChainDecider)
+    assert [type(d) for d in rules_only.deciders] == [StuckGuard, RulesDecider]
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,19 @@ from custom_components.hold_slayer.ivr.decide import (
     Action,
     ChainDecider,
     DecisionContext,
+    HangUp,
     Press,
     Say,
     Wait,
 )
-from custom_components.hold_slayer.ivr.menu import keywords, parse_prompt
-from custom_components.hold_slayer.ivr.rules import RulesDecider, goal_keywords, relevance, secret_keywords
+from custom_components.hold_slayer.ivr.menu import keywords, parse_prompt, prompt_signature
+from custom_components.hold_slayer.ivr.rules import (
+    RulesDecider,
+    StuckGuard,
+    goal_keywords,
+    relevance,
+    secret_keywords,
+)
 
 MENU = (
     "For billing, press 1. For technical support, press 2. For new accounts, press 3. "
@@ -171,3 +178,24 @@ async def test_garbled_menu_still_matches_the_goal() -> None:
     action = await _decide("check on my existing auto claim", text)
     assert isinstance(action, Press)
     assert action.digits == "2"
+
+
+async def test_the_guard_gives_up_where_persisting_cannot_help() -> None:
+    guard = StuckGuard()
+    menu = parse_prompt(MENU)
+    assert await guard.decide(DecisionContext("x", menu, attempts=4)) is None
+    stuck = await guard.decide(DecisionContext("x", menu, attempts=5))
+    assert stuck == HangUp("stuck: the line asked the same menu question 5 times")
+    member = parse_prompt("Please enter your member ID, followed by the pound key.")
+    assert await guard.decide(DecisionContext("x", member, attempts=2)) is None
+    missing = await guard.decide(DecisionContext("x", member, attempts=3))
+    assert isinstance(missing, HangUp)
+    assert "member id" in missing.reason
+
+
+def test_a_menu_asked_again_is_the_same_question() -> None:
+    again = parse_prompt("That is not a valid option. " + MENU)
+    assert prompt_signature(again) == prompt_signature(parse_prompt(MENU))
+    assert prompt_signature(parse_prompt("For sales, press 1.")) != prompt_signature(parse_prompt(MENU))
+    digits = "Please enter your ten digit account number, followed by the pound key."
+    assert prompt_signature(parse_prompt("Sorry. " + digits)) == prompt_signature(parse_prompt(digits))

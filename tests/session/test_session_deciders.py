@@ -211,3 +211,25 @@ async def test_the_second_call_replays_the_route_without_the_model(
     assert route.calls == 3
     assert [step.action["digits"] for step in route.steps] == ["4"]
     assert route.steps[0].seen == 1
+
+
+async def test_a_line_asking_for_a_number_we_lack_is_given_up_cleanly() -> None:
+    """The third request for a member ID this call was not given ends the call, with the reason."""
+    ask = "Please enter your member ID, followed by the pound key."
+    steps = [say(ask, 4, 3), silence(7)]
+    for _ in range(3):
+        steps += [say("That member ID was not recognised. " + ask, 5, 4), silence(7)]
+    line = FakeLine(steps)
+
+    async def dial(target: str) -> FakeLine:
+        return line
+
+    session = CallSession(
+        CallRequest("+18005550100", goal="check my claim"), dial, stt=ScriptedStt(line), tts=ToneTts()
+    )
+    outcome = await asyncio.wait_for(session.run(), 60)
+    assert (outcome.state, outcome.cause) == (SessionState.ENDED, "gave_up")
+    assert outcome.reason == "the line asked 3 times for the member id, and this call has no such number"
+    ended = session.events[-1]
+    assert (ended.type, ended.data["cause"]) == (EventType.CALL_ENDED, "gave_up")
+    assert line.digits == ""

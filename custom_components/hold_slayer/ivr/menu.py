@@ -255,3 +255,18 @@ def _spoken_choices(norm: str) -> tuple[str, ...]:
             if part and len(part.split()) <= 4 and not re.search(rf"{_PRESS}", part):
                 choices.append(part)
     return tuple(dict.fromkeys(choices))
+
+
+def prompt_signature(prompt: Prompt) -> str:
+    """What stays the same when a line asks the same thing again.
+
+    A menu is its options (a line that prefixes "That is not a valid option" still asks the same
+    question); a digit prompt is the number it wants; anything else is its words.
+    """
+    if prompt.kind is PromptKind.MENU and prompt.options:
+        return "menu:" + ";".join(
+            f"{option.key}={option.label}" for option in sorted(prompt.options, key=lambda o: o.key)
+        )
+    if prompt.kind is PromptKind.DIGITS:
+        return f"digits:{prompt.digits_for or ''}"
+    return normalise(prompt.text)

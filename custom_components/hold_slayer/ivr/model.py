@@ -24,7 +24,7 @@ from typing import Any, Final, Protocol
 
 from .decide import Action, ChainDecider, Decider, DecisionContext, HangUp, Press, Say, Wait
 from .menu import PromptKind, keywords
-from .rules import RulesDecider, secret_keywords
+from .rules import RulesDecider, StuckGuard, secret_keywords
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -280,12 +280,13 @@ class ModelDecider:
 
 
 def model_chain(models: Sequence[LanguageModel], *, route: Decider | None = None) -> Decider:
-    """A learned route, rules for what is plain, the models in order, then the rules' last resort.
+    """The chain for one call: give-up guard, learned route, rules, models, the rules' last resort.
 
-    The last resort (a person, "all other questions") comes after the models: a goal worded
-    unlike the menu is the model's to place, and taking the operator would skip the right branch.
+    The guard gives up where persisting cannot help (``StuckGuard``). The last resort (a person,
+    "all other questions") comes after the models: a goal worded unlike the menu is the model's
+    to place, and taking the operator would skip the right branch.
     """
-    first = [route] if route is not None else []
+    first: list[Decider] = [StuckGuard(), *([route] if route is not None else [])]
     if not models:
-        return ChainDecider([*first, RulesDecider()]) if first else RulesDecider()
+        return ChainDecider([*first, RulesDecider()])
     return ChainDecider([*first, RulesDecider(fallback=False), *map(ModelDecider, models), RulesDecider()])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from .decide import Action, DecisionContext, Press, Say, Wait
+from .decide import Action, DecisionContext, HangUp, Press, Say, Wait
 from .menu import MenuOption, Prompt, PromptKind, keywords, parse_prompt, stem
 
 # Words that mean the same thing on a company's menu (compared as stems).
@@ -175,6 +175,32 @@ class RulesDecider:
         scored = sorted(((relevance(goal, choice), choice) for choice in prompt.spoken_choices), reverse=True)
         if scored and scored[0][0] > 0:
             return Say(scored[0][1], reason=f"goal matches '{scored[0][1]}'")
+        return None
+
+
+GIVE_UP_AFTER: Final = 5  # the same menu five times: every strategy (match, last resort, model) failed
+MISSING_AFTER: Final = 3  # a number asked for three times: we do not have the one it wants
+
+
+class StuckGuard:
+    """Gives up cleanly where persisting cannot help, before any other decider is asked.
+
+    The ladder before it: the rules' match and the model on the first hearings, the rules' last
+    resort from the third (``RulesDecider``), the model told the earlier choice failed.
+    """
+
+    source = "navigator"
+
+    async def decide(self, context: DecisionContext) -> Action | None:
+        """A hang-up with the reason when the line keeps asking the same thing."""
+        prompt = context.prompt
+        if prompt.kind is PromptKind.DIGITS and context.attempts >= MISSING_AFTER:
+            wanted = prompt.digits_for or "number"
+            return HangUp(
+                f"the line asked {context.attempts} times for the {wanted}, and this call has no such number"
+            )
+        if context.attempts >= GIVE_UP_AFTER:
+            return HangUp(f"stuck: the line asked the same {prompt.kind} question {context.attempts} times")
         return None
 
 

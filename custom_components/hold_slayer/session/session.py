@@ -32,9 +32,9 @@ from custom_components.hold_slayer.ivr.decide import (
     Wait,
     source_of,
 )
-from custom_components.hold_slayer.ivr.menu import Prompt, PromptKind, normalise, parse_prompt
+from custom_components.hold_slayer.ivr.menu import Prompt, PromptKind, parse_prompt, prompt_signature
+from custom_components.hold_slayer.ivr.model import model_chain
 from custom_components.hold_slayer.ivr.routes import RouteStep, action_to_dict
-from custom_components.hold_slayer.ivr.rules import RulesDecider
 from custom_components.hold_slayer.telephony.bridge import Bridge
 from custom_components.hold_slayer.telephony.call import CallEnd, CallFailedError, CallState, EndCause
 from custom_components.hold_slayer.telephony.errors import SipError
@@ -126,7 +126,7 @@ class CallSession:
         self._dial = dial
         self._stt = stt
         self._tts = tts
-        self._decider = decider or RulesDecider()
+        self._decider = decider or model_chain([])
         self._monitor = monitor or HoldMonitor()
         self._endpointer = UtteranceDetector(end_silence=self.end_silence)
         self._loop = asyncio.get_running_loop()
@@ -670,7 +670,7 @@ class CallSession:
             )
         if prompt.kind not in _ACTIONABLE:
             return
-        key = normalise(text)
+        key = prompt_signature(prompt)
         self._heard[key] = self._heard.get(key, 0) + 1
         context = DecisionContext(
             goal=self.request.goal,
