@@ -39,6 +39,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from custom_components.hold_slayer.demo.scenario import (  # noqa: E402
+    CollectNode,
+    HoldNode,
+    HumanNode,
+    MenuNode,
     Outcome,
     Scenario,
     ScenarioError,
@@ -61,6 +65,7 @@ from custom_components.hold_slayer.voice.wyoming import WyomingStt, WyomingTts  
 from tests.servers.language_models import ScriptedModelServer, scenario_oracle  # noqa: E402
 from tools import speech_servers  # noqa: E402
 
+INFORMED_REACTION: Final = 1.0  # seconds an informed human takes to answer a prompt they expected
 HANG_UP_AFTER_HUMAN: Final = 1.5  # seconds: the result is known; the simulator's agent is freed
 GRACE: Final = 20.0  # seconds past a scenario's budget before the harness gives up the call
 PIPER_VOICE: Final = "en_US-joe-medium"
@@ -220,6 +225,7 @@ async def run_one(parts: Bench, scenario: Scenario) -> dict[str, Any]:
         )
     parts.stt_busy += timed.busy
     result = score(scenario, session, record, failure, timed)
+    result.update(menu_speed(scenario, record))
     result["model_calls"] = session.model_calls
     result["route_steps_replayed"] = len(replay.followed) if replay is not None else 0
     return result
@@ -328,6 +334,28 @@ def score(
     }
 
 
+def menu_speed(scenario: Scenario, record: CallRecord | None) -> dict[str, float | None]:
+    """How fast the menu was passed: seconds from the answer to the queue, and an informed human's.
+
+    The queue is the first hold (or the person, where there is no hold). An informed human hears
+    each prompt on the way to it once and answers a second after it ends.
+    """
+    none: dict[str, float | None] = {"to_queue_s": None, "informed_s": None}
+    if record is None or record.answered_at is None:
+        return none
+    nodes = [scenario.nodes[node] for node in record.nodes]
+    queue = next((i for i, node in enumerate(nodes) if isinstance(node, HoldNode | HumanNode)), None)
+    if not queue:
+        return none
+    steps = nodes[:queue]
+    informed = sum(record.prompt_seconds.get(node.id, 0.0) for node in steps)
+    informed += INFORMED_REACTION * sum(isinstance(node, MenuNode | CollectNode) for node in steps)
+    return {
+        "to_queue_s": round(record.path[queue][1] - record.answered_at, 1),
+        "informed_s": round(informed, 1),
+    }
+
+
 def summary(results: list[dict[str, Any]], stt_busy: float) -> dict[str, Any]:
     """Pass rate, median time to reach the person and STT speed over a batch."""
     passed = sum(result["ok"] for result in results)
@@ -336,7 +364,13 @@ def summary(results: list[dict[str, Any]], stt_busy: float) -> dict[str, Any]:
     audio = sum(r["stt_seconds"] for r in results)
     first = [r for r in results if r.get("call", 1) == 1]
     second = [r for r in results if r.get("call", 1) == 2]
+    timed = [r for r in results if r["ok"] and r.get("to_queue_s") is not None and r.get("informed_s")]
+    ratios = [r["to_queue_s"] / r["informed_s"] for r in timed if r.get("call", 1) == 1]
+    over = [r["to_queue_s"] - r["informed_s"] for r in timed if r.get("call", 1) == 2]
     return {
+        "queue_ratio_median": round(statistics.median(ratios), 2) if ratios else None,
+        "queue_ratio_max": round(max(ratios), 2) if ratios else None,
+        "replay_over_informed_max_s": round(max(over), 1) if over else None,
         "calls": len(results),
         "first_calls_passed": sum(r["ok"] for r in first),
         "model_calls_first": sum(r.get("model_calls", 0) for r in first),
@@ -368,24 +402,34 @@ def write_report(results: list[dict[str, Any]], report: dict[str, Any], command:
         f"| second calls passed (learned route) | {report['second_calls_passed']} of "
         f"{report['second_calls']} ({report['model_calls_second']} model calls) |",
         f"| DTMF-menu and failure-line scenarios passed | {sum(r['ok'] for r in dtmf)} of {len(dtmf)} |",
+        "| answer → queue, first calls, as a multiple of an informed human's time (median / worst) "
+        f"| {report['queue_ratio_median']} / {report['queue_ratio_max']} |",
+        "| answer → queue, replayed route, seconds over an informed human (worst) "
+        f"| {report['replay_over_informed_max_s']} |",
         f"| median time from dialling to the person detected | {report['median_time_to_person_s']} s |",
         f"| median detection latency (person starts → detected) | {report['median_detect_latency_s']} s |",
         f"| STT real-time factor (processing s / audio s, tiny.en int8) | {report['stt_real_time_factor']} |",
         f"| STT audio transcribed | {report['stt_audio_s']} s |",
         "",
-        "| scenario | call | ok | outcome | reached | model calls | steps replayed | latency (s) "
-        "| duration (s) | why not |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| scenario | call | ok | outcome | reached | model calls | steps replayed | to queue / informed (s) "
+        "| latency (s) | duration (s) | why not |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         latency = f"{r['detect_latency_s']:.2f}" if r["detect_latency_s"] is not None else "-"
         lines.append(
             f"| {r['scenario']} | {r.get('call', 1)} | {'yes' if r['ok'] else 'no'} | {r['outcome']} "
             f"| {r['reached'] or '-'} | {r.get('model_calls', 0)} | {r.get('route_steps_replayed', 0)} "
-            f"| {latency} | {r['duration_s']:.0f} | {(r['failure'] or '').replace('|', '/')} |"
+            f"| {_speed(r)} | {latency} | {r['duration_s']:.0f} | {(r['failure'] or '').replace('|', '/')} |"
         )
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     write_section("Simulated calls", command, machine, lines)
+
+
+def _speed(result: dict[str, Any]) -> str:
+    if result.get("to_queue_s") is None:
+        return "-"
+    return f"{result['to_queue_s']} / {result['informed_s']}"
 
 
 def table(results: list[dict[str, Any]]) -> str:

@@ -61,3 +61,5 @@ async def test_a_model_places_the_menu_and_the_route_replays_it(
     assert second["ok"], second["failure"]
     assert (second["model_calls"], second["route_steps_replayed"]) == (0, 1)
     assert second["dtmf_sent"] == first["dtmf_sent"] == "1"
+    # How fast the menu was passed is measured (docs/performance.md holds the figures).
+    assert 0 < second["informed_s"] < second["to_queue_s"]

@@ -89,6 +89,7 @@ class CallRecord:
     answered_at: float | None = None
     ended_at: float | None = None
     path: list[tuple[str, float]] = field(default_factory=list)
+    prompt_seconds: dict[str, float] = field(default_factory=dict)  # node → length of its first prompt
     digits: str = field(default="", repr=False)  # may hold a secret: never in a repr or log
     speech: list[tuple[str, float]] = field(default_factory=list)
     human_started_at: float | None = None
@@ -465,6 +466,8 @@ class _Conversation:
     async def _say(self, text: str, voice: Voice, *, barge_in: bool = False) -> _Input | None:
         """Speak; with ``barge_in`` the caller's first digit or phrase stops it and is returned."""
         audio = await self.sim.voices.speak(text, voice, language=self.scenario.language)
+        if self.record.path:
+            self.record.prompt_seconds.setdefault(self.record.path[-1][0], len(audio) / CALL_RATE)
         return await self._play(audio, barge_in=barge_in)
 
     async def _play(
