@@ -13,7 +13,7 @@ from .calls import HoldSlayerCalls
 from .entity import HoldSlayerEntity
 from .models import HoldSlayerConfigEntry
 from .session.events import SessionState
-from .session.session import CallSession
+from .session.snapshot import CallSnapshot
 
 PARALLEL_UPDATES = 0
 
@@ -24,19 +24,19 @@ _WITH_PERSON = frozenset({SessionState.HUMAN, SessionState.TRANSFERRING, Session
 class HoldSlayerBinarySensorDescription(BinarySensorEntityDescription):
     """A binary sensor over the line's calls."""
 
-    is_on_fn: Callable[[list[CallSession]], bool]
+    is_on_fn: Callable[[list[CallSnapshot]], bool]
 
 
 BINARY_SENSORS: tuple[HoldSlayerBinarySensorDescription, ...] = (
     HoldSlayerBinarySensorDescription(
         key="on_hold",
         translation_key="on_hold",
-        is_on_fn=lambda active: any(session.state is SessionState.ON_HOLD for session in active),
+        is_on_fn=lambda active: any(call.state is SessionState.ON_HOLD for call in active),
     ),
     HoldSlayerBinarySensorDescription(
         key="human_on_line",
         translation_key="human_on_line",
-        is_on_fn=lambda active: any(session.state in _WITH_PERSON for session in active),
+        is_on_fn=lambda active: any(call.state in _WITH_PERSON for call in active),
     ),
 )
 
@@ -72,4 +72,4 @@ class HoldSlayerBinarySensor(HoldSlayerEntity, BinarySensorEntity):
     @property
     def is_on(self) -> bool:
         """Whether any active call is in the state."""
-        return self.entity_description.is_on_fn(self._calls.active)
+        return self.entity_description.is_on_fn(self._calls.active_snapshots())

@@ -29,6 +29,7 @@ from .session.dialplan import DialPlan, mask_number
 from .session.events import FINAL_STATES, SessionEvent
 from .session.request import CallRequest
 from .session.session import CallSession
+from .session.snapshot import CallSnapshot
 from .telephony import SipPhone
 from .voice.protocols import SpeechToText, TextToSpeech
 
@@ -131,6 +132,15 @@ class HoldSlayerCalls:
         if active := self.active:
             return active[-1]
         return next(reversed(self.sessions.values()), None)
+
+    def current_snapshot(self) -> CallSnapshot | None:
+        """What the entities show: the current call, frozen."""
+        session = self.current
+        return session.snapshot() if session is not None else None
+
+    def active_snapshots(self) -> list[CallSnapshot]:
+        """Every active call, frozen, without transcripts (oldest first)."""
+        return [session.snapshot(transcript_lines=0) for session in self.active]
 
     def get(self, call_id: str | None) -> CallSession | None:
         """A call by id; without an id, the only (or newest) active call."""

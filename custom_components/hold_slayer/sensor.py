@@ -19,11 +19,11 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import StateType
 
 from .audio.classifier import Label
-from .calls import HoldSlayerCalls, masked_number
+from .calls import HoldSlayerCalls
 from .entity import HoldSlayerEntity
 from .models import HoldSlayerConfigEntry
 from .session.events import SessionState
-from .session.session import CallSession
+from .session.snapshot import CallSnapshot
 from .telephony import RegistrationState, RegistrationStatus, SipPhone
 
 IDLE: Final = "idle"
@@ -54,61 +54,46 @@ PHONE_SENSORS: tuple[HoldSlayerPhoneSensorDescription, ...] = (
 )
 
 
-def _call_attributes(session: CallSession | None, calls: HoldSlayerCalls) -> dict[str, Any]:
+def _call_attributes(call: CallSnapshot | None, calls: HoldSlayerCalls) -> dict[str, Any]:
     """The active call's details, and every active call (several may run at once)."""
-    if session is None:
+    if call is None:
         return {"calls": []}
-    prompt = session.current_prompt
     return {
-        "call_id": session.id,
-        "company": session.request.company,
-        "number": masked_number(session),
-        "goal": session.request.goal,
-        "started": calls.started.get(session.id),
-        "current_menu": prompt.text[:255] if prompt is not None else None,
+        "call_id": call.call_id,
+        "company": call.company,
+        "number": call.number,
+        "goal": call.goal,
+        "started": calls.started.get(call.call_id),
+        "current_menu": call.current_menu,
         "calls": [
             {
-                "call_id": other.id,
-                "company": other.request.company,
-                "number": masked_number(other),
+                "call_id": other.call_id,
+                "company": other.company,
+                "number": other.number,
                 "state": str(other.state),
             }
-            for other in calls.active
+            for other in calls.active_snapshots()
         ],
     }
 
 
-def _last_utterance(session: CallSession | None) -> str | None:
-    if session is None or not session.transcript:
+def _last_utterance(call: CallSnapshot | None) -> str | None:
+    if call is None or not call.transcript:
         return None
-    return session.transcript[-1].text[:255]
+    return call.transcript[-1].text[:255]
 
 
-def _history(session: CallSession | None) -> dict[str, Any]:
-    lines = list(session.transcript)[-HISTORY_LINES:] if session is not None else []
+def _history(call: CallSnapshot | None) -> dict[str, Any]:
+    lines = call.transcript[-HISTORY_LINES:] if call is not None else ()
     return {"history": [{"at": line.at, "speaker": str(line.speaker), "text": line.text} for line in lines]}
-
-
-def _hold_time(session: CallSession | None) -> float | None:
-    return session.hold_seconds if session is not None else None
-
-
-def _line_audio(session: CallSession | None) -> str | None:
-    if (
-        session is None
-        or session.line_label is None
-        or session.state in (SessionState.ENDED, SessionState.FAILED)
-    ):
-        return None
-    return str(session.line_label[0])
 
 
 @dataclass(frozen=True, kw_only=True)
 class HoldSlayerCallSensorDescription(SensorEntityDescription):
     """A sensor that reads the line's current call."""
 
-    value_fn: Callable[[CallSession | None], StateType]
-    attributes_fn: Callable[[CallSession | None, HoldSlayerCalls], dict[str, Any]] = lambda _s, _c: {}
+    value_fn: Callable[[CallSnapshot | None], StateType]
+    attributes_fn: Callable[[CallSnapshot | None, HoldSlayerCalls], dict[str, Any]] = lambda _s, _c: {}
     unrecorded: frozenset[str] = frozenset()
     ticks_on_hold: bool = False
 
@@ -119,7 +104,7 @@ CALL_SENSORS: tuple[HoldSlayerCallSensorDescription, ...] = (
         translation_key="call_state",
         device_class=SensorDeviceClass.ENUM,
         options=[IDLE, *(state.value for state in SessionState)],
-        value_fn=lambda session: str(session.state) if session is not None else IDLE,
+        value_fn=lambda call: str(call.state) if call is not None else IDLE,
         attributes_fn=_call_attributes,
     ),
     HoldSlayerCallSensorDescription(
@@ -128,7 +113,7 @@ CALL_SENSORS: tuple[HoldSlayerCallSensorDescription, ...] = (
         device_class=SensorDeviceClass.DURATION,
         native_unit_of_measurement=UnitOfTime.SECONDS,
         suggested_unit_of_measurement=UnitOfTime.MINUTES,
-        value_fn=_hold_time,
+        value_fn=lambda call: call.hold_seconds if call is not None else None,
         ticks_on_hold=True,
     ),
     HoldSlayerCallSensorDescription(
@@ -137,29 +122,27 @@ CALL_SENSORS: tuple[HoldSlayerCallSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=[label.value for label in Label],
         entity_registry_enabled_default=False,
-        value_fn=_line_audio,
-        attributes_fn=lambda session, _: {
-            "confidence": round(session.line_label[1], 2) if session and session.line_label else None
-        },
+        value_fn=lambda call: str(call.line_label) if call is not None and call.line_label else None,
+        attributes_fn=lambda call, _: {"confidence": call.line_confidence if call is not None else None},
     ),
     HoldSlayerCallSensorDescription(
         key="last_utterance",
         translation_key="last_utterance",
         value_fn=_last_utterance,
-        attributes_fn=lambda session, _: _history(session),
+        attributes_fn=lambda call, _: _history(call),
         unrecorded=frozenset({"history"}),
     ),
     HoldSlayerCallSensorDescription(
         key="queue_position",
         translation_key="queue_position",
-        value_fn=lambda session: session.queue_position if session is not None else None,
+        value_fn=lambda call: call.queue_position if call is not None else None,
     ),
     HoldSlayerCallSensorDescription(
         key="estimated_wait",
         translation_key="estimated_wait",
         device_class=SensorDeviceClass.DURATION,
         native_unit_of_measurement=UnitOfTime.MINUTES,
-        value_fn=lambda session: session.estimated_wait_minutes if session is not None else None,
+        value_fn=lambda call: call.estimated_wait_minutes if call is not None else None,
     ),
 )
 
@@ -242,8 +225,8 @@ class HoldSlayerCallSensor(HoldSlayerEntity, SensorEntity):
 
     def _follow_hold(self) -> None:
         # Hold time grows every second; writing it every few seconds is plenty (and cheap).
-        session = self._calls.current
-        on_hold = session is not None and session.state is SessionState.ON_HOLD
+        call = self._calls.current
+        on_hold = call is not None and call.state is SessionState.ON_HOLD
         if on_hold and self._tick is None:
             self._tick = async_track_time_interval(
                 self.hass, callback(lambda _: self.async_write_ha_state()), HOLD_TIME_REFRESH
@@ -260,12 +243,12 @@ class HoldSlayerCallSensor(HoldSlayerEntity, SensorEntity):
     @property
     def native_value(self) -> StateType:
         """The current value, read from the current call."""
-        return self.entity_description.value_fn(self._calls.current)
+        return self.entity_description.value_fn(self._calls.current_snapshot())
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """Details of the current call."""
-        return self.entity_description.attributes_fn(self._calls.current, self._calls)
+        return self.entity_description.attributes_fn(self._calls.current_snapshot(), self._calls)
 
 
 class HoldSlayerStatisticsSensor(HoldSlayerEntity, SensorEntity):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 
 import pytest
@@ -133,6 +134,14 @@ async def test_menu_secret_hold_and_person(caplog: pytest.LogCaptureFixture) -> 
     assert session.human_detected_at is not None
     assert any(line.speaker is Speaker.US and MASK in line.text for line in session.transcript)
     assert ACCOUNT not in caplog.text
+    # Entities read a frozen snapshot: the number shortened, secrets masked, a bounded transcript.
+    snapshot = session.snapshot()
+    assert (snapshot.state, snapshot.company, snapshot.number) == (SessionState.ENDED, "Acme", "•••••••0100")
+    assert snapshot.line_label is None  # the call is over
+    assert snapshot.transcript == tuple(session.transcript)[-20:]
+    assert all(ACCOUNT not in line.text for line in snapshot.transcript)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        snapshot.state = SessionState.HUMAN  # type: ignore[misc]
     assert all(ACCOUNT not in str(event.data) for event in session.events)
     assert all(ACCOUNT not in line.text for line in session.transcript)
 

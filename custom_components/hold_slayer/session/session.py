@@ -48,6 +48,7 @@ from .events import FINAL_STATES, EventType, SessionEvent, SessionState, Speaker
 from .judge import PersonCheck, Verdict
 from .person import sounds_like_person
 from .request import MASK, CallRequest, Handoff
+from .snapshot import CallSnapshot
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ UNANSWERED_HOLD: Final = 20.0  # quiet seconds after a menu we could not answer 
 HOLD_SPEECH_SHARE: Final = 0.3  # on hold, transcribe only utterances with this much speech (not music)
 DTMF_PACING: Final = 0.15
 MAX_TRANSCRIPT: Final = 500  # lines kept in memory per call
+SNAPSHOT_LINES: Final = 20  # transcript lines a snapshot carries (entities show no more)
 _SPEECHY: Final = frozenset({Label.SPEECH, Label.SPEECH_OVER_MUSIC})
 _ACTIONABLE: Final = frozenset({PromptKind.MENU, PromptKind.DIGITS, PromptKind.YES_NO, PromptKind.OPEN})
 
@@ -280,6 +282,26 @@ class CallSession:
         if self.call is not None and not self.call.ended.done():
             self._end_requested = SessionOutcome(SessionState.ENDED, EndCause.LOCAL_HANGUP, reason)
             await self.call.hangup()
+
+    def snapshot(self, transcript_lines: int = SNAPSHOT_LINES) -> CallSnapshot:
+        """The call now, for entities: a frozen copy with the newest transcript lines."""
+        over = self.state in FINAL_STATES
+        label = self.line_label
+        lines = tuple(self.transcript)[-transcript_lines:] if transcript_lines else ()
+        return CallSnapshot(
+            call_id=self.id,
+            state=self.state,
+            company=self.request.company,
+            number=mask_number(self.request.target),
+            goal=self.request.goal,
+            current_menu=self.current_prompt.text[:255] if self.current_prompt is not None else None,
+            hold_seconds=self.hold_seconds,
+            queue_position=self.queue_position,
+            estimated_wait_minutes=self.estimated_wait_minutes,
+            line_label=None if over or label is None else label[0],
+            line_confidence=None if label is None else round(label[1], 2),
+            transcript=lines,
+        )
 
     # -- acting on request (services) --------------------------------------------------------
 
