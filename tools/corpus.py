@@ -30,6 +30,7 @@ from typing import Final, Literal
 import numpy as np
 import numpy.typing as npt
 
+from custom_components.hold_slayer.audio.tones import AM_DEPTH, ToneSpec
 from custom_components.hold_slayer.audio.wav import read_8k
 
 RATE: Final = 8000
@@ -348,3 +349,60 @@ TEST_SENTENCES: Final = (
     "Good morning, technical support, this is Daniel speaking.",
     "Hello, are you still there? I have your file open in front of me.",
 )
+
+
+# -- call-progress tones ------------------------------------------------------------------------
+
+
+def progress_tone(
+    spec: ToneSpec, seconds: float, rng: np.random.Generator, *, offset: float = 0.0, rectified: bool = False
+) -> Pcm:
+    """A country's tone from its table entry, ``offset`` seconds into its cadence, peak 1.
+
+    Each sine starts at a random phase. ``rectified``: amplitude modulation as Asterisk's
+    generator makes it (the carrier times the modulator's absolute value, side bands at twice
+    the rate) instead of the plans' sinusoidal 90 % modulation.
+    """
+    t = np.arange(round(seconds * RATE)) / RATE
+    edges = np.cumsum(spec.cadence)
+    period = np.searchsorted(edges, (t + offset) % edges[-1], side="right")
+    signal = np.zeros(len(t))
+    for on in range(0, len(spec.cadence), 2):
+        sound = spec.sounds[on // 2]
+        phases = rng.uniform(0, 2 * np.pi, len(sound.frequencies) + 1)
+        wave = np.sin(2 * np.pi * np.outer(t, sound.frequencies) + phases[:-1]).sum(axis=1)
+        wave /= len(sound.frequencies)
+        if sound.modulation is not None:
+            modulator = 2 * np.pi * sound.modulation * t + phases[-1]
+            wave *= (
+                np.abs(np.sin(modulator))
+                if rectified
+                else (1 + AM_DEPTH * np.cos(modulator)) / (1 + AM_DEPTH)
+            )
+        signal += np.where(period == on, wave, 0.0)
+    return signal
+
+
+def degraded_progress_tone(
+    spec: ToneSpec, after: float, rng: np.random.Generator, *, rectified: bool = False
+) -> tuple[Pcm, float]:
+    """A country's tone as a line may bring it: the audio, and when its first whole cycle starts.
+
+    The clip starts at a random point of the cadence and runs ``after`` seconds past the start
+    of the first cycle heard from its beginning (one that starts within the first 40 ms is not:
+    the detector cannot know it heard the start). Level -10..+10 dB around -13 dBFS, noise
+    20-35 dB below the tone, μ-law or A-law, and one 20 ms packet lost (silence).
+    """
+    cycle = sum(spec.cadence)
+    offset = float(rng.uniform(0, cycle))
+    lead = (cycle - offset) % cycle
+    if lead < 2 * 160 / RATE:
+        lead += cycle
+    clean = progress_tone(spec, lead + after, rng, offset=offset, rectified=rectified)
+    amplitude = 0.3 * 10 ** (float(rng.uniform(-10, 10)) / 20)
+    tone_db = 20 * np.log10(amplitude * np.sqrt(np.mean(clean[clean != 0] ** 2)))
+    channel = Channel(noise_db=tone_db - float(rng.uniform(20, 35)), alaw=bool(rng.random() < 0.5))
+    signal = through_channel(amplitude * clean, channel, rng)
+    lost = int(rng.integers(0, len(signal) // 160))
+    signal[lost * 160 : (lost + 1) * 160] = 0.0
+    return signal, lead
