@@ -30,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -51,7 +51,7 @@ from custom_components.hold_slayer.demo.scenario import (  # noqa: E402
 )
 from custom_components.hold_slayer.demo.simulator import CallRecord, CompanySimulator  # noqa: E402
 from custom_components.hold_slayer.ivr.model import LanguageModel, model_chain  # noqa: E402
-from custom_components.hold_slayer.ivr.routes import JsonFlowStore, RouteBook  # noqa: E402
+from custom_components.hold_slayer.ivr.routes import JsonFlowStore, RouteBook, RouteDecider  # noqa: E402
 from custom_components.hold_slayer.openai_endpoint import OpenAiEndpoint  # noqa: E402
 from custom_components.hold_slayer.session.events import EventType  # noqa: E402
 from custom_components.hold_slayer.session.request import CallRequest  # noqa: E402
@@ -213,12 +213,27 @@ async def run_one(parts: Bench, scenario: Scenario) -> dict[str, Any]:
         language=scenario.language,
     )
     replay = parts.routes.decider_for(request.target) if parts.routes is not None else None
+    with captured_logs() as logged:
+        session, result = await _call(parts, scenario, request, timed, replay)
+    result["secret_leaks"] = secret_leaks(request, session, logged, parts.routes)
+    if result["secret_leaks"]:
+        result["ok"] = False
+        result["failure"] = "; ".join(
+            filter(None, [result["failure"], f"{result['secret_leaks']} outputs hold a secret"])
+        )
+    return result
+
+
+async def _call(
+    parts: Bench, scenario: Scenario, request: CallRequest, timed: TimedStt, replay: RouteDecider | None
+) -> tuple[CallSession, dict[str, Any]]:
+    """Place the call with the batch's models and route, learn the route, score the call."""
     async with language_models(parts, scenario) as models:
         session = CallSession(
             request, parts.phone.dial, stt=timed, tts=parts.tts, decider=model_chain(models, route=replay)
         )
         session.keep_agent = False  # the harness scores; it does not talk to the agent
-        record, failure = await _follow(parts, session, expect.max_seconds)
+        record, failure = await _follow(parts, session, scenario.expect.max_seconds)
     if parts.routes is not None and session.human_detected_at is not None and session.route_steps:
         await parts.routes.record(
             request.target, scenario.id, session.route_steps, hold_seconds=session.hold_seconds, replay=replay
@@ -228,7 +243,43 @@ async def run_one(parts: Bench, scenario: Scenario) -> dict[str, Any]:
     result.update(menu_speed(scenario, record))
     result["model_calls"] = session.model_calls
     result["route_steps_replayed"] = len(replay.followed) if replay is not None else 0
-    return result
+    return session, result
+
+
+@contextlib.contextmanager
+def captured_logs() -> Iterator[list[str]]:
+    """Every log line Hold Slayer writes meanwhile, debug ones included (to audit for secrets)."""
+    lines: list[str] = []
+    package = logging.getLogger("custom_components.hold_slayer")
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    handler = Capture(logging.DEBUG)
+    level = package.level
+    package.addHandler(handler)
+    package.setLevel(logging.DEBUG)
+    try:
+        yield lines
+    finally:
+        package.removeHandler(handler)
+        package.setLevel(level)
+
+
+def secret_leaks(
+    request: CallRequest, session: CallSession, logged: list[str], routes: RouteBook | None
+) -> int:
+    """How many outputs hold a secret's value (digits, spaced, or in words): must be none.
+
+    Outputs: the transcript, the events, every log line, and the learned routes.
+    """
+    outputs = [line.text for line in session.transcript]
+    outputs += [json.dumps(event.data, default=str) for event in session.events]
+    outputs += logged
+    if routes is not None:
+        outputs.append(json.dumps(routes.as_dict()))
+    return sum(request.holds_secret(text) for text in outputs)
 
 
 async def _follow(parts: Bench, session: CallSession, budget: float) -> tuple[CallRecord | None, str | None]:
@@ -368,6 +419,7 @@ def summary(results: list[dict[str, Any]], stt_busy: float) -> dict[str, Any]:
     ratios = [r["to_queue_s"] / r["informed_s"] for r in timed if r.get("call", 1) == 1]
     over = [r["to_queue_s"] - r["informed_s"] for r in timed if r.get("call", 1) == 2]
     return {
+        "secret_leaks": sum(r.get("secret_leaks", 0) for r in results),
         "queue_ratio_median": round(statistics.median(ratios), 2) if ratios else None,
         "queue_ratio_max": round(max(ratios), 2) if ratios else None,
         "replay_over_informed_max_s": round(max(over), 1) if over else None,
@@ -402,6 +454,7 @@ def write_report(results: list[dict[str, Any]], report: dict[str, Any], command:
         f"| second calls passed (learned route) | {report['second_calls_passed']} of "
         f"{report['second_calls']} ({report['model_calls_second']} model calls) |",
         f"| DTMF-menu and failure-line scenarios passed | {sum(r['ok'] for r in dtmf)} of {len(dtmf)} |",
+        f"| outputs holding a secret (transcripts, events, logs, routes) | {report['secret_leaks']} |",
         "| answer → queue, first calls, as a multiple of an informed human's time (median / worst) "
         f"| {report['queue_ratio_median']} / {report['queue_ratio_max']} |",
         "| answer → queue, replayed route, seconds over an informed human (worst) "
@@ -516,9 +569,17 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(relativeCreated)8.0f %(name)s: %(message)s"
     )
-    if args.verbose:  # what the call did, not every SIP packet
-        for name in ("session", "demo"):
-            logging.getLogger(f"custom_components.hold_slayer.{name}").setLevel(logging.DEBUG)
+    told = ("custom_components.hold_slayer.session", "custom_components.hold_slayer.demo")
+    for handler in logging.getLogger().handlers:
+        # Debug lines are captured for the secrets audit; stderr shows warnings, and with
+        # --verbose what the call did (not every SIP packet).
+        handler.addFilter(
+            lambda record: record.levelno >= logging.WARNING
+            or (args.verbose and record.name.startswith(told))
+        )
+    if args.verbose:
+        for name in told:
+            logging.getLogger(name).setLevel(logging.DEBUG)
     return asyncio.run(main_async(args))
 
 

@@ -8,12 +8,16 @@ human-detected event after the person started and none before, the right failure
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from custom_components.hold_slayer.demo.scenario import load_scenario
 from custom_components.hold_slayer.ivr.routes import JsonFlowStore, RouteBook
-from tools.simulate import bench, run_one
+from custom_components.hold_slayer.session.events import Speaker, TranscriptLine
+from custom_components.hold_slayer.session.request import CallRequest
+from custom_components.hold_slayer.session.session import CallSession
+from tools.simulate import bench, run_one, secret_leaks
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -29,6 +33,7 @@ async def test_example_scenario(
     async with bench([scenario], stt_at=wyoming_stt, tts_at=wyoming_tts) as parts:
         result = await run_one(parts, scenario)
     assert result["ok"], result["failure"]
+    assert result["secret_leaks"] == 0  # transcripts, events, every log line: no secret value
     if scenario.expect.outcome == "human":
         assert result["false_human_events"] == 0
         assert result["detect_latency_s"] is not None
@@ -63,3 +68,17 @@ async def test_a_model_places_the_menu_and_the_route_replays_it(
     assert second["dtmf_sent"] == first["dtmf_sent"] == "1"
     # How fast the menu was passed is measured (docs/performance.md holds the figures).
     assert 0 < second["informed_s"] < second["to_queue_s"]
+
+
+async def test_the_secrets_audit_finds_a_leak() -> None:
+    """The audit behind ``secret_leaks`` counts every output holding a value, also in words."""
+    request = CallRequest("+18005550100", secrets={"pin": "2468"})
+
+    async def dial(target: str) -> Any:
+        raise AssertionError("not dialled")
+
+    session = CallSession(request, dial)
+    session.transcript.append(TranscriptLine(1.0, Speaker.LINE, "you entered two four six eight"))
+    session.transcript.append(TranscriptLine(2.0, Speaker.US, "[pressed •••#]"))
+    logged = ["Call x heard: 2 4 6 8", "Call x: dtmf_sent {'digits': '•••#'}"]
+    assert secret_leaks(request, session, logged, None) == 2
