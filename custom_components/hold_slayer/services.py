@@ -47,6 +47,7 @@ ATTR_SECRETS: Final = "secrets"
 ATTR_MAX_HOLD_MINUTES: Final = "max_hold_minutes"
 ATTR_TRANSFER_TO: Final = "transfer_to"
 ATTR_ANNOUNCE_TO_AGENT: Final = "announce_to_agent"
+ATTR_ACCEPT_CALLBACK: Final = "accept_callback"
 ATTR_DIGITS: Final = "digits"
 ATTR_TEXT: Final = "text"
 ATTR_TARGET: Final = "target"
@@ -68,6 +69,7 @@ CALL_SCHEMA: Final = vol.Schema(
         vol.Optional(ATTR_MAX_HOLD_MINUTES): vol.All(vol.Coerce(int), vol.Range(min=1, max=600)),
         vol.Optional(ATTR_TRANSFER_TO): cv.string,
         vol.Optional(ATTR_ANNOUNCE_TO_AGENT): cv.string,
+        vol.Optional(ATTR_ACCEPT_CALLBACK, default=False): cv.boolean,
     }
 )
 HANGUP_SCHEMA: Final = vol.Schema(_CALL)
@@ -156,6 +158,7 @@ async def async_start_call(
     max_hold_minutes: int | None = None,
     transfer_to: str | None = None,
     announce_to_agent: str | None = None,
+    accept_callback: bool = False,
 ) -> CallSession:
     """Validate a call request and start it in the background (the action and the voice command).
 
@@ -201,6 +204,7 @@ async def async_start_call(
             patience=float(options.get(CONF_AGENT_PATIENCE, DEFAULT_AGENT_PATIENCE)),
             callback_number=options.get(CONF_CALLBACK_NUMBER),
         ),
+        accept_callback=accept_callback,
     )
 
     def create_task(coro: Any, name: str) -> Any:
@@ -220,6 +224,7 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
         max_hold_minutes=call.data.get(ATTR_MAX_HOLD_MINUTES),
         transfer_to=call.data.get(ATTR_TRANSFER_TO),
         announce_to_agent=call.data.get(ATTR_ANNOUNCE_TO_AGENT),
+        accept_callback=call.data[ATTR_ACCEPT_CALLBACK],
     )
     return {"call_id": session.id}
 

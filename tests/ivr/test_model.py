@@ -265,3 +265,11 @@ async def test_an_injected_prompt_gets_nothing_it_did_not_ask_for(obedient: dict
     # "my pin is one two three four" passes the model check (no digits, the model never knew
     # the value); the session refuses to speak any text that holds a secret's value.
     assert action is None or (isinstance(action, Say) and not any(c.isdigit() for c in action.text))
+
+
+def test_a_declined_callback_key_is_never_pressed() -> None:
+    menu = "For billing, press 1. To have us call you back instead, press 2."
+    context = DecisionContext("a question", parse_prompt(menu), forbidden_keys=frozenset({"2"}))
+    with pytest.raises(InvalidReplyError, match="must not press"):
+        parse_reply(_reply("press", digits="2"), context, source="m")
+    assert parse_reply(_reply("press", digits="1"), context, source="m").digits == "1"  # type: ignore[union-attr]

@@ -386,3 +386,31 @@ async def test_a_recorded_greeting_on_hold_is_withdrawn_and_never_raised_again()
     assert not line.played  # nobody was greeted until Sam
     await session.hangup()
     await run
+
+
+@pytest.mark.parametrize("accept", [True, False])
+async def test_a_callback_offer_on_hold_is_taken_or_declined_per_the_call(accept: bool) -> None:
+    line = FakeLine(
+        [
+            say("Please hold.", 9, 1.5),
+            music(12),
+            silence(0.4),
+            say("To request a callback instead of holding, press 2.", 20, 3),
+            silence(2),
+            Step(wait_digits=1, timeout=4),
+            say("Thank you, we will call you back. Goodbye.", 21, 2),
+            Step(hangup=True),
+        ]
+    )
+    session = _session(line, accept_callback=accept)
+    outcome = await asyncio.wait_for(session.run(), 60)
+    ours = [line.text for line in session.transcript if line.speaker is Speaker.US]
+    if accept:
+        assert line.digits == "2"
+        assert (outcome.cause, outcome.reason) == ("callback_accepted", "the company will call back")
+        assert ours == ["[pressed 2] (navigator: the call accepts callbacks)"]
+    else:
+        assert line.digits == ""
+        assert outcome.cause == EndCause.REMOTE_HANGUP, (session.events, session.transcript)
+        assert ours, (session.events, list(session.transcript))
+        assert ours == ["[declined the callback offer] (navigator: this call waits on hold)"]

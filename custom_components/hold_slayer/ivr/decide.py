@@ -62,6 +62,7 @@ class DecisionContext:
     secret_names: frozenset[str] = frozenset()
     attempts: int = 1  # how many times this prompt has been heard
     history: Sequence[tuple[str, Action]] = field(default_factory=tuple)  # (prompt text, action)
+    forbidden_keys: frozenset[str] = frozenset()  # keys no decider may press (a callback the call declines)
 
 
 class Decider(Protocol):

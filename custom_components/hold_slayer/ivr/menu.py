@@ -270,3 +270,11 @@ def prompt_signature(prompt: Prompt) -> str:
     if prompt.kind is PromptKind.DIGITS:
         return f"digits:{prompt.digits_for or ''}"
     return normalise(prompt.text)
+
+
+_CALLBACK: Final = re.compile(r"\b(?:call ?back|call you back|return (?:your )?call|call you when)\b")
+
+
+def callback_key(prompt: Prompt) -> str | None:
+    """The key a hold's callback offer asks for ("to request a callback, press 2"), if any."""
+    return next((option.key for option in prompt.options if _CALLBACK.search(option.label.lower())), None)

@@ -205,6 +205,8 @@ def _offered_digits(digits: str, context: DecisionContext) -> str:
     offered = {option.key for option in context.prompt.options}
     if digits not in offered:
         raise InvalidReplyError("the menu did not offer those keys")
+    if digits in context.forbidden_keys:
+        raise InvalidReplyError("a key this call must not press (a callback it declines)")
     return digits
 
 

@@ -63,6 +63,7 @@ class CallRequest:
     max_hold: float = DEFAULT_MAX_HOLD
     language: str = "en"
     handoff: Handoff = field(default_factory=Handoff)
+    accept_callback: bool = False  # take a callback the hold offers (the call then ends) instead of waiting
 
     def __repr__(self) -> str:
         # Secrets must never reach a log line through a repr.

@@ -32,7 +32,13 @@ from custom_components.hold_slayer.ivr.decide import (
     Wait,
     source_of,
 )
-from custom_components.hold_slayer.ivr.menu import Prompt, PromptKind, parse_prompt, prompt_signature
+from custom_components.hold_slayer.ivr.menu import (
+    Prompt,
+    PromptKind,
+    callback_key,
+    parse_prompt,
+    prompt_signature,
+)
 from custom_components.hold_slayer.ivr.model import model_chain
 from custom_components.hold_slayer.ivr.routes import RouteStep, action_to_dict
 from custom_components.hold_slayer.telephony.bridge import Bridge
@@ -101,7 +107,7 @@ class SessionOutcome:
     """How the session ended."""
 
     state: SessionState
-    cause: str  # an EndCause value, or "max_hold", "nobody_took_over", "gave_up" (the navigator)
+    cause: str  # an EndCause value, or "max_hold", "nobody_took_over", "gave_up", "callback_accepted"
     reason: str = ""
 
 
@@ -165,6 +171,7 @@ class CallSession:
         self._end_requested: SessionOutcome | None = None
         self._keeper: asyncio.Task[None] | None = None
         self._person = PersonCheck()  # a person reported is suspected until confirmed
+        self._callback_answered = False  # a hold's callback offer is taken or declined once
         self._held_back: MonitorEvent | None = None
         self._confirming: asyncio.Task[None] | None = None
         self._ring: deque[Pcm] = deque(maxlen=round(RING_SECONDS / FRAME_SECONDS))
@@ -395,6 +402,9 @@ class CallSession:
             )
             self._say_line(Speaker.LINE, text)
             self._monitor.review(False)
+            self._person.heard_on_hold(text)
+            if (key := callback_key(prompt)) is not None:
+                self._answer_callback_offer(key)
             return
         self._human(onset, confidence, source="audio", words=text)
 
@@ -654,6 +664,8 @@ class CallSession:
                 self._retract(Verdict.SAME_WORDS)
             return
         if self.state is SessionState.ON_HOLD:
+            if (key := callback_key(prompt)) is not None:
+                self._answer_callback_offer(key)
             if self._person.heard_on_hold(text):
                 return  # words the hold plays again are the hold's, however friendly they sound
             if sounds_like_person(text) and (self._confirming is None or self._confirming.done()):
@@ -666,6 +678,21 @@ class CallSession:
                 return
             self._pending.append(text)
             self._pending_since = self._audio_time
+
+    def _answer_callback_offer(self, key: str) -> None:
+        """Take the hold's callback offer if the call asked to (the call then ends), else wait on."""
+        if self._callback_answered:
+            return
+        self._callback_answered = True
+        if not self.request.accept_callback:
+            self._say_line(Speaker.US, "[declined the callback offer] (navigator: this call waits on hold)")
+            return
+        self._end_requested = SessionOutcome(
+            SessionState.ENDED, "callback_accepted", "the company will call back"
+        )
+        self._spawn(
+            self._perform(Press(key, reason="the call accepts callbacks", source="navigator")), "callback"
+        )
 
     def _maybe_decide(self) -> None:
         if (
@@ -690,6 +717,10 @@ class CallSession:
             self._emit(
                 EventType.MENU_HEARD, text=self.request.mask(text), kind=str(prompt.kind), options=options
             )
+        callback = callback_key(prompt)
+        if callback is not None and all(option.key == callback for option in prompt.options):
+            self._answer_callback_offer(callback)  # a callback offer alone ("please hold, or press 2 …")
+            return
         if prompt.kind not in _ACTIONABLE:
             return
         key = prompt_signature(prompt)
@@ -700,6 +731,7 @@ class CallSession:
             secret_names=frozenset(self.request.secrets),
             attempts=self._heard[key],
             history=tuple(self._history),
+            forbidden_keys=frozenset({callback} if callback and not self.request.accept_callback else ()),
         )
         self.decisions += 1
         action = await self._decider.decide(context) or Wait(reason="no decider knew")
