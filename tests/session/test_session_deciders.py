@@ -233,3 +233,23 @@ async def test_a_line_asking_for_a_number_we_lack_is_given_up_cleanly() -> None:
     ended = session.events[-1]
     assert (ended.type, ended.data["cause"]) == (EventType.CALL_ENDED, "gave_up")
     assert line.digits == ""
+
+
+async def test_a_line_repeating_a_prompt_is_still_asking_not_holding() -> None:
+    """Quiet gaps of 12 s between the requests: long enough for the monitor to call a hold, yet
+    the line keeps speaking, so the third request is still decided and the call given up."""
+    ask = "Please enter your member ID, followed by the pound key."
+    steps = [say(ask, 4, 3), silence(12)]
+    for _ in range(3):
+        steps += [say("That member ID was not recognised. " + ask, 5, 4), silence(12)]
+    line = FakeLine(steps)
+
+    async def dial(target: str) -> FakeLine:
+        return line
+
+    session = CallSession(
+        CallRequest("+18005550100", goal="check my claim"), dial, stt=ScriptedStt(line), tts=ToneTts()
+    )
+    outcome = await asyncio.wait_for(session.run(), 60)
+    assert (outcome.state, outcome.cause) == (SessionState.ENDED, "gave_up")
+    assert EventType.HOLD_STARTED not in [event.type for event in session.events]

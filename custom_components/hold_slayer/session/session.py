@@ -430,8 +430,11 @@ class CallSession:
         onset = event.began
         answered = bool(self._history) and not isinstance(self._history[-1][1], Wait)
         if self._awaiting_us():
+            # Quiet since the line last spoke, not since the hold was reported: a line that keeps
+            # repeating a prompt we cannot answer is still asking, not holding.
+            quiet_since = max(event.time, self._pending_since or 0.0)
             if (
-                self._audio_time - event.time > UNANSWERED_HOLD
+                self._audio_time - quiet_since > UNANSWERED_HOLD
                 and not self._pending
                 and not self._transcribing
             ):
