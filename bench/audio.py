@@ -37,8 +37,13 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-import numpy.typing as npt
+# "One core" means one thread: numpy's BLAS would spread the classifier's matrix products over
+# every core, and process_time() counts the CPU of all of them.
+for _threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_threads, "1")
+
+import numpy as np  # noqa: E402
+import numpy.typing as npt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
