@@ -8,6 +8,7 @@ from custom_components.hold_slayer.ivr.menu import (
     MenuOption,
     PromptKind,
     keywords,
+    likeness,
     normalise,
     parse_prompt,
     stem,
@@ -163,3 +164,15 @@ def test_hold_messages(text: str) -> None:
 def test_misheard_digit_count() -> None:
     prompt = parse_prompt("Please enter your eight biggest policy number.")
     assert (prompt.kind, prompt.digits_for, prompt.digits_length) == (PromptKind.DIGITS, "policy number", 8)
+
+
+_MENU = "For billing, press 1. For technical support, press 2."
+_ACCOUNT = "Please enter your ten digit account number, followed by the pound key."
+
+
+def test_likeness() -> None:
+    assert likeness(_MENU, _MENU) == 1.0
+    assert likeness(_MENU, "For billing press one. For technical support press two.") >= 0.6
+    assert likeness(_MENU, _ACCOUNT) < 0.2
+    assert likeness("", "") == 1.0
+    assert likeness("", _MENU) == 0.0

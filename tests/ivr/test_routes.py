@@ -14,7 +14,6 @@ from custom_components.hold_slayer.ivr.routes import (
     RouteBook,
     RouteStep,
     action_to_dict,
-    likeness,
 )
 
 NUMBER = "+18005550100"
@@ -149,11 +148,3 @@ async def test_stored_as_json_and_forgotten(tmp_path: Path) -> None:
     assert await again.forget(number="+18005550122") == ["+18005550122"]
     assert await again.forget(number="+1") == []
     assert json.loads((tmp_path / "routes.json").read_text())["routes"] == {}
-
-
-def test_likeness() -> None:
-    assert likeness(MENU, MENU) == 1.0
-    assert likeness(MENU, "For billing press one. For technical support press two.") >= 0.6
-    assert likeness(MENU, ACCOUNT) < 0.2
-    assert likeness("", "") == 1.0
-    assert likeness("", MENU) == 0.0

@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from custom_components.hold_slayer.demo.scenario import CollectNode, MenuNode, Node, Scenario
-from custom_components.hold_slayer.ivr.routes import prompt_words
+from custom_components.hold_slayer.ivr.menu import prompt_words
 
 type Reply = dict[str, Any] | str | Failure
 type Responder = Callable[[str], Reply]

@@ -257,6 +257,20 @@ def _spoken_choices(norm: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(choices))
 
 
+def prompt_words(text: str) -> frozenset[str]:
+    """A prompt's meaningful words and keys ("press 1" is not "press 3"; "one" and "1" are one key)."""
+    normal = normalise(text)
+    return keywords(normal) | frozenset(re.findall(r"[0-9*#]", normal))
+
+
+def likeness(a: str, b: str) -> float:
+    """How alike two readings of a prompt are: the share of their words and keys in common (0..1)."""
+    first, second = prompt_words(a), prompt_words(b)
+    if not first or not second:
+        return 1.0 if first == second else 0.0
+    return len(first & second) / len(first | second)
+
+
 def prompt_signature(prompt: Prompt) -> str:
     """What stays the same when a line asks the same thing again.
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from .decide import Action, DecisionContext, HangUp, Press, Say, Wait
-from .menu import PromptKind, keywords, normalise
+from .menu import PromptKind, likeness
 
 ROUTES_VERSION: Final = 1
 FRESHNESS_DAYS: Final = 30.0  # menus change with seasons and reorganisations; a month is trusted
@@ -163,20 +162,6 @@ class Route:
                 hour: round(statistics.median(values), 1) for hour, values in sorted(by_hour.items())
             },
         }
-
-
-def prompt_words(text: str) -> frozenset[str]:
-    """A prompt's meaningful words and keys ("press 1" is not "press 3"; "one" and "1" are one key)."""
-    normal = normalise(text)
-    return keywords(normal) | frozenset(re.findall(r"[0-9*#]", normal))
-
-
-def likeness(a: str, b: str) -> float:
-    """How alike two readings of a prompt are: the share of their words and keys in common (0..1)."""
-    first, second = prompt_words(a), prompt_words(b)
-    if not first or not second:
-        return 1.0 if first == second else 0.0
-    return len(first & second) / len(first | second)
 
 
 class RouteDecider:

@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Final
 
 from custom_components.hold_slayer.audio.classifier import Label
-from custom_components.hold_slayer.ivr.routes import likeness
+from custom_components.hold_slayer.ivr.menu import likeness
 
 CONFIRM_AFTER: Final = 2.0
 RETRACT_WINDOW: Final = 15.0
