@@ -225,7 +225,7 @@ class HoldSlayerCallSensor(HoldSlayerEntity, SensorEntity):
 
     def _follow_hold(self) -> None:
         # Hold time grows every second; writing it every few seconds is plenty (and cheap).
-        call = self._calls.current
+        call = self._calls.current_snapshot()
         on_hold = call is not None and call.state is SessionState.ON_HOLD
         if on_hold and self._tick is None:
             self._tick = async_track_time_interval(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import uuid
 from collections import deque
@@ -294,7 +295,8 @@ class CallSession:
         """The call now, for entities: a frozen copy with the newest transcript lines."""
         over = self.state in FINAL_STATES
         label = self.line_label
-        lines = tuple(self.transcript)[-transcript_lines:] if transcript_lines else ()
+        first = max(len(self.transcript) - transcript_lines, 0)
+        lines = tuple(itertools.islice(self.transcript, first, None)) if transcript_lines else ()
         return CallSnapshot(
             call_id=self.id,
             state=self.state,
@@ -338,7 +340,6 @@ class CallSession:
                 self._on_utterance(utterance)
             self._maybe_decide()
             self._settle_held_back_hold()
-            self._check_suspected_person()
             self._check_hold_limit()
 
     def _analyse(self, block: np.ndarray[Any, np.dtype[np.float64]]) -> None:
@@ -353,6 +354,8 @@ class CallSession:
                 self._notify(None)
         for event in events:
             self._on_monitor_event(event)
+        if decisions:
+            self._check_suspected_person()  # the judge reads decisions: once per step, not per frame
 
     def _session_time(self, audio_time: float) -> float:
         """Audio seconds (since the first frame) as session seconds."""
@@ -509,8 +512,7 @@ class CallSession:
         if self._hold_audio is not None:
             self._hold_audio = (self._hold_audio[0], None)
         _LOGGER.debug("Call %s: not a person after all: %s", self.id, verdict)
-        self.state = SessionState.ON_HOLD
-        self._notify(None)
+        self._set_state(SessionState.ON_HOLD)
         self._emit(EventType.HUMAN_RETRACTED, reason=str(verdict), hold_seconds=self.hold_seconds)
 
     async def _speak(self, text: str) -> None:
