@@ -300,7 +300,7 @@ async def _async_list_routes(call: ServiceCall) -> ServiceResponse:
                 "steps": [describe(action_from_dict(step.action, reason="")) for step in route.steps],
                 "calls": route.calls,
                 "confirmed": _iso(route.confirmed),
-                "stale": routes.decider_for(route.number) is None,
+                "stale": not routes.is_fresh(route),
                 "hold": route.hold_profile(),
             }
             for route in routes.routes.values()

@@ -238,10 +238,14 @@ class RouteBook:
             "routes": {number: route.as_dict() for number, route in self.routes.items()},
         }
 
+    def is_fresh(self, route: Route) -> bool:
+        """Whether ``route`` was confirmed within the freshness window (else it is re-decided)."""
+        return self.clock() - route.confirmed <= self.freshness
+
     def decider_for(self, number: str) -> RouteDecider | None:
         """A replay of the route to ``number``; ``None`` when there is none or it is stale."""
         route = self.routes.get(number)
-        if route is None or not route.steps or self.clock() - route.confirmed > self.freshness:
+        if route is None or not route.steps or not self.is_fresh(route):
             return None
         return RouteDecider(route)
 

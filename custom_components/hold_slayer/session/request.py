@@ -91,4 +91,4 @@ class CallRequest:
 
     def holds_secret(self, text: str) -> bool:
         """Whether ``text`` carries a secret's value, in digits or in number words ("four three")."""
-        return any(self.mask(form) != form for form in (text, normalise(text)))
+        return self.scrub(text) != text
