@@ -17,7 +17,7 @@ from custom_components.hold_slayer.ivr.routes import JsonFlowStore, RouteBook
 from custom_components.hold_slayer.openai_endpoint import OpenAiEndpoint
 from custom_components.hold_slayer.session.events import EventType, SessionState, Speaker
 from custom_components.hold_slayer.session.request import CallRequest
-from custom_components.hold_slayer.session.session import CallSession
+from custom_components.hold_slayer.session.session import CallSession, SessionOutcome
 from custom_components.hold_slayer.telephony.call import EndCause
 from tests.servers.language_models import Responder, ScriptedModelServer, by_question
 
@@ -213,12 +213,12 @@ async def test_the_second_call_replays_the_route_without_the_model(
     assert route.steps[0].seen == 1
 
 
-async def test_a_line_asking_for_a_number_we_lack_is_given_up_cleanly() -> None:
-    """The third request for a member ID this call was not given ends the call, with the reason."""
+async def _asked_for_a_member_id(gap: float) -> tuple[CallSession, SessionOutcome, FakeLine]:
+    """A call to a line asking four times for a member ID the call was not given, ``gap`` s apart."""
     ask = "Please enter your member ID, followed by the pound key."
-    steps = [say(ask, 4, 3), silence(7)]
+    steps = [say(ask, 4, 3), silence(gap)]
     for _ in range(3):
-        steps += [say("That member ID was not recognised. " + ask, 5, 4), silence(7)]
+        steps += [say("That member ID was not recognised. " + ask, 5, 4), silence(gap)]
     line = FakeLine(steps)
 
     async def dial(target: str) -> FakeLine:
@@ -228,6 +228,12 @@ async def test_a_line_asking_for_a_number_we_lack_is_given_up_cleanly() -> None:
         CallRequest("+18005550100", goal="check my claim"), dial, stt=ScriptedStt(line), tts=ToneTts()
     )
     outcome = await asyncio.wait_for(session.run(), 60)
+    return session, outcome, line
+
+
+async def test_a_line_asking_for_a_number_we_lack_is_given_up_cleanly() -> None:
+    """The third request for a member ID this call was not given ends the call, with the reason."""
+    session, outcome, line = await _asked_for_a_member_id(7)
     assert (outcome.state, outcome.cause) == (SessionState.ENDED, "gave_up")
     assert outcome.reason == "the line asked 3 times for the member id, and this call has no such number"
     ended = session.events[-1]
@@ -238,18 +244,6 @@ async def test_a_line_asking_for_a_number_we_lack_is_given_up_cleanly() -> None:
 async def test_a_line_repeating_a_prompt_is_still_asking_not_holding() -> None:
     """Quiet gaps of 12 s between the requests: long enough for the monitor to call a hold, yet
     the line keeps speaking, so the third request is still decided and the call given up."""
-    ask = "Please enter your member ID, followed by the pound key."
-    steps = [say(ask, 4, 3), silence(12)]
-    for _ in range(3):
-        steps += [say("That member ID was not recognised. " + ask, 5, 4), silence(12)]
-    line = FakeLine(steps)
-
-    async def dial(target: str) -> FakeLine:
-        return line
-
-    session = CallSession(
-        CallRequest("+18005550100", goal="check my claim"), dial, stt=ScriptedStt(line), tts=ToneTts()
-    )
-    outcome = await asyncio.wait_for(session.run(), 60)
+    session, outcome, _ = await _asked_for_a_member_id(12)
     assert (outcome.state, outcome.cause) == (SessionState.ENDED, "gave_up")
     assert EventType.HOLD_STARTED not in [event.type for event in session.events]
