@@ -234,10 +234,8 @@ async def _call(
         )
         session.keep_agent = False  # the harness scores; it does not talk to the agent
         record, failure = await _follow(parts, session, scenario.expect.max_seconds)
-    if parts.routes is not None and session.human_detected_at is not None and session.route_steps:
-        await parts.routes.record(
-            request.target, scenario.id, session.route_steps, hold_seconds=session.hold_seconds, replay=replay
-        )
+    if parts.routes is not None:
+        await session.learn_route(parts.routes, replay)
     parts.stt_busy += timed.busy
     result = score(scenario, session, record, failure, timed)
     result.update(menu_speed(scenario, record))

@@ -185,16 +185,7 @@ class HoldSlayerCalls:
         self._notify()
 
     async def _record(self, session: CallSession) -> None:
-        replay = self._replays.pop(session.id, None)
-        if session.human_detected_at is not None and session.route_steps:
-            request = session.request
-            await self.routes.record(
-                request.target,
-                request.company,
-                session.route_steps,
-                hold_seconds=session.hold_seconds,
-                replay=replay,
-            )
+        await session.learn_route(self.routes, self._replays.pop(session.id, None))
         name = session.request.company or mask_number(session.request.target)
         stats = self.companies.setdefault(name, CompanyStats(holds=[]))
         stats.calls += 1

@@ -198,9 +198,7 @@ async def test_the_second_call_replays_the_route_without_the_model(
             )
             session.keep_agent = False
             await _call_to_a_person(session)
-            await book.record(
-                request.target, request.company, session.route_steps, hold_seconds=None, replay=replay
-            )
+            await session.learn_route(book, replay)
             digits.append(line.digits)
             questions.append(session.model_calls)
     finally:

@@ -41,7 +41,7 @@ from custom_components.hold_slayer.ivr.menu import (
     prompt_signature,
 )
 from custom_components.hold_slayer.ivr.model import model_chain
-from custom_components.hold_slayer.ivr.routes import RouteStep, action_to_dict
+from custom_components.hold_slayer.ivr.routes import RouteBook, RouteDecider, RouteStep, action_to_dict
 from custom_components.hold_slayer.telephony.bridge import Bridge
 from custom_components.hold_slayer.telephony.call import CallEnd, CallFailedError, CallState, EndCause
 from custom_components.hold_slayer.telephony.errors import SipError
@@ -747,6 +747,15 @@ class CallSession:
         await self._perform(action)
         if not (isinstance(action, Say) and self.request.holds_secret(action.text)):
             self.route_steps.append(RouteStep(self.request.scrub(text), action_to_dict(action), at))
+
+    async def learn_route(self, book: RouteBook, replay: RouteDecider | None) -> None:
+        """Keep the way this call took to a person in ``book`` (a call that reached none teaches nothing)."""
+        if self.human_detected_at is None or not self.route_steps:
+            return
+        request = self.request
+        await book.record(
+            request.target, request.company, self.route_steps, hold_seconds=self.hold_seconds, replay=replay
+        )
 
     @property
     def model_calls(self) -> int:
