@@ -56,6 +56,7 @@ from .judge import PersonCheck, Verdict
 from .person import sounds_like_person
 from .request import MASK, CallRequest, Handoff
 from .snapshot import CallSnapshot
+from .timeline import MarkKind, Timeline
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ class CallSession:
     settle: float = SETTLE
     end_silence: float = 1.0  # a pause between a menu's sentences must not split it (context helps STT)
 
-    def __init__(
+    def __init__(  # noqa: PLR0915  (the reshape splits this class)
         self,
         request: CallRequest,
         dial: Dial,
@@ -166,6 +167,7 @@ class CallSession:
         self._history: list[tuple[str, Action]] = []
         self._heard: dict[str, int] = {}
         self._labels: deque[tuple[float, Label]] = deque(maxlen=600)  # one minute of decisions
+        self.timeline = Timeline()
         self._audio_time = 0.0
         self._audio_started: float | None = None  # loop time of the first frame
         self._block: list[Pcm] = []
@@ -291,8 +293,8 @@ class CallSession:
             self._end_requested = SessionOutcome(SessionState.ENDED, EndCause.LOCAL_HANGUP, reason)
             await self.call.hangup()
 
-    def snapshot(self, transcript_lines: int = SNAPSHOT_LINES) -> CallSnapshot:
-        """The call now, for entities: a frozen copy with the newest transcript lines."""
+    def snapshot(self, transcript_lines: int = SNAPSHOT_LINES, *, timeline: bool = False) -> CallSnapshot:
+        """The call now, for entities: a frozen copy with the newest transcript lines (and the strip)."""
         over = self.state in FINAL_STATES
         label = self.line_label
         first = max(len(self.transcript) - transcript_lines, 0)
@@ -310,6 +312,8 @@ class CallSession:
             line_label=None if over or label is None else label[0],
             line_confidence=None if label is None else round(label[1], 2),
             transcript=lines,
+            timeline=self.timeline.spans() if timeline else (),
+            marks=self.timeline.marks() if timeline else (),
         )
 
     # -- acting on request (services) --------------------------------------------------------
@@ -346,6 +350,7 @@ class CallSession:
         decisions, events = self._monitor.push_block(block)
         for decision in decisions:
             self._labels.append((decision.time, decision.label))
+            self.timeline.heard(self._session_time(decision.time), decision.label)
         if decisions:
             last = decisions[-1]
             changed = self.line_label is None or self.line_label[0] is not last.label
@@ -417,6 +422,7 @@ class CallSession:
         self._hold_audio = (onset, None)
         self.hold_started_at = self._session_time(onset)
         self._set_state(SessionState.ON_HOLD)
+        self.timeline.mark(self.hold_started_at, MarkKind.HOLD)
         self._emit(EventType.HOLD_STARTED, confidence=round(event.confidence, 2))
 
     def _settle_held_back_hold(self) -> None:
@@ -469,6 +475,7 @@ class CallSession:
         if self._hold_audio is not None:
             self._hold_audio = (self._hold_audio[0], onset)
         self._set_state(SessionState.HUMAN)
+        self.timeline.mark(self.human_onset_at, MarkKind.PERSON, source=source)
         self._emit(
             EventType.HUMAN_DETECTED,
             confidence=round(confidence, 2),
@@ -513,6 +520,7 @@ class CallSession:
             self._hold_audio = (self._hold_audio[0], None)
         _LOGGER.debug("Call %s: not a person after all: %s", self.id, verdict)
         self._set_state(SessionState.ON_HOLD)
+        self.timeline.mark(self.now(), MarkKind.RETRACTED, text=str(verdict))
         self._emit(EventType.HUMAN_RETRACTED, reason=str(verdict), hold_seconds=self.hold_seconds)
 
     async def _speak(self, text: str) -> None:
@@ -777,6 +785,7 @@ class CallSession:
             await self.call.send_dtmf(digits, pacing=DTMF_PACING)
             shown = (MASK if secret else "") + action.digits
             self._say_line(Speaker.US, f"[pressed {shown}]{_why(action)}")
+            self.timeline.mark(self.now(), MarkKind.CHOICE, f"pressed {shown}", action.source)
             self._emit(
                 EventType.DTMF_SENT,
                 digits=shown,
@@ -798,6 +807,7 @@ class CallSession:
                 _LOGGER.warning("Call %s: speech synthesis failed: %s", self.id, err)
                 return
             self._say_line(Speaker.US, f"{action.text}{_why(action)}")
+            self.timeline.mark(self.now(), MarkKind.CHOICE, f"said {action.text}", action.source)
             self._emit(
                 EventType.SAID,
                 text=action.text,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from custom_components.hold_slayer.audio.classifier import Label
 
 from .events import SessionState, TranscriptLine
+from .timeline import Mark, Span
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,3 +26,5 @@ class CallSnapshot:
     line_label: Label | None  # what the classifier hears now (None once the call is over)
     line_confidence: float | None
     transcript: tuple[TranscriptLine, ...]  # the newest lines, oldest first
+    timeline: tuple[Span, ...] = ()  # what the line sounded like (empty in the entities' light copies)
+    marks: tuple[Mark, ...] = ()  # menu choices, the hold, the person, on the same clock
