@@ -284,7 +284,7 @@ async def test_slow_recognition_does_not_turn_a_waiting_menu_into_a_hold() -> No
     session = _session(line)
     session._stt = SlowStt(line)
     run = asyncio.create_task(session.run())
-    while session._audio_time < 12:  # the menu (4 s) and 8 s of its waiting silence  # noqa: ASYNC110
+    while session.audio_time < 12:  # the menu (4 s) and 8 s of its waiting silence  # noqa: ASYNC110
         await asyncio.sleep(0.01)
     assert EventType.HOLD_STARTED not in _types(session)
     slow.set()

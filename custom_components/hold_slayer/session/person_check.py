@@ -11,7 +11,6 @@ person, however friendly they sound.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -49,13 +48,13 @@ class PersonCheck:
 
     def __init__(self) -> None:
         self.suspected: Suspicion | None = None
-        self.confirmed = asyncio.Event()  # set once the suspected person is confirmed
+        self.confirmed = False  # the suspected person held up
         self._hold_words: list[str] = []
 
     def suspect(self, at: float, words: str) -> None:
         """A person was reported at ``at`` (audio seconds), saying ``words`` (may be empty)."""
         self.suspected = Suspicion(at, words)
-        self.confirmed.clear()
+        self.confirmed = False
 
     def heard_on_hold(self, text: str) -> bool:
         """Keep words the hold played; whether the hold had played them before."""
@@ -79,8 +78,8 @@ class PersonCheck:
         enough = since >= MUSIC_BACK and len(recent) >= 0.9 * MUSIC_BACK * DECISIONS_PER_SECOND
         if enough and recent.count(Label.MUSIC) >= MUSIC_BACK_SHARE * len(recent):
             return Verdict.MUSIC_BACK
-        if since >= CONFIRM_AFTER and not self.confirmed.is_set():
-            self.confirmed.set()
+        if since >= CONFIRM_AFTER and not self.confirmed:
+            self.confirmed = True
             return Verdict.CONFIRMED
         return None
 
@@ -89,4 +88,4 @@ class PersonCheck:
         if self.suspected is not None and self.suspected.words:
             self._hold_words.append(self.suspected.words)
         self.suspected = None
-        self.confirmed.clear()
+        self.confirmed = False

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from custom_components.hold_slayer.audio.classifier import Label
-from custom_components.hold_slayer.session.judge import CONFIRM_AFTER, RETRACT_WINDOW, PersonCheck, Verdict
+from custom_components.hold_slayer.session.person_check import (
+    CONFIRM_AFTER,
+    RETRACT_WINDOW,
+    PersonCheck,
+    Verdict,
+)
 
 JESSICA = "Hi, this is Jessica from Acme, please stay on the line."
 
@@ -17,9 +22,9 @@ def test_confirmed_when_the_hold_stays_away() -> None:
     check.suspect(10.0, "this is Sam")
     speech = _decisions(0, 20, Label.SPEECH)
     assert check.judge(10.0 + CONFIRM_AFTER - 0.1, speech) is None
-    assert not check.confirmed.is_set()
+    assert not check.confirmed
     assert check.judge(10.0 + CONFIRM_AFTER, speech) is Verdict.CONFIRMED
-    assert check.confirmed.is_set()
+    assert check.confirmed
     assert check.judge(10.0 + CONFIRM_AFTER + 1, speech) is None  # said once
 
 
@@ -33,7 +38,7 @@ def test_withdrawn_when_the_music_comes_back_within_the_window() -> None:
     assert check.judge(16.5, heard) is Verdict.MUSIC_BACK
     check.withdraw()
     assert check.suspected is None
-    assert not check.confirmed.is_set()
+    assert not check.confirmed
     # Its words are the hold's now.
     assert check.heard_on_hold(JESSICA.replace("Hi,", "Hi"))
 

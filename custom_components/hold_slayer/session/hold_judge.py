@@ -1,0 +1,173 @@
+"""The hold judge: when the call is on hold, and when a person is on the line (and when not after all).
+
+It weighs the monitor's events against what the transcript says and what the navigator is
+waiting for:
+
+- A hold the monitor reports while a prompt still waits for our answer, or made of silence
+  alone, is held back: the quiet may be the menu waiting. It counts once we answered something
+  else, once silence outlasts any menu's input timeout (``SILENT_HOLD``), or once a menu we
+  could not answer has been quiet for ``UNANSWERED_HOLD`` (the line gave up and queued us).
+- A person the monitor reports is read first when a recogniser is there: new announcements
+  sound like a person, their words do not. Transcript cues ("this is Sam, how can I help?")
+  raise a person the monitor missed, but never words the hold has played before.
+- A reported person is a suspicion (:class:`PersonCheck`): confirmed after a quiet while,
+  retracted when the music comes back or the same words play again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from custom_components.hold_slayer.audio.classifier import Label
+from custom_components.hold_slayer.audio.monitor import EventKind, MonitorEvent
+from custom_components.hold_slayer.ivr.menu import PromptKind, parse_prompt
+
+from .commands import (
+    CheckWords,
+    Command,
+    ConfirmPerson,
+    DiscardHold,
+    Emit,
+    EndCall,
+    LearnHoldSegment,
+    Note,
+    ReportPerson,
+    Retract,
+    StartHold,
+)
+from .events import EventType, SessionState, Speaker
+from .person import sounds_like_person
+from .person_check import PersonCheck, Verdict
+from .states import Phase
+from .view import LineView
+
+SILENT_HOLD: Final = 15.0  # silence alone is a hold once it outlasts a menu's input timeout
+SILENT_SHARE: Final = 0.8
+UNANSWERED_HOLD: Final = 20.0  # quiet seconds after a menu we could not answer that make a hold
+TRANSCRIPT_CONFIDENCE: Final = 0.9  # a person the words make plain
+
+
+class HoldJudge:
+    """One call's hold and person verdicts."""
+
+    def __init__(self) -> None:
+        self.person = PersonCheck()
+        self._held_back: MonitorEvent | None = None  # a hold reported while the menu may be waiting
+        self._limit_reached = False
+
+    def on_monitor_event(self, view: LineView, event: MonitorEvent) -> list[Command]:
+        """The monitor reported a hold, an announcement or a person."""
+        if event.kind is EventKind.HOLD_STARTED:
+            if view.state is not SessionState.IVR:
+                return []
+            if view.awaiting_us or _silent_since(view.labels, event.began):
+                self._held_back = event  # the quiet may be the menu waiting for our answer
+                return []
+            return self._start_hold(event)
+        if event.kind is EventKind.ANNOUNCEMENT:
+            return [Emit(EventType.ANNOUNCEMENT, {"confidence": round(event.confidence, 2)})]
+        if event.kind is EventKind.HUMAN_DETECTED and view.state is SessionState.ON_HOLD:
+            if not view.can_transcribe:
+                return self._report(view, event.began, event.confidence, "audio")
+            if view.phase is Phase.WAITING:
+                return [CheckWords(event.began, event.confidence)]
+        return []
+
+    def on_words_read(self, view: LineView, onset: float, confidence: float, text: str) -> list[Command]:
+        """The first words of the person the monitor reported: a person, or one more announcement.
+
+        The words decide only against a person: no text, or a greeting, confirms.
+        """
+        if view.state is not SessionState.ON_HOLD:
+            return []
+        prompt = parse_prompt(text) if text else None
+        if prompt is not None and prompt.kind is not PromptKind.STATEMENT and not sounds_like_person(text):
+            self.person.heard_on_hold(text)
+            return [Note(Speaker.LINE, text), LearnHoldSegment()]
+        return self._report(view, onset, confidence, "audio", text)
+
+    def on_transcript(self, view: LineView, start: float, text: str) -> list[Command]:
+        """The line said ``text`` (an utterance that began at ``start``, audio seconds)."""
+        if view.state is SessionState.HUMAN:
+            return self._retract(Verdict.SAME_WORDS) if self.person.repeats(text) else []
+        if view.state is SessionState.ON_HOLD:
+            if self.person.heard_on_hold(text):
+                return []  # words the hold plays again are the hold's, however friendly they sound
+            if sounds_like_person(text) and view.phase is Phase.WAITING:
+                # The acoustic detector missed a person the words make plain ("this is Sam").
+                return self._report(view, start, TRANSCRIPT_CONFIDENCE, "transcript", text)
+            return []
+        if view.state is SessionState.IVR and view.has_answered and sounds_like_person(text):
+            return self._report(view, start, TRANSCRIPT_CONFIDENCE, "transcript", text)  # no hold at all
+        return []
+
+    def on_tick(self, view: LineView, *, decided: bool) -> list[Command]:
+        """The audio clock moved (``decided``: with new classifier decisions)."""
+        if view.state is SessionState.HUMAN and decided:
+            verdict = self.person.judge(view.audio_time, view.labels)
+            if verdict is Verdict.MUSIC_BACK:
+                return self._retract(verdict)
+            if verdict is Verdict.CONFIRMED:
+                return [ConfirmPerson()]
+        if view.state is SessionState.IVR and self._held_back is not None:
+            return self._review_held_back(view, self._held_back)
+        if (
+            view.state is SessionState.ON_HOLD
+            and not self._limit_reached
+            and (view.hold_seconds or 0.0) > view.request.max_hold
+        ):
+            self._limit_reached = True
+            return [EndCall("max_hold", "held too long")]
+        return []
+
+    def _review_held_back(self, view: LineView, event: MonitorEvent) -> list[Command]:
+        """A hold reported while a prompt was pending, or made of silence only: decide it.
+
+        If we answered the prompt instead, the quiet was the menu waiting: the monitor starts
+        afresh. Silence alone is a hold only once it outlasts any menu's wait for input;
+        speech before that means it was a pause.
+        """
+        onset = event.began
+        if view.awaiting_us:
+            # Quiet since the line last spoke, not since the hold was reported: a line that keeps
+            # repeating a prompt we cannot answer is still asking, not holding.
+            quiet_since = max(event.time, view.line_spoke_at or 0.0)
+            if (
+                view.audio_time - quiet_since > UNANSWERED_HOLD
+                and not view.words_pending
+                and not view.transcribing
+            ):
+                return self._start_hold(event)
+            return []
+        if view.answered_current_prompt:
+            self._held_back = None
+            return [DiscardHold()]
+        if _silent_since(view.labels, onset):
+            if view.audio_time - onset >= SILENT_HOLD:
+                return self._start_hold(event)
+            if view.speaking:
+                self._held_back = None
+                return [DiscardHold()]  # the line spoke again: the silence was a pause
+            return []
+        return self._start_hold(event)
+
+    def _start_hold(self, event: MonitorEvent) -> list[Command]:
+        self._held_back = None
+        return [StartHold(event.began, event.confidence)]
+
+    def _report(
+        self, view: LineView, onset: float, confidence: float, source: str, words: str = ""
+    ) -> list[Command]:
+        self.person.suspect(view.audio_time, words)
+        return [ReportPerson(onset, confidence, source, words)]
+
+    def _retract(self, verdict: Verdict) -> list[Command]:
+        self.person.withdraw()
+        return [Retract(str(verdict)), LearnHoldSegment()]
+
+
+def _silent_since(labels: Sequence[tuple[float, Label]], since: float) -> bool:
+    """Whether the classifier heard (almost) only silence since ``since`` (audio seconds)."""
+    heard = [label for time, label in labels if time >= since]
+    return bool(heard) and heard.count(Label.SILENCE) >= SILENT_SHARE * len(heard)

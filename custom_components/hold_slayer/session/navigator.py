@@ -1,0 +1,192 @@
+"""The navigator: reads the menu, asks its deciders, answers, and remembers the way it took.
+
+Words the line reads while the call is in the menu are gathered until the menu has finished
+(``settle`` seconds of the line not speaking, nothing left to transcribe, nothing of ours in
+progress); then the whole prompt is decided at once, so "for billing press 2 … for anything
+else press 0" is read to its end. The deciding chain (learned route, rules, the user's AI) is
+one :class:`Decider`; the navigator records each step for the route book and answers a hold's
+callback offer once, as the call asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Final
+
+from custom_components.hold_slayer.ivr.decide import (
+    Action,
+    Decider,
+    DecisionContext,
+    Press,
+    Say,
+    Wait,
+    source_of,
+)
+from custom_components.hold_slayer.ivr.menu import (
+    Prompt,
+    PromptKind,
+    callback_key,
+    parse_prompt,
+    prompt_signature,
+)
+from custom_components.hold_slayer.ivr.routes import RouteStep, action_to_dict
+
+from .commands import Command, Decide, Emit, EndCall, Note, Perform
+from .events import EventType, SessionState, Speaker
+from .states import Phase
+from .view import LineView
+
+SETTLE: Final = 0.5  # quiet after a prompt is read before deciding (menus pause between options)
+ACTIONABLE: Final = frozenset({PromptKind.MENU, PromptKind.DIGITS, PromptKind.YES_NO, PromptKind.OPEN})
+
+
+class Navigator:
+    """One call's way through the menu."""
+
+    def __init__(self, decider: Decider, *, settle: float = SETTLE) -> None:
+        self.decider = decider
+        self.settle = settle
+        self.current_prompt: Prompt | None = None
+        self.decisions = 0  # prompts decided on
+        self.route_steps: list[RouteStep] = []  # what the menu said and what we did, for the route book
+        self.history: list[tuple[str, Action]] = []
+        self._heard: dict[str, int] = {}  # how often each question was asked (by signature)
+        self._pending: list[str] = []  # line text since our last action
+        self._pending_since: float | None = None  # audio seconds the line last finished a sentence
+        self._deciding: Action | None = None  # our answer in the action lane
+        self._callback_answered = False  # a hold's callback offer is taken or declined once
+
+    # -- what the view shows of us ----------------------------------------------------------------
+
+    @property
+    def words_pending(self) -> bool:
+        """Line words since our last action, not yet decided on."""
+        return bool(self._pending)
+
+    @property
+    def line_spoke_at(self) -> float | None:
+        """Audio seconds the line last finished a sentence we have not answered."""
+        return self._pending_since
+
+    @property
+    def has_answered(self) -> bool:
+        """Any prompt of this call has been decided on."""
+        return bool(self.history)
+
+    def awaiting_us(self, view: LineView) -> bool:
+        """The last prompt asked something of us and we have not answered it (yet)."""
+        if view.phase is Phase.DECIDING or self._pending or view.transcribing:
+            return True  # words still being read or decided on: the quiet may be the menu waiting
+        if self.current_prompt is None or self.current_prompt.kind not in ACTIONABLE:
+            return False
+        return not self.history or isinstance(self.history[-1][1], Wait)
+
+    @property
+    def answered_current_prompt(self) -> bool:
+        """Our last action (not a wait) answered the prompt the line last read."""
+        if not self.history or isinstance(self.history[-1][1], Wait):
+            return False
+        return self.history[-1][0] == (self.current_prompt.text if self.current_prompt else "")
+
+    # -- inputs -----------------------------------------------------------------------------------
+
+    def on_words(self, view: LineView, text: str) -> list[Command]:
+        """The line said ``text`` (the hold judge has had it first)."""
+        if view.state is SessionState.IVR:
+            self._pending.append(text)
+            self._pending_since = view.audio_time
+            return []
+        if view.state is SessionState.ON_HOLD:
+            return self.on_hold_words(view, parse_prompt(text))
+        return []
+
+    def on_hold_words(self, view: LineView, prompt: Prompt) -> list[Command]:
+        """Words heard on hold: a callback offer is answered once."""
+        key = callback_key(prompt)
+        return self._answer_callback_offer(view, key) if key is not None else []
+
+    def on_tick(self, view: LineView) -> list[Command]:
+        """The audio clock moved: decide once the menu has finished."""
+        if (
+            view.state is not SessionState.IVR
+            or view.phase is not Phase.LISTENING
+            or not self._pending
+            or view.speaking
+            or view.transcribing
+            or self._pending_since is None
+            or view.audio_time - self._pending_since < self.settle
+        ):
+            return []
+        text = " ".join(self._pending)
+        self._pending = []
+        return [Decide(text)]
+
+    def prepare(self, view: LineView, text: str) -> tuple[list[Command], DecisionContext | None]:
+        """Read the prompt ``text``: what to tell, and the deciders' question (None: nothing to ask)."""
+        prompt = parse_prompt(text)
+        self.current_prompt = prompt
+        commands: list[Command] = []
+        if prompt.kind in ACTIONABLE:
+            options = [{"key": option.key, "label": option.label} for option in prompt.options]
+            data = {"text": view.request.mask(text), "kind": str(prompt.kind), "options": options}
+            commands.append(Emit(EventType.MENU_HEARD, data))
+        callback = callback_key(prompt)
+        if callback is not None and all(option.key == callback for option in prompt.options):
+            # A callback offer alone ("please hold, or press 2 to be called back").
+            return [*commands, *self._answer_callback_offer(view, callback)], None
+        if prompt.kind not in ACTIONABLE:
+            return commands, None
+        key = prompt_signature(prompt)
+        self._heard[key] = self._heard.get(key, 0) + 1
+        request = view.request
+        context = DecisionContext(
+            goal=request.goal,
+            prompt=prompt,
+            secret_names=frozenset(request.secrets),
+            attempts=self._heard[key],
+            history=tuple(self.history),
+            forbidden_keys=frozenset({callback} if callback and not request.accept_callback else ()),
+        )
+        self.decisions += 1
+        return commands, context
+
+    async def decide(self, context: DecisionContext) -> Action:
+        """Ask the deciding chain; every action carries who decided it."""
+        action = await self.decider.decide(context) or Wait(reason="no decider knew")
+        return action if action.source else replace(action, source=source_of(self.decider))
+
+    def on_decided(self, view: LineView, text: str, action: Action) -> list[Command]:
+        """Keep the step (never a phrase holding a secret) and answer."""
+        request = view.request
+        self.history.append((text, action))
+        if not (isinstance(action, Say) and request.holds_secret(action.text)):
+            at = round(view.audio_time, 1)
+            self.route_steps.append(RouteStep(request.scrub(text), action_to_dict(action), at))
+        self._deciding = action
+        return [Perform(action)]
+
+    def is_ours(self, action: Action) -> bool:
+        """Whether ``action`` is the answer the navigator is waiting on."""
+        return action is self._deciding
+
+    def on_action_done(self, action: Action) -> None:
+        """Our answer was keyed or said: listen again."""
+        if action is self._deciding:
+            self._deciding = None
+
+    @property
+    def model_calls(self) -> int:
+        """Questions this call asked of a language model."""
+        return int(getattr(self.decider, "calls", 0))
+
+    def _answer_callback_offer(self, view: LineView, key: str) -> list[Command]:
+        """Take the hold's callback offer if the call asked to (the call then ends), else wait on."""
+        if self._callback_answered:
+            return []
+        self._callback_answered = True
+        if not view.request.accept_callback:
+            return [Note(Speaker.US, "[declined the callback offer] (navigator: this call waits on hold)")]
+        return [
+            EndCall("callback_accepted", "the company will call back", hang_up=False),
+            Perform(Press(key, reason="the call accepts callbacks", source="navigator")),
+        ]
