@@ -335,7 +335,7 @@ async def test_a_person_the_monitor_misses_is_found_by_their_words() -> None:
         [say("Please hold.", 9, 1.5), silence(20), person("Tyrell, this is Rachael.", 3), silence(30)]
     )
     session = _session(line, handoff=Handoff(patience=600))
-    session._monitor = DeafMonitor()
+    session._media.monitor = DeafMonitor()
     run = asyncio.create_task(session.run())
     await _reach(session, SessionState.HUMAN)
     human = next(e for e in session.events if e.type is EventType.HUMAN_DETECTED)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from custom_components.hold_slayer.audio.classifier import Label
 from custom_components.hold_slayer.session.timeline import MAX_SPANS, MarkKind, Span, Timeline
 
 
-def _feed(timeline: Timeline, runs: list[tuple[Label, float]], start: float = 0.0) -> float:
+def _feed(timeline: Timeline, runs: Sequence[tuple[Label, float]], start: float = 0.0) -> float:
     at = start
     for label, seconds in runs:
         for _ in range(round(seconds * 10)):

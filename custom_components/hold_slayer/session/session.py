@@ -23,9 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Seque
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-import numpy as np
-
-from custom_components.hold_slayer.audio.classifier import STEP_FRAMES, Label
+from custom_components.hold_slayer.audio.classifier import Label
 from custom_components.hold_slayer.audio.monitor import HoldMonitor
 from custom_components.hold_slayer.ivr.decide import Action, Decider, HangUp, Press, Say, Wait
 from custom_components.hold_slayer.ivr.menu import Prompt, parse_prompt
@@ -34,10 +32,11 @@ from custom_components.hold_slayer.ivr.routes import RouteBook, RouteDecider, Ro
 from custom_components.hold_slayer.telephony.bridge import Bridge
 from custom_components.hold_slayer.telephony.call import CallEnd, CallFailedError, CallState, EndCause
 from custom_components.hold_slayer.telephony.errors import SipError
-from custom_components.hold_slayer.voice.endpoint import Utterance, UtteranceDetector
+from custom_components.hold_slayer.voice.endpoint import Utterance
 from custom_components.hold_slayer.voice.pcm import Pcm
 from custom_components.hold_slayer.voice.protocols import SpeechError, SpeechToText, TextToSpeech
 
+from .actions import ActionLane
 from .commands import (
     CancelTimer,
     CheckWords,
@@ -73,18 +72,16 @@ from .inputs import (
     UtteranceEnded,
     WordsRead,
 )
+from .media import MediaLoop
 from .navigator import SETTLE, Navigator
-from .request import MASK, CallRequest
+from .request import CallRequest
 from .snapshot import CallSnapshot
 from .states import Phase, StateMachine, Trigger
 from .timeline import MarkKind, Timeline
 
 _LOGGER = logging.getLogger(__name__)
 
-FRAME_SECONDS: Final = 0.02
-RING_SECONDS: Final = 12.0  # call audio kept to read a new voice's first words
 HOLD_SPEECH_SHARE: Final = 0.3  # on hold, transcribe only utterances with this much speech (not music)
-DTMF_PACING: Final = 0.15
 MAX_TRANSCRIPT: Final = 500  # lines kept in memory per call
 SNAPSHOT_LINES: Final = 20  # transcript lines a snapshot carries (entities show no more)
 _SPEECHY: Final = frozenset({Label.SPEECH, Label.SPEECH_OVER_MUSIC})
@@ -170,8 +167,8 @@ class CallSession:
         self._judge = HoldJudge()
         self._navigator = Navigator(decider or model_chain([]), settle=self.settle)
         self._handoff = HandOff(request.handoff)
-        self._monitor = monitor or HoldMonitor()
-        self._endpointer = UtteranceDetector(end_silence=self.end_silence)
+        self._media = MediaLoop(monitor, end_silence=self.end_silence)
+        self._lane: ActionLane | None = None  # once the call is placed
         self._line = _Line()
         self._labels: deque[tuple[float, Label]] = deque(maxlen=600)  # one minute of decisions
         self.timeline = Timeline()
@@ -191,12 +188,8 @@ class CallSession:
         self._inputs: asyncio.Queue[Input] = asyncio.Queue()
         self._reacting = False  # the input loop runs (the call is answered and not over)
         self._utterances: asyncio.Queue[Utterance | None] = asyncio.Queue()
-        self._actions: asyncio.Queue[tuple[Action, asyncio.Future[None] | None]] = asyncio.Queue()
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._end_requested: SessionOutcome | None = None
-        self._produced = 0.0  # the media loop's audio clock (ahead of the inputs by a frame at most)
-        self._audio_started: float | None = None  # loop time of the first frame
-        self._ring: deque[Pcm] = deque(maxlen=round(RING_SECONDS / FRAME_SECONDS))
 
     # -- observing ------------------------------------------------------------------------------
 
@@ -361,6 +354,9 @@ class CallSession:
             _LOGGER.warning("Call %s could not be placed: %s", self.id, err)
             return self._finish(SessionOutcome(SessionState.FAILED, EndCause.FAILED, str(err)))
         self.call = call
+        self._lane = lane = ActionLane(
+            call, self.request, self._tts, self, done=self._action_done, call_id=self.id
+        )
         unlisten = call.async_listen(self._on_call_state)
         try:
             await call.wait_answered()
@@ -374,9 +370,9 @@ class CallSession:
         unlisten()
         self._fire(Trigger.ANSWER)
         workers = [
-            self._spawn(self._listen(call), "media"),
+            self._spawn(self._media.run(call.frames(), self._inputs.put_nowait), "media"),
             self._spawn(self._transcribe_worker(), "transcriber"),
-            self._spawn(self._action_lane(), "actions"),
+            self._spawn(lane.run(), "actions"),
         ]
         self._reacting = True
         try:
@@ -390,7 +386,7 @@ class CallSession:
                 await workers[1]  # the last words of the call are read and kept
             self._drain()
             await self._cancel_tasks()
-            self._refuse_waiting_requests()
+            lane.refuse_waiting()
             for leg in (call, self.desk):
                 if leg is not None and not leg.ended.done():
                     await leg.hangup()
@@ -458,33 +454,6 @@ class CallSession:
                     item.result.set_exception(CallNotConnectedError())
             elif not isinstance(item, LineEnded):
                 self._handle(item)
-
-    def _refuse_waiting_requests(self) -> None:
-        while not self._actions.empty():
-            _action, result = self._actions.get_nowait()
-            if result is not None and not result.done():
-                result.set_exception(CallNotConnectedError())
-
-    # -- the media loop: frames in, inputs out ----------------------------------------------------
-
-    async def _listen(self, call: CallLeg) -> None:
-        block: list[Pcm] = []
-        async for frame in call.frames():
-            if self._audio_started is None:
-                self._audio_started = self._loop.time()
-            self._produced += FRAME_SECONDS
-            block.append(frame)
-            self._ring.append(frame)
-            if len(block) >= STEP_FRAMES:
-                decisions, events = self._monitor.push_block(np.stack(block).astype(np.float64) / 32768)
-                block = []
-                heard = Heard(
-                    round(self._produced, 3), tuple(decisions), tuple(events), self._endpointer.active
-                )
-                self._inputs.put_nowait(heard)
-            if (utterance := self._endpointer.push(frame)) is not None:
-                self._inputs.put_nowait(UtteranceEnded(utterance))
-        self._inputs.put_nowait(LineEnded())
 
     # -- the input loop -------------------------------------------------------------------------
 
@@ -584,14 +553,14 @@ class CallSession:
         elif call is None or call.state is not CallState.ANSWERED:
             result.set_exception(CallNotConnectedError())
         elif isinstance(command, Perform):
-            self._actions.put_nowait((command.action, result))
+            self._queue_action(command.action, result)
 
     # -- carrying out commands -------------------------------------------------------------------
 
     def _run(self, commands: list[Command]) -> None:
         for command in commands:
             if isinstance(command, Perform):
-                self._actions.put_nowait((command.action, None))
+                self._queue_action(command.action)
             elif isinstance(command, Decide):
                 self._decide(command.text)
             elif isinstance(command, Emit):
@@ -601,7 +570,7 @@ class CallSession:
             elif isinstance(command, StartHold):
                 self._start_hold(command)
             elif isinstance(command, DiscardHold):
-                self._monitor = HoldMonitor(self._monitor.classifier)
+                self._media.start_afresh()
             elif isinstance(command, CheckWords):
                 self._check_words(command)
             elif isinstance(command, ReportPerson):
@@ -612,7 +581,7 @@ class CallSession:
             elif isinstance(command, Retract):
                 self._retract(command.reason)
             elif isinstance(command, LearnHoldSegment):
-                self._monitor.review(False)  # the monitor learns the segment as part of the hold
+                self._media.monitor.review(False)  # the monitor learns the segment as part of the hold
             elif isinstance(command, StartTransfer):
                 self._start_transfer(command, None)
             elif isinstance(command, EndCall):
@@ -661,10 +630,10 @@ class CallSession:
     def _check_words(self, command: CheckWords) -> None:
         if not self._fire(Trigger.CHECK_WORDS):
             return
-        audio = self._recent_audio(command.onset)
+        audio = self._media.recent_audio(command.onset)
 
         async def read() -> None:
-            text = await self._transcribe(Utterance(audio, command.onset, self._produced))
+            text = await self._transcribe(Utterance(audio, command.onset, self._media.audio_time))
             self._inputs.put_nowait(WordsRead(command.onset, command.confidence, text))
 
         self._spawn(read(), "read the person's words")
@@ -765,7 +734,8 @@ class CallSession:
 
     async def _speak_to_agent(self, text: str) -> None:
         if self._tts is not None and self.call is not None and self.call.state is CallState.ANSWERED:
-            await self._perform(Say(text, reason="keeping the agent on the line", source="hand-off"))
+            assert self._lane is not None
+            await self._lane.say_now(Say(text, reason="keeping the agent on the line", source="hand-off"))
 
     async def _until_either_hangs_up(self, bridge: BridgeLike, call: CallLeg, desk: CallLeg) -> None:
         await bridge.wait()
@@ -808,51 +778,10 @@ class CallSession:
             _LOGGER.warning("Call %s: speech recognition failed: %s", self.id, err)
             return ""
 
-    def _recent_audio(self, since: float) -> Pcm:
-        """The call audio from ``since`` (audio seconds) to now, from the ring buffer."""
-        first = max(0, len(self._ring) - round((self._produced - since) / FRAME_SECONDS))
-        frames = list(self._ring)[first:]
-        return np.concatenate(frames) if frames else np.zeros(0, dtype=np.int16)
+    # -- what the action lane did (its Teller) ---------------------------------------------------
 
-    # -- the action lane: our keys and words, one at a time ---------------------------------------
-
-    async def _action_lane(self) -> None:
-        while True:
-            action, result = await self._actions.get()
-            try:
-                done = await self._perform(action)
-            except Exception as err:  # noqa: BLE001 - the lane outlives any one action; the error goes to who asked
-                if result is None:
-                    _LOGGER.warning("Call %s: %s failed: %s", self.id, type(action).__name__, err)
-                else:
-                    result.set_exception(err)
-                done = False
-            else:
-                if result is not None and not result.done():
-                    result.set_result(None)
-            self._inputs.put_nowait(ActionDone(action, done))
-
-    async def _perform(self, action: Action) -> bool:
-        """Key, say or hang up; whether it happened (a wait does nothing)."""
-        assert self.call is not None
-        if isinstance(action, Press):
-            return await self._press(self.call, action)
-        if isinstance(action, Say):
-            return await self._say(self.call, action)
-        if isinstance(action, HangUp):
-            self._note(Speaker.US, f"[hung up]{_why(action)}")
-            self._end_requested = SessionOutcome(SessionState.ENDED, "gave_up", action.reason)
-            await self.call.hangup()
-            return True
-        return False
-
-    async def _press(self, call: CallLeg, action: Press) -> bool:
-        secret = self.request.secrets.get(action.secret, "") if action.secret else ""
-        digits = secret + action.digits
-        if not digits:
-            return False
-        await call.send_dtmf(digits, pacing=DTMF_PACING)
-        shown = (MASK if secret else "") + action.digits
+    def pressed(self, action: Press, shown: str) -> None:
+        """Keys were sent (``shown``: the digits with a secret masked)."""
         self._note(Speaker.US, f"[pressed {shown}]{_why(action)}")
         self.timeline.mark(self.now(), MarkKind.CHOICE, f"pressed {shown}", action.source)
         self._emit(
@@ -862,28 +791,26 @@ class CallSession:
             reason=self.request.mask(action.reason),
             source=action.source,
         )
-        return True
 
-    async def _say(self, call: CallLeg, action: Say) -> bool:
-        if self.request.holds_secret(action.text):
-            # Secrets are only ever sent as key tones, never spoken.
-            _LOGGER.warning("Call %s: refused to say a secret", self.id)
-            return False
-        if self._tts is None:
-            _LOGGER.warning("Call %s: cannot say anything without a TTS engine", self.id)
-            return False
-        try:
-            audio = await self._tts.synthesize(action.text, language=self.request.language)
-        except SpeechError as err:
-            _LOGGER.warning("Call %s: speech synthesis failed: %s", self.id, err)
-            return False
+    def said(self, action: Say) -> None:
+        """Words are being played to the line."""
         self._note(Speaker.US, f"{action.text}{_why(action)}")
         self.timeline.mark(self.now(), MarkKind.CHOICE, f"said {action.text}", action.source)
         self._emit(
             EventType.SAID, text=action.text, reason=self.request.mask(action.reason), source=action.source
         )
-        await call.play(audio)
-        return True
+
+    def hanging_up(self, action: HangUp) -> None:
+        """A decider gave up on the call."""
+        self._note(Speaker.US, f"[hung up]{_why(action)}")
+        self._end_requested = SessionOutcome(SessionState.ENDED, "gave_up", action.reason)
+
+    def _queue_action(self, action: Action, result: asyncio.Future[None] | None = None) -> None:
+        assert self._lane is not None  # commands run only once the call is placed
+        self._lane.put(action, result)
+
+    def _action_done(self, action: Action, done: bool) -> None:
+        self._inputs.put_nowait(ActionDone(action, done))
 
     # -- telling --------------------------------------------------------------------------------
 
@@ -906,7 +833,7 @@ class CallSession:
 
     def _session_time(self, audio_time: float) -> float:
         """Audio seconds (since the first frame) as session seconds."""
-        started = self._audio_started if self._audio_started is not None else self._loop.time()
+        started = self._media.started if self._media.started is not None else self._loop.time()
         return round(started - self.started_at + audio_time, 3)
 
     # -- tasks ----------------------------------------------------------------------------------

@@ -1,0 +1,65 @@
+"""The media loop: the call's 20 ms frames in, the session's inputs out.
+
+Every frame goes to the endpointer (utterances for the transcriber) and, in 100 ms blocks, to
+the hold monitor (classifier decisions and hold/person events). A ring buffer keeps the last
+seconds of audio so a new voice's first words can be read after the monitor reports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from typing import Final
+
+import numpy as np
+
+from custom_components.hold_slayer.audio.classifier import STEP_FRAMES
+from custom_components.hold_slayer.audio.monitor import HoldMonitor
+from custom_components.hold_slayer.voice.endpoint import UtteranceDetector
+from custom_components.hold_slayer.voice.pcm import Pcm
+
+from .inputs import Heard, Input, LineEnded, UtteranceEnded
+
+FRAME_SECONDS: Final = 0.02
+RING_SECONDS: Final = 12.0  # call audio kept to read a new voice's first words
+
+
+class MediaLoop:
+    """One call's audio analysis (the monitor is replaced when a quiet turns out not to be a hold)."""
+
+    def __init__(self, monitor: HoldMonitor | None, *, end_silence: float) -> None:
+        self.monitor = monitor or HoldMonitor()
+        self.endpointer = UtteranceDetector(end_silence=end_silence)
+        self.audio_time = 0.0  # seconds of audio read (ahead of the inputs handled by a frame at most)
+        self.started: float | None = None  # loop time of the first frame
+        self._ring: deque[Pcm] = deque(maxlen=round(RING_SECONDS / FRAME_SECONDS))
+
+    async def run(self, frames: AsyncIterator[Pcm], send: Callable[[Input], None]) -> None:
+        """Read the call's frames until it ends, sending what was heard."""
+        block: list[Pcm] = []
+        async for frame in frames:
+            if self.started is None:
+                self.started = asyncio.get_running_loop().time()
+            self.audio_time += FRAME_SECONDS
+            block.append(frame)
+            self._ring.append(frame)
+            if len(block) >= STEP_FRAMES:
+                decisions, events = self.monitor.push_block(np.stack(block).astype(np.float64) / 32768)
+                block = []
+                send(
+                    Heard(round(self.audio_time, 3), tuple(decisions), tuple(events), self.endpointer.active)
+                )
+            if (utterance := self.endpointer.push(frame)) is not None:
+                send(UtteranceEnded(utterance))
+        send(LineEnded())
+
+    def recent_audio(self, since: float) -> Pcm:
+        """The call audio from ``since`` (audio seconds) to now."""
+        first = max(0, len(self._ring) - round((self.audio_time - since) / FRAME_SECONDS))
+        frames = list(self._ring)[first:]
+        return np.concatenate(frames) if frames else np.zeros(0, dtype=np.int16)
+
+    def start_afresh(self) -> None:
+        """What looked like a hold was the menu waiting: the monitor forgets it (the classifier stays)."""
+        self.monitor = HoldMonitor(self.monitor.classifier)
