@@ -30,6 +30,7 @@ from .const import (
 from .deciders import async_openai_endpoint, decider_factory
 from .demo.line import DemoLine
 from .demo_entry import async_start_demo_line
+from .frontend import async_setup_frontend
 from .intent import async_register_intents, async_register_sentences
 from .models import HoldSlayerConfigEntry, HoldSlayerData
 from .options import dial_plan_from_options
@@ -83,6 +84,7 @@ def speech_engines(
 
 async def async_setup_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -> bool:
     """Register the SIP account (or start the demo company line) and set up the entities."""
+    await async_setup_frontend(hass)
     demo: DemoLine | None = None
     if entry.data.get(CONF_DEMO):
         demo, account = await async_start_demo_line(hass, lambda: speech_engines(hass, entry.options)[1])

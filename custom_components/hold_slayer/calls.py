@@ -138,6 +138,11 @@ class HoldSlayerCalls:
         session = self.current
         return session.snapshot() if session is not None else None
 
+    def timeline_snapshot(self, call_id: str | None = None) -> CallSnapshot | None:
+        """A call with its timeline strip, without transcript (the card): ``call_id``, else the current."""
+        session = self.sessions.get(call_id) if call_id is not None else self.current
+        return session.snapshot(transcript_lines=0, timeline=True) if session is not None else None
+
     def active_snapshots(self) -> list[CallSnapshot]:
         """Every active call, frozen, without transcripts (oldest first)."""
         return [session.snapshot(transcript_lines=0) for session in self.active]
