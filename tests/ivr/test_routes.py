@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 
+import numpy as np
+
+from custom_components.hold_slayer.audio.fingerprint import prompt_fingerprint
 from custom_components.hold_slayer.ivr.decide import DecisionContext, Press, Say, Wait
-from custom_components.hold_slayer.ivr.menu import parse_prompt
+from custom_components.hold_slayer.ivr.menu import likeness, parse_prompt
 from custom_components.hold_slayer.ivr.routes import (
+    PROMPT_LIKENESS,
     SOURCE,
     JsonFlowStore,
     Route,
@@ -15,6 +20,7 @@ from custom_components.hold_slayer.ivr.routes import (
     RouteStep,
     action_to_dict,
 )
+from tools.corpus import Channel, espeak, through_channel
 
 NUMBER = "+18005550100"
 MENU = "For billing, press 1. For technical support, press 2."
@@ -45,10 +51,33 @@ async def _book(tmp_path: Path, clock: _Clock | None = None) -> RouteBook:
     return book
 
 
-def _context(text: str, attempts: int = 1) -> DecisionContext:
+def _context(text: str, attempts: int = 1, fingerprint: str | None = None) -> DecisionContext:
     return DecisionContext(
-        "a question about my bill", parse_prompt(text), frozenset({"account_number"}), attempts
+        "a question about my bill",
+        parse_prompt(text),
+        frozenset({"account_number"}),
+        attempts,
+        fingerprint=fingerprint,
     )
+
+
+@cache
+def _heard(text: str, seed: int = 0) -> str:
+    """The fingerprint of the company's recording of ``text`` as one call hears it.
+
+    One voice (espeak-ng), through the telephone channel: a level of its own, line noise, G.711.
+    """
+    rng = np.random.default_rng(seed)
+    channel = Channel(level_db=float(rng.uniform(-10, 6)), noise_db=-65.0, alaw=bool(seed % 2))
+    heard = through_channel(espeak(text, "en-us"), channel, rng)
+    return prompt_fingerprint(np.clip(np.round(heard * 32768), -32768, 32767).astype(np.int16))
+
+
+def _recorded_steps() -> list[RouteStep]:
+    """The first call's steps, each with its prompt's fingerprint."""
+    return [
+        RouteStep(step.prompt, step.action, step.at, fingerprint=_heard(step.prompt, 1)) for step in _steps()
+    ]
 
 
 async def test_replay_step_by_step(tmp_path: Path) -> None:
@@ -148,3 +177,111 @@ async def test_stored_as_json_and_forgotten(tmp_path: Path) -> None:
     assert await again.forget(number="+18005550122") == ["+18005550122"]
     assert await again.forget(number="+1") == []
     assert json.loads((tmp_path / "routes.json").read_text())["routes"] == {}
+
+
+async def test_a_step_is_recognised_by_its_recording_though_read_differently(tmp_path: Path) -> None:
+    """The same recording, transcribed badly this time: the fingerprint takes the step."""
+    book = await _book(tmp_path)
+    await book.record(NUMBER, "Acme", _recorded_steps(), hold_seconds=None)
+    garbled = "Four bill in, pressed won. Four tech Nick all sup port, pressed to."
+    assert likeness(MENU, garbled) < PROMPT_LIKENESS
+    by_words = book.decider_for(NUMBER)
+    assert by_words is not None
+    assert await by_words.decide(_context(garbled)) is None  # no fingerprint heard: words decide
+    replay = book.decider_for(NUMBER)
+    assert replay is not None
+    assert await replay.decide(_context(garbled, fingerprint=_heard(MENU, 2))) == Press(
+        "1", reason="step 1 of the route, seen 1x, same recording", source=SOURCE
+    )
+    assert await replay.decide(_context(ACCOUNT, fingerprint=_heard(ACCOUNT, 3))) == Press(
+        "#", secret="account_number", reason="step 2 of the route, seen 1x, same recording", source=SOURCE
+    )
+    assert replay.followed == [0, 1]
+
+
+async def test_a_menu_that_swapped_its_keys_is_decided_afresh(tmp_path: Path) -> None:
+    """Words compared as a set read a reordered menu as the same; its recording is not.
+
+    Replaying "press 1" there would reach technical support: the fingerprint wins, the chain
+    decides, and the route learns the new menu (and its recording) from that call.
+    """
+    book = await _book(tmp_path)
+    await book.record(NUMBER, "Acme", _recorded_steps(), hold_seconds=None)
+    swapped = "For technical support, press 1. For billing, press 2."
+    assert likeness(MENU, swapped) >= PROMPT_LIKENESS
+    by_words = book.decider_for(NUMBER)
+    assert by_words is not None
+    assert await by_words.decide(_context(swapped)) == Press(
+        "1", reason="step 1 of the route, seen 1x", source=SOURCE
+    )  # what words alone would do
+    replay = book.decider_for(NUMBER)
+    assert replay is not None
+    assert await replay.decide(_context(swapped, fingerprint=_heard(swapped, 2))) is None
+    assert replay.diverged
+    fresh = [
+        RouteStep(swapped, action_to_dict(Press("2")), 6.0, fingerprint=_heard(swapped, 2)),
+        *_recorded_steps()[1:],
+    ]
+    route = await book.record(NUMBER, "Acme", fresh, hold_seconds=None, replay=replay)
+    assert route.steps[0].fingerprint == _heard(swapped, 2)
+    again = book.decider_for(NUMBER)
+    assert again is not None
+    assert await again.decide(_context(swapped, fingerprint=_heard(swapped, 3))) == Press(
+        "2", reason="step 1 of the route, seen 1x, same recording", source=SOURCE
+    )
+
+
+async def test_fingerprints_are_stored_and_a_masked_prompt_keeps_none(tmp_path: Path) -> None:
+    book = await _book(tmp_path)
+    readback = RouteStep(
+        "You entered •••. If this is correct, press 1.",
+        action_to_dict(Press("1")),
+        18.0,
+        fingerprint=_heard("You entered 4 3 2 1. If this is correct, press 1."),
+    )
+    await book.record(NUMBER, "Acme", [*_recorded_steps(), readback], hold_seconds=None)
+    saved = json.loads((tmp_path / "routes.json").read_text())["routes"][NUMBER]["steps"]
+    assert [step["fingerprint"] for step in saved] == [*(_heard(s.prompt, 1) for s in _steps()), None]
+    again = await _book(tmp_path)
+    assert again.routes[NUMBER] == book.routes[NUMBER]
+    assert again.routes[NUMBER].steps[0].fingerprint == _heard(MENU, 1)
+
+
+async def test_routes_stored_before_fingerprints_load_and_gain_them(tmp_path: Path) -> None:
+    """A route file from before fingerprints: replayed by words, and a followed call adds them."""
+    old = {
+        "version": 1,
+        "routes": {
+            NUMBER: {
+                "number": NUMBER,
+                "company": "Acme",
+                "steps": [
+                    {
+                        "prompt": MENU,
+                        "action": {"kind": "press", "digits": "1", "secret": None},
+                        "at": 6.0,
+                        "seen": 3,
+                        "confirmed": 999_000.0,
+                    }
+                ],
+                "calls": 3,
+                "confirmed": 999_000.0,
+                "holds": [[40.0, 9]],
+            }
+        },
+    }
+    (tmp_path / "routes.json").write_text(json.dumps(old))
+    book = await _book(tmp_path)
+    route = book.routes[NUMBER]
+    assert route.steps[0].fingerprint is None
+    replay = book.decider_for(NUMBER)
+    assert replay is not None
+    # The step has no fingerprint to compare with: words decide, as before.
+    assert await replay.decide(_context(MENU, fingerprint=_heard(MENU, 2))) == Press(
+        "1", reason="step 1 of the route, seen 3x", source=SOURCE
+    )
+    heard = [RouteStep(MENU, action_to_dict(Press("1")), 6.2, fingerprint=_heard(MENU, 2))]
+    route = await book.record(NUMBER, "Acme", heard, hold_seconds=None, replay=replay)
+    assert (route.steps[0].seen, route.steps[0].fingerprint) == (4, _heard(MENU, 2))
+    saved = json.loads((tmp_path / "routes.json").read_text())
+    assert saved["routes"][NUMBER]["steps"][0]["fingerprint"] == _heard(MENU, 2)

@@ -151,10 +151,10 @@ async def _call_to_a_person(session: CallSession) -> None:
     await run
 
 
-def _menu_line(menu: str) -> FakeLine:
+def _menu_line(menu: str, recording: int = 3) -> FakeLine:
     return FakeLine(
         [
-            say(menu, 3, 5),
+            say(menu, recording, 5),
             Step(wait_digits=1),
             silence(0.5),
             person("Card services, this is Tom speaking, how can I help you?", 3),
@@ -166,8 +166,10 @@ def _menu_line(menu: str) -> FakeLine:
 async def test_the_second_call_replays_the_route_without_the_model(
     model: tuple[ScriptedModelServer, list[Responder]], tmp_path: Path
 ) -> None:
-    """Call 1 asks the model and learns the route; call 2 replays it with no model call; a menu
-    that changed sends call 3 back to the model, and the route is rewritten from it."""
+    """Call 1 asks the model and learns the route; call 2 replays it with no model call, though
+    speech recognition read the same recording quite differently (the route knows it by its audio
+    fingerprint); a menu that changed (a new recording) sends call 3 back to the model, and the
+    route is rewritten from it."""
     server, responders = model
     responders[0] = by_question(
         [
@@ -180,10 +182,14 @@ async def test_the_second_call_replays_the_route_without_the_model(
     endpoint = OpenAiEndpoint(server.openai_url, "scripted")
     request = CallRequest("+18005550100", goal=GOAL, company="Acme")
     changed = "For savings, press 1. For mortgages, press 2. To dispute a transaction, press 4."
-    digits, questions = [], []
+    misread = (
+        "Of a perches you donut recon ice shoes on you statute, press 1. Two talk a bout you say things, "
+        "press 2. Four every thing elves, press 3."
+    )
+    digits, questions, replayed = [], [], []
     try:
-        for menu in (MENU, MENU, changed):
-            line = _menu_line(menu)
+        for menu, recording in ((MENU, 3), (misread, 3), (changed, 8)):
+            line = _menu_line(menu, recording)
 
             async def dial(target: str, line: FakeLine = line) -> FakeLine:
                 return line
@@ -201,10 +207,12 @@ async def test_the_second_call_replays_the_route_without_the_model(
             await session.learn_route(book, replay)
             digits.append(line.digits)
             questions.append(session.model_calls)
+            replayed.append(len(replay.followed) if replay is not None else 0)
     finally:
         await endpoint.close()
     assert digits == ["1", "1", "4"]
     assert questions == [1, 0, 1]
+    assert replayed == [0, 1, 0]
     route = book.routes[request.target]
     assert route.calls == 3
     assert [step.action["digits"] for step in route.steps] == ["4"]

@@ -1,15 +1,22 @@
-"""Audio fingerprints from spectral-peak landmarks (the Shazam idea, Wang 2003), for telephone audio.
+"""Audio fingerprints for telephone audio: landmarks for the hold monitor, whole prompts for routes.
 
-A recorded announcement played again yields the same pairs of spectral peaks at the same
-relative times, whatever the level, codec or a few lost packets; different speech — even the
-same sentence from another mouth — does not line up. Matching counts landmark hashes that agree
-on one time offset.
+Landmarks (:class:`Fingerprint`, the Shazam idea, Wang 2003): a recorded announcement played
+again yields the same pairs of spectral peaks at the same relative times, whatever the level,
+codec or a few lost packets; different speech — even the same sentence from another mouth —
+does not line up. Matching counts landmark hashes that agree on one time offset.
+
+Whole prompts (:func:`prompt_fingerprint`, :func:`fingerprint_likeness`): a compact string per
+prompt that a learned route keeps, to recognise the recording on the next call
+(docs/fingerprint.md).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -163,3 +170,185 @@ class Fingerprint:
         peak = int(smoothed[best])
         smoothed[max(0, best - RUNNER_UP_GAP) : best + RUNNER_UP_GAP + 1] = 0
         return min(1.0, peak / probe.count), min(1.0, (peak - int(smoothed.max())) / probe.count)
+
+
+# -- whole-prompt fingerprints (learned routes) -------------------------------------------------
+#
+# The landmarks above find a short probe inside a long reference. A learned route needs the
+# opposite question — is this whole prompt the one recorded last time? — and a compact string
+# it can keep in JSON. Haitsma and Kalker's sub-fingerprints (2002) answer it: band energies of
+# overlapping frames, one bit per pair of neighbouring bands saying whether their difference
+# grew since the previous frame. The parameters and the measured separation are in
+# docs/fingerprint.md.
+
+PRINT_VERSION: Final = 1
+PRINT_HOP: Final = 800  # 100 ms between sub-fingerprints
+PRINT_WINDOW: Final = 4096  # 512 ms Hann windows: overlapping, so a shifted grid flips few bits
+PRINT_BANDS: Final = 17  # log-spaced in the telephone band: 16 bits per frame
+PRINT_LOW_HZ: Final = 300.0
+PRINT_HIGH_HZ: Final = 3400.0
+PRINT_QUIET_DB: Final = 30.0  # frames this far below the prompt's loudest are pauses (all bits 0)
+PRINT_FLOOR_DBFS: Final = -60.0  # and any frame quieter than this
+PRINT_TRIM_DB: Final = 30.0  # leading and trailing audio this far below the loudest is cut off
+PRINT_MAX_SHIFT: Final = 10  # frames (±1 s) searched for the best alignment
+PRINT_LAG: Final = 1  # frames between the two band-difference readings a bit compares
+PRINT_BAND_FLOOR: Final = 1e-6  # band energies are floored this far below the loudest (-60 dB)
+PRINT_SLACK: Final = 5  # frames one prompt may lack at its ends (an endpointer cuts differently)
+PRINT_MIN_FRAMES: Final = 8  # under 0.8 s of sound there is nothing to compare: likeness 0
+PRINT_MAX_FRAMES: Final = 600  # a prompt's first minute is fingerprinted (bounds what a route keeps)
+_TRIM_STEP: Final = 80  # 10 ms: where the prompt starts and ends, to this precision
+
+_PRINT_FREQS: Final = np.fft.rfftfreq(PRINT_WINDOW, 1 / SAMPLE_RATE)
+_PRINT_EDGES: Final = np.geomspace(PRINT_LOW_HZ, PRINT_HIGH_HZ, PRINT_BANDS + 1)
+_PRINT_BAND_OF: Final = np.searchsorted(_PRINT_EDGES, _PRINT_FREQS, side="right") - 1
+_PRINT_WINDOW_SHAPE: Final = np.hanning(PRINT_WINDOW)
+_BITS_PER_FRAME: Final = PRINT_BANDS - 1
+
+
+def _trimmed(signal: Floats) -> Floats:
+    """``signal`` without the quiet before its first and after its last loud 10 ms."""
+    steps = len(signal) // _TRIM_STEP
+    if steps == 0:
+        return signal[:0]
+    power = np.mean(signal[: steps * _TRIM_STEP].reshape(steps, _TRIM_STEP) ** 2, axis=1)
+    level = 10 * np.log10(power + 1e-12)
+    loud = np.flatnonzero(level >= max(PRINT_FLOOR_DBFS, float(level.max()) - PRINT_TRIM_DB))
+    if not len(loud):
+        return signal[:0]
+    trimmed: Floats = signal[loud[0] * _TRIM_STEP : (loud[-1] + 1) * _TRIM_STEP]
+    return trimmed
+
+
+def _grid_phase(signal: Floats) -> int:
+    """Where the frame grid starts, in samples: the circular mean of the amplitude at the hop's period.
+
+    It follows the recording, not where it was cut, so a prompt the endpointer started 0.3 s
+    later is framed at the same instants.
+    """
+    steps = len(signal) // _TRIM_STEP
+    if steps == 0:
+        return 0
+    power = np.mean(signal[: steps * _TRIM_STEP].reshape(steps, _TRIM_STEP) ** 2, axis=1)
+    times = (np.arange(steps) + 0.5) * _TRIM_STEP
+    turn = np.sum(np.sqrt(power) * np.exp(2j * np.pi * times / PRINT_HOP))
+    return round(float(np.angle(turn)) / (2 * np.pi) * PRINT_HOP) % PRINT_HOP
+
+
+def _sub_fingerprints(signal: Floats) -> npt.NDArray[np.uint16]:
+    """One 16-bit word per 100 ms of trimmed audio (frames centred on the hop grid)."""
+    signal = _trimmed(signal)
+    phase = _grid_phase(signal)
+    count = min(PRINT_MAX_FRAMES, (len(signal) - phase) // PRINT_HOP)
+    if count < 2:
+        return np.zeros(0, dtype=np.uint16)
+    padded = np.pad(signal, (PRINT_WINDOW // 2, PRINT_WINDOW))
+    index = np.arange(PRINT_WINDOW)[None, :] + phase + PRINT_HOP * np.arange(count)[:, None]
+    block = padded[index]
+    spectrum = np.abs(np.fft.rfft(block * _PRINT_WINDOW_SHAPE, axis=1)) ** 2
+    inside = (_PRINT_BAND_OF >= 0) & (_PRINT_BAND_OF < PRINT_BANDS)
+    energy = np.zeros((count, PRINT_BANDS))
+    for band in range(PRINT_BANDS):
+        energy[:, band] = spectrum[:, inside & (band == _PRINT_BAND_OF)].sum(axis=1)
+    total = energy.sum(axis=1)
+    level = 10 * np.log10(total / (3 * PRINT_WINDOW * PRINT_WINDOW / 16) + 1e-12)  # ≈ dBFS of the window
+    loudest = float(energy.max())
+    # Log energies with a floor far below the loudest band: static filters (codecs, band limits)
+    # add a constant per band, which the time difference below cancels.
+    log_energy = np.log10(energy + loudest * PRINT_BAND_FLOOR)
+    difference = log_energy[:, :-1] - log_energy[:, 1:]
+    bits = np.zeros((count, _BITS_PER_FRAME), dtype=bool)
+    bits[PRINT_LAG:] = (difference[PRINT_LAG:] - difference[:-PRINT_LAG]) > 0
+    quiet = level < max(PRINT_FLOOR_DBFS, float(level.max()) - PRINT_QUIET_DB)
+    bits[quiet] = False
+    weights = (1 << np.arange(_BITS_PER_FRAME)).astype(np.int64)
+    words: npt.NDArray[np.uint16] = (bits.astype(np.int64) @ weights).astype(np.uint16)
+    return words
+
+
+def prompt_fingerprint(pcm: npt.NDArray[np.int16]) -> str:
+    """A compact fingerprint of one whole prompt (8 kHz int16 mono), as a JSON-safe string.
+
+    Base64 of a version byte and one big-endian 16-bit word per 100 ms of the prompt, its
+    leading and trailing quiet cut off (about 260 characters for a 10 s prompt; the first
+    minute at most). Silence or under 0.8 s of sound gives a fingerprint that matches nothing.
+    """
+    return _encoded(_sub_fingerprints(np.asarray(pcm, dtype=np.float64) / 32768))
+
+
+def _encoded(words: npt.NDArray[np.uint16]) -> str:
+    return base64.b64encode(bytes([PRINT_VERSION]) + words.astype(">u2").tobytes()).decode("ascii")
+
+
+class TimedAudio(Protocol):
+    """A stretch of the line's audio and when it started (``voice.endpoint.Utterance`` is one)."""
+
+    @property
+    def audio(self) -> npt.NDArray[np.int16]:
+        """8 kHz int16 samples."""
+
+    @property
+    def start(self) -> float:
+        """Seconds on the call's clock."""
+
+
+def prompt_audio(utterances: Sequence[TimedAudio]) -> npt.NDArray[np.int16]:
+    """A prompt's utterances laid out as the line played them: each at its start, silence between.
+
+    The gaps are kept as heard, so the audio does not depend on where the endpointer cut it.
+    """
+    if not utterances:
+        return np.zeros(0, dtype=np.int16)
+    first = min(utterance.start for utterance in utterances)
+    placed = [
+        (round((utterance.start - first) * SAMPLE_RATE), np.asarray(utterance.audio, dtype=np.int16))
+        for utterance in utterances
+    ]
+    audio = np.zeros(max(offset + len(samples) for offset, samples in placed), dtype=np.int16)
+    for offset, samples in placed:
+        audio[offset : offset + len(samples)] = samples
+    return audio
+
+
+def utterances_fingerprint(utterances: Sequence[TimedAudio]) -> str | None:
+    """The fingerprint of the prompt these utterances make up, or ``None`` if too little was heard.
+
+    What a session passes as ``DecisionContext.fingerprint`` and keeps in the route's step: the
+    same utterances whose words make the prompt's text.
+    """
+    words = _sub_fingerprints(prompt_audio(utterances).astype(np.float64) / 32768)
+    return _encoded(words) if len(words) >= PRINT_MIN_FRAMES else None
+
+
+def _decoded(fingerprint: str) -> npt.NDArray[np.int64] | None:
+    try:
+        raw = base64.b64decode(fingerprint, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not raw or raw[0] != PRINT_VERSION or len(raw) % 2 != 1:
+        return None
+    return np.frombuffer(raw[1:], dtype=">u2").astype(np.int64)
+
+
+def fingerprint_likeness(a: str, b: str) -> float:
+    """How surely two prompt fingerprints are the same recording: 0 (unrelated) to 1 (identical).
+
+    The bit agreement at the best alignment within ±1 s, as ``1 - 2 * bit error rate``, over
+    the longer prompt's length (what one has and the other lacks counts as chance agreement).
+    Fingerprints too short to tell, malformed or of another version give 0.
+    """
+    first, second = _decoded(a), _decoded(b)
+    if first is None or second is None or min(len(first), len(second)) < PRINT_MIN_FRAMES:
+        return 0.0
+    longest = max(len(first), len(second))
+    best = 0.0
+    for shift in range(-PRINT_MAX_SHIFT, PRINT_MAX_SHIFT + 1):
+        one = first[max(0, shift) :]
+        other = second[max(0, -shift) :]
+        overlap = min(len(one), len(other))
+        if overlap < PRINT_MIN_FRAMES:
+            continue
+        differing = (one[:overlap] ^ other[:overlap]).astype(">u2").view(np.uint8)
+        errors = int(np.unpackbits(differing).sum())
+        agreement = overlap * _BITS_PER_FRAME - 2 * errors  # agreeing minus disagreeing bits
+        best = max(best, agreement / (max(overlap, longest - PRINT_SLACK) * _BITS_PER_FRAME))
+    return min(1.0, best)

@@ -63,6 +63,8 @@ class DecisionContext:
     attempts: int = 1  # how many times this prompt has been heard
     history: Sequence[tuple[str, Action]] = field(default_factory=tuple)  # (prompt text, action)
     forbidden_keys: frozenset[str] = frozenset()  # keys no decider may press (a callback the call declines)
+    fingerprint: str | None = None  # of the prompt's audio (audio.fingerprint.utterances_fingerprint)
+    language: str = "en"  # the call's language (CallRequest.language): picks a language front door's key
 
 
 class Decider(Protocol):

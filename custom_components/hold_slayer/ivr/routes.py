@@ -5,9 +5,12 @@ the action (a secret by its name only), when it came (seconds after the answer),
 step was seen and when it was last confirmed, plus the company's hold times. The next call to
 that number replays the route step by step without asking any model: a step is taken only when
 the prompt heard matches the one remembered and the action still fits it (the key is still
-offered, the secret was given for this call). When the menu changed, the route decider passes,
-the rest of the chain decides, and the route is rewritten from that call. A route not confirmed
-within the freshness window is not replayed: the call decides afresh and confirms it.
+offered, the secret was given for this call). A prompt is recognised by its recording when both
+the step and the call have its audio fingerprint, else by its words: a fingerprint that says
+"another recording" outvotes words that read alike (docs/fingerprint.md says why). When the menu
+changed, the route decider passes, the rest of the chain decides, and the route is rewritten
+from that call. A route not confirmed within the freshness window is not replayed: the call
+decides afresh and confirms it.
 """
 
 from __future__ import annotations
@@ -21,12 +24,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
 
+from custom_components.hold_slayer.audio.fingerprint import fingerprint_likeness
+
 from .decide import Action, DecisionContext, HangUp, Press, Say, Wait
 from .menu import PromptKind, likeness
 
 ROUTES_VERSION: Final = 1
 FRESHNESS_DAYS: Final = 30.0  # menus change with seasons and reorganisations; a month is trusted
 PROMPT_LIKENESS: Final = 0.6  # share of words two readings of one prompt have in common (STT varies)
+FINGERPRINT_LIKENESS: Final = 0.5  # audio fingerprints this alike are one recording (docs/fingerprint.md)
+MASKED: Final = "•"  # what the session puts for a secret's value in a prompt's words (session.request.MASK)
 LOOKAHEAD: Final = 2  # a step the line skipped this time (a holiday notice gone) is no divergence
 KEPT_HOLDS: Final = 50  # hold times kept per route for the profile
 SOURCE: Final = "learned route"
@@ -105,6 +112,7 @@ class RouteStep:
     at: float  # seconds after the line answered
     seen: int = 1
     confirmed: float = 0.0  # unix time this step was last taken and led on to a person
+    fingerprint: str | None = None  # the prompt's audio fingerprint, if the call had it
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RouteStep:
@@ -115,6 +123,7 @@ class RouteStep:
             float(data["at"]),
             int(data["seen"]),
             float(data["confirmed"]),
+            fingerprint if isinstance(fingerprint := data.get("fingerprint"), str) and fingerprint else None,
         )
 
 
@@ -183,9 +192,12 @@ class RouteDecider:
         steps = self.route.steps
         for index in range(self.position, min(self.position + LOOKAHEAD, len(steps))):
             step = steps[index]
-            if likeness(step.prompt, context.prompt.text) < PROMPT_LIKENESS:
+            by_recording = step.fingerprint is not None and context.fingerprint is not None
+            if not same_prompt(step, context):
                 continue
-            reason = f"step {index + 1} of the route, seen {step.seen}x"
+            reason = f"step {index + 1} of the route, seen {step.seen}x" + (
+                ", same recording" if by_recording else ""
+            )
             action = action_from_dict(step.action, reason=reason)
             if not _still_fits(action, context):
                 break
@@ -194,6 +206,18 @@ class RouteDecider:
             return action
         self.diverged = True
         return None
+
+
+def same_prompt(step: RouteStep, context: DecisionContext) -> bool:
+    """Whether the prompt heard is the one ``step`` remembers.
+
+    By the recording when both have a fingerprint — either way: the same recording read
+    differently by speech recognition is the step, and another recording is not, however alike
+    its words (they are compared as a set, blind to a menu that swapped its keys) — else by words.
+    """
+    if step.fingerprint is not None and context.fingerprint is not None:
+        return fingerprint_likeness(step.fingerprint, context.fingerprint) >= FINGERPRINT_LIKENESS
+    return likeness(step.prompt, context.prompt.text) >= PROMPT_LIKENESS
 
 
 def _still_fits(action: Action, context: DecisionContext) -> bool:
@@ -205,6 +229,11 @@ def _still_fits(action: Action, context: DecisionContext) -> bool:
         offered = {option.key for option in prompt.options}
         return not offered or action.digits in offered
     return True
+
+
+def _keepable(step: RouteStep) -> str | None:
+    """The step's fingerprint, unless its prompt held a secret (masked in the words, not the audio)."""
+    return None if MASKED in step.prompt else step.fingerprint
 
 
 class RouteBook:
@@ -261,8 +290,10 @@ class RouteBook:
     ) -> Route:
         """Keep the route a call to a person took.
 
-        A replay that matched the whole way confirms the remembered steps (``seen`` + 1); a call
-        that decided afresh (no route, a stale one, or a menu that changed) replaces them.
+        A replay that matched the whole way confirms the remembered steps (``seen`` + 1) and keeps
+        their fingerprints (a step remembered without one gains this call's); a call that decided
+        afresh (no route, a stale one, or a menu that changed) replaces them. A prompt whose words
+        had a secret masked keeps no fingerprint: its audio may read the secret back.
         """
         now = self.clock()
         old = self.routes.get(number)
@@ -272,13 +303,21 @@ class RouteBook:
             and replay.followed == list(range(len(replay.route.steps)))
         )
         if old is not None and followed:
+            if len(steps) == len(old.steps):  # this call's steps are the replayed ones, in order
+                for step, heard in zip(old.steps, steps, strict=True):
+                    if step.fingerprint is None and heard.action == step.action:
+                        step.fingerprint = _keepable(heard)
             for step in old.steps:
                 step.seen += 1
                 step.confirmed = now
             route = old
             route.calls += 1
         else:
-            route = Route(number, company, [RouteStep(s.prompt, s.action, s.at, 1, now) for s in steps])
+            route = Route(
+                number,
+                company,
+                [RouteStep(s.prompt, s.action, s.at, 1, now, _keepable(s)) for s in steps],
+            )
             if old is not None:
                 route.calls, route.holds = old.calls + 1, old.holds
         route.company = company or route.company

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Final
 
+from custom_components.hold_slayer.audio.fingerprint import utterances_fingerprint
 from custom_components.hold_slayer.ivr.decide import (
     Action,
     Decider,
@@ -30,6 +31,7 @@ from custom_components.hold_slayer.ivr.menu import (
     prompt_signature,
 )
 from custom_components.hold_slayer.ivr.routes import RouteStep, action_to_dict
+from custom_components.hold_slayer.voice.endpoint import Utterance
 
 from .commands import Command, Decide, Emit, EndCall, Note, Perform
 from .events import EventType, SessionState, Speaker
@@ -52,6 +54,8 @@ class Navigator:
         self.history: list[tuple[str, Action]] = []
         self._heard: dict[str, int] = {}  # how often each question was asked (by signature)
         self._pending: list[str] = []  # line text since our last action
+        self._pending_audio: list[Utterance] = []  # … and the utterances it was read from
+        self._fingerprint: str | None = None  # of the prompt being decided (its recording)
         self._pending_since: float | None = None  # audio seconds the line last finished a sentence
         self._deciding: Action | None = None  # our answer in the action lane
         self._callback_answered = False  # a hold's callback offer is taken or declined once
@@ -90,10 +94,11 @@ class Navigator:
 
     # -- inputs -----------------------------------------------------------------------------------
 
-    def on_words(self, view: LineView, text: str) -> list[Command]:
-        """The line said ``text`` (the hold judge has had it first)."""
+    def on_words(self, view: LineView, text: str, utterance: Utterance) -> list[Command]:
+        """The line said ``text`` in ``utterance`` (the hold judge has had it first)."""
         if view.state is SessionState.IVR:
             self._pending.append(text)
+            self._pending_audio.append(utterance)
             self._pending_since = view.audio_time
             return []
         if view.state is SessionState.ON_HOLD:
@@ -118,7 +123,9 @@ class Navigator:
         ):
             return []
         text = " ".join(self._pending)
-        self._pending = []
+        # The recording, so a learned route knows the prompt however speech recognition reads it.
+        self._fingerprint = utterances_fingerprint(self._pending_audio)
+        self._pending, self._pending_audio = [], []
         return [Decide(text)]
 
     def prepare(self, view: LineView, text: str) -> tuple[list[Command], DecisionContext | None]:
@@ -146,6 +153,8 @@ class Navigator:
             attempts=self._heard[key],
             history=tuple(self.history),
             forbidden_keys=frozenset({callback} if callback and not request.accept_callback else ()),
+            fingerprint=self._fingerprint,
+            language=request.language,
         )
         self.decisions += 1
         return commands, context
@@ -161,7 +170,8 @@ class Navigator:
         self.history.append((text, action))
         if not (isinstance(action, Say) and request.holds_secret(action.text)):
             at = round(view.audio_time, 1)
-            self.route_steps.append(RouteStep(request.scrub(text), action_to_dict(action), at))
+            step = RouteStep(request.scrub(text), action_to_dict(action), at, fingerprint=self._fingerprint)
+            self.route_steps.append(step)
         self._deciding = action
         return [Perform(action)]
 

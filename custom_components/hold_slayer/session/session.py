@@ -539,7 +539,7 @@ class CallSession:
         state = self.state
         self._run(self._judge.on_transcript(self, utterance.start, text))
         if self.state is state:  # the judge heard a person (or the hold) in them: not menu words
-            self._run(self._navigator.on_words(self, text))
+            self._run(self._navigator.on_words(self, text, utterance))
 
     def _on_user_request(self, request: UserRequest) -> None:
         command, result = request.command, request.result
