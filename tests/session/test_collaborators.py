@@ -1,0 +1,329 @@
+"""The hold judge, the navigator and the hand-off on their own: a view in, commands out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from custom_components.hold_slayer.audio.classifier import Label
+from custom_components.hold_slayer.audio.monitor import EventKind, MonitorEvent
+from custom_components.hold_slayer.ivr.decide import Press, Say, Wait
+from custom_components.hold_slayer.ivr.menu import parse_prompt
+from custom_components.hold_slayer.ivr.model import model_chain
+from custom_components.hold_slayer.session.commands import (
+    CancelTimer,
+    CheckWords,
+    ConfirmPerson,
+    Decide,
+    DiscardHold,
+    Emit,
+    EndCall,
+    LearnHoldSegment,
+    Note,
+    Perform,
+    ReportPerson,
+    Retract,
+    SetTimer,
+    StartHold,
+    StartTransfer,
+)
+from custom_components.hold_slayer.session.events import EventType, SessionState, Speaker
+from custom_components.hold_slayer.session.handoff import REMIND, HandOff
+from custom_components.hold_slayer.session.hold_judge import SILENT_HOLD, UNANSWERED_HOLD, HoldJudge
+from custom_components.hold_slayer.session.navigator import Navigator
+from custom_components.hold_slayer.session.request import CallRequest, Handoff
+from custom_components.hold_slayer.session.states import Phase
+from custom_components.hold_slayer.voice.endpoint import Utterance
+
+MENU = "For billing, press 1. For anything else, press 0."
+
+
+@dataclass
+class View:
+    """A LineView the test sets by hand."""
+
+    request: CallRequest = field(default_factory=lambda: CallRequest("+18005550100", goal="billing"))
+    state: SessionState = SessionState.IVR
+    phase: Phase = Phase.LISTENING
+    audio_time: float = 0.0
+    wall_time: float = 0.0
+    labels: Sequence[tuple[float, Label]] = ()
+    speaking: bool = False
+    transcribing: int = 0
+    can_transcribe: bool = True
+    can_speak: bool = True
+    hold_seconds: float | None = None
+    awaiting_us: bool = False
+    answered_current_prompt: bool = False
+    has_answered: bool = False
+    line_spoke_at: float | None = None
+    words_pending: bool = False
+
+
+def _labels(start: float, end: float, label: Label) -> list[tuple[float, Label]]:
+    return [(round(start + i / 10, 1), label) for i in range(round((end - start) * 10))]
+
+
+def _hold(at: float, onset: float) -> MonitorEvent:
+    return MonitorEvent(at, EventKind.HOLD_STARTED, 0.8, onset)
+
+
+def _utterance(start: float = 0.0) -> Utterance:
+    return Utterance(np.zeros(8000, dtype=np.int16), start, start + 1)
+
+
+# -- the hold judge ---------------------------------------------------------------------------------
+
+
+def test_a_hold_while_the_menu_waits_for_us_is_held_back_until_we_answered() -> None:
+    judge = HoldJudge()
+    view = View(audio_time=20.0, awaiting_us=True, labels=_labels(10, 20, Label.MUSIC))
+    assert judge.on_monitor_event(view, _hold(20.0, 15.0)) == []
+    assert judge.on_tick(view, decided=True) == []
+    view.awaiting_us, view.answered_current_prompt = False, True
+    assert judge.on_tick(view, decided=True) == [DiscardHold()]
+    assert judge.on_tick(view, decided=True) == []  # forgotten
+
+
+def test_a_menu_we_cannot_answer_that_stays_quiet_becomes_a_hold() -> None:
+    judge = HoldJudge()
+    view = View(audio_time=20.0, awaiting_us=True, labels=_labels(10, 20, Label.MUSIC))
+    judge.on_monitor_event(view, _hold(20.0, 15.0))
+    view.line_spoke_at = 25.0  # the line read its prompt again: still asking
+    view.audio_time = 25.0 + UNANSWERED_HOLD
+    assert judge.on_tick(view, decided=True) == []
+    view.audio_time = 25.1 + UNANSWERED_HOLD
+    assert judge.on_tick(view, decided=True) == [StartHold(15.0, 0.8)]
+
+
+def test_silence_alone_is_a_hold_only_once_it_outlasts_a_menus_timeout() -> None:
+    judge = HoldJudge()
+    view = View(audio_time=10.0, labels=_labels(5, 10, Label.SILENCE))
+    assert judge.on_monitor_event(view, _hold(10.0, 5.0)) == []
+    view.audio_time, view.labels = 5.0 + SILENT_HOLD - 0.1, _labels(5, 19.9, Label.SILENCE)
+    assert judge.on_tick(view, decided=True) == []
+    view.audio_time = 5.0 + SILENT_HOLD
+    assert judge.on_tick(view, decided=True) == [StartHold(5.0, 0.8)]
+
+
+def test_silence_broken_by_the_line_speaking_was_a_pause() -> None:
+    judge = HoldJudge()
+    view = View(audio_time=10.0, labels=_labels(5, 10, Label.SILENCE))
+    judge.on_monitor_event(view, _hold(10.0, 5.0))
+    view.speaking = True
+    assert judge.on_tick(view, decided=True) == [DiscardHold()]
+
+
+def test_music_is_a_hold_at_once() -> None:
+    view = View(audio_time=10.0, labels=_labels(5, 10, Label.MUSIC))
+    assert HoldJudge().on_monitor_event(view, _hold(10.0, 5.0)) == [StartHold(5.0, 0.8)]
+
+
+def test_a_person_on_hold_is_read_first_then_reported_or_kept_as_the_hold() -> None:
+    judge = HoldJudge()
+    view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=60.0)
+    person = MonitorEvent(60.0, EventKind.HUMAN_DETECTED, 0.9, 58.0)
+    assert judge.on_monitor_event(view, person) == [CheckWords(58.0, 0.9)]
+    view.phase = Phase.CHECKING
+    assert judge.on_monitor_event(view, person) == []  # one reading at a time
+    view.phase = Phase.WAITING
+    offer = "To be called back, press 2."
+    assert judge.on_words_read(view, 58.0, 0.9, offer) == [Note(Speaker.LINE, offer), LearnHoldSegment()]
+    assert judge.on_words_read(view, 58.0, 0.9, "Hello, this is Sam, how can I help?") == [
+        ReportPerson(58.0, 0.9, "audio", "Hello, this is Sam, how can I help?")
+    ]
+
+
+def test_without_a_recogniser_the_monitor_is_believed() -> None:
+    view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, can_transcribe=False)
+    person = MonitorEvent(60.0, EventKind.HUMAN_DETECTED, 0.9, 58.0)
+    assert HoldJudge().on_monitor_event(view, person) == [ReportPerson(58.0, 0.9, "audio")]
+
+
+def test_friendly_words_the_hold_plays_again_are_retracted_and_then_the_hold() -> None:
+    judge = HoldJudge()
+    view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=30.0)
+    jessica = "Hi, this is Jessica from Acme. Thanks for your patience, please stay on the line."
+    sam = "Thanks for holding, this is Sam, who am I speaking with?"
+    assert judge.on_transcript(view, 25.0, jessica) == [ReportPerson(25.0, 0.9, "transcript", jessica)]
+    view.state, view.phase = SessionState.HUMAN, Phase.SUSPECTED
+    retract = [Retract("the same words again: a recording on the hold"), LearnHoldSegment()]
+    assert judge.on_transcript(view, 40.0, jessica.lower()) == retract
+    view.state, view.phase = SessionState.ON_HOLD, Phase.WAITING
+    assert judge.on_transcript(view, 60.0, jessica) == []  # the hold's words now
+    assert judge.on_transcript(view, 90.0, sam) == [ReportPerson(90.0, 0.9, "transcript", sam)]
+
+
+def test_a_suspected_person_is_confirmed_or_retracted_when_the_music_is_back() -> None:
+    judge = HoldJudge()
+    view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=100.0)
+    judge.on_transcript(view, 99.0, "This is Sam, how can I help?")
+    view.state, view.phase = SessionState.HUMAN, Phase.SUSPECTED
+    view.audio_time, view.labels = 101.0, _labels(99, 101, Label.SPEECH)
+    assert judge.on_tick(view, decided=True) == []
+    view.audio_time, view.labels = 102.0, _labels(99, 102, Label.SPEECH)
+    assert judge.on_tick(view, decided=True) == [ConfirmPerson()]
+    view.audio_time, view.labels = 106.0, _labels(99, 103, Label.SPEECH) + _labels(103, 106, Label.MUSIC)
+    assert judge.on_tick(view, decided=True) == [Retract("the hold music came back"), LearnHoldSegment()]
+
+
+def test_a_person_right_after_the_menu_is_recognised_by_their_words() -> None:
+    judge = HoldJudge()
+    view = View(audio_time=12.0)
+    greeting = "Thank you for calling, this is Dana, how may I help you?"
+    assert judge.on_transcript(view, 10.0, greeting) == []  # nothing answered yet: a greeting is the IVR's
+    view.has_answered = True
+    assert judge.on_transcript(view, 10.0, greeting) == [ReportPerson(10.0, 0.9, "transcript", greeting)]
+
+
+def test_the_hold_limit_ends_the_call_once() -> None:
+    judge = HoldJudge()
+    view = View(
+        request=CallRequest("+1", max_hold=60.0),
+        state=SessionState.ON_HOLD,
+        phase=Phase.WAITING,
+        hold_seconds=60.1,
+    )
+    assert judge.on_tick(view, decided=True) == [EndCall("max_hold", "held too long")]
+    assert judge.on_tick(view, decided=True) == []
+
+
+def test_announcements_are_told() -> None:
+    event = MonitorEvent(40.0, EventKind.ANNOUNCEMENT, 0.774)
+    view = View(state=SessionState.ON_HOLD)
+    assert HoldJudge().on_monitor_event(view, event) == [Emit(EventType.ANNOUNCEMENT, {"confidence": 0.77})]
+
+
+# -- the navigator ----------------------------------------------------------------------------------
+
+
+def test_the_navigator_decides_once_the_menu_has_settled() -> None:
+    navigator = Navigator(model_chain([]))
+    view = View(audio_time=5.0)
+    assert navigator.on_words(view, "For billing, press 1.", _utterance(2.0)) == []
+    assert navigator.on_words(view, "For anything else, press 0.", _utterance(4.0)) == []
+    view.audio_time = 5.4
+    assert navigator.on_tick(view) == []  # not settled
+    view.audio_time, view.speaking = 5.6, True
+    assert navigator.on_tick(view) == []  # the line speaks again
+    view.speaking, view.transcribing = False, 1
+    assert navigator.on_tick(view) == []  # words still being read
+    view.transcribing = 0
+    assert navigator.on_tick(view) == [Decide(MENU)]
+    assert navigator.on_tick(view) == []
+
+
+async def test_the_navigator_asks_its_chain_and_keeps_the_step() -> None:
+    navigator = Navigator(model_chain([]))
+    view = View(audio_time=6.0, phase=Phase.DECIDING)
+    commands, context = navigator.prepare(view, MENU)
+    assert commands == [
+        Emit(
+            EventType.MENU_HEARD,
+            {
+                "text": MENU,
+                "kind": "menu",
+                "options": [{"key": "0", "label": "anything else"}, {"key": "1", "label": "billing"}],
+            },
+        )
+    ]
+    assert context is not None
+    assert (context.attempts, context.language) == (1, "en")
+    action = await navigator.decide(context)
+    assert isinstance(action, Press)
+    assert (action.digits, action.source) == ("1", "rules")
+    assert navigator.on_decided(view, MENU, action) == [Perform(action)]
+    assert navigator.is_ours(action)
+    assert [step.action["digits"] for step in navigator.route_steps] == ["1"]
+    assert navigator.answered_current_prompt
+    _commands, again = navigator.prepare(view, MENU)
+    assert again is not None
+    assert again.attempts == 2
+
+
+def test_a_phrase_holding_a_secret_is_never_kept_in_the_route() -> None:
+    navigator = Navigator(model_chain([]))
+    view = View(request=CallRequest("+1", secrets={"pin": "4321"}))
+    navigator.on_decided(view, "Say your PIN.", Say("four three two one"))
+    navigator.on_decided(view, "Say your PIN.", Wait())
+    assert [step.action["kind"] for step in navigator.route_steps] == ["wait"]
+
+
+def test_a_callback_offer_is_declined_or_taken_once() -> None:
+    offer = parse_prompt("If you would like us to call you back, press 2.")
+    declining = Navigator(model_chain([]))
+    view = View(state=SessionState.ON_HOLD)
+    first = declining.on_hold_words(view, offer)
+    assert len(first) == 1
+    assert isinstance(first[0], Note)
+    assert declining.on_hold_words(view, offer) == []
+    taking = Navigator(model_chain([]))
+    view = View(state=SessionState.ON_HOLD, request=CallRequest("+1", accept_callback=True))
+    commands = taking.on_hold_words(view, offer)
+    assert commands[0] == EndCall("callback_accepted", "the company will call back", hang_up=False)
+    assert isinstance(commands[1], Perform)
+    assert commands[1].action == Press("2", reason="the call accepts callbacks", source="navigator")
+
+
+# -- the hand-off -----------------------------------------------------------------------------------
+
+
+def test_a_desk_takes_the_call_at_once() -> None:
+    handoff = HandOff(Handoff(transfer_to="201"))
+    assert handoff.on_person() == [StartTransfer("201")]
+    assert handoff.on_confirmed(View()) == []
+
+
+def test_the_agent_is_greeted_reminded_and_left_after_the_patience() -> None:
+    handoff = HandOff(Handoff(repeat_every=20, patience=50))
+    view = View(wall_time=100.0)
+    assert handoff.on_person() == []
+    [greet] = handoff.on_confirmed(view)
+    assert isinstance(greet, Perform)
+    assert isinstance(greet.action, Say)
+    assert greet.action.text.startswith("Hello, thank you for taking the call.")
+    view.wall_time = 104.0
+    assert handoff.on_action_done(view, greet.action) == [SetTimer(REMIND, 20)]
+    view.wall_time = 124.0
+    [remind] = handoff.on_timer(view, REMIND)
+    assert isinstance(remind, Perform)
+    view.wall_time = 128.0
+    assert handoff.on_action_done(view, remind.action) == [SetTimer(REMIND, 20)]
+    view.wall_time = 148.0
+    [remind] = handoff.on_timer(view, REMIND)
+    assert isinstance(remind, Perform)
+    view.wall_time = 149.0
+    assert handoff.on_action_done(view, remind.action) == [SetTimer(REMIND, 1.0)]
+    view.wall_time = 150.0
+    [farewell] = handoff.on_timer(view, REMIND)
+    assert isinstance(farewell, Perform)
+    assert isinstance(farewell.action, Say)
+    assert "can't come to the phone" in farewell.action.text
+    assert handoff.on_action_done(view, farewell.action) == [EndCall("nobody_took_over", "nobody took over")]
+
+
+def test_a_retracted_person_is_no_longer_talked_to() -> None:
+    handoff = HandOff(Handoff())
+    view = View()
+    [greet] = handoff.on_confirmed(view)
+    assert isinstance(greet, Perform)
+    assert handoff.on_stop() == [CancelTimer(REMIND)]
+    assert handoff.on_action_done(view, greet.action) == []
+    assert handoff.on_timer(view, REMIND) == []
+
+
+def test_without_a_voice_the_patience_still_runs() -> None:
+    handoff = HandOff(Handoff(repeat_every=20, patience=30))
+    view = View(can_speak=False)
+    assert handoff.on_confirmed(view) == [SetTimer(REMIND, 20)]
+    view.wall_time = 20.0
+    assert handoff.on_timer(view, REMIND) == [SetTimer(REMIND, 10)]
+    view.wall_time = 30.0
+    assert handoff.on_timer(view, REMIND) == [EndCall("nobody_took_over", "nobody took over")]
+
+
+def test_the_simulator_keeps_no_agent() -> None:
+    handoff = HandOff(Handoff(), keep_agent=False)
+    assert handoff.on_confirmed(View()) == []
