@@ -91,6 +91,12 @@ def music(seconds: float, offset: float | None = None) -> Step:
 _music_offset = 0.0
 
 
+def restart_music() -> None:
+    """Each test's hold music starts at the top of the track, whatever ran before it."""
+    global _music_offset  # noqa: PLW0603
+    _music_offset = 0.0
+
+
 @dataclass
 class FakeLine:
     """A CallLeg that answers at once (or fails) and plays its script."""
