@@ -9,6 +9,7 @@
                             a real OpenAI-compatible endpoint (key in $HOLD_SLAYER_API_KEY)
     --routes FILE           learned routes kept in FILE: each call replays and updates them
     --twice                 call every scenario twice; the second call replays the learned route
+                            (and finds the changed menu of a scenario with ``second_call``)
 
 Everything is real and local: the simulator answers on a SIP port of 127.0.0.1 and speaks
 through espeak-ng and Piper; Hold Slayer's HA-free core (SIP engine, classifier and hold monitor,
@@ -201,8 +202,13 @@ async def bench(
         await simulator.stop()
 
 
-async def run_one(parts: Bench, scenario: Scenario) -> dict[str, Any]:
-    """One whole call against ``scenario``; the FORMAT.md result object."""
+async def run_one(parts: Bench, first: Scenario) -> dict[str, Any]:
+    """One whole call to ``first``'s number; the FORMAT.md result object.
+
+    The call is scored against the line it finds: from the second call on, a scenario's
+    ``second_call`` (the menu changed since the route was learned).
+    """
+    scenario = parts.simulator.next_version(first)
     expect = scenario.expect
     timed = TimedStt(parts.stt)
     request = CallRequest(
@@ -215,6 +221,7 @@ async def run_one(parts: Bench, scenario: Scenario) -> dict[str, Any]:
     replay = parts.routes.decider_for(request.target) if parts.routes is not None else None
     with captured_logs() as logged:
         session, result = await _call(parts, scenario, request, timed, replay)
+    result["menu_changed"] = scenario is not first  # the line is the scenario's second_call
     result["secret_leaks"] = secret_leaks(request, session, logged, parts.routes)
     if result["secret_leaks"]:
         result["ok"] = False
@@ -241,6 +248,8 @@ async def _call(
     result.update(menu_speed(scenario, record))
     result["model_calls"] = session.model_calls
     result["route_steps_replayed"] = len(replay.followed) if replay is not None else 0
+    # Whether the replay stopped following the route: a changed menu must make it stop.
+    result["route_diverged"] = replay.diverged if replay is not None else None
     return session, result
 
 

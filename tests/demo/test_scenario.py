@@ -83,9 +83,11 @@ def test_every_shipped_scenario_loads() -> None:
     for scenario in scenarios:
         assert scenario.source == f"{scenario.id}.yaml", "file name = id"
         assert scenario.expect.max_seconds <= 160
-        if scenario.expect.path is not None:
-            assert scenario.expect.path[0] == scenario.start
-            assert scenario.expect.path[-1] == scenario.expect.reaches
+        for version in (scenario, scenario.second_call):
+            if version is not None and version.expect.path is not None:
+                assert version.expect.path[0] == version.start
+                assert version.expect.path[-1] == version.expect.reaches
+    assert sum(scenario.second_call is not None for scenario in scenarios) >= 2
     answers = {scenario.line.answer for scenario in scenarios}
     assert answers == set(Answer)
     kinds = {type(node) for scenario in scenarios for node in scenario.nodes.values()}
@@ -403,3 +405,82 @@ def test_ids_and_numbers_must_be_unique(tmp_path: Path) -> None:
     (tmp_path / "b.yaml").write_text(GOOD)
     with pytest.raises(ScenarioError, match="also used by"):
         load_scenarios(tmp_path)
+
+
+CHANGED = """
+second_call:
+  description: "The menu was reorganised: billing moved to 3, and a survey comes first."
+  start: survey
+  nodes:
+    survey: {say: "Stay on the line after your call for a short survey.", next: main}
+    main:
+      say: "For support, press 1. For billing, press 3."
+      input: {dtmf: {"1": support, "3": billing}, invalid: main, on_fail: bye}
+  expect:
+    path: [survey, main, billing, queue, agent]
+    max_seconds: 80
+"""
+
+
+def test_a_second_call_finds_the_changed_menu() -> None:
+    """``second_call`` replaces and adds whole nodes; the rest of the line and the caller stay."""
+    first = parse_scenario(GOOD + CHANGED, source="acme.yaml")
+    second = first.second_call
+    assert second is not None
+    assert first.for_call(1) is first
+    assert first.for_call(2) is second
+    assert first.for_call(7) is second
+    assert second.for_call(2) is second  # no third version
+    assert (first.start, second.start) == ("welcome", "survey")
+    assert isinstance(second.nodes["main"], MenuNode)
+    assert dict(second.nodes["main"].input.dtmf) == {"1": "support", "3": "billing"}
+    assert second.nodes["billing"] is first.nodes["billing"]
+    assert "survey" not in first.nodes
+    assert second.expect.path == ("survey", "main", "billing", "queue", "agent")
+    assert (first.expect.max_seconds, second.expect.max_seconds) == (60, 80)
+    assert second.expect.intent == first.expect.intent
+    assert second.expect.secrets == first.expect.secrets
+    assert second.description.startswith("The menu was reorganised")
+    assert (second.id, second.line, second.second_call) == (first.id, first.line, None)
+    assert parse_scenario(GOOD, source="acme.yaml").for_call(2).second_call is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ("second_call: {}", "second_call: missing key 'nodes'"),
+        ("second_call: {nodes: {}}", "second_call.nodes: needs at least one node"),
+        (
+            "second_call: {nodes: {main: {say: Hi, input: {dtmf: {'1': nowhere}}}}}",
+            "second_call.nodes.main.input.dtmf.1: unknown node 'nowhere'",
+        ),
+        (
+            "second_call: {nodes: {support: {say: Closed., hangup: true}}}",
+            "second_call.nodes.support: is the same as the first call's: change it",
+        ),
+        (
+            "second_call: {start: welcome, nodes: {support: {say: Shut., hangup: true}}}",
+            "second_call.start: is the same as the first call's: leave it out",
+        ),
+        (
+            "second_call: {nodes: {agent: {say: Bye., hangup: true}}}",
+            "second_call.expect.reaches: node 'agent' is not a human node",
+        ),
+        (
+            "second_call: {nodes: {support: {say: Shut., hangup: true}}, expect: {intent: other}}",
+            "second_call.expect.intent: unknown key",
+        ),
+        (
+            "second_call: {nodes: {support: {say: Shut., hangup: true}}, line: {number: '1'}}",
+            "second_call.line: unknown key",
+        ),
+        (
+            "second_call: {nodes: {support: {say: Shut., hangup: true}}, expect: {path: [main, gone]}}",
+            "second_call.expect.path.1: unknown node 'gone'",
+        ),
+    ],
+)
+def test_second_call_errors(changes: str, message: str) -> None:
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(GOOD + changes + "\n", source="acme.yaml")
+    assert str(error.value) == f"acme.yaml: {message}"

@@ -13,7 +13,7 @@ from custom_components.hold_slayer.demo.scenario import Answer, load_scenarios
 from custom_components.hold_slayer.demo.simulator import CompanySimulator
 from custom_components.hold_slayer.telephony import CallFailedError, EndCause
 from custom_components.hold_slayer.voice.espeak import EspeakTts
-from tests.demo.conftest import Ear, caller, company, shipped, until
+from tests.demo.conftest import Ear, caller, company, scenario, shipped, until
 from tests.servers.baresip import baresip_peer
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -232,3 +232,54 @@ async def test_every_shipped_line_answers_as_its_scenario_says() -> None:
     finally:
         await sim.stop()
     assert len(sim.records) == len(scenarios)
+
+
+CHANGING = """
+version: 1
+id: changing
+line: {number: "5552000", rings: 0}
+voices: {ivr: "tts:ivr-1", agent: "tts:human-1"}
+start: main
+nodes:
+  main:
+    say: "For billing, press 1. For support, press 2."
+    input: {dtmf: {"1": agent, "2": bye}, timeout: 4, retries: 0, on_fail: bye}
+  agent: {human: {voice: agent, say: "Hi, this is Sam.", patience: 2}}
+  bye: {say: "Goodbye.", hangup: true}
+expect: {intent: billing, reaches: agent, path: [main, agent]}
+second_call:
+  start: notice
+  nodes:
+    notice: {say: "Our menu has changed.", next: main}
+    main:
+      say: "For support, press 1. For billing, press 2."
+      input: {dtmf: {"1": bye, "2": agent}, timeout: 4, retries: 0, on_fail: bye}
+  expect: {path: [notice, main, agent]}
+"""
+
+
+async def test_a_second_call_finds_the_changed_menu() -> None:
+    """Calls to one number: the first plays the scenario, every later one its ``second_call``."""
+    line = scenario(CHANGING)
+    assert line.second_call is not None
+    async with company(line) as sim, caller(sim) as phone:
+        assert sim.next_version(line) is line
+        records = []
+        for key, version in (("1", line), ("2", line.second_call), ("1", line.second_call)):
+            assert sim.next_version(line) is version
+            call = await phone.dial(sim.uri_for("5552000"))
+            await call.wait_answered()
+            record = await asyncio.wait_for(sim.next_record(), 2)
+            await until(lambda record=record: "main" in record.nodes, within=10)
+            await call.send_dtmf(key)
+            await until(lambda record=record: record.nodes[-1] in ("agent", "bye"), within=10)
+            await call.hangup()
+            await asyncio.wait_for(record.finished(), 5)
+            records.append(record)
+    assert [record.call for record in records] == [1, 2, 3]
+    assert [record.nodes for record in records] == [
+        ["main", "agent"],
+        ["notice", "main", "agent"],
+        ["notice", "main", "bye"],
+    ]
+    assert all(record.scenario_id == "changing" for record in records)

@@ -140,6 +140,40 @@ def test_digit_count_later_in_the_sentence() -> None:
     assert (prompt.kind, prompt.digits_for, prompt.digits_length) == (PromptKind.DIGITS, "date of birth", 8)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please say or enter your date of birth as eight digits.",
+        # What a recogniser writes for it: "as" heard as "is".
+        "Please say or enter your date of birth is eight digits.",
+        "please say or enter your date of birth 8 digits",
+    ],
+)
+def test_say_or_enter_a_date_of_birth(text: str) -> None:
+    prompt = parse_prompt(text)
+    assert (prompt.kind, prompt.digits_for, prompt.digits_length) == (PromptKind.DIGITS, "date of birth", 8)
+
+
+@pytest.mark.parametrize(
+    ("text", "options"),
+    [
+        ("For English, press 1. Para español, oprima 2.", [("1", "english"), ("2", "español")]),
+        ("Para español, oprima el uno. For English, press two.", [("1", "español"), ("2", "english")]),
+        ("for english press one para espanol oprima dos", [("1", "english"), ("2", "espanol")]),
+    ],
+)
+def test_bilingual_front_door(text: str, options: list[tuple[str, str]]) -> None:
+    """The Spanish half ("para español, oprima 2") is an option too, Spanish key words included."""
+    prompt = parse_prompt(text)
+    assert prompt.kind is PromptKind.MENU
+    assert [(o.key, o.label) for o in prompt.options] == options
+
+
+def test_function_words_are_not_keywords() -> None:
+    text = "calling from home, can you check if my payment was received"
+    assert keywords(text) == {stem(word) for word in ("home", "check", "payment", "received")}
+
+
 def test_option_after_a_garbled_label() -> None:
     """A recogniser's "Check your account number is been claimed. Press two." still names 2."""
     prompt = parse_prompt(

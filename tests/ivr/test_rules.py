@@ -18,6 +18,7 @@ from custom_components.hold_slayer.ivr.rules import (
     RulesDecider,
     StuckGuard,
     goal_keywords,
+    language_of,
     relevance,
     secret_keywords,
 )
@@ -95,6 +96,80 @@ async def test_speech_answers() -> None:
     action = await _decide("my router keeps dropping", "Briefly tell us why you are calling.")
     assert action == Say("my router keeps dropping", reason="an open question: say the goal")
     assert isinstance(await _decide("x", "Thank you for calling."), Wait)
+
+
+async def test_function_words_make_no_match() -> None:
+    """ "from" in the goal is no reason to switch carriers; the invoice is about billing."""
+    menu = "To transfer your service from another provider, press 1. For billing, press 2."
+    action = await _decide("I'm calling from Denver about an invoice", menu)
+    assert isinstance(action, Press)
+    assert action.digits == "2"
+    assert relevance(goal_keywords("calling from work"), "to switch from another carrier") == 0
+
+
+async def test_a_tie_goes_to_the_more_specific_match() -> None:
+    # Two synonyms of "bill" score as much as the word itself; the goal's own word is the more
+    # specific match (the first option read out used to win).
+    goal = goal_keywords("my bill")
+    assert relevance(goal, "payments and invoices") == relevance(goal, "bills")
+    action = await _decide("my bill", "For payments and invoices, press 1. For bills, press 2.")
+    assert action == Press("2", reason="goal matches 'bills'")
+
+
+async def test_an_unbroken_tie_is_not_guessed() -> None:
+    """Equally good options pass to the next decider; the last resort prefers a person."""
+    tie = "For credit cards, press 1. For debit cards, press 2."
+    context = DecisionContext("a question about my cards", parse_prompt(tie))
+    assert await RulesDecider(fallback=False).decide(context) is None
+    with_person = tie + " To speak with a representative, press 0."
+    action = await _decide("a question about my cards", with_person)
+    assert isinstance(action, Press)
+    assert action.digits == "0"
+    # Nobody to ask and no one to take it: the first of the tied, said to be a tie.
+    action = await _decide("a question about my cards", tie)
+    assert isinstance(action, Press)
+    assert action.digits == "1"
+    assert "alike" in action.reason
+    # The model breaks it when the chain has one.
+    chain = ChainDecider([RulesDecider(fallback=False), _Fixed(Press("2")), RulesDecider()])
+    assert await chain.decide(context) == Press("2", source="model")
+    # Spoken choices tie the same way.
+    spoken = "You can say credit cards, or debit cards."
+    assert (
+        await RulesDecider(fallback=False).decide(DecisionContext("my cards", parse_prompt(spoken))) is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "key"),
+    [
+        ("For English, press 1. Para español, oprima 2.", "en", "1"),
+        ("Para español, oprima el uno. For English, press two.", "en", "2"),
+        ("Para español, oprima el uno. For English, press two.", "en-US", "2"),
+        ("For English, press 1. Para español, oprima 2.", "es", "2"),
+        (
+            "To continue in English, press 1. Pour le français, appuyez sur le 2. For Spanish, press 3.",
+            "es",
+            "3",
+        ),
+    ],
+)
+async def test_a_language_front_door_gets_the_calls_language(text: str, language: str, key: str) -> None:
+    context = DecisionContext("a question about my bill", parse_prompt(text), language=language)
+    action = await RulesDecider(fallback=False).decide(context)
+    assert isinstance(action, Press)
+    assert action.digits == key
+    assert "language" in action.reason
+
+
+async def test_a_language_not_offered_is_no_language_choice() -> None:
+    text = "Para español, oprima 1. For billing, press 2."
+    context = DecisionContext("my bill", parse_prompt(text), language="fr")
+    assert await RulesDecider().decide(context) == Press("2", reason="goal matches 'billing'")
+    assert language_of("spanish speaking billing") is None
+    assert language_of("to continue in English") == "en"
+    assert language_of("para español") == "es"
+    assert language_of("Pour le français") == "fr"
 
 
 def test_relevance_prefers_exact_and_specific() -> None:

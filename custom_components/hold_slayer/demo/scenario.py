@@ -3,13 +3,19 @@
 Typos must not pass silently, so every unknown key, wrong type or dangling reference is a
 :class:`ScenarioError` naming the file and the key path, e.g.
 ``acme.yaml: nodes.main.input.dtmf.3: unknown node 'helpdesk'``.
+
+One key beyond the shared format (``docs/scenarios.md``): ``second_call``, the line as it
+answers from the second call to its number on — a menu the company changed since the first
+call, for learned-route replay. It replaces or adds whole nodes (and may move ``start``), and
+may score the second call differently (``expect``: ``reaches``, ``path``, ``max_seconds``);
+:attr:`Scenario.second_call` is that line as a scenario of its own.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
@@ -202,6 +208,16 @@ class Scenario:
     nodes: Mapping[str, Node]
     expect: Expectation
     source: str = "<scenario>"
+    # The line from the second call on (its menu changed), whole; ``None``: every call is alike.
+    second_call: Scenario | None = None
+
+    def for_call(self, number: int) -> Scenario:
+        """The line as the ``number``-th call to it (1, 2, …) finds it (on the same ``line``)."""
+        if number < 2 or self.second_call is None:
+            return self
+        if self.second_call.line == self.line:
+            return self.second_call
+        return replace(self.second_call, line=self.line)  # the first call's line was replaced
 
     @property
     def dial_number(self) -> str:
@@ -413,6 +429,28 @@ def _node(value: object) -> Callable[[str], Node]:
     return partial(kind, **fields)
 
 
+_NODES: Final = vol.All(
+    _fields,
+    vol.Length(min=1, msg="needs at least one node"),
+    {_matching(r"[a-z][a-z0-9_-]*", "bad node id {value!r}: use [a-z][a-z0-9_-]*"): _node},
+    lambda builds: {node_id: build(node_id) for node_id, build in builds.items()},
+)
+_PATH: Final = vol.All(
+    _rule(lambda path: isinstance(path, list) and path, "must be a non-empty list of node ids"),
+    [_NODE],
+    lambda path: tuple(path),
+)
+# What changed by the second call: whole nodes replaced or added, maybe a new start, and how the
+# second call is scored where that differs (the caller, intent and secrets stay the same).
+_SECOND_CALL: Final = _record(
+    {
+        "description": _text,
+        "start": _NODE,
+        vol.Required("nodes"): _NODES,
+        "expect": _record({"reaches": _NODE, "path": _PATH, "max_seconds": _SECONDS}),
+    }
+)
+
 _SCENARIO: Final = _record(
     {
         vol.Required("version"): _rule(
@@ -433,12 +471,7 @@ _SCENARIO: Final = _record(
         ),
         vol.Required("voices"): vol.All(_fields, {vol.Required("ivr"): _voice, _text: _voice}),
         vol.Required("start"): _NODE,
-        vol.Required("nodes"): vol.All(
-            _fields,
-            vol.Length(min=1, msg="needs at least one node"),
-            {_matching(r"[a-z][a-z0-9_-]*", "bad node id {value!r}: use [a-z][a-z0-9_-]*"): _node},
-            lambda builds: {node_id: build(node_id) for node_id, build in builds.items()},
-        ),
+        vol.Required("nodes"): _NODES,
         vol.Required("expect"): _record(
             {
                 vol.Required("intent"): _text,
@@ -447,18 +480,13 @@ _SCENARIO: Final = _record(
                 ),
                 "outcome": _one_of(Outcome),
                 "reaches": _NODE,
-                "path": vol.All(
-                    _rule(
-                        lambda path: isinstance(path, list) and path, "must be a non-empty list of node ids"
-                    ),
-                    [_NODE],
-                    lambda path: tuple(path),
-                ),
+                "path": _PATH,
                 "max_seconds": _SECONDS,
             },
             _reaches_for_human_only,
             _build(Expectation),
         ),
+        "second_call": _SECOND_CALL,
     }
 )
 
@@ -482,22 +510,52 @@ def _error(source: str, where: str, message: str) -> ScenarioError:
 # -- names --------------------------------------------------------------------------------------
 
 
-def _check_names(scenario: Scenario) -> None:
-    """Every node, voice and secret a value names is declared, and ``reaches`` is a live person."""
+def _check_names(scenario: Scenario, prefix: str = "") -> None:
+    """Every node, voice and secret a value names is declared, and ``reaches`` is a live person.
+
+    ``prefix`` goes before every key path (``second_call.`` for the changed line).
+    """
     source, nodes = scenario.source, scenario.nodes
     for where, target in _node_references(scenario):
         if target is not None and target not in nodes:
-            raise _error(source, where, f"unknown node {target!r}")
+            raise _error(source, prefix + where, f"unknown node {target!r}")
     for node_id, node in nodes.items():
         if isinstance(node, HumanNode) and node.voice not in scenario.voices:
-            where = f"nodes.{node_id}.human.voice"
+            where = f"{prefix}nodes.{node_id}.human.voice"
             raise _error(source, where, f"unknown voice {node.voice!r} (not in voices)")
         secret = node.collect.equals if isinstance(node, CollectNode) else None
         if secret is not None and secret not in scenario.expect.secrets:
-            where = f"nodes.{node_id}.collect.equals"
+            where = f"{prefix}nodes.{node_id}.collect.equals"
             raise _error(source, where, f"unknown secret {secret!r} (not in expect.secrets)")
     if (reaches := scenario.expect.reaches) is not None and not isinstance(nodes[reaches], HumanNode):
-        raise _error(source, "expect.reaches", f"node {reaches!r} is not a human node")
+        raise _error(source, f"{prefix}expect.reaches", f"node {reaches!r} is not a human node")
+
+
+def _second_call(first: Scenario, changes: Mapping[str, Any]) -> Scenario:
+    """The line from the second call on: ``first`` with the changed nodes, start and scoring.
+
+    A node that comes out the same as the first call's is an error: a second call that changes
+    nothing is a typo, and it would test no route replay.
+    """
+    source = first.source
+    nodes: Mapping[str, Node] = changes["nodes"]
+    for node_id, node in nodes.items():
+        if first.nodes.get(node_id) == node:
+            raise _error(source, f"second_call.nodes.{node_id}", "is the same as the first call's: change it")
+    if "start" in changes and changes["start"] == first.start:
+        raise _error(source, "second_call.start", "is the same as the first call's: leave it out")
+    expect = replace(first.expect, **changes.get("expect", {}))
+    if expect.outcome is not Outcome.HUMAN and "reaches" in changes.get("expect", {}):
+        raise _error(source, "second_call.expect.reaches", "only for outcome human")
+    second = replace(
+        first,
+        description=changes.get("description", first.description),
+        start=changes.get("start", first.start),
+        nodes={**first.nodes, **nodes},
+        expect=expect,
+    )
+    _check_names(second, prefix="second_call.")
+    return second
 
 
 def _node_references(scenario: Scenario) -> Iterator[tuple[str, str | None]]:
@@ -534,8 +592,11 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
     except vol.Invalid as err:
         raise _schema_error(source, err) from err
     del fields["version"]
+    changes = fields.pop("second_call", None)
     scenario = Scenario(**{"description": "", "language": "en", **fields}, source=source)
     _check_names(scenario)
+    if changes is not None:
+        scenario = replace(scenario, second_call=_second_call(scenario, changes))
     return scenario
 
 

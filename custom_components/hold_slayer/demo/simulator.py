@@ -1,11 +1,13 @@
 """``CompanySimulator``: a real SIP line on 127.0.0.1 that plays company scenarios.
 
 Each INVITE is routed by the Request-URI's user to the scenario whose ``line.number`` matches
-(with or without ``+``). The line rings (183 with a ringback tone, or 180), answers or refuses,
-then walks the scenario's nodes in real time: prompts, menus (DTMF by RFC 4733 or in-band,
-speech through the injected STT), digit collection, hold with music and announcements, and a
-live person. Every call leaves a :class:`CallRecord`: the path, digits, speech heard and when
-the person started talking — what ``script/simulate`` and the tests score.
+(with or without ``+``); from the second call to a number on, a scenario with ``second_call``
+plays that changed line instead (the company reorganised its menu since the first call).
+The line rings (183 with a ringback tone, or 180), answers or refuses, then walks the
+scenario's nodes in real time: prompts, menus (DTMF by RFC 4733 or in-band, speech through the
+injected STT), digit collection, hold with music and announcements, and a live person.
+Every call leaves a :class:`CallRecord`: the path, digits, speech heard and when the person
+started talking — what ``script/simulate`` and the tests score.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class CallRecord:
     number: str
     call_id: str
     started_at: float
+    call: int = 1  # the how-many-th call to this number (2 on: a scenario's ``second_call``)
     answered_at: float | None = None
     ended_at: float | None = None
     path: list[tuple[str, float]] = field(default_factory=list)
@@ -182,6 +185,7 @@ class CompanySimulator:
         self.scenarios = list(scenarios)
         check_unique(self.scenarios)
         self._by_number = {scenario.dial_number: scenario for scenario in self.scenarios}
+        self._calls: dict[str, int] = {}  # calls so far, by number
         self.voices = VoiceBank(tts, voice_map=voice_map, cache_dir=cache_dir)
         self.stt = stt
         self.host = host
@@ -223,7 +227,8 @@ class CompanySimulator:
 
     async def prerender(self) -> None:
         """Render every prompt of every scenario now, so calls never wait for TTS."""
-        for scenario in self.scenarios:
+        versions = [version for first in self.scenarios for version in (first, first.second_call) if version]
+        for scenario in versions:
             for node in scenario.nodes.values():
                 if isinstance(node, HoldNode):
                     hold_audio(node.hold.music, 1.0)  # loads and renders the music once
@@ -239,6 +244,10 @@ class CompanySimulator:
         """The SIP URI that dials ``number`` on this simulator."""
         return f"sip:{number}@{self.host}:{self.port}"
 
+    def next_version(self, scenario: Scenario) -> Scenario:
+        """The line the next call to ``scenario``'s number finds (``second_call`` from the second on)."""
+        return scenario.for_call(self._calls.get(scenario.dial_number, 0) + 1)
+
     async def next_record(self) -> CallRecord:
         """The record of the next call to arrive (in arrival order, each once)."""
         return await self._arrivals.get()
@@ -249,7 +258,12 @@ class CompanySimulator:
         number = call.called_user.removeprefix("+")
         scenario = self._by_number.get(number)
         loop = asyncio.get_running_loop()
-        record = CallRecord(scenario.id if scenario else "", call.called_user, call.call_id, loop.time())
+        calls = self._calls[number] = self._calls.get(number, 0) + 1
+        if scenario is not None:
+            scenario = scenario.for_call(calls)
+        record = CallRecord(
+            scenario.id if scenario else "", call.called_user, call.call_id, loop.time(), call=calls
+        )
         self.records.append(record)
         self._arrivals.put_nowait(record)
         if scenario is None:

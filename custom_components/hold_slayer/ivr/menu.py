@@ -31,7 +31,10 @@ _NUMBER_WORDS: Final = {
     "hash": "#",
 }
 _KEY: Final = r"(?P<key>\d|\*|#)"
-_PRESS: Final = r"(?:press|push|dial|enter|select|choose)(?: the)?(?: number)?"
+# Spanish verbs too: bilingual lines say "para español, oprima 2" on the same front door.
+_PRESS: Final = (
+    r"(?:press|push|dial|enter|select|choose|oprima|marque|presione|pulse)(?: the| el)?(?: number| número)?"
+)
 _CLAUSE_SPLIT: Final = re.compile(r"(?<=[.;!?])\s+|\s*\n\s*")
 # A label never runs across another "for"/"press": recognisers drop sentence breaks, and
 # "... recorded for quality, for billing press 1" must give "billing", not the whole tail.
@@ -39,7 +42,8 @@ _LABEL: Final = r"(?P<label>(?:(?!\bfor\b|\bpress\b)[^.;])+?)"
 _OPTION_PATTERNS: Final = (
     # "for billing, press 1" / "to hear them again press 9" / "if you're calling about X press 1"
     re.compile(
-        rf"(?:^|[,.;]\s*|\b)(?P<lead>for|to|if you(?: are|'re)? (?:calling )?(?:about|for|regarding|with)?|"
+        rf"(?:^|[,.;]\s*|\b)(?P<lead>for|to|para|"
+        rf"if you(?: are|'re)? (?:calling )?(?:about|for|regarding|with)?|"
         rf"if you (?:would like|want|wish|need) to)\s+{_LABEL},?\s+(?:please )?"
         rf"(?:say [^.;]*? or )?{_PRESS}\s+{_KEY}(?!\d)"
     ),
@@ -63,13 +67,24 @@ _KEY_HOMOPHONES: Final = {
     "nein": "9",
     "hash": "#",
     "pound": "#",
+    "cero": "0",
+    "uno": "1",
+    "dos": "2",
+    "tres": "3",
+    "cuatro": "4",
+    "cinco": "5",
+    "seis": "6",
+    "siete": "7",
+    "ocho": "8",
+    "nueve": "9",
 }
 _SPEECH_CHOICES: Final = re.compile(r"\b(?:you can |please )?say\s+(?P<choices>[^.;?]+)")
 _DIGIT_PROMPT: Final = re.compile(
     r"\b(?:enter|key in|type|input|say or enter|please enter)\s+(?:your|the)\s+"
     # "8-digit", or what a recogniser makes of it ("eight biggest"): a count, then one word.
     r"(?:(?P<length>\d+)[ -](?:digit|[a-z]+)\s+)?(?P<what>[a-z ]+?)"
-    r"(?=,|\.|$| followed| then| and| using| on| as| in| with| now| please)"
+    # "... date of birth as 8 digits", which recognisers also write "... is 8 digits".
+    r"(?=,|\.|$| followed| then| and| using| on| as| is| in| with| now| please| \d)"
 )
 _TERMINATOR: Final = re.compile(r"followed by (?:the )?(?P<key>#|\*)|(?:then|and) press (?P<key2>#|\*)")
 _YES_NO: Final = re.compile(r"\b(?:say|answer) yes or no\b|\bis that (?:right|correct)\b")
@@ -91,10 +106,14 @@ _ESTIMATED_WAIT: Final = re.compile(
     r"\b(?:wait|hold)(?:ing)? time (?:is |of |will be )?(?:approximately |about |around |less than |under )?"
     r"(?P<n>\d+) minutes?"
 )
+# Function words never make a match ("calling from home" is not "to switch from another
+# carrier"); words that carry a choice ("all", "other", "new", "no", "up") are not among them.
 _STOPWORDS: Final = frozenset(
     """a an the and or of for to with about my your our i me is are am be it this that on in at
     please want would like need have has some any question questions call calling press say
-    option options number not it's its i'm is""".split()  # noqa: SIM905 - a word list reads better as text
+    option options number not it's its i'm from by as if you you're we we're us so do does did
+    was were will can could should just also but than then there these those they them their
+    i've i'd what which who whom when where how why""".split()  # noqa: SIM905 - a word list reads better as text
 )
 
 
@@ -143,8 +162,8 @@ def normalise(text: str) -> str:
         out.append(word.replace(core, _NUMBER_WORDS[core]) if core in _NUMBER_WORDS else word)
     joined = " ".join(out).replace(" - ", "-")
     joined = re.sub(
-        r"\b(press|push|dial) (\w+)\b",
-        lambda m: f"{m.group(1)} {_KEY_HOMOPHONES.get(m.group(2), m.group(2))}",
+        r"\b(press|push|dial|oprima|marque|presione|pulse)((?: el)?) (\w+)\b",
+        lambda m: f"{m.group(1)}{m.group(2)} {_KEY_HOMOPHONES.get(m.group(3), m.group(3))}",
         joined,
     )
     joined = re.sub(r"(#|\*) (?:key|sign|button)\b", r"\1", joined)

@@ -7,7 +7,10 @@ calling" — and passes anything it is unsure of to the next decider.
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
+from collections.abc import Sequence
 from typing import Final
 
 from .decide import Action, DecisionContext, HangUp, Press, Say, Wait
@@ -48,6 +51,34 @@ _SECRET_ALIASES: Final = {
 _NEGATIONS: Final = re.compile(r"\b(?:not|no|never|isn't|aren't|without|except)\b((?:\s+\w+){1,3})")
 _REPEAT: Final = frozenset(map(stem, "repeat hear again menu previous main".split()))  # noqa: SIM905
 _OTHER: Final = frozenset(map(stem, "other else all anything".split()))  # noqa: SIM905
+# A front door that asks for a language ("For English, press 1. Para español, oprima 2."): the
+# names a menu uses for each language (compared with accents folded), by the call's language code.
+_LANGUAGE_NAMES: Final = {
+    code: frozenset(unicodedata.normalize("NFKD", names).encode("ascii", "ignore").decode().split())
+    for code, names in {
+        "en": "english",
+        "es": "spanish español",
+        "fr": "french français",
+        "de": "german deutsch",
+        "it": "italian italiano",
+        "pt": "portuguese português",
+        "zh": "chinese mandarin cantonese",
+        "vi": "vietnamese",
+        "ko": "korean",
+        "ru": "russian",
+        "ar": "arabic",
+        "pl": "polish polski",
+        "nl": "dutch nederlands",
+        "tl": "tagalog filipino",
+        "ht": "creole kreyòl",
+    }.items()
+}
+# Words around a language's name in such an option ("to continue in English", "servicio en español").
+_FILLER_WORDS: Final = (
+    "to in for the en para por favor el la le pour continue continuar language idioma service services "
+    "servicio speak speaking please"
+)
+_LANGUAGE_FILLER: Final = frozenset(_FILLER_WORDS.split())
 _YES: Final = "yes"
 _NO: Final = "no"
 
@@ -90,11 +121,52 @@ def _one_edit(a: str, b: str) -> bool:
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
+def _fold(text: str) -> str:
+    """Lower case without accents ("Español" → "espanol")."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def language_of(label: str) -> str | None:
+    """The language code an option stands for ("english", "to continue in English" → "en"), if any."""
+    words = frozenset(re.findall(r"[a-z]+", _fold(label))) - _LANGUAGE_FILLER
+    return next((code for code, names in _LANGUAGE_NAMES.items() if words and words <= names), None)
+
+
+def _best(goal: frozenset[str], labels: Sequence[str]) -> tuple[int | None, list[int]]:
+    """The index of the label that serves the goal best, and the indices tied for best.
+
+    A tie on :func:`relevance` goes to the label matching more of the goal's own words (exact
+    over synonyms and near misses: the more specific match). A tie that remains is no answer
+    (``None``): the options are equally good guesses, and guessing the first one read out is
+    right only by chance. Nothing relevant at all: ``(None, [])``.
+    """
+    scores = [relevance(goal, label) for label in labels]
+    top = max(scores, default=0.0)
+    if top <= 0:
+        return None, []
+    tied = [index for index, score in enumerate(scores) if math.isclose(score, top)]
+    if len(tied) == 1:
+        return tied[0], tied
+    exact = {index: len(goal & keywords(labels[index])) for index in tied}
+    most = max(exact.values())
+    specific = [index for index in tied if exact[index] == most]
+    return (specific[0] if len(specific) == 1 else None), tied
+
+
 class RulesDecider:
     """Rules first: answer what is obvious, pass the rest.
 
-    With ``fallback`` (the default) a menu with no matching option gets the last resort — the
-    option for a person or for "all other questions", or saying "representative". A chain that
+    A language front door ("For English, press 1. Para español, oprima 2.") gets the key of the
+    call's language (``DecisionContext.language``); other menus the option that best serves the
+    goal. Options tied for best go to the more specific match (more of the goal's own words);
+    a tie that remains is passed to the next decider (a language model, when the chain has one),
+    since pressing the first one read out is a coin toss.
+
+    With ``fallback`` (the default) a menu with no matching option, or an unbroken tie, gets the
+    last resort — the option for a person or for "all other questions", or saying
+    "representative"; a tie with no such option left gets the first of the tied options, named
+    as a tie in the reason (waiting cannot help: the line would only repeat itself). A chain that
     has a language model asks it before that: ``RulesDecider(fallback=False)`` first, the model,
     then ``RulesDecider()`` for when the model cannot tell either.
     """
@@ -112,6 +184,8 @@ class RulesDecider:
             case PromptKind.DIGITS:
                 return self._digits(prompt, context.secret_names)
             case PromptKind.MENU:
+                if language := self._language(prompt, context.language):
+                    return language
                 return self._menu(prompt, goal, context.attempts, fallback=self.fallback)
             case PromptKind.YES_NO:
                 return self._confirm(prompt, goal, context)
@@ -152,29 +226,44 @@ class RulesDecider:
         return Press(digits=prompt.terminator, secret=best, reason=f"asked for the {prompt.digits_for}")
 
     @staticmethod
+    def _language(prompt: Prompt, language: str) -> Action | None:
+        """The key for the call's language on a language front door; ``None`` on any other menu."""
+        wanted = _fold(language).replace("_", "-").split("-")[0]
+        for option in prompt.options:
+            if language_of(option.label) == wanted:
+                return Press(option.key, reason=f"the call's language: '{option.label}'")
+        return None
+
+    @staticmethod
     def _menu(prompt: Prompt, goal: frozenset[str], attempts: int, *, fallback: bool) -> Action | None:
-        options = [option for option in prompt.options if not (keywords(option.label) & _REPEAT)]
-        scored = sorted(
-            ((relevance(goal, option.label), option) for option in options),
-            key=lambda pair: (-pair[0], pair[1].key),
+        options = sorted(
+            (option for option in prompt.options if not (keywords(option.label) & _REPEAT)),
+            key=lambda option: option.key,
         )
-        if scored and scored[0][0] > 0 and attempts < 3:
-            return Press(scored[0][1].key, reason=f"goal matches '{scored[0][1].label}'")
+        best, tied = _best(goal, [option.label for option in options])
+        if best is not None and attempts < 3:
+            return Press(options[best].key, reason=f"goal matches '{options[best].label}'")
         if spoken := RulesDecider._spoken(prompt, goal):
             return spoken
         if not fallback:
             return None
         if last_resort := _fallback_option(options):
-            return Press(last_resort.key, reason=f"no option matches the goal; '{last_resort.label}'")
+            why = "options match the goal alike" if best is None and tied else "no option matches the goal"
+            return Press(last_resort.key, reason=f"{why}; '{last_resort.label}'")
         if prompt.spoken_choices and any(keywords(c) & _PERSON for c in prompt.spoken_choices):
             return Say("representative", reason="no choice matches the goal")
+        if best is None and tied and attempts < 3:
+            names = " and ".join(f"'{options[index].label}'" for index in tied)
+            first = options[tied[0]]
+            return Press(first.key, reason=f"the goal matches {names} alike; no one to ask: '{first.label}'")
         return None
 
     @staticmethod
     def _spoken(prompt: Prompt, goal: frozenset[str]) -> Action | None:
-        scored = sorted(((relevance(goal, choice), choice) for choice in prompt.spoken_choices), reverse=True)
-        if scored and scored[0][0] > 0:
-            return Say(scored[0][1], reason=f"goal matches '{scored[0][1]}'")
+        best, _ = _best(goal, prompt.spoken_choices)
+        if best is not None:
+            choice = prompt.spoken_choices[best]
+            return Say(choice, reason=f"goal matches '{choice}'")
         return None
 
 
