@@ -24,6 +24,7 @@ from custom_components.hold_slayer.session.commands import (
     Note,
     Perform,
     ReportPerson,
+    ResumeMenu,
     Retract,
     SetTimer,
     StartHold,
@@ -167,6 +168,51 @@ def test_a_suspected_person_is_confirmed_or_retracted_when_the_music_is_back() -
     assert judge.on_tick(view, decided=True) == [ConfirmPerson()]
     view.audio_time, view.labels = 106.0, _labels(99, 103, Label.SPEECH) + _labels(103, 106, Label.MUSIC)
     assert judge.on_tick(view, decided=True) == [Retract("the hold music came back"), LearnHoldSegment()]
+
+
+def test_a_wait_time_announcement_taken_for_a_person_is_retracted_by_its_words() -> None:
+    """The monitor reports the announcement's voice; the first words read ("The estimated") say
+    nothing; the whole sentence, read a moment later, is the hold's."""
+    judge = HoldJudge()
+    view = View(state=SessionState.ON_HOLD, phase=Phase.CHECKING, audio_time=80.0, hold_seconds=60.0)
+    assert judge.on_words_read(view, 78.0, 0.8, "The estimated") == [
+        ReportPerson(78.0, 0.8, "audio", "The estimated")
+    ]
+    view.state, view.phase = SessionState.HUMAN, Phase.SUSPECTED
+    announcement = "The estimated wait time is 3 minutes. You are caller number 4."
+    assert judge.on_transcript(view, 78.0, announcement) == [
+        Retract("words of a hold announcement: a recording"),
+        LearnHoldSegment(),
+    ]
+
+
+def test_a_person_asked_for_their_account_is_not_retracted() -> None:
+    judge = HoldJudge()
+    view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=300.0, hold_seconds=280.0)
+    judge.on_transcript(view, 299.0, "Hi, this is Sam, how can I help you today?")
+    view.state, view.phase = SessionState.HUMAN, Phase.CONFIRMED
+    assert judge.on_transcript(view, 305.0, "Sure, can I have your name and the number on the account?") == []
+    assert judge.on_transcript(view, 309.0, "Thanks. And what is the billing address?") == []
+
+
+def test_a_line_asking_for_keys_soon_after_a_hold_began_was_the_menu_pausing() -> None:
+    judge = HoldJudge()
+    prompt = "Please enter your date of birth as eight digits."
+    view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=30.0, hold_seconds=2.0)
+    assert judge.on_transcript(view, 28.0, prompt) == [ResumeMenu("the line asked for keys: still the menu")]
+    view.phase = Phase.CHECKING
+    assert judge.on_words_read(view, 28.0, 0.8, prompt) == [
+        Note(Speaker.LINE, prompt),
+        ResumeMenu("the line asked for keys: still the menu"),
+    ]
+    # Reported as a person first (the words read were too few to tell): the whole prompt decides.
+    view.phase = Phase.WAITING
+    judge.on_words_read(view, 28.0, 0.8, "Please")
+    view.state, view.phase = SessionState.HUMAN, Phase.SUSPECTED
+    assert judge.on_transcript(view, 28.0, prompt) == [ResumeMenu("the line asked for keys: still the menu")]
+    # Long into a hold, a digit prompt is the hold's own (a survey, a callback form): not the menu.
+    late = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=400.0, hold_seconds=300.0)
+    assert HoldJudge().on_transcript(late, 398.0, prompt) == []
 
 
 def test_a_person_right_after_the_menu_is_recognised_by_their_words() -> None:

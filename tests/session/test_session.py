@@ -414,3 +414,33 @@ async def test_a_callback_offer_on_hold_is_taken_or_declined_per_the_call(accept
         assert outcome.cause == EndCause.REMOTE_HANGUP, (session.events, session.transcript)
         assert ours, (session.events, list(session.transcript))
         assert ours == ["[declined the callback offer] (navigator: this call waits on hold)"]
+
+
+async def test_a_line_that_asks_for_keys_after_music_is_still_the_menu() -> None:
+    """Music after our key, then the line asks for the account number: that music was the menu
+    pausing, not the hold. The call goes back to the menu, keys the number, and waits on the
+    real hold for the person."""
+    line = FakeLine(
+        [
+            say(MENU, 1, 4),
+            Step(wait_digits=1),
+            music(9),
+            say("Please enter your account number, followed by the pound key.", 4, 4),
+            Step(wait_digits=len(ACCOUNT) + 1, timeout=10),
+            music(14),
+            silence(0.4),
+            person("Thanks for holding, this is Sam in billing, how can I help?", 4),
+            silence(30),
+        ]
+    )
+    session = _session(line, secrets={"account_number": ACCOUNT}, handoff=Handoff(patience=600))
+    states: list[SessionState] = []
+    session.async_listen(lambda _: states.append(session.state) if states[-1:] != [session.state] else None)
+    run = asyncio.create_task(session.run())
+    await _reach(session, SessionState.HUMAN)
+    await session.hangup()
+    await run
+    assert line.digits == "1" + ACCOUNT + "#", session.transcript
+    menu, hold, person_ = SessionState.IVR, SessionState.ON_HOLD, SessionState.HUMAN
+    assert states[2:7] == [menu, hold, menu, hold, person_], states
+    assert any("[pressed •••#]" in entry.text for entry in session.transcript)

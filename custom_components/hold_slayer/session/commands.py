@@ -88,6 +88,13 @@ class Retract:
 
 
 @dataclass(frozen=True, slots=True)
+class ResumeMenu:
+    """The hold (or the person) was the menu pausing: back to the menu, the monitor afresh."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class LearnHoldSegment:
     """Tell the monitor that what it just heard belongs to the hold (not a person)."""
 
@@ -135,6 +142,7 @@ type Command = (
     | ReportPerson
     | ConfirmPerson
     | Retract
+    | ResumeMenu
     | LearnHoldSegment
     | StartTransfer
     | EndCall

@@ -11,7 +11,10 @@ waiting for:
   sound like a person, their words do not. Transcript cues ("this is Sam, how can I help?")
   raise a person the monitor missed, but never words the hold has played before.
 - A reported person is a suspicion (:class:`PersonCheck`): confirmed after a quiet while,
-  retracted when the music comes back or the same words play again.
+  retracted when the music comes back, the same words play again, or the words turn out to be
+  an announcement's (a queue position, a wait time, a menu).
+- A line that asks for keys ("enter your date of birth") soon after a hold began, or right
+  after a person was reported, was the menu pausing: back to the menu.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Final
 
 from custom_components.hold_slayer.audio.classifier import Label
 from custom_components.hold_slayer.audio.monitor import EventKind, MonitorEvent
-from custom_components.hold_slayer.ivr.menu import PromptKind, parse_prompt
+from custom_components.hold_slayer.ivr.menu import Prompt, PromptKind, parse_prompt
 
 from .commands import (
     CheckWords,
@@ -33,6 +36,7 @@ from .commands import (
     LearnHoldSegment,
     Note,
     ReportPerson,
+    ResumeMenu,
     Retract,
     StartHold,
 )
@@ -46,6 +50,7 @@ SILENT_HOLD: Final = 15.0  # silence alone is a hold once it outlasts a menu's i
 SILENT_SHARE: Final = 0.8
 UNANSWERED_HOLD: Final = 20.0  # quiet seconds after a menu we could not answer that make a hold
 TRANSCRIPT_CONFIDENCE: Final = 0.9  # a person the words make plain
+EARLY_HOLD: Final = 30.0  # seconds of hold in which a prompt asking for keys means the menu paused
 
 
 class HoldJudge:
@@ -83,6 +88,8 @@ class HoldJudge:
             return []
         prompt = parse_prompt(text) if text else None
         if prompt is not None and prompt.kind is not PromptKind.STATEMENT and not sounds_like_person(text):
+            if _asks_for_keys(view, prompt):
+                return [Note(Speaker.LINE, text), ResumeMenu(str(Verdict.MENU))]
             self.person.heard_on_hold(text)
             return [Note(Speaker.LINE, text), LearnHoldSegment()]
         return self._report(view, onset, confidence, "audio", text)
@@ -90,8 +97,10 @@ class HoldJudge:
     def on_transcript(self, view: LineView, start: float, text: str) -> list[Command]:
         """The line said ``text`` (an utterance that began at ``start``, audio seconds)."""
         if view.state is SessionState.HUMAN:
-            return self._retract(Verdict.SAME_WORDS) if self.person.repeats(text) else []
+            return self._judge_person_words(view, text)
         if view.state is SessionState.ON_HOLD:
+            if _asks_for_keys(view, parse_prompt(text)) and not sounds_like_person(text):
+                return [ResumeMenu(str(Verdict.MENU))]
             if self.person.heard_on_hold(text):
                 return []  # words the hold plays again are the hold's, however friendly they sound
             if sounds_like_person(text) and view.phase is Phase.WAITING:
@@ -100,6 +109,20 @@ class HoldJudge:
             return []
         if view.state is SessionState.IVR and view.has_answered and sounds_like_person(text):
             return self._report(view, start, TRANSCRIPT_CONFIDENCE, "transcript", text)  # no hold at all
+        return []
+
+    def _judge_person_words(self, view: LineView, text: str) -> list[Command]:
+        """Words after a person was reported: the person's, or the hold's after all."""
+        if self.person.repeats(text):
+            return self._retract(Verdict.SAME_WORDS)
+        if self.person.suspected is None or sounds_like_person(text):
+            return []  # long past the report, or plainly a person talking
+        prompt = parse_prompt(text)
+        if _asks_for_keys(view, prompt):
+            self.person.withdraw()
+            return [ResumeMenu(str(Verdict.MENU))]
+        if _announces(prompt):
+            return self._retract(Verdict.ANNOUNCEMENT)
         return []
 
     def on_tick(self, view: LineView, *, decided: bool) -> list[Command]:
@@ -165,6 +188,20 @@ class HoldJudge:
     def _retract(self, verdict: Verdict) -> list[Command]:
         self.person.withdraw()
         return [Retract(str(verdict)), LearnHoldSegment()]
+
+
+def _asks_for_keys(view: LineView, prompt: Prompt) -> bool:
+    """A prompt for a number, soon after the hold began: no hold asks for a date of birth."""
+    return prompt.kind is PromptKind.DIGITS and (view.hold_seconds or 0.0) <= EARLY_HOLD
+
+
+def _announces(prompt: Prompt) -> bool:
+    """Words only a hold's recording says: a queue position, a wait time, keys to press."""
+    return (
+        prompt.queue_position is not None
+        or prompt.estimated_wait is not None
+        or prompt.kind is PromptKind.MENU
+    )
 
 
 def _silent_since(labels: Sequence[tuple[float, Label]], since: float) -> bool:

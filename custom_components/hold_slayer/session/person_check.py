@@ -33,6 +33,8 @@ class Verdict(StrEnum):
     CONFIRMED = "confirmed"
     MUSIC_BACK = "the hold music came back"
     SAME_WORDS = "the same words again: a recording on the hold"
+    ANNOUNCEMENT = "words of a hold announcement: a recording"
+    MENU = "the line asked for keys: still the menu"
 
 
 @dataclass(frozen=True, slots=True)

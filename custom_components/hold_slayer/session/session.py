@@ -50,6 +50,7 @@ from .commands import (
     Note,
     Perform,
     ReportPerson,
+    ResumeMenu,
     Retract,
     SetTimer,
     StartHold,
@@ -538,7 +539,7 @@ class CallSession:
             self._notify(None)
         state = self.state
         self._run(self._judge.on_transcript(self, utterance.start, text))
-        if self.state is state:  # the judge heard a person (or the hold) in them: not menu words
+        if self.state is state or self.state is SessionState.IVR:  # not a person's words
             self._run(self._navigator.on_words(self, text, utterance))
 
     def _on_user_request(self, request: UserRequest) -> None:
@@ -580,6 +581,8 @@ class CallSession:
                     self._run(self._handoff.on_confirmed(self))
             elif isinstance(command, Retract):
                 self._retract(command.reason)
+            elif isinstance(command, ResumeMenu):
+                self._resume_menu(command.reason)
             elif isinstance(command, LearnHoldSegment):
                 self._media.monitor.review(False)  # the monitor learns the segment as part of the hold
             elif isinstance(command, StartTransfer):
@@ -666,6 +669,20 @@ class CallSession:
         _LOGGER.debug("Call %s: not a person after all: %s", self.id, reason)
         self.timeline.mark(self.now(), MarkKind.RETRACTED, text=reason)
         self._emit(EventType.HUMAN_RETRACTED, reason=reason, hold_seconds=self.hold_seconds)
+
+    def _resume_menu(self, reason: str) -> None:
+        """What looked like a hold (or a person) was the menu pausing: back to it, the monitor afresh."""
+        was_person = self.state is SessionState.HUMAN
+        if not self._fire(Trigger.BACK_TO_MENU):
+            return
+        self._run(self._handoff.on_stop())
+        self._media.start_afresh()
+        self._line.hold = None
+        self.hold_started_at = self.human_detected_at = self.human_onset_at = None
+        _LOGGER.debug("Call %s: back to the menu: %s", self.id, reason)
+        self.timeline.mark(self.now(), MarkKind.RETRACTED, text=reason)
+        if was_person:
+            self._emit(EventType.HUMAN_RETRACTED, reason=reason, hold_seconds=None)
 
     def _end_call(self, command: EndCall) -> None:
         self._end_requested = SessionOutcome(SessionState.ENDED, command.cause, command.reason)

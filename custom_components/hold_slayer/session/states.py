@@ -44,6 +44,7 @@ class Trigger(StrEnum):
     PERSON = "person"
     CONFIRM = "confirm"
     RETRACT = "retract"
+    BACK_TO_MENU = "back_to_menu"  # the "hold" or "person" was the menu asking for more
     TRANSFER = "transfer"
     TRANSFER_FAILED = "transfer_failed"  # back to where the call was: the agent is still there
     BRIDGED = "bridged"
@@ -73,6 +74,7 @@ TRANSITIONS: Final = (
     Row((S.IVR, S.ON_HOLD), Trigger.PERSON, (S.HUMAN, Phase.SUSPECTED)),
     Row(((S.HUMAN, Phase.SUSPECTED),), Trigger.CONFIRM, (S.HUMAN, Phase.CONFIRMED)),
     Row((S.HUMAN,), Trigger.RETRACT, (S.ON_HOLD, Phase.WAITING)),
+    Row((S.ON_HOLD, S.HUMAN), Trigger.BACK_TO_MENU, (S.IVR, Phase.LISTENING)),
     Row(_LIVE, Trigger.TRANSFER, (S.TRANSFERRING, Phase.HANDING_OVER)),
     Row((S.TRANSFERRING,), Trigger.TRANSFER_FAILED, None),
     Row((S.TRANSFERRING,), Trigger.BRIDGED, (S.CONNECTED, Phase.NONE)),
