@@ -105,6 +105,7 @@ class FakeLine:
     fail: EndCause | None = None
     state: CallState = CallState.DIALING
     digits: str = ""
+    inband: list[bool] = field(default_factory=list)  # per send: tones in the audio (else RFC 4733)
     played: list[Pcm] = field(default_factory=list)
     refuse_transfer: bool = False
     transferred_to: str | None = None
@@ -168,8 +169,11 @@ class FakeLine:
             yield silence_frame
             await asyncio.sleep(0.001)
 
-    async def send_dtmf(self, digits: str, *, pacing: float = 0.1) -> None:
+    async def send_dtmf(
+        self, digits: str, *, duration: float = 0.16, pacing: float = 0.1, inband: bool = False
+    ) -> None:
         self.digits += digits
+        self.inband.append(inband)
         await asyncio.sleep(0)
 
     async def play(self, samples: Pcm) -> bool:

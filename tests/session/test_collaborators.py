@@ -289,6 +289,33 @@ async def test_the_navigator_asks_its_chain_and_keeps_the_step() -> None:
     assert again.attempts == 2
 
 
+def test_keys_the_line_did_not_take_go_again_slower_then_the_option_is_said() -> None:
+    navigator = Navigator(model_chain([]))
+    view = View(phase=Phase.DECIDING)
+    press = Press("1", reason="goal matches billing", source="rules")
+    performed = []
+    for _ in range(3):
+        navigator.prepare(view, MENU)
+        performed += navigator.on_decided(view, MENU, press)
+    said = Say("billing", reason="keys 1 not taken twice: saying the option", source="navigator")
+    assert performed == [Perform(press), Perform(press, again=True), Perform(said)]
+    last = performed[-1]
+    assert isinstance(last, Perform)
+    assert navigator.is_ours(last.action)
+    assert [step.action for step in navigator.route_steps] == [
+        {"kind": "press", "digits": "1", "secret": None}
+    ] * 3
+    # Another key starts afresh; without a voice the option is keyed again, as tones.
+    other = Press("0", source="rules")
+    navigator.prepare(view, MENU)
+    assert navigator.on_decided(view, MENU, other) == [Perform(other)]
+    mute = Navigator(model_chain([]))
+    view.can_speak = False
+    for again in (False, True, True):
+        mute.prepare(view, MENU)
+        assert mute.on_decided(view, MENU, press) == [Perform(press, again=again)]
+
+
 def test_a_phrase_holding_a_secret_is_never_kept_in_the_route() -> None:
     navigator = Navigator(model_chain([]))
     view = View(request=CallRequest("+1", secrets={"pin": "4321"}))

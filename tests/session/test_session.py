@@ -10,6 +10,7 @@ import pytest
 
 from custom_components.hold_slayer.audio.classifier import Decision
 from custom_components.hold_slayer.audio.monitor import EventKind, Floats, HoldMonitor, MonitorEvent
+from custom_components.hold_slayer.ivr.decide import Action, DecisionContext, Press
 from custom_components.hold_slayer.session.errors import CallNotConnectedError, TransferInProgressError
 from custom_components.hold_slayer.session.events import EventType, SessionState, Speaker
 from custom_components.hold_slayer.session.request import MASK, CallRequest, Handoff
@@ -444,3 +445,48 @@ async def test_a_line_that_asks_for_keys_after_music_is_still_the_menu() -> None
     menu, hold, person_ = SessionState.IVR, SessionState.ON_HOLD, SessionState.HUMAN
     assert states[2:7] == [menu, hold, menu, hold, person_], states
     assert any("[pressed •••#]" in entry.text for entry in session.transcript)
+
+
+class _AlwaysOne:
+    """A decider that keeps choosing 1 (as a model might), however often the line asks."""
+
+    calls = 0
+
+    async def decide(self, context: DecisionContext) -> Action | None:
+        return Press("1", reason="billing", source="stubborn")
+
+
+async def test_keys_the_line_did_not_take_are_sent_slower_as_tones_then_said() -> None:
+    invalid = "Sorry, that is not a valid choice. "
+    line = FakeLine(
+        [
+            say(MENU, 1, 4),
+            Step(wait_digits=1),
+            say(invalid + MENU, 2, 5),
+            Step(wait_digits=1),
+            say(invalid + MENU, 3, 5),
+            silence(6),
+            Step(hangup=True),
+        ]
+    )
+
+    async def dial(target: str) -> FakeLine:
+        return line
+
+    session = CallSession(
+        CallRequest("+18005550100", goal="billing"),
+        dial,
+        stt=ScriptedStt(line),
+        tts=ToneTts(),
+        decider=_AlwaysOne(),
+    )
+    await asyncio.wait_for(session.run(), 60)
+    assert (line.digits, line.inband) == ("11", [False, True])
+    said = [event.data for event in session.events if event.type is EventType.SAID]
+    assert [(data["text"], data["source"]) for data in said] == [("billing", "navigator")]
+    ours = [entry.text for entry in session.transcript if entry.speaker is Speaker.US]
+    assert ours == [
+        "[pressed 1] (stubborn: billing)",
+        "[pressed 1 again, slower, as tones] (stubborn: billing)",
+        "billing (navigator: keys 1 not taken twice: saying the option)",
+    ]

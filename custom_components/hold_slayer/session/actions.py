@@ -23,12 +23,16 @@ from .request import MASK, CallRequest
 _LOGGER = logging.getLogger(__name__)
 
 DTMF_PACING: Final = 0.15
+AGAIN_DURATION: Final = 0.25  # keys a line did not take are sent again longer …
+AGAIN_PACING: Final = 0.5  # … further apart, and as tones in the audio
 
 
 class Keypad(Protocol):
     """What the lane needs of the call."""
 
-    async def send_dtmf(self, digits: str, *, pacing: float = ...) -> None: ...  # noqa: D102
+    async def send_dtmf(  # noqa: D102
+        self, digits: str, *, duration: float = ..., pacing: float = ..., inband: bool = ...
+    ) -> None: ...
     async def play(self, samples: Pcm) -> bool: ...  # noqa: D102
     async def hangup(self) -> object: ...  # noqa: D102
 
@@ -36,7 +40,7 @@ class Keypad(Protocol):
 class Teller(Protocol):
     """Who hears what the lane did (the session: transcript, timeline, events)."""
 
-    def pressed(self, action: Press, shown: str) -> None: ...  # noqa: D102
+    def pressed(self, action: Press, shown: str, *, again: bool) -> None: ...  # noqa: D102
     def said(self, action: Say) -> None: ...  # noqa: D102
     def hanging_up(self, action: HangUp) -> None: ...  # noqa: D102
 
@@ -60,18 +64,18 @@ class ActionLane:
         self._teller = teller
         self._done = done
         self._id = call_id
-        self._queue: asyncio.Queue[tuple[Action, asyncio.Future[None] | None]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[Action, bool, asyncio.Future[None] | None]] = asyncio.Queue()
 
-    def put(self, action: Action, result: asyncio.Future[None] | None = None) -> None:
-        """Queue ``action``; ``result`` (a user's request) gets how it went."""
-        self._queue.put_nowait((action, result))
+    def put(self, action: Action, result: asyncio.Future[None] | None = None, *, again: bool = False) -> None:
+        """Queue ``action`` (``again``: keys the line did not take); ``result`` gets how it went."""
+        self._queue.put_nowait((action, again, result))
 
     async def run(self) -> None:
         """Perform queued actions until cancelled."""
         while True:
-            action, result = await self._queue.get()
+            action, again, result = await self._queue.get()
             try:
-                done = await self.perform(action)
+                done = await self.perform(action, again=again)
             except Exception as err:  # noqa: BLE001 - the lane outlives any one action; the error goes to who asked
                 if result is None:
                     _LOGGER.warning("Call %s: %s failed: %s", self._id, type(action).__name__, err)
@@ -86,14 +90,14 @@ class ActionLane:
     def refuse_waiting(self) -> None:
         """The call is over: requests still queued are refused."""
         while not self._queue.empty():
-            _action, result = self._queue.get_nowait()
+            _action, _again, result = self._queue.get_nowait()
             if result is not None and not result.done():
                 result.set_exception(CallNotConnectedError())
 
-    async def perform(self, action: Action) -> bool:
+    async def perform(self, action: Action, *, again: bool = False) -> bool:
         """Key, say or hang up; whether it happened (a wait does nothing)."""
         if isinstance(action, Press):
-            return await self._press(action)
+            return await self._press(action, again=again)
         if isinstance(action, Say):
             return await self._say(action)
         if isinstance(action, HangUp):
@@ -106,13 +110,16 @@ class ActionLane:
         """Say ``say`` at once, outside the queue (to the agent while the desk rings)."""
         await self._say(say)
 
-    async def _press(self, action: Press) -> bool:
+    async def _press(self, action: Press, *, again: bool) -> bool:
         secret = self._request.secrets.get(action.secret, "") if action.secret else ""
         digits = secret + action.digits
         if not digits:
             return False
-        await self._call.send_dtmf(digits, pacing=DTMF_PACING)
-        self._teller.pressed(action, (MASK if secret else "") + action.digits)
+        if again:
+            await self._call.send_dtmf(digits, duration=AGAIN_DURATION, pacing=AGAIN_PACING, inband=True)
+        else:
+            await self._call.send_dtmf(digits, pacing=DTMF_PACING)
+        self._teller.pressed(action, (MASK if secret else "") + action.digits, again=again)
         return True
 
     async def _say(self, action: Say) -> bool:

@@ -16,9 +16,14 @@ from .events import EventType, Speaker
 
 @dataclass(frozen=True, slots=True)
 class Perform:
-    """Queue ``action`` in the action lane (one action at a time, in order)."""
+    """Queue ``action`` in the action lane (one action at a time, in order).
+
+    ``again``: the same keys for the same prompt once more: sent slower, as tones in the audio
+    (some lines drop RFC 4733 events or miss short digits).
+    """
 
     action: Action
+    again: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,11 @@ progress); then the whole prompt is decided at once, so "for billing press 2 …
 else press 0" is read to its end. The deciding chain (learned route, rules, the user's AI) is
 one :class:`Decider`; the navigator records each step for the route book and answers a hold's
 callback offer once, as the call asked.
+
+Keys a line did not take are not simply pressed again: when the deciders choose the same keys
+for the same prompt a second time they are sent slower and as tones in the audio (some lines
+drop RFC 4733 events, or miss short digits); a third time, the option is said instead, where
+the call can speak and the option has words.
 """
 
 from __future__ import annotations
@@ -59,6 +64,9 @@ class Navigator:
         self._pending_since: float | None = None  # audio seconds the line last finished a sentence
         self._deciding: Action | None = None  # our answer in the action lane
         self._callback_answered = False  # a hold's callback offer is taken or declined once
+        self._pressed: dict[
+            str, tuple[Press, int]
+        ] = {}  # per question: the keys last pressed, times in a row
 
     # -- what the view shows of us ----------------------------------------------------------------
 
@@ -172,8 +180,27 @@ class Navigator:
             at = round(view.audio_time, 1)
             step = RouteStep(request.scrub(text), action_to_dict(action), at, fingerprint=self._fingerprint)
             self.route_steps.append(step)
-        self._deciding = action
-        return [Perform(action)]
+        performed, again = self._escalated(view, action)
+        self._deciding = performed
+        return [Perform(performed, again=again)]
+
+    def _escalated(self, view: LineView, action: Action) -> tuple[Action, bool]:
+        """The same keys for the same question again: slower as tones, then the option said."""
+        prompt = self.current_prompt
+        if not isinstance(action, Press) or prompt is None:
+            return action, False
+        question = prompt_signature(prompt)
+        last, times = self._pressed.get(question, (None, 0))
+        same = last is not None and (last.digits, last.secret) == (action.digits, action.secret)
+        times = times + 1 if same else 1
+        self._pressed[question] = (action, times)
+        if times < 3:
+            return action, times == 2
+        label = next((option.label for option in prompt.options if option.key == action.digits), "")
+        if not label or action.secret or not view.can_speak:
+            return action, True
+        reason = f"keys {action.digits} not taken twice: saying the option"
+        return Say(label, reason=reason, source="navigator"), False
 
     def is_ours(self, action: Action) -> bool:
         """Whether ``action`` is the answer the navigator is waiting on."""

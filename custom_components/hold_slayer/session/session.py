@@ -97,7 +97,9 @@ class CallLeg(Protocol):
     def async_listen(self, listener: Callable[[CallState], None]) -> Callable[[], None]: ...  # noqa: D102
     async def wait_answered(self) -> None: ...  # noqa: D102
     def frames(self) -> AsyncIterator[Pcm]: ...  # noqa: D102
-    async def send_dtmf(self, digits: str, *, pacing: float = ...) -> None: ...  # noqa: D102
+    async def send_dtmf(  # noqa: D102
+        self, digits: str, *, duration: float = ..., pacing: float = ..., inband: bool = ...
+    ) -> None: ...
     async def play(self, samples: Pcm) -> bool: ...  # noqa: D102
     def stop_playback(self) -> None: ...  # noqa: D102
     async def hangup(self) -> CallEnd: ...  # noqa: D102
@@ -561,7 +563,7 @@ class CallSession:
     def _run(self, commands: list[Command]) -> None:
         for command in commands:
             if isinstance(command, Perform):
-                self._queue_action(command.action)
+                self._queue_action(command.action, again=command.again)
             elif isinstance(command, Decide):
                 self._decide(command.text)
             elif isinstance(command, Emit):
@@ -797,9 +799,10 @@ class CallSession:
 
     # -- what the action lane did (its Teller) ---------------------------------------------------
 
-    def pressed(self, action: Press, shown: str) -> None:
-        """Keys were sent (``shown``: the digits with a secret masked)."""
-        self._note(Speaker.US, f"[pressed {shown}]{_why(action)}")
+    def pressed(self, action: Press, shown: str, *, again: bool) -> None:
+        """Keys were sent (``shown``: the digits with a secret masked; ``again``: slower, as tones)."""
+        how = " again, slower, as tones" if again else ""
+        self._note(Speaker.US, f"[pressed {shown}{how}]{_why(action)}")
         self.timeline.mark(self.now(), MarkKind.CHOICE, f"pressed {shown}", action.source)
         self._emit(
             EventType.DTMF_SENT,
@@ -822,9 +825,11 @@ class CallSession:
         self._note(Speaker.US, f"[hung up]{_why(action)}")
         self._end_requested = SessionOutcome(SessionState.ENDED, "gave_up", action.reason)
 
-    def _queue_action(self, action: Action, result: asyncio.Future[None] | None = None) -> None:
+    def _queue_action(
+        self, action: Action, result: asyncio.Future[None] | None = None, *, again: bool = False
+    ) -> None:
         assert self._lane is not None  # commands run only once the call is placed
-        self._lane.put(action, result)
+        self._lane.put(action, result, again=again)
 
     def _action_done(self, action: Action, done: bool) -> None:
         self._inputs.put_nowait(ActionDone(action, done))
