@@ -548,9 +548,13 @@ class CallSession:
         command, result = request.command, request.result
         call = self.call
         if isinstance(command, EndCall):
-            if call is not None and not call.ended.done():
-                self._run([command])
-            result.set_result(None)
+            if call is None or call.ended.done():
+                result.set_result(None)
+                return
+            hanging_up = self._end_call(command)
+            assert hanging_up is not None
+            # The user's hang-up returns once the BYE is done.
+            hanging_up.add_done_callback(lambda _: None if result.done() else result.set_result(None))
         elif isinstance(command, StartTransfer):
             self._start_transfer(command, result)
         elif call is None or call.state is not CallState.ANSWERED:
@@ -686,10 +690,11 @@ class CallSession:
         if was_person:
             self._emit(EventType.HUMAN_RETRACTED, reason=reason, hold_seconds=None)
 
-    def _end_call(self, command: EndCall) -> None:
+    def _end_call(self, command: EndCall) -> asyncio.Task[CallEnd] | None:
         self._end_requested = SessionOutcome(SessionState.ENDED, command.cause, command.reason)
         if command.hang_up and self.call is not None:
-            self._spawn(self.call.hangup(), "hang up")
+            return self._spawn(self.call.hangup(), "hang up")
+        return None
 
     def _set_timer(self, command: SetTimer) -> None:
         if (old := self._timers.pop(command.name, None)) is not None:
