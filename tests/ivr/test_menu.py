@@ -7,6 +7,7 @@ import pytest
 from custom_components.hold_slayer.ivr.menu import (
     MenuOption,
     PromptKind,
+    callback_key,
     keywords,
     likeness,
     normalise,
@@ -210,3 +211,17 @@ def test_likeness() -> None:
     assert likeness(_MENU, _ACCOUNT) < 0.2
     assert likeness("", "") == 1.0
     assert likeness("", _MENU) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("To request a callback instead of holding, press 2.", "2"),
+        ("If you would like us to call you back, press 9.", "9"),
+        ("Please stay on the line, or press 9 to be called back.", "9"),
+        ("To have us call you as soon as an agent is free, press 3.", "3"),
+        ("For billing, press 1. To return to the main menu, press 9.", None),
+    ],
+)
+def test_callback_offers_by_their_words(text: str, key: str | None) -> None:
+    assert callback_key(parse_prompt(text)) == key

@@ -324,6 +324,22 @@ def test_a_phrase_holding_a_secret_is_never_kept_in_the_route() -> None:
     assert [step.action["kind"] for step in navigator.route_steps] == ["wait"]
 
 
+def test_a_callback_offer_alone_does_not_wait_for_our_answer() -> None:
+    """A silent hold whose announcement offers a callback: the quiet after it is the hold, not a
+    menu waiting for us (the hold judge would hold the hold back for ever)."""
+    navigator = Navigator(model_chain([]))
+    view = View()
+    navigator.on_words(view, "Please stay on the line, or press 9 to be called back.", _utterance())
+    assert navigator.awaiting_us(view)  # words not yet decided on
+    view.audio_time = 2.0
+    [decide] = navigator.on_tick(view)
+    assert isinstance(decide, Decide)
+    commands, context = navigator.prepare(view, decide.text)
+    assert context is None
+    assert any(isinstance(command, Note) for command in commands)  # declined, once
+    assert not navigator.awaiting_us(view)
+
+
 def test_a_callback_offer_is_declined_or_taken_once() -> None:
     offer = parse_prompt("If you would like us to call you back, press 2.")
     declining = Navigator(model_chain([]))

@@ -305,7 +305,9 @@ def prompt_signature(prompt: Prompt) -> str:
     return normalise(prompt.text)
 
 
-_CALLBACK: Final = re.compile(r"\b(?:call ?back|call you back|return (?:your )?call|call you when)\b")
+_CALLBACK: Final = re.compile(
+    r"\b(?:call ?back|call you back|called back|return (?:your )?call|call you when|call you as soon)\b"
+)
 
 
 def callback_key(prompt: Prompt) -> str | None:

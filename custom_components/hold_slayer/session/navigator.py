@@ -89,8 +89,9 @@ class Navigator:
         """The last prompt asked something of us and we have not answered it (yet)."""
         if view.phase is Phase.DECIDING or self._pending or view.transcribing:
             return True  # words still being read or decided on: the quiet may be the menu waiting
-        if self.current_prompt is None or self.current_prompt.kind not in ACTIONABLE:
-            return False
+        prompt = self.current_prompt
+        if prompt is None or prompt.kind not in ACTIONABLE or _offer_only(prompt):
+            return False  # a callback offer alone is the hold's, answered or not
         return not self.history or isinstance(self.history[-1][1], Wait)
 
     @property
@@ -146,7 +147,7 @@ class Navigator:
             data = {"text": view.request.mask(text), "kind": str(prompt.kind), "options": options}
             commands.append(Emit(EventType.MENU_HEARD, data))
         callback = callback_key(prompt)
-        if callback is not None and all(option.key == callback for option in prompt.options):
+        if callback is not None and _offer_only(prompt):
             # A callback offer alone ("please hold, or press 2 to be called back").
             return [*commands, *self._answer_callback_offer(view, callback)], None
         if prompt.kind not in ACTIONABLE:
@@ -227,3 +228,9 @@ class Navigator:
             EndCall("callback_accepted", "the company will call back", hang_up=False),
             Perform(Press(key, reason="the call accepts callbacks", source="navigator")),
         ]
+
+
+def _offer_only(prompt: Prompt) -> bool:
+    """Whether every option of ``prompt`` is its callback offer ("stay on hold, or press 2 …")."""
+    key = callback_key(prompt)
+    return key is not None and all(option.key == key for option in prompt.options)
