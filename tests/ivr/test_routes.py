@@ -200,10 +200,12 @@ async def test_a_step_is_recognised_by_its_recording_though_read_differently(tmp
 
 
 async def test_a_menu_that_swapped_its_keys_is_decided_afresh(tmp_path: Path) -> None:
-    """Words compared as a set read a reordered menu as the same; its recording is not.
+    """Words compared as a set read a reordered menu as the same; its recording is not, and the
+    key remembered now stands for another option.
 
-    Replaying "press 1" there would reach technical support: the fingerprint wins, the chain
-    decides, and the route learns the new menu (and its recording) from that call.
+    Replaying "press 1" there would reach technical support: without a fingerprint the moved key
+    says so, with one the fingerprint does; the chain decides, and the route learns the new menu
+    (and its recording) from that call.
     """
     book = await _book(tmp_path)
     await book.record(NUMBER, "Acme", _recorded_steps(), hold_seconds=None)
@@ -211,9 +213,13 @@ async def test_a_menu_that_swapped_its_keys_is_decided_afresh(tmp_path: Path) ->
     assert likeness(MENU, swapped) >= PROMPT_LIKENESS
     by_words = book.decider_for(NUMBER)
     assert by_words is not None
-    assert await by_words.decide(_context(swapped)) == Press(
+    assert await by_words.decide(_context(swapped)) is None  # key 1 is no longer billing
+    assert by_words.diverged
+    reworded = book.decider_for(NUMBER)
+    assert reworded is not None
+    assert await reworded.decide(_context("For billing questions, press 1. For support, press 2.")) == Press(
         "1", reason="step 1 of the route, seen 1x", source=SOURCE
-    )  # what words alone would do
+    )  # the same option in other words is still the step
     replay = book.decider_for(NUMBER)
     assert replay is not None
     assert await replay.decide(_context(swapped, fingerprint=_heard(swapped, 2))) is None

@@ -27,11 +27,12 @@ from typing import Any, Final, Protocol
 from custom_components.hold_slayer.audio.fingerprint import fingerprint_likeness
 
 from .decide import Action, DecisionContext, HangUp, Press, Say, Wait
-from .menu import PromptKind, likeness
+from .menu import Prompt, PromptKind, likeness, parse_prompt
 
 ROUTES_VERSION: Final = 1
 FRESHNESS_DAYS: Final = 30.0  # menus change with seasons and reorganisations; a month is trusted
 PROMPT_LIKENESS: Final = 0.6  # share of words two readings of one prompt have in common (STT varies)
+SAME_OPTION: Final = 0.5  # likeness of the words a key stood for then and now that keep it the same option
 FINGERPRINT_LIKENESS: Final = 0.5  # audio fingerprints this alike are one recording (docs/fingerprint.md)
 MASKED: Final = "•"  # what the session puts for a secret's value in a prompt's words (session.request.MASK)
 LOOKAHEAD: Final = 2  # a step the line skipped this time (a holiday notice gone) is no divergence
@@ -199,7 +200,7 @@ class RouteDecider:
                 ", same recording" if by_recording else ""
             )
             action = action_from_dict(step.action, reason=reason)
-            if not _still_fits(action, context):
+            if not _still_fits(action, context) or _key_moved(action, step, context.prompt):
                 break
             self.position = index + 1
             self.followed.append(index)
@@ -229,6 +230,23 @@ def _still_fits(action: Action, context: DecisionContext) -> bool:
         offered = {option.key for option in prompt.options}
         return not offered or action.digits in offered
     return True
+
+
+def _key_moved(action: Action, step: RouteStep, prompt: Prompt) -> bool:
+    """Whether the key remembered now stands for another option ("billing, 1" became "support, 1").
+
+    Words are compared as a set, so a menu that swapped its keys reads like the one remembered:
+    the option the key was pressed for must still be the option behind it.
+    """
+    if not isinstance(action, Press) or not action.digits or action.secret is not None:
+        return False
+    then = _option_words(parse_prompt(step.prompt), action.digits)
+    now = _option_words(prompt, action.digits)
+    return bool(then and now) and likeness(then, now) < SAME_OPTION
+
+
+def _option_words(prompt: Prompt, key: str) -> str:
+    return next((option.label for option in prompt.options if option.key == key), "")
 
 
 def _keepable(step: RouteStep) -> str | None:
