@@ -8,6 +8,7 @@ from custom_components.hold_slayer.ivr.menu import (
     MenuOption,
     PromptKind,
     callback_key,
+    closed_notice,
     keywords,
     likeness,
     normalise,
@@ -225,3 +226,26 @@ def test_likeness() -> None:
 )
 def test_callback_offers_by_their_words(text: str, key: str | None) -> None:
     assert callback_key(parse_prompt(text)) == key
+
+
+@pytest.mark.parametrize(
+    ("text", "closed"),
+    [
+        ("Our offices are closed today for the holiday. We will reopen tomorrow at eight. Goodbye.", True),
+        ("You have reached us outside our normal business hours. Please call back between 8 and 5.", True),
+        ("Thank you for calling. We're currently closed; please try again during business hours.", True),
+        ("Our offices are closed. For gas emergencies, press 1.", False),  # a choice is still offered
+        ("All of our agents are busy. Please stay on the line.", False),
+        ("The store closes at nine tonight. For the pharmacy, press 2.", False),
+    ],
+)
+def test_closed_notices(text: str, closed: bool) -> None:
+    assert closed_notice(parse_prompt(text)) is closed
+
+
+def test_hang_up_and_dial_is_no_option() -> None:
+    prompt = parse_prompt(
+        "The clinic is now closed. If this is a medical emergency, hang up and dial 9 1 1. Goodbye."
+    )
+    assert prompt.options == ()
+    assert closed_notice(prompt)

@@ -324,6 +324,27 @@ def test_a_phrase_holding_a_secret_is_never_kept_in_the_route() -> None:
     assert [step.action["kind"] for step in navigator.route_steps] == ["wait"]
 
 
+def test_a_closed_line_that_does_not_hang_up_is_left_with_the_reason() -> None:
+    navigator = Navigator(model_chain([]), closed_grace=5.0)
+    view = View(request=CallRequest("+1", secrets={"pin": "4321"}))
+    notice = "Our offices are closed today for the holiday. Goodbye."
+    commands, context = navigator.prepare(view, notice)
+    assert (commands, context) == ([SetTimer("closed", 5.0)], None)
+    assert navigator.on_timer("remind") == []
+    assert navigator.on_timer("closed") == [EndCall("closed", f"the line is closed: {notice}")]
+    # A menu after the notice keeps the call.
+    navigator.prepare(view, notice)
+    commands, context = navigator.prepare(view, "To leave a message for the billing team, press 1.")
+    assert CancelTimer("closed") in commands
+    assert context is not None
+    assert navigator.on_timer("closed") == []
+    # On hold too: the hold ends at closing time.
+    view.state = SessionState.ON_HOLD
+    assert navigator.on_hold_words(view, parse_prompt("We are now closed. Please call back tomorrow.")) == [
+        SetTimer("closed", 5.0)
+    ]
+
+
 def test_a_callback_offer_alone_does_not_wait_for_our_answer() -> None:
     """A silent hold whose announcement offers a callback: the quiet after it is the hold, not a
     menu waiting for us (the hold judge would hold the hold back for ever)."""

@@ -490,3 +490,23 @@ async def test_keys_the_line_did_not_take_are_sent_slower_as_tones_then_said() -
         "[pressed 1 again, slower, as tones] (stubborn: billing)",
         "billing (navigator: keys 1 not taken twice: saying the option)",
     ]
+
+
+class _QuickToLeave(CallSession):
+    closed_grace = 0.2  # wall seconds: the replayed silence runs about 20 times faster
+
+
+async def test_a_closed_line_that_never_hangs_up_is_left_with_the_reason() -> None:
+    notice = "Our offices are closed today for the holiday. We reopen tomorrow at eight."
+    line = FakeLine([say(notice, 3, 4)])  # then silence, for ever
+
+    async def dial(target: str) -> FakeLine:
+        return line
+
+    session = _QuickToLeave(
+        CallRequest("+18005550100", goal="billing"), dial, stt=ScriptedStt(line), tts=ToneTts()
+    )
+    outcome = await asyncio.wait_for(session.run(), 60)
+    assert (outcome.cause, outcome.reason) == ("closed", f"the line is closed: {notice}")
+    assert EventType.HOLD_STARTED not in _types(session)
+    assert line.digits == ""

@@ -200,6 +200,23 @@ def _clean_label(label: str) -> str:
     return label.strip(" ,")
 
 
+# "If this is an emergency, hang up and dial 9 1 1": a number to call, not a key to press here.
+_HANG_UP_FIRST: Final = re.compile(r"\bhang up\b")
+_CLOSED: Final = re.compile(
+    r"\b(?:(?:we are|we're|office is|offices are|lines are|clinic is|center is|centre is|store is)"
+    r" (?:now |currently )?closed"
+    r"|closed (?:today|now|for the (?:day|night|holiday|holidays|weekend))"
+    r"|outside (?:of )?(?:our )?(?:normal |regular )?(?:business|office|opening) hours"
+    r"|(?:call|try) (?:us )?(?:back|again) during (?:our )?(?:normal |regular )?"
+    r"(?:business|office|opening) hours)\b"
+)
+
+
+def closed_notice(prompt: Prompt) -> bool:
+    """Whether the line says it is closed and offers nothing to press ("we are closed today")."""
+    return not prompt.options and bool(_CLOSED.search(normalise(prompt.text)))
+
+
 def parse_prompt(text: str) -> Prompt:
     """Parse what the line said since the last action."""
     norm = normalise(text)
@@ -217,7 +234,7 @@ def parse_prompt(text: str) -> Prompt:
                     label = re.sub(r"^(?:for|to)\s+", "", label)
                 if match.group("lead") == "to":
                     label = f"to {label}"
-                if key not in options and label:
+                if key not in options and label and not _HANG_UP_FIRST.search(label):
                     options[key] = MenuOption(key, label)
     spoken = _spoken_choices(norm)
     queue = _QUEUE_POSITION.search(norm)

@@ -200,7 +200,9 @@ class RouteDecider:
                 ", same recording" if by_recording else ""
             )
             action = action_from_dict(step.action, reason=reason)
-            if not _still_fits(action, context) or _key_moved(action, step, context.prompt):
+            if not _still_fits(action, context) or (
+                not by_recording and _key_moved(action, step, context.prompt)
+            ):
                 break
             self.position = index + 1
             self.followed.append(index)
@@ -236,7 +238,8 @@ def _key_moved(action: Action, step: RouteStep, prompt: Prompt) -> bool:
     """Whether the key remembered now stands for another option ("billing, 1" became "support, 1").
 
     Words are compared as a set, so a menu that swapped its keys reads like the one remembered:
-    the option the key was pressed for must still be the option behind it.
+    the option the key was pressed for must still be the option behind it. (The same recording
+    cannot have moved its keys: a prompt matched by its fingerprint is not asked.)
     """
     if not isinstance(action, Press) or not action.digits or action.secret is not None:
         return False

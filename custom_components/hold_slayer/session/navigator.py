@@ -7,6 +7,10 @@ else press 0" is read to its end. The deciding chain (learned route, rules, the 
 one :class:`Decider`; the navigator records each step for the route book and answers a hold's
 callback offer once, as the call asked.
 
+A line that says it is closed ("our offices are closed today") and offers nothing to press is
+left ``CLOSED_GRACE`` seconds later if it has not hung up itself: the call ends with cause
+``closed`` and the line's words as the reason, rather than waiting on a hold that never comes.
+
 Keys a line did not take are not simply pressed again: when the deciders choose the same keys
 for the same prompt a second time they are sent slower and as tones in the audio (some lines
 drop RFC 4733 events, or miss short digits); a third time, the option is said instead, where
@@ -32,27 +36,33 @@ from custom_components.hold_slayer.ivr.menu import (
     Prompt,
     PromptKind,
     callback_key,
+    closed_notice,
     parse_prompt,
     prompt_signature,
 )
 from custom_components.hold_slayer.ivr.routes import RouteStep, action_to_dict
 from custom_components.hold_slayer.voice.endpoint import Utterance
 
-from .commands import Command, Decide, Emit, EndCall, Note, Perform
+from .commands import CancelTimer, Command, Decide, Emit, EndCall, Note, Perform, SetTimer
 from .events import EventType, SessionState, Speaker
 from .states import Phase
 from .view import LineView
 
 SETTLE: Final = 0.5  # quiet after a prompt is read before deciding (menus pause between options)
 ACTIONABLE: Final = frozenset({PromptKind.MENU, PromptKind.DIGITS, PromptKind.YES_NO, PromptKind.OPEN})
+CLOSED: Final = "closed"  # the timer after a closed-hours notice
+CLOSED_GRACE: Final = 8.0  # seconds a closed line has to hang up itself before we leave
 
 
 class Navigator:
     """One call's way through the menu."""
 
-    def __init__(self, decider: Decider, *, settle: float = SETTLE) -> None:
+    def __init__(
+        self, decider: Decider, *, settle: float = SETTLE, closed_grace: float = CLOSED_GRACE
+    ) -> None:
         self.decider = decider
         self.settle = settle
+        self.closed_grace = closed_grace
         self.current_prompt: Prompt | None = None
         self.decisions = 0  # prompts decided on
         self.route_steps: list[RouteStep] = []  # what the menu said and what we did, for the route book
@@ -64,9 +74,9 @@ class Navigator:
         self._pending_since: float | None = None  # audio seconds the line last finished a sentence
         self._deciding: Action | None = None  # our answer in the action lane
         self._callback_answered = False  # a hold's callback offer is taken or declined once
-        self._pressed: dict[
-            str, tuple[Press, int]
-        ] = {}  # per question: the keys last pressed, times in a row
+        # per question: the keys last pressed, times in a row
+        self._pressed: dict[str, tuple[Press, int]] = {}
+        self._closed: str | None = None  # the closed-hours notice the line read
 
     # -- what the view shows of us ----------------------------------------------------------------
 
@@ -115,9 +125,21 @@ class Navigator:
         return []
 
     def on_hold_words(self, view: LineView, prompt: Prompt) -> list[Command]:
-        """Words heard on hold: a callback offer is answered once."""
+        """Words heard on hold: a callback offer is answered once; a closed notice ends the wait."""
+        if closed_notice(prompt):
+            return self._closing(view, prompt)
         key = callback_key(prompt)
         return self._answer_callback_offer(view, key) if key is not None else []
+
+    def on_timer(self, name: str) -> list[Command]:
+        """The line said it is closed and has not hung up: leave, saying why."""
+        if name != CLOSED or self._closed is None:
+            return []
+        return [EndCall("closed", f"the line is closed: {self._closed}")]
+
+    def _closing(self, view: LineView, prompt: Prompt) -> list[Command]:
+        self._closed = view.request.mask(prompt.text)
+        return [SetTimer(CLOSED, self.closed_grace)]
 
     def on_tick(self, view: LineView) -> list[Command]:
         """The audio clock moved: decide once the menu has finished."""
@@ -150,8 +172,13 @@ class Navigator:
         if callback is not None and _offer_only(prompt):
             # A callback offer alone ("please hold, or press 2 to be called back").
             return [*commands, *self._answer_callback_offer(view, callback)], None
+        if closed_notice(prompt):
+            return [*commands, *self._closing(view, prompt)], None
         if prompt.kind not in ACTIONABLE:
             return commands, None
+        if self._closed is not None:  # a menu after all ("… to leave a message, press 1"): stay
+            self._closed = None
+            commands.append(CancelTimer(CLOSED))
         key = prompt_signature(prompt)
         self._heard[key] = self._heard.get(key, 0) + 1
         request = view.request

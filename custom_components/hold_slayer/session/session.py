@@ -74,7 +74,7 @@ from .inputs import (
     WordsRead,
 )
 from .media import MediaLoop
-from .navigator import SETTLE, Navigator
+from .navigator import CLOSED_GRACE, SETTLE, Navigator
 from .request import CallRequest
 from .snapshot import CallSnapshot
 from .states import Phase, StateMachine, Trigger
@@ -144,6 +144,7 @@ class CallSession:
     """Place one call for a :class:`CallRequest` and follow it to the end."""
 
     settle: float = SETTLE
+    closed_grace: float = CLOSED_GRACE  # a closed line's time to hang up itself
     end_silence: float = 1.0  # a pause between a menu's sentences must not split it (context helps STT)
 
     def __init__(
@@ -168,7 +169,9 @@ class CallSession:
         self.started_at = self._loop.time()
         self._machine = StateMachine()
         self._judge = HoldJudge()
-        self._navigator = Navigator(decider or model_chain([]), settle=self.settle)
+        self._navigator = Navigator(
+            decider or model_chain([]), settle=self.settle, closed_grace=self.closed_grace
+        )
         self._handoff = HandOff(request.handoff)
         self._media = MediaLoop(monitor, end_silence=self.end_silence)
         self._lane: ActionLane | None = None  # once the call is placed
@@ -493,6 +496,7 @@ class CallSession:
             self._run(self._handoff.on_action_done(self, item.action))
         elif isinstance(item, TimerFired):
             self._timers.pop(item.name, None)
+            self._run(self._navigator.on_timer(item.name))
             self._run(self._handoff.on_timer(self, item.name))
         elif isinstance(item, UserRequest):
             self._on_user_request(item)
