@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pytest
 
 from custom_components.hold_slayer.audio.classifier import Label
 from custom_components.hold_slayer.audio.monitor import EventKind, MonitorEvent
@@ -249,7 +250,7 @@ def test_the_navigator_decides_once_the_menu_has_settled() -> None:
     navigator = Navigator(model_chain([]))
     view = View(audio_time=5.0)
     assert navigator.on_words(view, "For billing, press 1.", _utterance(2.0)) == []
-    assert navigator.on_words(view, "For anything else, press 0.", _utterance(4.0)) == []
+    assert navigator.on_words(view, "For technical support, press 2.", _utterance(4.0)) == []
     view.audio_time = 5.4
     assert navigator.on_tick(view) == []  # not settled
     view.audio_time, view.speaking = 5.6, True
@@ -257,8 +258,27 @@ def test_the_navigator_decides_once_the_menu_has_settled() -> None:
     view.speaking, view.transcribing = False, 1
     assert navigator.on_tick(view) == []  # words still being read
     view.transcribing = 0
-    assert navigator.on_tick(view) == [Decide(MENU)]
+    assert navigator.on_tick(view) == [Decide("For billing, press 1. For technical support, press 2.")]
     assert navigator.on_tick(view) == []
+
+
+@pytest.mark.parametrize(
+    ("words", "complete"),
+    [
+        ("Please enter your account number, followed by the pound key.", True),
+        ("For billing, press 1. For anything else, press 0.", True),
+        ("For billing, press 1. To hear these options again, press 9.", True),
+        ("For billing, press 1. For technical support, press 2.", False),  # more may follow
+        ("Thank you for calling Acme.", False),
+    ],
+)
+def test_a_prompt_that_has_plainly_said_all_is_answered_without_the_settle(
+    words: str, complete: bool
+) -> None:
+    navigator = Navigator(model_chain([]))
+    view = View(audio_time=5.0)
+    navigator.on_words(view, words, _utterance(2.0))
+    assert (navigator.on_tick(view) == [Decide(words)]) is complete
 
 
 async def test_the_navigator_asks_its_chain_and_keeps_the_step() -> None:

@@ -2,8 +2,9 @@
 
 Words the line reads while the call is in the menu are gathered until the menu has finished
 (``settle`` seconds of the line not speaking, nothing left to transcribe, nothing of ours in
-progress); then the whole prompt is decided at once, so "for billing press 2 … for anything
-else press 0" is read to its end. The deciding chain (learned route, rules, the user's AI) is
+progress; no settle once the prompt has plainly said all it will: a question for a number, or a
+menu's closing option); then the whole prompt is decided at once, so "for billing press 2 …
+for anything else press 0" is read to its end. The deciding chain (learned route, rules, the user's AI) is
 one :class:`Decider`; the navigator records each step for the route book and answers a hold's
 callback offer once, as the call asked.
 
@@ -19,6 +20,7 @@ the call can speak and the option has words.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Final
 
@@ -150,10 +152,11 @@ class Navigator:
             or view.speaking
             or view.transcribing
             or self._pending_since is None
-            or view.audio_time - self._pending_since < self.settle
         ):
             return []
         text = " ".join(self._pending)
+        if view.audio_time - self._pending_since < self.settle and not plainly_complete(text):
+            return []
         # The recording, so a learned route knows the prompt however speech recognition reads it.
         self._fingerprint = utterances_fingerprint(self._pending_audio)
         self._pending, self._pending_audio = [], []
@@ -255,6 +258,28 @@ class Navigator:
             EndCall("callback_accepted", "the company will call back", hang_up=False),
             Perform(Press(key, reason="the call accepts callbacks", source="navigator")),
         ]
+
+
+_LAST_OPTION: Final = re.compile(
+    r"\b(?:repeat|hear (?:these|the) options|main menu|previous menu|all other|any other|anything else"
+    r"|everything else|operator|representative)\b"
+)
+
+
+def plainly_complete(text: str) -> bool:
+    """Whether the prompt ``text`` has plainly said all it will: no settle needed before answering.
+
+    A question for one thing (a number, yes or no) is whole when asked; a menu is whole once it
+    has read the option menus end with ("to repeat these options", "for anything else") and
+    nothing after it but that option's key.
+    """
+    prompt = parse_prompt(text)
+    if prompt.kind in (PromptKind.DIGITS, PromptKind.YES_NO):
+        return True
+    if prompt.kind is not PromptKind.MENU or not prompt.options:
+        return False
+    sentences = [part for part in re.split(r"(?<=[.!?])\s+", text.strip()) if part]
+    return bool(sentences) and bool(_LAST_OPTION.search(sentences[-1].lower()))
 
 
 def _offer_only(prompt: Prompt) -> bool:
