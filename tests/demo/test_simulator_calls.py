@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from custom_components.hold_slayer.demo.scenario import Answer, load_scenarios
-from custom_components.hold_slayer.demo.simulator import CompanySimulator
+from custom_components.hold_slayer.demo.simulator import CallRecord, CompanySimulator
 from custom_components.hold_slayer.telephony import CallFailedError, EndCause
 from custom_components.hold_slayer.voice.espeak import EspeakTts
 from tests.demo.conftest import Ear, caller, company, scenario, shipped, until
@@ -269,10 +269,17 @@ async def test_a_second_call_finds_the_changed_menu() -> None:
             assert sim.next_version(line) is version
             call = await phone.dial(sim.uri_for("5552000"))
             await call.wait_answered()
-            record = await asyncio.wait_for(sim.next_record(), 2)
-            await until(lambda record=record: "main" in record.nodes, within=10)
+            record: CallRecord = await asyncio.wait_for(sim.next_record(), 2)
+
+            def in_menu(record: CallRecord = record) -> bool:
+                return "main" in record.nodes
+
+            def past_menu(record: CallRecord = record) -> bool:
+                return record.nodes[-1] in ("agent", "bye")
+
+            await until(in_menu, within=10)
             await call.send_dtmf(key)
-            await until(lambda record=record: record.nodes[-1] in ("agent", "bye"), within=10)
+            await until(past_menu, within=10)
             await call.hangup()
             await asyncio.wait_for(record.finished(), 5)
             records.append(record)
