@@ -190,6 +190,8 @@ async def test_requests_inside_the_dialog(phone: SipPhone, scripted: ScriptedPee
     scripted.send(reinvite, ours)
     ok = await scripted.expect(200)
     assert b"a=sendrecv" in ok.body
+    ack = [(n, v if n != "CSeq" else f"{reinvite.cseq} ACK") for n, v in reinvite.headers]
+    scripted.send(request("ACK", reinvite.uri or "", ack), ours)  # no answer: media unchanged
 
     scripted.send(
         scripted.in_dialog(invite, "INVITE", [("Content-Type", "application/sdp")], b"v=0\r\n"), ours

@@ -19,8 +19,19 @@ from .errors import SipAuthError, SipError, SipTimeoutError, SipTransferError
 from .g711 import Pcm
 from .rtp import MediaStream
 from .sdp import Direction, SdpError, SessionVersion
+from .session_timer import (
+    MIN_SE,
+    SESSION_EXPIRES,
+    Refresher,
+    SessionTimer,
+    min_se,
+    session_expires,
+    too_brief,
+    uas_answer,
+    we_refresh,
+)
 from .sipmsg import SipMessage, new_branch, new_call_id, new_tag, request, response_to
-from .transaction import ClientTransaction
+from .transaction import TIMER_H, ClientTransaction, retransmit
 
 if TYPE_CHECKING:
     from .phone import SipPhone
@@ -109,6 +120,9 @@ class CallLeg:
     """
 
     media_timeout: float = MEDIA_TIMEOUT
+    # RFC 4028: the interval our INVITEs ask for (0: none), and the smallest we accept.
+    session_expires: int = SESSION_EXPIRES
+    min_se: int = MIN_SE
 
     def __init__(self, phone: SipPhone, media: MediaStream, dialog: Dialog, state: CallState) -> None:
         self._phone = phone
@@ -123,9 +137,15 @@ class CallLeg:
         self._origin = SessionVersion()
         self._tasks: set[asyncio.Task[None]] = set()
         self._remote_responses: dict[tuple[int, str], SipMessage] = {}
+        # re-INVITEs answered 200 whose ACK is due, by CSeq: (ACK arrived, our 200 carried an offer)
+        self._acks_due: dict[int, tuple[asyncio.Future[SipMessage], bool]] = {}
         self._notify: asyncio.Queue[int] = asyncio.Queue()
         self.answered_at: float | None = None
         self.stray_responses = 0
+        self._last_ack: SipMessage | None = None  # for a 2xx to our INVITE that arrives again
+        self.session: SessionTimer | None = None  # the RFC 4028 session timer in force
+        self.session_refreshes = 0  # refreshes we sent that succeeded, and ones we accepted
+        self._session_task: asyncio.Task[None] | None = None
         media.on_dtmf = self.dtmf_received.put_nowait
 
     # -- observing ------------------------------------------------------------------------------
@@ -165,10 +185,11 @@ class CallLeg:
         """20 ms int16 frames at 8 kHz heard on this call, until it ends."""
         return self.media.frames()
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = self._loop.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # -- in-dialog requests from the far end ----------------------------------------------------
 
@@ -176,6 +197,7 @@ class CallLeg:
         """A request that :meth:`Dialog.accepts` (the phone checked the tags)."""
         method = req.method or ""
         if method == "ACK":
+            self._on_ack(req)
             return
         key = (req.cseq, method)
         if previous := self._remote_responses.get(key):  # a retransmission: same answer again
@@ -188,21 +210,34 @@ class CallLeg:
         if method == "BYE":
             self._reply(req, 200)
             self._end(CallEnd(EndCause.REMOTE_HANGUP, None, "BYE"))
+        elif method in ("INVITE", "UPDATE") and too_brief(req, self.min_se):
+            self._reply(req, 422, extra=[("Min-SE", str(self.min_se))])
         elif method == "INVITE":
             self._on_reinvite(req)
+        elif method == "UPDATE":
+            self._on_update(req)
         elif method == "INFO":
             self._reply(req, 200)
             self._on_info(req)
         elif method == "NOTIFY":
             self._reply(req, 200)
             self._on_notify(req)
-        elif method in ("OPTIONS", "UPDATE") and not req.body:
+        elif method == "OPTIONS":
             self._reply(req, 200)
         else:
             self._reply(req, 501)
 
-    def _reply(self, req: SipMessage, status: int, *, body: bytes = b"", reason: str | None = None) -> None:
-        headers = [("Contact", self._phone.contact), ("Allow", self._phone.allow)]
+    def _dialog_response(
+        self,
+        req: SipMessage,
+        status: int,
+        *,
+        body: bytes = b"",
+        reason: str | None = None,
+        extra: list[tuple[str, str]] | None = None,
+    ) -> SipMessage:
+        """Our response to an in-dialog request, remembered for its retransmissions."""
+        headers = [("Contact", self._phone.contact), ("Allow", self._phone.allow), *(extra or [])]
         if body:
             headers.append(("Content-Type", "application/sdp"))
         message = response_to(
@@ -211,38 +246,232 @@ class CallLeg:
         self._remote_responses[(req.cseq, req.method or "")] = message
         if len(self._remote_responses) > 16:
             self._remote_responses.pop(next(iter(self._remote_responses)))
-        self._phone.respond(req, message)
+        return message
 
-    def _on_reinvite(self, req: SipMessage) -> None:
-        """Hold, resume or a media change by the far end (RFC 3264 §8)."""
-        if req.body:
-            try:
-                offer = sdp.parse(req.body)
-            except SdpError:
-                self._reply(req, 488)
-                return
-            codec = offer.codec
-            if codec is None:
-                self._reply(req, 488)
-                return
-            ours = offer.direction.answer()
-            self.media.set_remote(offer.address, offer.port, codec, offer.event_pt, ours)
-            codecs: tuple[int, ...] = (codec,)
-            event_pt = offer.event_pt
-        else:  # offerless re-INVITE: we offer what we use now, sendrecv
-            ours = Direction.SENDRECV
-            codecs = (self.media.payload_type,)
-            event_pt = self.media.event_pt or sdp.DEFAULT_EVENT_PT
-        self._origin.bump()
-        body = sdp.build(
-            self._phone.local_ip,
+    def _reply(
+        self,
+        req: SipMessage,
+        status: int,
+        *,
+        body: bytes = b"",
+        reason: str | None = None,
+        extra: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self._phone.respond(req, self._dialog_response(req, status, body=body, reason=reason, extra=extra))
+
+    def _answer_offer(self, req: SipMessage) -> bytes | None:
+        """Apply the far end's SDP offer (hold, resume, new address); our answer, or ``None`` after 488."""
+        try:
+            offer = sdp.parse(req.body)
+        except SdpError:
+            self._reply(req, 488)
+            return None
+        codec = offer.codec
+        if codec is None:
+            self._reply(req, 488)
+            return None
+        ours = offer.direction.answer()
+        self.media.set_remote(offer.address, offer.port, codec, offer.event_pt, ours)
+        return self._sdp((codec,), offer.event_pt, ours)
+
+    def _sdp(
+        self, codecs: tuple[int, ...], event_pt: int | None, direction: Direction, *, changed: bool = True
+    ) -> bytes:
+        if changed:  # an unchanged session keeps its o= version (RFC 3264 §8, RFC 6337 §5.3)
+            self._origin.bump()
+        return sdp.build(
+            self._phone.media_address,
             self.media.local_port or 0,
             codecs=codecs,
             event_pt=event_pt,
-            direction=ours,
+            direction=direction,
             origin=self._origin,
         )
-        self._reply(req, 200, body=body)
+
+    def _on_reinvite(self, req: SipMessage) -> None:
+        """Hold, resume, a media change or a session refresh by the far end (RFC 3264 §8)."""
+        offered = not req.body
+        if req.body:
+            answer = self._answer_offer(req)
+            if answer is None:
+                return
+            body = answer
+        else:
+            # Offerless (RFC 3261 §14.2, a B2BUA re-routing media): we offer in the 200, sendrecv,
+            # the codec in use first; the answer comes in the ACK.
+            current = self.media.payload_type
+            codecs = (current, *(pt for pt in sdp.SUPPORTED_CODECS if pt != current))
+            body = self._sdp(codecs, self.media.event_pt or sdp.DEFAULT_EVENT_PT, Direction.SENDRECV)
+        ok = self._dialog_response(req, 200, body=body, extra=self._accept_session(req))
+        acked: asyncio.Future[SipMessage] = self._loop.create_future()
+        self._acks_due[req.cseq] = (acked, offered)
+        self._spawn(self._repeat_ok(req, ok, acked), "hold_slayer re-INVITE 200")
+
+    def _on_update(self, req: SipMessage) -> None:
+        """UPDATE (RFC 3311): a session refresh, or a new offer answered at once (no ACK)."""
+        body = b""
+        if req.body:
+            answer = self._answer_offer(req)
+            if answer is None:
+                return
+            body = answer
+        self._reply(req, 200, body=body, extra=self._accept_session(req))
+
+    async def _repeat_ok(self, req: SipMessage, ok: SipMessage, acked: asyncio.Future[SipMessage]) -> None:
+        """Send our 200 to a re-INVITE until its ACK arrives (RFC 3261 §13.3.1.4)."""
+        try:
+            await retransmit(
+                lambda: self._phone.respond(req, ok),
+                acked,
+                timeout=TIMER_H,
+                reliable=self._phone.transport.kind.value != "udp",
+            )
+        except TimeoutError:
+            self._acks_due.pop(req.cseq, None)
+            if self.ended.done():
+                return
+            # The dialog stays, but the session SHOULD end (RFC 3261 §13.3.1.4).
+            _LOGGER.info("No ACK for our 200 to a re-INVITE within %.0f s; hanging up", TIMER_H)
+            await self._send_bye()
+            self._end(CallEnd(EndCause.FAILED, None, "no ACK for the 200 to a re-INVITE"))
+
+    def _on_ack(self, ack: SipMessage) -> None:
+        """The ACK for our 200 to a re-INVITE: stop repeating it; apply an SDP answer it carries."""
+        due = self._acks_due.pop(ack.cseq, None)
+        if due is None:
+            return  # the ACK for the initial INVITE, or a retransmitted ACK
+        acked, offered = due
+        if not acked.done():
+            acked.set_result(ack)
+        if not offered:
+            return
+        if not ack.body or ack.content_type != "application/sdp":
+            # RFC 3264 §8 requires the answer here; without one the old session stays in use.
+            _LOGGER.debug("ACK without the SDP answer to our offer; media unchanged")
+            return
+        try:
+            answer = sdp.parse(ack.body)
+        except SdpError as err:
+            _LOGGER.debug("Unusable SDP answer in ACK: %s", err)
+            return
+        if answer.codec is None:
+            _LOGGER.debug("SDP answer in ACK has no codec we offered; media unchanged")
+            return
+        self.media.set_remote(
+            answer.address, answer.port, answer.codec, answer.event_pt, answer.direction.answer()
+        )
+
+    # -- session timers (RFC 4028) -------------------------------------------------------------
+
+    def _accept_session(self, req: SipMessage) -> list[tuple[str, str]]:
+        """A refresh (or first negotiation) by the far end: restart the timer; headers for our 2xx."""
+        answer = uas_answer(req)
+        if answer is None:
+            if req.method == "INVITE":
+                self._run_session_timer(None)  # a re-INVITE without Session-Expires ends the timer
+            return []
+        timer, headers = answer
+        if self.session is not None:
+            self.session_refreshes += 1
+        self._run_session_timer(timer, refresh=we_refresh(timer, we_sent_request=False))
+        return headers
+
+    def _run_session_timer(
+        self, timer: SessionTimer | None, *, refresh: bool = False, delay: float | None = None
+    ) -> None:
+        """(Re)start the session timer: refresh at half the interval, or expect a refresh."""
+        self.session = timer
+        current = asyncio.current_task()
+        if self._session_task is not None and self._session_task is not current:
+            self._session_task.cancel()
+        self._session_task = None
+        if timer is not None and not self.ended.done():
+            self._session_task = self._spawn(
+                self._session_timer(timer, refresh, delay), "hold_slayer session timer"
+            )
+
+    async def _session_timer(self, timer: SessionTimer, refresh: bool, delay: float | None) -> None:
+        if refresh:
+            await asyncio.sleep(timer.interval / 2 if delay is None else delay)
+            await self._refresh_session(timer)
+            return
+        await asyncio.sleep(timer.watch_after)
+        if not self.ended.done():
+            _LOGGER.info("No session refresh within %.0f s; hanging up (RFC 4028)", timer.watch_after)
+            await self._send_bye()
+            self._end(CallEnd(EndCause.FAILED, None, "session timer expired without a refresh"))
+
+    async def _refresh_session(self, timer: SessionTimer) -> None:
+        """Our refresh: a re-INVITE with the session as it is (RFC 4028 §7.4), 422 retried once."""
+        interval, minimum = timer.interval, None
+        response: SipMessage | None = None
+        for _attempt in range(2):
+            headers = [
+                ("Via", self._phone.via(new_branch())),
+                ("Contact", self._phone.contact),
+                ("Supported", "timer"),
+                SessionTimer(interval, Refresher.UAC).header(),
+                *([("Min-SE", str(minimum))] if minimum else []),
+                ("Content-Type", "application/sdp"),
+            ]
+            body = self._sdp(
+                (self.media.payload_type,), self.media.event_pt, self.media.direction, changed=False
+            )
+            try:
+                response = await self._phone.request_in_dialog(
+                    self.dialog.build("INVITE", headers, body), self.dialog
+                )
+            except SipTimeoutError:
+                response = None
+                break
+            except SipError as err:
+                _LOGGER.debug("Session refresh not sent: %s", err)
+                response = None
+                break
+            wanted = min_se(response)
+            if response.status == 422 and wanted is not None and wanted > interval:
+                interval = minimum = wanted
+                continue
+            break
+        status = response.status or 0 if response is not None else 408
+        if 200 <= status < 300 and response is not None:
+            self._acknowledge(response)
+            self._apply_refresh_answer(response)
+            self.session_refreshes += 1
+            granted = session_expires(response)
+            self._run_session_timer(
+                granted, refresh=granted is not None and we_refresh(granted, we_sent_request=True)
+            )
+        elif status in (408, 481):  # RFC 4028 §10: the session is gone
+            _LOGGER.info("Session refresh failed (%s); hanging up", status)
+            await self._send_bye()
+            self._end(CallEnd(EndCause.FAILED, status, "session refresh failed"))
+        else:  # 491 glare, 500 …: the session goes on; try again soon
+            _LOGGER.debug("Session refresh answered %s; retrying", status)
+            self._run_session_timer(timer, refresh=True, delay=min(4.0, interval / 8))
+
+    def _acknowledge(self, response: SipMessage) -> None:
+        """The ACK for a 2xx to our INVITE (kept for the 2xx's retransmissions)."""
+        ack = self.dialog.build(
+            "ACK",
+            [("Via", self._phone.via(new_branch())), ("Contact", self._phone.contact)],
+            cseq=response.cseq,
+        )
+        self._last_ack = ack
+        self._phone.send_in_dialog(ack, self.dialog)
+
+    def _apply_refresh_answer(self, response: SipMessage) -> None:
+        if not response.body or response.content_type != "application/sdp":
+            return
+        try:
+            answer = sdp.parse(response.body)
+        except SdpError as err:
+            _LOGGER.debug("Unusable SDP answer to our refresh: %s", err)
+            return
+        if answer.codec is not None:
+            self.media.set_remote(
+                answer.address, answer.port, answer.codec, answer.event_pt, answer.direction.answer()
+            )
 
     def _on_info(self, req: SipMessage) -> None:
         if req.content_type == "application/dtmf-relay":
@@ -325,12 +554,16 @@ class CallLeg:
             _LOGGER.debug("BYE failed: %s", err)
 
     async def _watch_media(self) -> None:
-        """Hang up a call whose media stopped for good (a dead NAT binding, a vanished peer)."""
+        """Hang up a call whose media stopped for good (a dead NAT binding, a vanished peer).
+
+        Only while the negotiated direction says the far end sends: an ``inactive`` or
+        ``recvonly`` hold (carriers, Cisco CUCM) is silence by agreement, and the count starts
+        afresh when the direction returns to ``sendrecv``.
+        """
+        self.media.watch()
         while not self.ended.done():
-            await asyncio.sleep(1.0)
-            silent = self.media.seconds_since_last_packet()
-            if silent is None and self.answered_at is not None:
-                silent = self._loop.time() - self.answered_at
+            await asyncio.sleep(min(1.0, self.media_timeout / 4))
+            silent = self.media.seconds_without_media()
             if silent is not None and silent > self.media_timeout and not self.ended.done():
                 _LOGGER.info("No RTP for %.0f s; hanging up", silent)
                 await self._send_bye()
@@ -358,8 +591,21 @@ class CallLeg:
         self._spawn(self._watch_media(), "hold_slayer media watchdog")
 
     def on_stray_response(self, response: SipMessage) -> None:
-        """A response no transaction wants (counted; subclasses may act on it)."""
+        """A response no transaction wants: a repeated 2xx to our INVITE means our ACK was lost."""
         self.stray_responses += 1
+        if response.cseq_method != "INVITE" or not 200 <= (response.status or 0) < 300:
+            return
+        ack = self._last_ack
+        if ack is not None and response.cseq == ack.cseq:
+            self._phone.send_in_dialog(ack, self.dialog)
+        elif (
+            response.cseq > (ack.cseq if ack is not None else 0)
+            and self.dialog.remote_tag is not None
+            and response.to_tag == self.dialog.remote_tag
+        ):
+            # A 2xx to a re-INVITE of ours we stopped waiting for (a refresh cut short): every
+            # 2xx to INVITE is ACKed, or the far end repeats it and may hang up (RFC 3261 §13.2.2.4).
+            self._acknowledge(response)
 
     # -- ending ---------------------------------------------------------------------------------
 
@@ -411,7 +657,6 @@ class Call(CallLeg):
         self._invite: ClientTransaction | None = None
         self._invite_request: SipMessage | None = None
         self._cancel_requested = False
-        self._last_ack: SipMessage | None = None
 
     # -- dialing --------------------------------------------------------------------------------
 
@@ -419,9 +664,11 @@ class Call(CallLeg):
         """Send the INVITE (from :meth:`SipPhone.dial`)."""
         self._spawn(self._run_invite(), "hold_slayer INVITE")
 
-    def _build_invite(self, cseq: int, auth: tuple[str, str] | None) -> SipMessage:
+    def _build_invite(
+        self, cseq: int, auth: tuple[str, str] | None, interval: int, minimum: int | None
+    ) -> SipMessage:
         phone = self._phone
-        body = sdp.build(phone.local_ip, self.media.local_port or 0, origin=self._origin)
+        body = sdp.build(phone.media_address, self.media.local_port or 0, origin=self._origin)
         headers = [
             ("Via", phone.via(new_branch())),
             ("Max-Forwards", "70"),
@@ -432,10 +679,14 @@ class Call(CallLeg):
             ("Contact", phone.contact),
             *phone.initial_route(),
             ("Allow", phone.allow),
-            ("Supported", "replaces"),
+            ("Supported", "replaces, timer"),
             ("User-Agent", phone.user_agent),
             ("Content-Type", "application/sdp"),
         ]
+        if interval:  # the UAS chooses the refresher (RFC 4028 §7.1)
+            headers.append(SessionTimer(interval).header())
+        if minimum:
+            headers.append(("Min-SE", str(minimum)))
         if auth:
             headers.append(auth)
         return request("INVITE", self.request_uri, headers, body)
@@ -444,9 +695,10 @@ class Call(CallLeg):
         phone = self._phone
         cseq = self.dialog.local_cseq
         auth: tuple[str, str] | None = None
+        interval, minimum = self.session_expires, None
         try:
-            for attempt in range(2):
-                self._invite_request = self._build_invite(cseq, auth)
+            for _attempt in range(3):  # once more after 401/407, once more after 422
+                self._invite_request = self._build_invite(cseq, auth, interval, minimum)
                 transaction = ClientTransaction(
                     phone.transport,
                     self._invite_request,
@@ -460,12 +712,15 @@ class Call(CallLeg):
                         return
                     response = await transaction.run()
                 status = response.status or 0
-                if status in (401, 407) and attempt == 0:
+                wanted = min_se(response)
+                if status in (401, 407) and auth is None:
                     auth = phone.authorization(response, "INVITE", self.request_uri)
-                    cseq += 1
-                    self.dialog.local_cseq = cseq
-                    continue
-                break
+                elif status == 422 and minimum is None and wanted is not None and wanted > interval:
+                    interval = minimum = wanted  # RFC 4028 §7.3: retry with the Min-SE asked for
+                else:
+                    break
+                cseq += 1
+                self.dialog.local_cseq = cseq
         except SipTimeoutError:
             if self._invite is not None and self._invite.provisional_received:
                 await self._send_cancel()
@@ -514,7 +769,7 @@ class Call(CallLeg):
 
     async def _on_answered(self, response: SipMessage) -> None:
         self.dialog.confirm(response)
-        self._send_ack(response)
+        self._acknowledge(response)
         if self._cancel_requested:  # the 200 crossed our CANCEL: end it properly
             await self._send_bye()
             self._end(CallEnd(EndCause.LOCAL_HANGUP, None, "cancelled"))
@@ -524,21 +779,8 @@ class Call(CallLeg):
             self._end(CallEnd(EndCause.FAILED, 488, "no common codec in the answer"))
             return
         self._mark_answered()
-
-    def _send_ack(self, response: SipMessage) -> None:
-        ack = self.dialog.build(
-            "ACK",
-            [("Via", self._phone.via(new_branch())), ("Contact", self._phone.contact)],
-            cseq=response.cseq,
-        )
-        self._last_ack = ack
-        self._phone.send_in_dialog(ack, self.dialog)
-
-    def on_stray_response(self, response: SipMessage) -> None:
-        """A response no transaction wants: a retransmitted 2xx means our ACK was lost."""
-        super().on_stray_response(response)
-        if response.cseq_method == "INVITE" and 200 <= (response.status or 0) < 300 and self._last_ack:
-            self._phone.send_in_dialog(self._last_ack, self.dialog)
+        if (granted := session_expires(response)) is not None:
+            self._run_session_timer(granted, refresh=we_refresh(granted, we_sent_request=True))
 
     async def _abandon(self) -> CallEnd:
         """CANCEL while ringing; the far end's 487 (or a timeout) ends the call."""

@@ -17,15 +17,16 @@ from .call import RING_TIMEOUT, CallEnd, CallFailedError, CallLeg, CallState, En
 from .dialog import Dialog
 from .rtp import MediaStream
 from .sdp import MediaDescription
+from .session_timer import uas_answer, we_refresh
 from .sipmsg import SipMessage, SipUri, new_tag, response_to, uri_of
-from .transaction import T1, T2
+from .transaction import TIMER_H, retransmit
 
 if TYPE_CHECKING:
     from .phone import SipPhone
 
 _LOGGER = logging.getLogger(__name__)
 
-ACK_TIMEOUT: Final = 64 * T1  # RFC 3261 timer H / §13.3.1.4: no ACK for our 2xx
+ACK_TIMEOUT: Final = TIMER_H  # RFC 3261 §13.3.1.4: no ACK for our 2xx
 _TAG_PARAM = re.compile(r";\s*tag=[^;,\s>]*", re.IGNORECASE)
 
 
@@ -64,11 +65,18 @@ class IncomingCall(CallLeg):
         self.invite = invite
         self.offer = offer
         self._final: SipMessage | None = None
+        self._session_answer = uas_answer(invite)  # RFC 4028: what our 2xx says, if asked
         self._last_response: SipMessage | None = None
-        self._acked = asyncio.Event()
+        # Done at the ACK for our 2xx, or when the call ends first.
+        self._acked: asyncio.Future[None] = self._loop.create_future()
+        self.ended.add_done_callback(self._stop_waiting_for_ack)
         codec = offer.codec
         assert codec is not None  # the phone refuses offers without a common codec (488)
         media.set_remote(offer.address, offer.port, codec, offer.event_pt, offer.direction.answer())
+
+    def _stop_waiting_for_ack(self, _ended: object) -> None:
+        if not self._acked.done():
+            self._acked.set_result(None)
 
     # -- who is calling whom --------------------------------------------------------------------
 
@@ -116,8 +124,9 @@ class IncomingCall(CallLeg):
 
     def handle_request(self, req: SipMessage) -> None:
         """In-dialog requests; the ACK for our 2xx stops its retransmission."""
-        if req.method == "ACK":
-            self._acked.set()
+        if req.method == "ACK" and req.cseq == self.invite.cseq:
+            if not self._acked.done():
+                self._acked.set_result(None)
             return
         super().handle_request(req)
 
@@ -145,38 +154,24 @@ class IncomingCall(CallLeg):
         self._require_unanswered()
         ok = self._response(200, body=self._answer_sdp())
         self._final = ok
-        self._send(ok)
         self.media.start()
         self._mark_answered()
-        reliable = self._phone.transport.kind.value != "udp"
-        deadline = self._loop.time() + self.ack_timeout
-        interval = T1
-        while not self._acked.is_set() and not self.ended.done():
-            remaining = deadline - self._loop.time()
-            if remaining <= 0:
-                _LOGGER.info("No ACK for our 200 OK within %.0f s; hanging up", self.ack_timeout)
-                await self._send_bye()
-                self._end(CallEnd(EndCause.FAILED, None, "no ACK for 200 OK"))
-                break
-            wait = remaining if reliable else min(interval, remaining)
-            try:
-                async with asyncio.timeout(wait):
-                    await self._wait_ack_or_end()
-            except TimeoutError:
-                if not reliable and self._loop.time() < deadline:
-                    self._send(ok)
-                    interval = min(interval * 2, T2)
+        if self._session_answer is not None:
+            timer = self._session_answer[0]
+            self._run_session_timer(timer, refresh=we_refresh(timer, we_sent_request=False))
+        try:
+            await retransmit(
+                lambda: self._send(ok),
+                self._acked,
+                timeout=self.ack_timeout,
+                reliable=self._phone.transport.kind.value != "udp",
+            )
+        except TimeoutError:
+            _LOGGER.info("No ACK for our 200 OK within %.0f s; hanging up", self.ack_timeout)
+            await self._send_bye()
+            self._end(CallEnd(EndCause.FAILED, None, "no ACK for 200 OK"))
         if self.ended.done():
             raise CallFailedError(self.ended.result())
-
-    async def _wait_ack_or_end(self) -> None:
-        ack: asyncio.Future[object] = asyncio.ensure_future(self._acked.wait())
-        ended: asyncio.Future[object] = asyncio.ensure_future(asyncio.shield(self.ended))
-        try:
-            await asyncio.wait([ack, ended], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            ack.cancel()
-            ended.cancel()
 
     def reject(self, status: int = 486, reason: str | None = None) -> None:
         """Refuse the call with a final failure status (486 busy, 404, 480, 503, 603 …)."""
@@ -209,7 +204,7 @@ class IncomingCall(CallLeg):
     def _answer_sdp(self) -> bytes:
         codec = self.media.payload_type
         return sdp.build(
-            self._phone.local_ip,
+            self._phone.media_address,
             self.media.local_port or 0,
             codecs=(codec,),
             event_pt=self.offer.event_pt,
@@ -224,6 +219,8 @@ class IncomingCall(CallLeg):
             ("Allow", self._phone.allow),
             ("User-Agent", self._phone.user_agent),
         ]
+        if status == 200 and self._session_answer is not None:
+            headers += self._session_answer[1]
         if body:
             headers.append(("Content-Type", "application/sdp"))
         return response_to(

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import random
 import re
 import socket
 import time
@@ -33,6 +34,7 @@ from .errors import (
 )
 from .incoming import IncomingCall
 from .rtp import MediaClock, MediaStream
+from .session_timer import too_brief
 from .sipmsg import (
     SipMessage,
     SipParseError,
@@ -58,8 +60,10 @@ RETRY_MAX: Final = 300.0
 REFRESH_FLOOR: Final = 5.0
 HANGUP_ON_STOP_TIMEOUT: Final = 3.0
 RECENT_FINALS: Final = 64  # answers remembered for INVITEs retransmitted after their call ended
+KEEPALIVE_INTERVAL: Final = 30.0  # CRLF pings; each wait is 85-100 % of it (RFC 5626 §4.4.1 jitter)
+KEEPALIVE_JITTER: Final = 0.85
 AUTH_FAILURES: Final = frozenset({401, 403, 404, 407})
-ALLOW: Final = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY, REFER"
+ALLOW: Final = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY, REFER, UPDATE"
 USER_AGENT: Final = f"Hold Slayer (rfcvoip {LIBRARY_VERSION} digest)"
 
 
@@ -110,6 +114,33 @@ def granted_expires(response: SipMessage, requested: int, contact: str = "") -> 
     return int(expires) if expires and expires.isdigit() else requested
 
 
+def reported_address(response: SipMessage) -> Address | None:
+    """Where the server saw our request come from: ``received``/``rport`` of the top Via (RFC 3581).
+
+    ``None`` when the server reports neither (it does not support RFC 3581) or reports junk.
+    """
+    vias = response.header_values("via")
+    if not vias:
+        return None
+    params = params_of(vias[0])
+    received, rport = params.get("received"), params.get("rport")
+    if received is None and rport is None:
+        return None
+    sent_by = vias[0].split(";", 1)[0].split()[-1] if vias[0].split() else ""
+    host, _, port_text = sent_by.rpartition(":") if ":" in sent_by else (sent_by, "", "")
+    if received is not None:
+        if not _is_ip(received):
+            return None
+        host = received
+    if rport is not None:
+        if not rport.isdigit() or not 0 < int(rport) < 65536:
+            return None
+        port_text = rport
+    if not _is_ip(host) or not port_text.isdigit():
+        return None
+    return (host, int(port_text))
+
+
 def local_address_for(host: str, port: int) -> str:
     """The local IPv4 address the kernel would use to reach ``host`` (no packet is sent)."""
     try:
@@ -140,6 +171,12 @@ class SipPhone:
     retry_first: float = RETRY_FIRST
     retry_max: float = RETRY_MAX
     refresh_floor: float = REFRESH_FLOOR
+    # Double-CRLF pings (RFC 5626 §3.5.1) to the registrar/proxy while registered or in a call,
+    # so a home router's UDP pinhole stays open between REGISTERs; 0 turns them off.
+    keepalive_interval: float = KEEPALIVE_INTERVAL
+    # Adopt the public address the registrar reports in the REGISTER response's Via
+    # (received/rport, RFC 3581) for Contact, and for SDP when our host is behind NAT.
+    rewrite_contact: bool = True
 
     def __init__(
         self,
@@ -168,6 +205,9 @@ class SipPhone:
         self._recent_finals: OrderedDict[str, SipMessage] = OrderedDict()
         self._media_clock = MediaClock()  # one media timer for all calls of this phone
         self._register_task: asyncio.Task[None] | None = None
+        self._keepalive_task: asyncio.Task[None] | None = None
+        self._public: Address | None = None  # our address as the registrar sees it, when not ours
+        self.keepalives_sent = 0
         self._register_call_id = ""
         self._register_cseq = 0
         self._register_tag = new_tag()
@@ -195,11 +235,31 @@ class SipPhone:
 
     @property
     def contact(self) -> str:
-        """Where the far end reaches us."""
+        """Where the far end reaches us: our address, or the public one the registrar saw."""
         suffix = (
             "" if self.account.transport is Transport.UDP else f";transport={self.account.transport.value}"
         )
-        return f"<sip:{self.account.username}@{self.local_ip}:{self.transport.local_port}{suffix}>"
+        host, port = self._public or (self.local_ip, self.transport.local_port)
+        return f"<sip:{self.account.username}@{host}:{port}{suffix}>"
+
+    @property
+    def public_address(self) -> Address | None:
+        """The public address the registrar reported, when it differs from ours (NAT)."""
+        return self._public
+
+    @property
+    def media_address(self) -> str:
+        """The address for SDP ``c=``/``o=``: the public IP only when our host is behind NAT.
+
+        The registrar seeing another source IP than ours means this host's address is
+        private, and RTP leaves from the same address; a different port alone (``rport``)
+        says nothing about media. RTP ports are never rewritten: a home NAT usually keeps them,
+        and we send symmetric RTP from the port we receive on, so a far end that latches
+        (comedia, what carriers and SBCs do) finds us either way.
+        """
+        if self._public is not None and self._public[0] != self.local_ip:
+            return self._public[0]
+        return self.local_ip
 
     allow = ALLOW
     user_agent = USER_AGENT
@@ -294,6 +354,10 @@ class SipPhone:
             self._register_task = loop.create_task(
                 self._keep_registered(granted), name=f"hold_slayer register {account.aor}"
             )
+        if self.keepalive_interval > 0:
+            self._keepalive_task = loop.create_task(
+                self._keep_alive(), name=f"hold_slayer keep-alive {account.aor}"
+            )
 
     async def _keep_registered(self, granted: int) -> None:
         delay = refresh_delay(granted, self.refresh_floor)
@@ -319,13 +383,43 @@ class SipPhone:
             delay = refresh_delay(granted, self.refresh_floor)
             self._set_status(RegistrationState.REGISTERED, None, granted)
 
+    async def _keep_alive(self) -> None:
+        """Ping the registrar/proxy (and direct peers in a call) so NAT bindings stay open.
+
+        A double CRLF (RFC 5626 §3.5.1), on UDP too, as pjsip, Linphone and most desk phones
+        send: servers ignore it (RFC 3261 §7.5) or answer a single CRLF, which the transport
+        counts and drops. Nothing is sent while neither registered nor in a call.
+        """
+        while True:
+            await asyncio.sleep(self.keepalive_interval * random.uniform(KEEPALIVE_JITTER, 1.0))  # noqa: S311 (jitter, not a secret)
+            for destination in self._keepalive_destinations():
+                try:
+                    self.transport.send_keepalive(destination)
+                except SipError as err:
+                    _LOGGER.debug("Keep-alive not sent: %s", err)
+                    continue
+                self.keepalives_sent += 1
+
+    def _keepalive_destinations(self) -> set[Address]:
+        through_server = self.register_enabled or bool(self.account.outbound_proxy)
+        destinations: set[Address] = set()
+        if self._registered or (through_server and self._calls):
+            destinations.add(self._server)
+        if not through_server:
+            for call in self._calls.values():
+                if call.state is CallState.ANSWERED:
+                    with contextlib.suppress(SipParseError):
+                        destinations.add(self._dialog_destination(call.dialog))
+        return destinations
+
     async def stop(self) -> None:
         """Hang up every call, deregister, and close the transport; idempotent."""
-        if self._register_task is not None:
-            self._register_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._register_task
-            self._register_task = None
+        for task in (self._register_task, self._keepalive_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._register_task = self._keepalive_task = None
         calls = list(self._calls.values())
         if calls:
             with contextlib.suppress(TimeoutError):
@@ -346,11 +440,22 @@ class SipPhone:
 
     # -- registration ---------------------------------------------------------------------------
 
-    async def _register(self, *, expires: int | None = None, timeout: float | None = None) -> int:
-        """One REGISTER (with digest auth if challenged); return the granted lifetime."""
+    async def _register(
+        self,
+        *,
+        expires: int | None = None,
+        timeout: float | None = None,
+        stale_contact: str | None = None,
+    ) -> int:
+        """One REGISTER (with digest auth if challenged); return the granted lifetime.
+
+        When the registrar reports another public address than our Contact's, register again
+        at once with the public Contact, removing the stale binding in the same request.
+        """
         lifetime = self.expires if expires is None else expires
         uri = f"sip:{self.domain}"
         auth: tuple[str, str] | None = None
+        stale = [("Contact", f"{stale_contact};expires=0")] if stale_contact else []
         for _attempt in range(2):
             self._register_cseq += 1
             headers = [
@@ -361,6 +466,7 @@ class SipPhone:
                 ("Call-ID", self._register_call_id),
                 ("CSeq", f"{self._register_cseq} REGISTER"),
                 ("Contact", self.contact),
+                *stale,
                 *self.initial_route(),
                 ("Expires", str(lifetime)),
                 ("Allow", ALLOW),
@@ -375,10 +481,32 @@ class SipPhone:
                 continue
             break
         if status == 200:
-            return 0 if lifetime == 0 else granted_expires(response, lifetime, self.contact)
+            if lifetime == 0:
+                return 0
+            if stale_contact is None and (previous := self._adopt_public_address(response)):
+                _LOGGER.info("Registrar sees us at %s (NAT); registering that Contact", self.contact)
+                return await self._register(expires=expires, timeout=timeout, stale_contact=previous)
+            return granted_expires(response, lifetime, self.contact)
         if status in AUTH_FAILURES:
             raise SipAuthError(f"{status} {response.reason}")
         raise SipRejectedError(status, response.reason)
+
+    def _adopt_public_address(self, response: SipMessage) -> str | None:
+        """Take the address the registrar saw (RFC 3581) as ours; the old Contact if it changed.
+
+        UDP only: over TCP/TLS requests to us come back on our connection, whatever Contact says.
+        """
+        if not self.rewrite_contact or self.account.transport is not Transport.UDP:
+            return None
+        seen = reported_address(response)
+        if seen is None:
+            return None  # the registrar does not say: keep what we have
+        public = None if seen == (self.local_ip, self.transport.local_port) else seen
+        if public == self._public:
+            return None
+        previous = self.contact
+        self._public = public
+        return previous
 
     def authorization(self, challenge: SipMessage, method: str, uri: str) -> tuple[str, str]:
         """Answer a 401/407 with our credentials."""
@@ -510,6 +638,10 @@ class SipPhone:
             offer = None
         if offer is None or offer.codec is None:  # also no offer at all: we need one in the INVITE
             self.respond(req, response_to(req, 488, to_tag=new_tag()))
+            return
+        if too_brief(req, IncomingCall.min_se):  # RFC 4028 §8.1
+            headers = [("Min-SE", str(IncomingCall.min_se))]
+            self.respond(req, response_to(req, 422, to_tag=new_tag(), headers=headers))
             return
         media = MediaStream(self.local_ip, clock=self._media_clock, bind_host=self.bind_host)
         try:

@@ -339,6 +339,8 @@ class MediaStream:
         self._first_packet = True
         self._realtime_until = 0.0
         self._sinks: list[MediaStream] = []  # streams that get every frame we receive (a bridge)
+        # Since when the far end owes us RTP (answered, or back from a hold); None: not watched.
+        self._expected_since: float | None = None
 
     # -- socket -----------------------------------------------------------------------------------
 
@@ -426,6 +428,7 @@ class MediaStream:
         self, address: str, port: int, payload_type: int, event_pt: int | None, direction: Direction
     ) -> None:
         """Apply negotiated media (an answer or a re-INVITE); ``direction`` is ours."""
+        expected_before = self.expects_media
         if self._sdp_remote != (address, port):  # a new destination: latch afresh
             self._sdp_remote = (address, port)
             self.remote = (address, port)
@@ -433,6 +436,37 @@ class MediaStream:
         self.payload_type = payload_type
         self.event_pt = event_pt
         self.direction = direction
+        if self._expected_since is not None and self.expects_media and not expected_before:
+            self._expected_since = time.monotonic()  # back from a hold: the silence counts from now
+
+    @property
+    def expects_media(self) -> bool:
+        """Whether the far end should be sending RTP, by the negotiated direction (RFC 3264 §5.1).
+
+        Our ``sendonly`` or ``inactive`` (the far end's ``recvonly`` or ``inactive`` hold) means
+        it sends nothing by agreement; so does an RFC 2543-style hold (``c=0.0.0.0``), which old
+        PBXs send without a direction. RTCP is never required: many peers send none.
+        """
+        if self._sdp_remote is not None and self._sdp_remote[0] == "0.0.0.0":
+            return False
+        return self.direction in (Direction.SENDRECV, Direction.RECVONLY)
+
+    def watch(self) -> None:
+        """Start counting silence for :meth:`seconds_without_media` (the call was answered)."""
+        if self._expected_since is None:
+            self._expected_since = time.monotonic()
+
+    def seconds_without_media(self) -> float | None:
+        """How long the far end owed us RTP and sent none; ``None`` while none is owed.
+
+        Counted from the last packet, or from when RTP became due (answer, or the end of a
+        hold), whichever is later; ``None`` before :meth:`watch` and while the negotiated
+        direction says the far end sends nothing.
+        """
+        if self._expected_since is None or not self.expects_media:
+            return None
+        since = max(self._expected_since, self.stats.last_packet_at or self._expected_since)
+        return time.monotonic() - since
 
     # -- the clock ----------------------------------------------------------------------------
 

@@ -61,6 +61,7 @@ REASONS: Final = {
     487: "Request Terminated",
     480: "Temporarily Unavailable",
     488: "Not Acceptable Here",
+    422: "Session Interval Too Small",
     491: "Request Pending",
     500: "Server Internal Error",
     501: "Not Implemented",

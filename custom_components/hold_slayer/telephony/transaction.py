@@ -1,11 +1,11 @@
-"""Client transactions (RFC 3261 §17.1): retransmission over UDP, timeouts, ACK for INVITE errors."""
+"""Client transactions (RFC 3261 §17.1) and the one T1/T2 retransmission loop the stack uses."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 from .errors import SipConnectionError, SipTimeoutError
 from .sipmsg import SipMessage, request
@@ -16,6 +16,45 @@ _LOGGER = logging.getLogger(__name__)
 T1: Final = 0.5
 T2: Final = 4.0
 TIMER_B: Final = 64 * T1  # 32 s: no response at all
+TIMER_H: Final = 64 * T1  # 32 s: a UAS's 2xx (or non-2xx) to INVITE without an ACK
+
+
+def _never() -> bool:
+    return False
+
+
+async def retransmit(
+    send: Callable[[], None],
+    done: asyncio.Future[Any],
+    *,
+    timeout: float,
+    reliable: bool = False,
+    cap: float | None = T2,
+    paused: Callable[[], bool] = _never,
+) -> None:
+    """Send now, then again after T1, 2·T1, 4·T1 … (capped at ``cap``) until ``done`` completes.
+
+    The one retransmission loop of the stack (RFC 3261 §17.1.1.2, §17.1.2.2, §13.3.1.4): client
+    requests, and the 2xx a UAS repeats until the ACK. Nothing is repeated over a ``reliable``
+    transport or while ``paused()`` (an INVITE that got a provisional response). Raises
+    :class:`TimeoutError` when ``done`` is still pending after ``timeout`` seconds.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    interval = T1
+    send()
+    while not done.done():
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise TimeoutError
+        repeat = not reliable and not paused()
+        try:
+            async with asyncio.timeout(min(interval, remaining) if repeat else remaining):
+                await asyncio.shield(done)
+        except TimeoutError:
+            if repeat and not done.done() and loop.time() < deadline:
+                send()
+                interval = interval * 2 if cap is None else min(interval * 2, cap)
 
 
 class ClientTransaction:
@@ -74,26 +113,18 @@ class ClientTransaction:
 
     async def run(self) -> SipMessage:
         """Send (and over UDP retransmit) until a final response; raise on timeout."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
-        interval = T1
-        reliable = self.transport.kind.value != "udp"
-        self.transport.send(self.request, self.destination)
-        while not self._final.done():
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise SipTimeoutError(f"no final response to {self.method} within {self.timeout:.1f} s")
-            if reliable or (self.method == "INVITE" and self._provisional.is_set()):
-                wait = remaining  # nothing to retransmit
-            else:
-                wait = min(interval, remaining)
-            try:
-                async with asyncio.timeout(wait):
-                    await asyncio.shield(self._final)
-            except TimeoutError:
-                if not reliable and not (self.method == "INVITE" and self._provisional.is_set()):
-                    self.transport.send(self.request, self.destination)
-                    interval = interval * 2 if self.method == "INVITE" else min(interval * 2, T2)
+        invite = self.method == "INVITE"
+        try:
+            await retransmit(
+                lambda: self.transport.send(self.request, self.destination),
+                self._final,
+                timeout=self.timeout,
+                reliable=self.transport.kind.value != "udp",
+                cap=None if invite else T2,  # INVITE doubles without a cap (timer A)
+                paused=lambda: invite and self._provisional.is_set(),
+            )
+        except TimeoutError as err:
+            raise SipTimeoutError(f"no final response to {self.method} within {self.timeout:.1f} s") from err
         return self._final.result()
 
     @property

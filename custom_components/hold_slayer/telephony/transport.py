@@ -23,6 +23,7 @@ from .sipmsg import MAX_MESSAGE_BYTES, SipMessage, SipParseError
 _LOGGER = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT: Final = 10.0
+KEEPALIVE_PING: Final = b"\r\n\r\n"  # RFC 5626 §3.5.1; the pong is a single CRLF
 Address = tuple[str, int]
 MessageHandler = Callable[[SipMessage, Address], None]
 
@@ -36,6 +37,7 @@ class SipTransport(asyncio.DatagramProtocol):
         self.on_message = on_message
         self.local_port: int | None = None
         self.dropped = 0
+        self.keepalives_received = 0  # CRLF pongs (and pings) from the server: never an error
         self._datagram: asyncio.DatagramTransport | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
@@ -115,8 +117,9 @@ class SipTransport(asyncio.DatagramProtocol):
         self._datagram = transport
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
-        """One UDP datagram: one message (keepalives are empty)."""
+        """One UDP datagram: one message, or a keep-alive (CRLFs only), counted and dropped."""
         if not data.strip(b"\r\n\x00 "):
+            self.keepalives_received += 1
             return
         self._deliver(data, (str(addr[0]), int(addr[1])))
 
@@ -173,6 +176,17 @@ class SipTransport(asyncio.DatagramProtocol):
             if self._writer is None or self._writer.is_closing():
                 raise SipConnectionError("SIP connection is closed")
             self._writer.write(data)
+
+    def send_keepalive(self, destination: Address) -> None:
+        """A double-CRLF ping; over TCP/TLS ``destination`` is the connection's peer."""
+        if self.kind is Transport.UDP:
+            if self._datagram is None:
+                raise SipConnectionError("SIP transport is closed")
+            self._datagram.sendto(KEEPALIVE_PING, destination)
+        else:
+            if self._writer is None or self._writer.is_closing():
+                raise SipConnectionError("SIP connection is closed")
+            self._writer.write(KEEPALIVE_PING)
 
     async def close(self) -> None:
         """Close the socket or connection and end the reader."""
