@@ -1,100 +1,87 @@
-"""Onboard a fresh dev Home Assistant through its onboarding API and check Hold Slayer is offered.
+"""Start (or reuse) the dev Home Assistant and set it up for a first call: ``script/develop`` runs it.
 
-Used by ``script/develop``. Idempotent: an already onboarded instance is logged into instead.
+    python tools/dev_onboard.py --dir .dev --port 8123 --speech "$(python tools/speech_servers.py start)"
+
+Starts ``hass -c DIR/config`` in the background (its pid in ``DIR/hass.pid``, its log in
+``DIR/hass.log``) unless the recorded one still serves, then, through HA's API (``dev_ha``,
+shared with the browser test): onboards it with the dev owner (or logs in), adds HA's ``wyoming``
+integration for the local STT and TTS servers, the Hold Slayer demo line hearing and speaking
+through them, and a "Hold Slayer" dashboard with the card. Prints the dashboard's URL (and its
+progress on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import sys
-from typing import Any
+from pathlib import Path
 
-import aiohttp
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-CLIENT_ID = "http://127.0.0.1:8123/"
-NAME = "Hold Slayer Dev"
-
-
-async def _json(response: aiohttp.ClientResponse) -> Any:
-    if response.status >= 400:
-        raise RuntimeError(f"{response.method} {response.url} → {response.status}: {await response.text()}")
-    return await response.json()
+from dev_ha.process import HassError, prepare_config, serving, start_hass, url_for, wait_ready
+from dev_ha.provision import ProvisionError, provision
 
 
-async def _token(session: aiohttp.ClientSession, base: str, code: str) -> str:
-    async with session.post(
-        f"{base}/auth/token",
-        data={"grant_type": "authorization_code", "code": code, "client_id": CLIENT_ID},
-    ) as response:
-        return str((await _json(response))["access_token"])
+def _say(text: str) -> None:
+    """Progress, on stderr: stdout carries only the dashboard's URL."""
+    print(text, file=sys.stderr, flush=True)
 
 
-async def _onboard(session: aiohttp.ClientSession, base: str, user: str, password: str) -> str:
-    """Create the owner and finish every onboarding step; return an access token."""
-    async with session.post(
-        f"{base}/api/onboarding/users",
-        json={"client_id": CLIENT_ID, "name": NAME, "username": user, "password": password, "language": "en"},
-    ) as response:
-        token = await _token(session, base, (await _json(response))["auth_code"])
-    headers = {"Authorization": f"Bearer {token}"}
-    for step, body in (
-        ("core_config", {}),
-        ("analytics", {}),
-        ("integration", {"client_id": CLIENT_ID, "redirect_uri": CLIENT_ID}),
-    ):
-        async with session.post(f"{base}/api/onboarding/{step}", json=body, headers=headers) as response:
-            await _json(response)
-    return token
+def _recorded_pid(pid_file: Path) -> int | None:
+    """The pid in ``pid_file`` if that process lives."""
+    try:
+        pid = int(pid_file.read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
 
 
-async def _login(session: aiohttp.ClientSession, base: str, user: str, password: str) -> str:
-    async with session.post(
-        f"{base}/auth/login_flow",
-        json={"client_id": CLIENT_ID, "handler": ["homeassistant", None], "redirect_uri": CLIENT_ID},
-    ) as response:
-        flow_id = (await _json(response))["flow_id"]
-    async with session.post(
-        f"{base}/auth/login_flow/{flow_id}",
-        json={"client_id": CLIENT_ID, "username": user, "password": password},
-    ) as response:
-        result = await _json(response)
-    if result.get("type") != "create_entry":
-        raise RuntimeError(f"login as {user!r} failed: {result.get('errors')}")
-    return await _token(session, base, result["result"])
+def ensure_hass(dev: Path, port: int) -> str:
+    """The dev HA serving on ``port``: the recorded one, or one started now; its URL."""
+    url = url_for(port)
+    pid_file, log = dev / "hass.pid", dev / "hass.log"
+    if _recorded_pid(pid_file) is not None:
+        _say(f"Home Assistant: reusing the running one on {url}")
+        wait_ready(url, None, log)  # it may still be starting
+        return url
+    if serving(url):
+        raise HassError(f"something else serves {url}: stop it, or give --port")
+    prepare_config(dev / "config", port)
+    proc = start_hass(dev / "config", log)
+    pid_file.write_text(str(proc.pid))
+    _say(f"Home Assistant: starting on {url} (log: {log})")
+    wait_ready(url, proc, log)
+    return url
 
 
-async def main() -> int:
-    """Onboard (or log in), then open and abort a Hold Slayer config flow as a smoke check."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", default="http://127.0.0.1:8123")
+def main(argv: list[str] | None = None) -> int:
+    """Start or reuse HA, set it up, print the summary; 1 with the reason when a step fails."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--dir", type=Path, default=Path(".dev"), help="state: config/, hass.pid, hass.log")
+    parser.add_argument("--port", type=int, default=8123)
     parser.add_argument("--user", default="dev")
     parser.add_argument("--password", default="holdslayer")
-    args = parser.parse_args()
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{args.url}/api/onboarding") as response:
-            # After onboarding HA no longer serves this view.
-            steps = await _json(response) if response.status != 404 else [{"step": "user", "done": True}]
-        if not any(step["step"] == "user" and step["done"] for step in steps):
-            token = await _onboard(session, args.url, args.user, args.password)
-            print(f"onboarded: owner {args.user!r} created")
-        else:
-            token = await _login(session, args.url, args.user, args.password)
-        headers = {"Authorization": f"Bearer {token}"}
-        async with session.post(
-            f"{args.url}/api/config/config_entries/flow", json={"handler": "hold_slayer"}, headers=headers
-        ) as response:
-            flow = await _json(response)
-        async with session.delete(
-            f"{args.url}/api/config/config_entries/flow/{flow['flow_id']}", headers=headers
-        ) as response:
-            await _json(response)
-    if flow.get("step_id") != "user":
-        print(f"Hold Slayer config flow did not start: {flow}", file=sys.stderr)
+    parser.add_argument("--speech", required=True, help="tools/speech_servers.py start's JSON")
+    args = parser.parse_args(argv)
+    speech = json.loads(args.speech)
+    servers = {kind: (speech[kind]["host"], int(speech[kind]["port"])) for kind in ("stt", "tts")}
+    args.dir.mkdir(parents=True, exist_ok=True)
+    try:
+        url = ensure_hass(args.dir, args.port)
+        setup = asyncio.run(provision(url, args.user, args.password, servers))
+    except (HassError, ProvisionError) as err:
+        print(f"\n{err}", file=sys.stderr)
         return 1
-    print("Hold Slayer config flow: available (Settings → Devices & services → Add integration)")
+    _say(f"Owner {args.user!r}: {'created (onboarded)' if setup.onboarded else 'logged in'}")
+    _say(f"Speech: {setup.stt_entity} and {setup.tts_entity} (HA's wyoming integration)")
+    _say(f"Demo line: config entry {setup.line_entry_id}, hearing and speaking through them")
+    print(setup.dashboard_url)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.exit(main())

@@ -29,7 +29,9 @@ from .const import (
     CONF_OUTBOUND_PROXY,
     CONF_RTP_PORTS,
     CONF_SIP_PORTS,
+    CONF_STT_ENGINE,
     CONF_TRANSPORT,
+    CONF_TTS_ENGINE,
     DEFAULT_RTP_PORTS,
     DEFAULT_SIP_PORTS,
     DEMO_UNIQUE_ID,
@@ -37,7 +39,7 @@ from .const import (
     LOGGER,
     REGISTER_TEST_TIMEOUT,
 )
-from .demo_entry import async_demo_options
+from .demo_entry import async_cloud_tts_problem, async_demo_options, async_local_engines
 from .options import build_options_schema, validate_options
 from .telephony import (
     SipAuthError,
@@ -68,6 +70,7 @@ _TRANSPORT = selector.SelectSelector(
 
 
 DEMO_TITLE = "Hold Slayer demo line"
+DEFAULT_ENGINE = "Home Assistant's default"  # shown when no local engine exists
 
 
 def _account_schema(defaults: Mapping[str, Any]) -> vol.Schema:
@@ -170,12 +173,30 @@ class HoldSlayerConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_demo(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Explain the demo line, then add it (once: it is the same line for everyone)."""
-        await self.async_set_unique_id(DEMO_UNIQUE_ID)
+        # A demo form left open (another tab, a closed dialog) must not block this one with
+        # "already_in_progress" until HA restarts: whichever finishes first adds the line, and HA
+        # then aborts the other.
+        await self.async_set_unique_id(DEMO_UNIQUE_ID, raise_on_progress=False)
         self._abort_if_unique_id_configured()
-        if user_input is None:
-            return self.async_show_form(step_id="demo", data_schema=vol.Schema({}))
-        return self.async_create_entry(
-            title=DEMO_TITLE, data={CONF_DEMO: True}, options=await async_demo_options(self.hass)
+        # Local engines when there are (HA's default may be a cloud engine); the form says which.
+        engines = await async_local_engines(self.hass)
+        placeholders = {
+            "stt": engines.get(CONF_STT_ENGINE, DEFAULT_ENGINE),
+            "tts": engines.get(CONF_TTS_ENGINE, DEFAULT_ENGINE),
+            "tts_error": "",
+        }
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if (problem := await async_cloud_tts_problem(self.hass, engines)) is None:
+                return self.async_create_entry(
+                    title=DEMO_TITLE,
+                    data={CONF_DEMO: True},
+                    options=await async_demo_options(self.hass, engines),
+                )
+            placeholders["tts"], placeholders["tts_error"] = problem
+            errors["base"] = "tts_unreachable"
+        return self.async_show_form(
+            step_id="demo", data_schema=vol.Schema({}), errors=errors, description_placeholders=placeholders
         )
 
     async def async_step_sip_account(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:

@@ -58,6 +58,7 @@ def _call_attributes(call: CallSnapshot | None, calls: HoldSlayerCalls) -> dict[
     """The active call's details, and every active call (several may run at once)."""
     if call is None:
         return {"calls": []}
+    ended = {} if call.end_cause is None else {"end_cause": call.end_cause, "end_reason": call.end_reason}
     return {
         "call_id": call.call_id,
         "company": call.company,
@@ -74,6 +75,7 @@ def _call_attributes(call: CallSnapshot | None, calls: HoldSlayerCalls) -> dict[
             }
             for other in calls.active_snapshots()
         ],
+        **ended,  # once the call is over: why (the card shows it)
     }
 
 

@@ -85,6 +85,26 @@ describe("registration and configuration", () => {
     assert.match(entries[0].description, /person/);
   });
 
+  test("on an HA page it waits for HA's app, whose registry replaces the page's", async () => {
+    // HA 2025.4's app installs a scoped custom-element registry as window.customElements; the
+    // card file may load first. Defined at once, the card would sit in the old registry, unseen.
+    const native = globalThis.customElements;
+    const page = document.createElement("home-assistant");
+    document.body.append(page);
+    try {
+      const fresh = await import("../../custom_components/hold_slayer/frontend/hold-slayer-card.js?ha-page");
+      const scoped = new native.constructor(window);
+      globalThis.customElements = scoped; // the app's bundle runs…
+      native.define("home-assistant", class extends HTMLElement {}); // …and defines its shell
+      await settle();
+      assert.equal(scoped.get(CARD_TYPE), fresh.HoldSlayerCard);
+      assert.equal(window.customCards.filter((entry) => entry.type === CARD_TYPE).length, 1);
+    } finally {
+      globalThis.customElements = native;
+      page.remove();
+    }
+  });
+
   test("a config without a line is refused with a message", () => {
     const card = document.createElement(CARD_TYPE);
     assert.throws(() => card.setConfig({}), { message: STRINGS.noLine });
@@ -248,6 +268,16 @@ describe("each state", () => {
     const values = $$(card, ".details dd").map((node) => node.textContent);
     assert.ok(values.includes("1:35"), "hold time of the ended call");
     assert.ok(!values.includes("3"), "no queue position once the call is over");
+  });
+
+  test("the call sensor's end_reason tells why, without any event", () => {
+    const hass = makeHass({ state: "failed", call: { end_cause: "not_found", end_reason: "404 Not Found" } });
+    const card = mount(hass);
+    assert.equal($(card, ".reason").textContent, "Why it ended: 404 Not Found");
+    const causeOnly = mount(makeHass({ state: "ended", call: { end_cause: "local_hangup", end_reason: "" } }));
+    assert.equal($(causeOnly, ".reason").textContent, "Why it ended: local_hangup");
+    const live = mount(makeHass({ state: "on_hold", call: { end_reason: "stale" } }));
+    assert.ok(!visible(live, ".reason"), "no reason while the call runs");
   });
 
   test("another call's end is not this call's reason", () => {

@@ -9,6 +9,7 @@ and stored in ``model.json`` beside this file.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import deque
 from dataclasses import dataclass
@@ -99,11 +100,23 @@ class WindowModel:
         return result
 
 
+@functools.cache
+def default_model() -> WindowModel:
+    """The shipped ``model.json``, read once per process and shared (the model is read-only)."""
+    return WindowModel.load()
+
+
+# Read while this module is imported: Home Assistant imports an integration in its import
+# executor, so a call never reads the file in the event loop (it did once per call, and HA
+# logged "Detected blocking call to read_text ... audio/model.json").
+default_model()
+
+
 class FrameClassifier:
     """Streaming: push 20 ms frames, get a :class:`Decision` every 100 ms once 1 s is heard."""
 
     def __init__(self, model: WindowModel | None = None) -> None:
-        self.model = model or WindowModel.load()
+        self.model = model or default_model()
         self._features: deque[Floats] = deque(maxlen=WINDOW_FRAMES)
         self._shape: Floats | None = None
         self._dtmf = DtmfDetector()

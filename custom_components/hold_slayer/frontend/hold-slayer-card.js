@@ -217,12 +217,14 @@ export function viewModel(hass, config, now = Date.now()) {
   const queue = Number.parseInt(get("queue_position")?.state, 10);
   const wait = durationSeconds(get("estimated_wait"));
   const event = get("call_event")?.attributes ?? {};
-  const endedReason =
-    (state === "ended" || state === "failed") &&
+  const over = state === "ended" || state === "failed";
+  // Why it ended: the call sensor's own attributes, else the line's last event when it is this call's.
+  const eventReason =
     (event.event_type === "call_ended" || event.event_type === "call_failed") &&
     (!event.call_id || event.call_id === attributes.call_id)
       ? event.reason || event.cause || ""
       : "";
+  const endedReason = over ? attributes.end_reason || attributes.end_cause || eventReason : "";
   const history = get("last_utterance")?.attributes?.history ?? [];
   return {
     found: Boolean(ids.call_state),
@@ -879,14 +881,28 @@ export class HoldSlayerCard extends HTMLElement {
   }
 }
 
-if (!customElements.get(CARD_TYPE)) {
-  customElements.define(CARD_TYPE, HoldSlayerCard);
+/** Define the card in the page's registry and offer it in the card picker (once each). */
+export function registerCard() {
+  if (!customElements.get(CARD_TYPE)) customElements.define(CARD_TYPE, HoldSlayerCard);
   window.customCards = window.customCards || [];
-  window.customCards.push({
-    type: CARD_TYPE,
-    name: STRINGS.name,
-    description: STRINGS.description,
-    preview: true,
-    documentationURL: "https://github.com/hold-slayer/hold-slayer#dashboard-card",
-  });
+  if (!window.customCards.some((card) => card.type === CARD_TYPE)) {
+    window.customCards.push({
+      type: CARD_TYPE,
+      name: STRINGS.name,
+      description: STRINGS.description,
+      preview: true,
+      documentationURL: "https://github.com/hold-slayer/hold-slayer#dashboard-card",
+    });
+  }
+}
+
+// HA loads this file beside its own app bundle, in either order. The app (2025.4) installs a
+// scoped custom-element registry that replaces window.customElements: a card defined before that
+// is invisible to dashboards ("Custom element doesn't exist", seen in the browser test about one
+// load in three). So on an HA page whose <home-assistant> is not defined yet, define the card once
+// it is (the registry is final by then); elsewhere (or later) at once.
+if (document.querySelector("home-assistant") && !customElements.get("home-assistant")) {
+  customElements.whenDefined("home-assistant").then(registerCard);
+} else {
+  registerCard();
 }

@@ -289,6 +289,8 @@ class CallSession:
             transcript=lines,
             timeline=self.timeline.spans() if timeline else (),
             marks=self.timeline.marks() if timeline else (),
+            end_cause=None if self.outcome is None else str(self.outcome.cause),
+            end_reason=None if self.outcome is None else self.request.mask(self.outcome.reason),
         )
 
     # -- the line as the collaborators see it (LineView) ------------------------------------------

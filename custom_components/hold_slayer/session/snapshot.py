@@ -28,3 +28,5 @@ class CallSnapshot:
     transcript: tuple[TranscriptLine, ...]  # the newest lines, oldest first
     timeline: tuple[Span, ...] = ()  # what the line sounded like (empty in the entities' light copies)
     marks: tuple[Mark, ...] = ()  # menu choices, the hold, the person, on the same clock
+    end_cause: str | None = None  # once over: an EndCause value, or "gave_up", "max_hold", "closed", …
+    end_reason: str | None = None  # … and why, in words (secrets masked)

@@ -1,0 +1,47 @@
+"""The shipped classifier model is read when the module is imported, never when a call starts.
+
+Home Assistant imports the integration in its import executor; a call's session is built in the
+event loop, where HA flags any file read ("Detected blocking call to read_text ... model.json").
+The browser test checks the same in a real HA's log.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from custom_components.hold_slayer.audio.classifier import FrameClassifier, default_model
+from custom_components.hold_slayer.audio.monitor import HoldMonitor
+
+
+def test_a_new_classifier_reads_no_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError(f"read a file: {args}")
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(Path, "open", refuse)
+    monkeypatch.setattr("builtins.open", refuse)
+    # What a call's media loop builds, in the event loop.
+    monitor = HoldMonitor()
+    assert monitor.classifier.model is default_model()
+    assert FrameClassifier().model is default_model()
+
+
+def test_the_model_is_read_on_import() -> None:
+    probe = (
+        "from custom_components.hold_slayer.audio import classifier\n"
+        "print(classifier.default_model.cache_info().currsize)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert result.stdout.strip() == "1"
