@@ -27,6 +27,11 @@ from custom_components.hold_slayer.logbook import async_describe_events
             "Acme",
             "was still on hold: the hold music came back",
         ),
+        (
+            {"type": "number_needed", "company": "Acme", "wanted": "member id"},
+            "Acme",
+            "was asked for the member id, which the call was not given",
+        ),
         ({"type": "call_failed", "company": "", "cause": "busy"}, "Hold Slayer", "call failed (busy)"),
         ({"type": "said"}, "Hold Slayer", "said"),  # a field missing: the type, not a crash
         ({"type": "something_new", "company": "X"}, "X", "something_new"),

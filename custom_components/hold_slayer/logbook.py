@@ -23,6 +23,7 @@ _MESSAGES: Final = {
     "queue_position": "is caller number {position} in the queue",
     "human_detected": "a person answered",
     "human_retracted": "was still on hold: {reason}",
+    "number_needed": "was asked for the {wanted}, which the call was not given",
     "transfer_started": "is transferring the call",
     "transferred": "transferred the call",
     "call_ended": "call ended ({cause})",

@@ -291,6 +291,30 @@ describe("each state", () => {
   });
 });
 
+describe("a number the call was not given", () => {
+  test("the line's ask is shown while in the menu, for this call only", () => {
+    const asked = (state, callId = CALL_ID) =>
+      makeHass({
+        state,
+        states: {
+          [ENTITY.call_event]: {
+            state: "2026-12-04T11:59:00+00:00",
+            attributes: { event_type: "number_needed", call_id: callId, wanted: "member id" },
+          },
+        },
+      });
+    const card = mount(asked("ivr"));
+    assert.ok(visible(card, ".needed"));
+    assert.equal(
+      $(card, ".needed").textContent,
+      "The line asks for the member id, which this call was not given: key it in below.",
+    );
+    assert.equal($(card, ".needed").getAttribute("role"), "status");
+    assert.ok(!visible(mount(asked("on_hold")), ".needed"), "answered: the call went on");
+    assert.ok(!visible(mount(asked("ivr", "older")), ".needed"), "another call's ask");
+  });
+});
+
 describe("the person moment", () => {
   function fakeAudio() {
     const started = [];

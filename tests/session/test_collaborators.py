@@ -336,6 +336,23 @@ def test_keys_the_line_did_not_take_go_again_slower_then_the_option_is_said() ->
         assert mute.on_decided(view, MENU, press) == [Perform(press, again=again)]
 
 
+def test_a_number_the_call_was_not_given_is_told_at_once() -> None:
+    ask = "Please enter your member ID, followed by the pound key."
+    view = View(request=CallRequest("+1", secrets={"account_number": "1234"}))
+    navigator = Navigator(model_chain([]))
+    commands, _context = navigator.prepare(view, ask)
+    assert Emit(EventType.NUMBER_NEEDED, {"wanted": "member id"}) in commands
+    commands, _context = navigator.prepare(view, "That ID was not recognised. " + ask)
+    assert not any(
+        isinstance(command, Emit) and command.type is EventType.NUMBER_NEEDED for command in commands
+    )
+    given = View(request=CallRequest("+1", secrets={"member_id": "1234"}))
+    commands, _context = Navigator(model_chain([])).prepare(given, ask)
+    assert not any(
+        isinstance(command, Emit) and command.type is EventType.NUMBER_NEEDED for command in commands
+    )
+
+
 def test_a_phrase_holding_a_secret_is_never_kept_in_the_route() -> None:
     navigator = Navigator(model_chain([]))
     view = View(request=CallRequest("+1", secrets={"pin": "4321"}))

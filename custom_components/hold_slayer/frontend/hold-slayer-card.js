@@ -54,6 +54,7 @@ export const STRINGS = {
   company: "Company",
   goal: "Goal",
   endedBecause: (reason) => `Why it ended: ${reason}`,
+  numberNeeded: (wanted) => `The line asks for the ${wanted}, which this call was not given: key it in below.`,
   timeline: "What the line sounded like",
   timelineEmpty: "The strip fills in once the call is answered.",
   timelineLabel: (summary) => `Timeline: ${summary}`,
@@ -225,6 +226,11 @@ export function viewModel(hass, config, now = Date.now()) {
       ? event.reason || event.cause || ""
       : "";
   const endedReason = over ? attributes.end_reason || attributes.end_cause || eventReason : "";
+  // The line asks for a number the call lacks (the line's last event, this call's): the keypad answers it.
+  const numberNeeded =
+    state === "ivr" && event.event_type === "number_needed" && (!event.call_id || event.call_id === attributes.call_id)
+      ? event.wanted || "number"
+      : null;
   const history = get("last_utterance")?.attributes?.history ?? [];
   return {
     found: Boolean(ids.call_state),
@@ -239,6 +245,7 @@ export function viewModel(hass, config, now = Date.now()) {
     queuePosition: live && Number.isFinite(queue) ? queue : null,
     estimatedWaitMinutes: live && wait !== null ? Math.round(wait / 60) : null,
     endedReason,
+    numberNeeded,
     transcript: history,
     person: state === "human",
     canTransfer: TRANSFERABLE_STATES.has(state),
@@ -285,6 +292,7 @@ const STYLE = `
   dt { color: var(--secondary-text-color); }
   dd { margin: 0; overflow-wrap: anywhere; }
   .reason { color: var(--error-color); }
+  .needed { color: var(--warning-color); font-weight: 500; }
   h3 { margin: 0 0 4px; font-size: 0.875rem; font-weight: 500; color: var(--secondary-text-color); }
   .strip { position: relative; height: 24px; margin: 0 6px; border-radius: 6px; overflow: hidden;
     background: var(--secondary-background-color); }
@@ -358,6 +366,7 @@ const TEMPLATE = `
       </div>
       <dl class="details"></dl>
       <div class="reason" hidden></div>
+      <div class="needed" role="status" hidden></div>
       <section class="timeline" hidden>
         <h3 class="timeline-title"></h3>
         <div class="strip" role="img"></div>
@@ -581,6 +590,9 @@ export class HoldSlayerCard extends HTMLElement {
     const reason = this._$(".reason");
     reason.hidden = !vm.endedReason;
     reason.textContent = vm.endedReason ? STRINGS.endedBecause(vm.endedReason) : "";
+    const needed = this._$(".needed");
+    needed.hidden = !vm.numberNeeded;
+    needed.textContent = vm.numberNeeded ? STRINGS.numberNeeded(vm.numberNeeded) : "";
     this._renderTranscript(vm.transcript);
     this._renderTimeline();
 

@@ -215,12 +215,7 @@ class RulesDecider:
 
     @staticmethod
     def _digits(prompt: Prompt, secret_names: frozenset[str]) -> Action | None:
-        wanted = keywords(prompt.digits_for or "")
-        best, best_score = None, 0
-        for name in sorted(secret_names):
-            score = len(wanted & secret_keywords(name))
-            if score > best_score:
-                best, best_score = name, score
+        best = matching_secret(prompt, secret_names)
         if best is None:
             return None  # a number we were not given: let a smarter decider or the line decide
         return Press(digits=prompt.terminator, secret=best, reason=f"asked for the {prompt.digits_for}")
@@ -300,6 +295,17 @@ def goal_keywords(goal: str) -> frozenset[str]:
     """
     negated = frozenset().union(*(keywords(match.group(1)) for match in _NEGATIONS.finditer(goal.lower())))
     return keywords(goal) - negated
+
+
+def matching_secret(prompt: Prompt, secret_names: frozenset[str]) -> str | None:
+    """The secret a digit prompt asks for, by the words of its name ("rx_number" → prescription)."""
+    wanted = keywords(prompt.digits_for or "")
+    best, best_score = None, 0
+    for name in sorted(secret_names):
+        score = len(wanted & secret_keywords(name))
+        if score > best_score:
+            best, best_score = name, score
+    return best
 
 
 def secret_keywords(name: str) -> frozenset[str]:

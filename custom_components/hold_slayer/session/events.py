@@ -40,6 +40,7 @@ class EventType(StrEnum):
     QUEUE_POSITION = "queue_position"
     HUMAN_DETECTED = "human_detected"
     HUMAN_RETRACTED = "human_retracted"  # the person reported was the hold after all
+    NUMBER_NEEDED = "number_needed"  # the line asks for a number this call was not given
     TRANSFER_STARTED = "transfer_started"
     TRANSFERRED = "transferred"
     CALL_ENDED = "call_ended"

@@ -43,6 +43,7 @@ from custom_components.hold_slayer.ivr.menu import (
     prompt_signature,
 )
 from custom_components.hold_slayer.ivr.routes import RouteStep, action_to_dict
+from custom_components.hold_slayer.ivr.rules import matching_secret
 from custom_components.hold_slayer.voice.endpoint import Utterance
 
 from .commands import CancelTimer, Command, Decide, Emit, EndCall, Note, Perform, SetTimer
@@ -185,6 +186,14 @@ class Navigator:
         key = prompt_signature(prompt)
         self._heard[key] = self._heard.get(key, 0) + 1
         request = view.request
+        if (
+            prompt.kind is PromptKind.DIGITS
+            and self._heard[key] == 1
+            and matching_secret(prompt, frozenset(request.secrets)) is None
+        ):
+            # Say so at once: the user can key it in (send_dtmf, the card's keypad) before the
+            # line gives up on us, or we on it.
+            commands.append(Emit(EventType.NUMBER_NEEDED, {"wanted": prompt.digits_for or "number"}))
         context = DecisionContext(
             goal=request.goal,
             prompt=prompt,
