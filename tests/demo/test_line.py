@@ -48,6 +48,22 @@ def test_demo_companies_are_dtmf_menus_with_a_person_at_the_end() -> None:
         )
 
 
+def test_demo_companies_speak_under_their_demo_names() -> None:
+    """A newcomer who calls "Demo Bank" hears "Demo Bank", not the scenario's "Acme Bank"."""
+    texts = {
+        scenario.id: " ".join(str(getattr(node, "say", "")) for node in scenario.nodes.values())
+        for scenario in demo_scenarios()
+    }
+    for company in DEMO_COMPANIES:
+        assert company.name in texts[company.scenario_id], company
+        assert not any(spoken in texts[company.scenario_id] for spoken in company.spoken), company
+    assert "Thank you for calling Demo Bank." in texts["acme-bank-billing"]
+    assert "Demo Robotics support, this is Miles." in " ".join(
+        str(node)
+        for node in next(s for s in demo_scenarios() if s.id == "cyberdyne-callback-offer").nodes.values()
+    )
+
+
 def test_for_any_host_needs_no_prompt_or_music_files() -> None:
     """Recorded voices become TTS voices and music on hold is synthesised (none of it on a user's HA)."""
     shipped = {s.id: s for s in load_scenarios()}

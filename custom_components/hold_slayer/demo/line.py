@@ -6,6 +6,8 @@ directly (no registrar). Inside a user's Home Assistant there are no Asterisk pr
 music-on-hold files, so every voice is spoken by the user's TTS engine and the music is
 synthesised: :func:`for_any_host` rewrites the bundled scenarios accordingly, so the demo
 sounds the same everywhere instead of depending on what a host happens to have installed.
+Each company also speaks under its demo name: a newcomer who calls "Demo Bank" hears "Thank you
+for calling Demo Bank", not the scenario's own "Acme Bank".
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, Final
 from custom_components.hold_slayer.telephony import PortRange, SipAccount
 from custom_components.hold_slayer.voice.protocols import SpeechError, TextToSpeech
 
-from .scenario import SCENARIO_DIR, HoldNode, Music, Scenario, Voice, load_scenario
+from .scenario import SCENARIO_DIR, HoldNode, Music, Node, Scenario, Voice, load_scenario
 from .simulator import CompanySimulator
 
 _LOGGER = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ class DemoCompany:
     aliases: tuple[str, ...] = ()
     goal: str = ""  # what to ask for (shown in the README and the flow's description)
     secrets: tuple[tuple[str, str], ...] = ()  # what its menu asks for (demo values)
+    spoken: tuple[str, ...] = ()  # how the scenario's voices say its name (longest first): said as ``name``
 
 
 # DTMF menus only: the demo must work with whatever STT the user has, even a poor one.
@@ -51,6 +54,7 @@ DEMO_COMPANIES: Final = (
         ("Acme Bank",),
         goal="a question about my bill",
         secrets=(("account_number", "1234567890"),),
+        spoken=("Acme Bank",),
     ),
     DemoCompany(
         "globex-insurance-claims",
@@ -58,9 +62,22 @@ DEMO_COMPANIES: Final = (
         ("Globex Insurance",),
         goal="check on my existing auto claim",
         secrets=(("policy_number", "40071234"),),
+        spoken=("Globex Insurance",),
     ),
-    DemoCompany("dunder-direct-person", "Demo Paper Company", ("Dunder Mifflin",), goal="order paper"),
-    DemoCompany("cyberdyne-callback-offer", "Demo Robotics", ("Cyberdyne",), goal="support"),
+    DemoCompany(
+        "dunder-direct-person",
+        "Demo Paper Company",
+        ("Dunder Mifflin",),
+        goal="order paper",
+        spoken=("Dunder Mifflin",),
+    ),
+    DemoCompany(
+        "cyberdyne-callback-offer",
+        "Demo Robotics",
+        ("Cyberdyne",),
+        goal="support",
+        spoken=("Cyberdyne Systems", "Cyberdyne"),
+    ),
 )
 
 
@@ -83,7 +100,28 @@ def for_any_host(scenario: Scenario) -> Scenario:
 
 def demo_scenarios(companies: Iterable[DemoCompany] = DEMO_COMPANIES) -> list[Scenario]:
     """The bundled scenarios of ``companies``, ready for any host."""
-    return [for_any_host(load_scenario(SCENARIO_DIR / f"{c.scenario_id}.yaml")) for c in companies]
+    return [
+        spoken_as(for_any_host(load_scenario(SCENARIO_DIR / f"{c.scenario_id}.yaml")), c) for c in companies
+    ]
+
+
+def spoken_as(scenario: Scenario, company: DemoCompany) -> Scenario:
+    """``scenario`` with every voice saying the company's demo name instead of the scenario's."""
+
+    def say(text: str) -> str:
+        for spoken in company.spoken:
+            text = text.replace(spoken, company.name)
+        return text
+
+    def renamed(node: Node) -> Node:
+        if not isinstance(node, HoldNode):
+            return dataclasses.replace(node, say=say(node.say))
+        if node.hold.announce is None:
+            return node
+        announce = dataclasses.replace(node.hold.announce, say=say(node.hold.announce.say))
+        return dataclasses.replace(node, hold=dataclasses.replace(node.hold, announce=announce))
+
+    return dataclasses.replace(scenario, nodes={key: renamed(node) for key, node in scenario.nodes.items()})
 
 
 def demo_phone_book(
