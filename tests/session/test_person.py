@@ -19,7 +19,18 @@ from custom_components.hold_slayer.session.person import sounds_like_person
             "Thanks for holding this Assyrian billing. Who am I speaking with today?",
             True,
         ),
+        # An announcement over the music running into a technician's greeting (script/simulate).
+        (
+            "Thank you for holding. I'd technician, fast lane, fast support. You've reached the last "
+            "fast lane. What seems to be the problem",
+            True,
+        ),
+        ("Good afternoon, what can I help you with?", True),
         ("Your call is important to us. Please stay on the line.", False),
+        (
+            "For an outage, press 1. What seems to be the problem? Say it in a few words.",
+            False,
+        ),
         ("For billing, press 1. How can I help you today?", False),
         ("This is a recorded message.", False),
         ("Please continue to hold.", False),

@@ -13,7 +13,9 @@ from custom_components.hold_slayer.ivr.menu import PromptKind, normalise, parse_
 
 _PERSON_CUES: Final = re.compile(
     r"\b(?:this is [a-z]+|my name is|[a-z]+ speaking|you(?:'ve| have) reached [a-z]+ (?:with|from|in|at)|"
-    r"how (?:can|may|might) i (?:help|assist)|what can i do for you|who am i speaking (?:with|to)|"
+    r"how (?:can|may|might) i (?:help|assist)|what can i (?:do for you|help you with)|"
+    r"who am i speaking (?:with|to)|"
+    r"what seems to be the (?:problem|issue|trouble)|what(?: is|'s) going on with|"
     r"who do i have|can i (?:have|get) your name|are you there)\b"
 )
 _MACHINE_CUES: Final = re.compile(
