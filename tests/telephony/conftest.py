@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
-from custom_components.hold_slayer.telephony import PortRange, SipAccount, SipPhone
+from custom_components.hold_slayer.telephony import Call, PortRange, SipAccount, SipPhone
+from custom_components.hold_slayer.telephony.sipmsg import SipMessage
 from tests.servers.baresip import Baresip, baresip_peer
 from tests.servers.kamailio import free_port
+from tests.servers.scripted_peer import ScriptedPeer, answer_sdp
 from tests.signals import noise
 
 FAR_END_AUDIO = noise(700, seed=11)  # longer than any call: baresip hangs up at the end of its file
@@ -44,6 +46,16 @@ async def started(phone: SipPhone) -> AsyncIterator[SipPhone]:
         yield phone
     finally:
         await phone.stop()
+
+
+async def answered_call(phone: SipPhone, peer: ScriptedPeer) -> tuple[Call, SipMessage]:
+    """A call the scripted ``peer`` answers (200 with SDP, ACK seen): the call and its INVITE."""
+    call = await phone.dial(f"sip:company@127.0.0.1:{peer.port}")
+    invite = await peer.expect("INVITE")
+    peer.reply(invite, 200, answer_sdp(peer.rtp_port))
+    await peer.expect("ACK")
+    await call.wait_answered()
+    return call, invite
 
 
 @pytest.fixture

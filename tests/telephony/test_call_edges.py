@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from custom_components.hold_slayer.telephony import (
-    Call,
     CallFailedError,
     CallState,
     EndCause,
@@ -21,7 +20,7 @@ from custom_components.hold_slayer.telephony import (
 from custom_components.hold_slayer.telephony import call as call_module
 from custom_components.hold_slayer.telephony.sipmsg import SipMessage, request, response_to
 from tests.servers.scripted_peer import ScriptedPeer, answer_sdp
-from tests.telephony.conftest import direct_account
+from tests.telephony.conftest import answered_call, direct_account
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -43,15 +42,6 @@ async def phone(scripted: ScriptedPeer) -> AsyncIterator[SipPhone]:
     yield phone
     scripted.auto_reply = {"BYE", "CANCEL"}
     await phone.stop()
-
-
-async def _answered(phone: SipPhone, peer: ScriptedPeer) -> tuple[Call, SipMessage]:
-    call = await phone.dial(f"sip:company@127.0.0.1:{peer.port}")
-    invite = await peer.expect("INVITE")
-    peer.reply(invite, 200, answer_sdp(peer.rtp_port))
-    await peer.expect("ACK")
-    await call.wait_answered()
-    return call, invite
 
 
 async def test_early_media_then_answer(phone: SipPhone, scripted: ScriptedPeer) -> None:
@@ -157,7 +147,7 @@ async def test_challenge_and_retry(phone: SipPhone, scripted: ScriptedPeer) -> N
 
 async def test_requests_inside_the_dialog(phone: SipPhone, scripted: ScriptedPeer) -> None:
     """INFO digits, OPTIONS, unknown methods, CSeq order and retransmitted requests."""
-    call, invite = await _answered(phone, scripted)
+    call, invite = await answered_call(phone, scripted)
     contact = call.dialog.remote_target
     assert contact.endswith(f":{scripted.port}")
     ours = ("127.0.0.1", phone.transport.local_port or 0)
@@ -225,7 +215,7 @@ async def test_retransmitted_ok_is_acked_again(phone: SipPhone, scripted: Script
 
 async def test_media_timeout(phone: SipPhone, scripted: ScriptedPeer) -> None:
     """A far end that stops sending RTP for good is hung up with media_timeout."""
-    call, _ = await _answered(phone, scripted)
+    call, _ = await answered_call(phone, scripted)
     call.media_timeout = 1.5
     assert call.media.local_port is not None
     scripted.start_rtp(("127.0.0.1", call.media.local_port))
@@ -239,7 +229,7 @@ async def test_media_timeout(phone: SipPhone, scripted: ScriptedPeer) -> None:
 
 async def test_transfer_outcomes(phone: SipPhone, scripted: ScriptedPeer) -> None:
     """REFER: refused, failed at the target, silent, and successful."""
-    call, invite = await _answered(phone, scripted)
+    call, invite = await answered_call(phone, scripted)
     ours = ("127.0.0.1", phone.transport.local_port or 0)
 
     attempt = asyncio.create_task(call.transfer("200"))
@@ -297,7 +287,7 @@ async def test_actions_need_an_answered_call(phone: SipPhone, scripted: Scripted
 
 async def test_playback_and_barge_in(phone: SipPhone, scripted: ScriptedPeer) -> None:
     """play() returns True when done and False when cut off by stop_playback()."""
-    call, invite = await _answered(phone, scripted)
+    call, invite = await answered_call(phone, scripted)
     assert await call.play(np.zeros(800, dtype=np.int16)) is True
     long = asyncio.create_task(call.play(np.zeros(8000 * 5, dtype=np.int16)))
     await asyncio.sleep(0.1)

@@ -37,7 +37,7 @@ from custom_components.hold_slayer.telephony.sipmsg import (
 from tests.servers.kamailio import free_port
 from tests.servers.scripted_peer import ScriptedPeer, answer_sdp
 from tests.servers.sipp import sipp_peer
-from tests.telephony.conftest import direct_account, make_account, started
+from tests.telephony.conftest import answered_call, direct_account, make_account, started
 from tests.telephony.test_incoming_edges import ack_for, invite
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -250,11 +250,7 @@ async def test_keepalives_to_a_direct_peer_only_during_a_call() -> None:
         async with started(phone):
             await asyncio.sleep(3 * KEEPALIVE)
             assert peer.pings == []  # idle: no pinhole to keep
-            call = await phone.dial(f"sip:company@127.0.0.1:{peer.port}")
-            invite = await peer.expect("INVITE")
-            peer.reply(invite, 200, answer_sdp(peer.rtp_port))
-            await peer.expect("ACK")
-            await call.wait_answered()
+            call, invite = await answered_call(phone, peer)
             await peer.pings_after(3)
             bye = peer.in_dialog(invite, "BYE")
             peer.send(bye, ("127.0.0.1", phone.transport.local_port or 0))
@@ -274,11 +270,7 @@ async def test_ok_to_a_reinvite_is_repeated_until_the_ack() -> None:
     try:
         phone = SipPhone(direct_account(peer.port), register=False)
         async with started(phone):
-            call = await phone.dial(f"sip:company@127.0.0.1:{peer.port}")
-            invite = await peer.expect("INVITE")
-            peer.reply(invite, 200, answer_sdp(peer.rtp_port))
-            await peer.expect("ACK")
-            await call.wait_answered()
+            call, invite = await answered_call(phone, peer)
             ours = ("127.0.0.1", phone.transport.local_port or 0)
             hold = peer.in_dialog(
                 invite,
