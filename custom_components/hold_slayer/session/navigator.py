@@ -73,6 +73,7 @@ class Navigator:
         self._heard: dict[str, int] = {}  # how often each question was asked (by signature)
         self._pending: list[str] = []  # line text since our last action
         self._pending_audio: list[Utterance] = []  # … and the utterances it was read from
+        self._pending_complete = False  # … and whether they have plainly said all (no settle needed)
         self._fingerprint: str | None = None  # of the prompt being decided (its recording)
         self._pending_since: float | None = None  # audio seconds the line last finished a sentence
         self._deciding: Action | None = None  # our answer in the action lane
@@ -121,6 +122,8 @@ class Navigator:
         if view.state is SessionState.IVR:
             self._pending.append(text)
             self._pending_audio.append(utterance)
+            # Judged once per utterance here, not on every 100 ms tick while the settle runs.
+            self._pending_complete = plainly_complete(" ".join(self._pending))
             self._pending_since = view.audio_time
             return []
         if view.state is SessionState.ON_HOLD:
@@ -155,12 +158,12 @@ class Navigator:
             or self._pending_since is None
         ):
             return []
-        text = " ".join(self._pending)
-        if view.audio_time - self._pending_since < self.settle and not plainly_complete(text):
+        if view.audio_time - self._pending_since < self.settle and not self._pending_complete:
             return []
+        text = " ".join(self._pending)
         # The recording, so a learned route knows the prompt however speech recognition reads it.
         self._fingerprint = utterances_fingerprint(self._pending_audio)
-        self._pending, self._pending_audio = [], []
+        self._pending, self._pending_audio, self._pending_complete = [], [], False
         return [Decide(text)]
 
     def prepare(self, view: LineView, text: str) -> tuple[list[Command], DecisionContext | None]:
