@@ -107,8 +107,7 @@ def default_model() -> WindowModel:
 
 
 # Read while this module is imported: Home Assistant imports an integration in its import
-# executor, so a call never reads the file in the event loop (it did once per call, and HA
-# logged "Detected blocking call to read_text ... audio/model.json").
+# executor, so no call ever reads the file in the event loop (a blocking read there stalls HA).
 default_model()
 
 
