@@ -8,6 +8,7 @@ press 1").
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -217,6 +218,9 @@ def closed_notice(prompt: Prompt) -> bool:
     return not prompt.options and bool(_CLOSED.search(normalise(prompt.text)))
 
 
+# One transcript is read by the session, the hold judge, the navigator and the person check, and
+# a route compares it again: parsed once (a Prompt is immutable, so sharing it is safe).
+@functools.lru_cache(maxsize=256)
 def parse_prompt(text: str) -> Prompt:
     """Parse what the line said since the last action."""
     norm = normalise(text)
