@@ -36,7 +36,7 @@ from custom_components.hold_slayer.voice.endpoint import Utterance
 from custom_components.hold_slayer.voice.pcm import Pcm
 from custom_components.hold_slayer.voice.protocols import SpeechError, SpeechToText, TextToSpeech
 
-from .actions import ActionLane
+from .actions import ActionLane, Keypad
 from .commands import (
     CancelTimer,
     CheckWords,
@@ -59,7 +59,7 @@ from .commands import (
 from .dialplan import mask_number
 from .errors import CallNotConnectedError, TransferInProgressError
 from .events import FINAL_STATES, EventType, SessionEvent, SessionState, Speaker, TranscriptLine
-from .handoff import HandOff, bridge_to_desk
+from .handoff import HandOff, Leg, bridge_to_desk
 from .hold_judge import HoldJudge
 from .inputs import (
     ActionDone,
@@ -88,20 +88,17 @@ SNAPSHOT_LINES: Final = 20  # transcript lines a snapshot carries (entities show
 _SPEECHY: Final = frozenset({Label.SPEECH, Label.SPEECH_OVER_MUSIC})
 
 
-class CallLeg(Protocol):
-    """What a session needs of a telephony call (``telephony.Call`` is one)."""
+class CallLeg(Keypad, Leg, Protocol):
+    """What a session needs of a telephony call (``telephony.Call`` is one).
 
-    state: CallState
+    What the action lane (keys, words, hang-up) and the hand-off (answer, playback) need, and the
+    call's life.
+    """
+
     ended: asyncio.Future[CallEnd]
 
     def async_listen(self, listener: Callable[[CallState], None]) -> Callable[[], None]: ...  # noqa: D102
-    async def wait_answered(self) -> None: ...  # noqa: D102
     def frames(self) -> AsyncIterator[Pcm]: ...  # noqa: D102
-    async def send_dtmf(  # noqa: D102
-        self, digits: str, *, duration: float = ..., pacing: float = ..., inband: bool = ...
-    ) -> None: ...
-    async def play(self, samples: Pcm) -> bool: ...  # noqa: D102
-    def stop_playback(self) -> None: ...  # noqa: D102
     async def hangup(self) -> CallEnd: ...  # noqa: D102
     async def transfer(self, target: str) -> None: ...  # noqa: D102
 
