@@ -1,6 +1,6 @@
 """Audio benchmark: classifier accuracy, hold-monitor detection, throughput and memory.
 
-Everything is scored on the *test* half of the corpus (tools/corpus.py), which the classifier
+Everything is scored on the *test* half of the corpus (harness/corpus.py), which the classifier
 was never fitted on, with a fixed seed:
 
     .venv/bin/python bench/audio.py [--clips 40] [--holds 200] [--seed 1]
@@ -48,7 +48,6 @@ import numpy.typing as npt  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.report import PERFORMANCE, write_section  # noqa: E402
 from custom_components.hold_slayer.audio.classifier import FrameClassifier, Label  # noqa: E402
 from custom_components.hold_slayer.audio.monitor import EventKind, HoldMonitor  # noqa: E402
 from custom_components.hold_slayer.audio.tones import (  # noqa: E402
@@ -64,7 +63,8 @@ from custom_components.hold_slayer.audio.tones import (  # noqa: E402
     decision_time,
     named_kind,
 )
-from tools import corpus  # noqa: E402
+from harness import corpus  # noqa: E402
+from harness.report import PERFORMANCE, write_section  # noqa: E402
 
 RATE = 8000
 Floats = npt.NDArray[np.float64]

@@ -30,13 +30,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.report import write_section  # noqa: E402
 from custom_components.hold_slayer.demo.scenario import Scenario, parse_scenario  # noqa: E402
 from custom_components.hold_slayer.session.events import EventType, SessionEvent  # noqa: E402
 from custom_components.hold_slayer.session.request import CallRequest  # noqa: E402
 from custom_components.hold_slayer.session.session import CallSession  # noqa: E402
-from tests.servers.baresip import Baresip, baresip_peer  # noqa: E402
-from tools.simulate import Bench, bench, warm_servers  # noqa: E402
+from harness.report import write_section  # noqa: E402
+from harness.servers.baresip import Baresip, baresip_peer  # noqa: E402
+from harness.simulation import Bench, bench, warm_servers  # noqa: E402
 
 TARGET: Final = 1.0  # seconds, from the HA-surface issue
 NUMBER: Final = "+18005550188"

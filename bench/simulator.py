@@ -25,14 +25,14 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from bench.report import write_section  # noqa: E402
 from custom_components.hold_slayer.demo.scenario import HoldNode, Scenario, load_scenario  # noqa: E402
 from custom_components.hold_slayer.demo.simulator import CompanySimulator  # noqa: E402
 from custom_components.hold_slayer.telephony import SipPhone  # noqa: E402
 from custom_components.hold_slayer.voice.espeak import EspeakTts  # noqa: E402
-from tests.demo.conftest import until  # noqa: E402
-from tests.servers.baresip import baresip_peer  # noqa: E402
-from tests.telephony.conftest import direct_account  # noqa: E402
+from harness.accounts import direct_account  # noqa: E402
+from harness.report import write_section  # noqa: E402
+from harness.servers.baresip import baresip_peer  # noqa: E402
+from harness.waiting import until  # noqa: E402
 
 SCENARIOS = ROOT / "custom_components/hold_slayer/demo/scenarios"
 ACME = SCENARIOS / "acme-bank-billing.yaml"

@@ -26,7 +26,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.report import write_section  # noqa: E402
 from custom_components.hold_slayer.telephony import (  # noqa: E402
     Call,
     CallState,
@@ -34,9 +33,10 @@ from custom_components.hold_slayer.telephony import (  # noqa: E402
     SipAccount,
     SipPhone,
 )
-from tests.servers.baresip import Baresip, baresip_peer  # noqa: E402
-from tests.servers.kamailio import Registrar, free_port, run_registrar  # noqa: E402
-from tests.signals import noise  # noqa: E402
+from harness.report import write_section  # noqa: E402
+from harness.servers.baresip import Baresip, baresip_peer  # noqa: E402
+from harness.servers.kamailio import Registrar, free_port, run_registrar  # noqa: E402
+from harness.signals import noise  # noqa: E402
 
 FAR_END = noise(7300, seed=1, level=2000)
 

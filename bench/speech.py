@@ -30,12 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.report import write_section  # noqa: E402
 from custom_components.hold_slayer.telephony import g711  # noqa: E402
 from custom_components.hold_slayer.voice.wyoming import WyomingStt, WyomingTts  # noqa: E402
-from tests.servers.kamailio import stop_process  # noqa: E402
-from tests.servers.wyoming import STT_THREADS, Kind, start_server  # noqa: E402
-from tests.voice.words import word_error_rate  # noqa: E402
+from harness.report import write_section  # noqa: E402
+from harness.servers.kamailio import stop_process  # noqa: E402
+from harness.servers.wyoming import STT_THREADS, Kind, start_server  # noqa: E402
+from harness.words import word_error_rate  # noqa: E402
 
 PROMPTS = (
     "For billing, press one. For technical support, press two.",

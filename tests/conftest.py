@@ -30,8 +30,8 @@ from custom_components.hold_slayer.const import (
     CONF_TRANSPORT,
     DOMAIN,
 )
-from tests.servers.kamailio import Registrar, free_port, run_registrar
-from tests.servers.wyoming import run_server
+from harness.servers.kamailio import Registrar, free_port, run_registrar
+from harness.servers.wyoming import run_server
 
 USERNAME = "alice"
 PASSWORD = "correct-horse"

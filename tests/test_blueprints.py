@@ -29,8 +29,8 @@ from custom_components.hold_slayer.const import (
     DOMAIN,
     EVENT_HOLD_SLAYER,
 )
+from harness.servers.kamailio import Registrar
 from tests.conftest import phone_book_options, setup_line
-from tests.servers.kamailio import Registrar
 
 BLUEPRINTS = Path(__file__).parent.parent / "blueprints" / "automation" / "hold_slayer"
 SOURCE = "https://github.com/hold-slayer/hold-slayer/blob/main/blueprints/automation/hold_slayer/"

@@ -35,9 +35,9 @@ from custom_components.hold_slayer.const import (
     CONF_TRANSPORT,
     DOMAIN,
 )
+from harness.servers.certs import make_certificates
+from harness.servers.kamailio import Registrar, free_port, run_registrar
 from tests.conftest import PASSWORD, USERNAME, account_input
-from tests.servers.certs import make_certificates
-from tests.servers.kamailio import Registrar, free_port, run_registrar
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.registrar]
 

@@ -32,9 +32,9 @@ from custom_components.hold_slayer.ivr.decide import ChainDecider, DecisionConte
 from custom_components.hold_slayer.ivr.menu import parse_prompt
 from custom_components.hold_slayer.ivr.model import INSTRUCTIONS, ModelDecider
 from custom_components.hold_slayer.ivr.rules import RulesDecider, StuckGuard
+from harness.servers.kamailio import Registrar
+from harness.servers.language_models import ScriptedModelServer, by_question
 from tests.conftest import setup_line
-from tests.servers.kamailio import Registrar
-from tests.servers.language_models import ScriptedModelServer, by_question
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.registrar]
 

@@ -23,8 +23,8 @@ from custom_components.hold_slayer.const import (
     EVENT_HOLD_SLAYER,
 )
 from custom_components.hold_slayer.ivr.routes import RouteStep
+from harness.servers.kamailio import Registrar
 from tests.conftest import PASSWORD, setup_line
-from tests.servers.kamailio import Registrar
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.registrar]
 

@@ -35,8 +35,8 @@ from custom_components.hold_slayer.demo.scenario import HumanNode, Scenario, par
 from custom_components.hold_slayer.demo.simulator import ANYONE_THERE, CompanySimulator
 from custom_components.hold_slayer.models import HoldSlayerConfigEntry
 from custom_components.hold_slayer.voice.pcm import Pcm
-from tests.servers.baresip import baresip_peer, read_wav
-from tests.signals import best_alignment
+from harness.servers.baresip import baresip_peer, read_wav
+from harness.signals import best_alignment
 from tests.test_speech import add_wyoming
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")

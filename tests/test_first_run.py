@@ -36,8 +36,8 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.hold_slayer.const import CONF_STT_ENGINE, CONF_TTS_ENGINE, DOMAIN
 from custom_components.hold_slayer.models import HoldSlayerConfigEntry
+from harness.servers.kamailio import Registrar
 from tests.conftest import account_input
-from tests.servers.kamailio import Registrar
 from tests.test_speech import add_wyoming
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")

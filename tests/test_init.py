@@ -24,8 +24,8 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.hold_slayer.const import CONF_ADVANCED, CONF_RTP_PORTS, CONF_SIP_PORTS, DOMAIN
 from custom_components.hold_slayer.telephony import RegistrationState, SipPhone
+from harness.servers.kamailio import Registrar, free_port, run_registrar
 from tests.conftest import account_input
-from tests.servers.kamailio import Registrar, free_port, run_registrar
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.registrar]
 

@@ -19,8 +19,8 @@ from custom_components.hold_slayer.intent import (
     async_register_sentences,
 )
 from custom_components.hold_slayer.models import HoldSlayerConfigEntry
+from harness.servers.kamailio import Registrar
 from tests.conftest import phone_book_options, setup_line
-from tests.servers.kamailio import Registrar
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.registrar]
 

@@ -35,8 +35,8 @@ from custom_components.hold_slayer.repairs import (
     registration_issue_id,
 )
 from custom_components.hold_slayer.telephony import RegistrationState, RegistrationStatus, SipPhone
+from harness.servers.kamailio import Registrar, run_registrar
 from tests.conftest import PASSWORD, USERNAME, account_input, setup_line
-from tests.servers.kamailio import Registrar, run_registrar
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.registrar]
 

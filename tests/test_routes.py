@@ -10,8 +10,8 @@ from homeassistant.exceptions import ServiceValidationError
 
 from custom_components.hold_slayer.const import CONF_HOME_COUNTRY_CODE, DOMAIN
 from custom_components.hold_slayer.ivr.routes import RouteStep
+from harness.servers.kamailio import Registrar
 from tests.conftest import setup_line
-from tests.servers.kamailio import Registrar
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.registrar]
 

@@ -20,8 +20,8 @@ from custom_components.hold_slayer.const import (
     DOMAIN,
     EVENT_HOLD_SLAYER,
 )
+from harness.servers.kamailio import Registrar
 from tests.conftest import setup_line
-from tests.servers.kamailio import Registrar
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.registrar]
 

@@ -29,8 +29,8 @@ from custom_components.hold_slayer.speech import (
 from custom_components.hold_slayer.telephony import g711
 from custom_components.hold_slayer.voice.protocols import SpeechError, SpeechToText, TextToSpeech
 from custom_components.hold_slayer.voice.wyoming import WyomingEvent
-from tests.servers.fake_wyoming import fake_wyoming_server, read_until, serving
-from tests.voice.words import word_error_rate
+from harness.servers.fake_wyoming import fake_wyoming_server, read_until, serving
+from harness.words import word_error_rate
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

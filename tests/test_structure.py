@@ -63,6 +63,28 @@ def test_only_one_module_imports_openai() -> None:
     assert importers == ["openai_endpoint.py"]
 
 
+# What each top-level package may not import: the shared parts live in harness/, which tests,
+# tools and benchmarks import, and none of them imports another (nor harness any of them).
+FORBIDDEN_IMPORTS = {
+    "tests": {"tools", "bench"},
+    "tools": {"tests", "bench"},
+    "bench": {"tests", "tools"},
+    "harness": {"tests", "tools", "bench"},
+}
+
+
+def test_tests_tools_and_benchmarks_share_only_the_harness() -> None:
+    """tests/, tools/ and bench/ never import one another; harness/ imports none of them."""
+    offenders = sorted(
+        f"{path.relative_to(ROOT)} imports {name}"
+        for package, forbidden in FORBIDDEN_IMPORTS.items()
+        for path in (ROOT / package).rglob("*.py")
+        for name in _imports(path)
+        if name.split(".")[0] in forbidden
+    )
+    assert offenders == []
+
+
 def test_manifest() -> None:
     """Our own requirements pinned exactly; packages HA or its integrations pin only bounded below."""
     assert MANIFEST["domain"] == "hold_slayer"

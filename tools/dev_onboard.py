@@ -1,6 +1,6 @@
 """Start (or reuse) the dev Home Assistant and set it up for a first call: ``script/develop`` runs it.
 
-    python tools/dev_onboard.py --dir .dev --port 8123 --speech "$(python tools/speech_servers.py start)"
+    python tools/dev_onboard.py --dir .dev --port 8123 --speech "$(python harness/speech_servers.py start)"
 
 Starts ``hass -c DIR/config`` in the background (its pid in ``DIR/hass.pid``, its log in
 ``DIR/hass.log``) unless the recorded one still serves, then, through HA's API (``dev_ha``,
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8123)
     parser.add_argument("--user", default="dev")
     parser.add_argument("--password", default="holdslayer")
-    parser.add_argument("--speech", required=True, help="tools/speech_servers.py start's JSON")
+    parser.add_argument("--speech", required=True, help="harness/speech_servers.py start's JSON")
     args = parser.parse_args(argv)
     speech = json.loads(args.speech)
     servers = {kind: (speech[kind]["host"], int(speech[kind]["port"])) for kind in ("stt", "tts")}

@@ -34,7 +34,7 @@ from custom_components.hold_slayer.audio.features import (  # noqa: E402
     window_features,
 )
 from custom_components.hold_slayer.audio.tones import FRAME  # noqa: E402
-from tools.corpus import Split, labelled_clips  # noqa: E402
+from harness.corpus import Split, labelled_clips  # noqa: E402
 
 MODEL_LABELS = (Label.NOISE, Label.MUSIC, Label.SPEECH, Label.SPEECH_OVER_MUSIC)
 CLIP_SECONDS = 4.0

@@ -14,8 +14,8 @@ from custom_components.hold_slayer.audio.features import (
     window_features,
 )
 from custom_components.hold_slayer.audio.tones import DTMF_COLUMNS, DTMF_ROWS, FRAME, SAMPLE_RATE
-from tools import corpus
-from tools.corpus import RATE, labelled_clips, other_music, varied
+from harness import corpus
+from harness.corpus import RATE, labelled_clips, other_music, varied
 
 
 def _decisions(signal: npt.NDArray[np.float64]) -> list[Label]:

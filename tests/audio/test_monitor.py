@@ -9,7 +9,7 @@ import pytest
 from custom_components.hold_slayer.audio.fingerprint import Fingerprint
 from custom_components.hold_slayer.audio.monitor import EventKind, HoldMonitor, MonitorEvent
 from custom_components.hold_slayer.audio.tones import FRAME
-from tools import corpus
+from harness import corpus
 
 RATE = 8000
 Floats = npt.NDArray[np.float64]

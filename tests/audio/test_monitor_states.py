@@ -18,7 +18,7 @@ from custom_components.hold_slayer.audio.monitor import (
     MonitorEvent,
 )
 from custom_components.hold_slayer.audio.tones import FRAME
-from tools import corpus
+from harness import corpus
 
 Floats = npt.NDArray[np.float64]
 STEP = STEP_FRAMES * FRAME / 8000

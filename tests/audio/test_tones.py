@@ -23,7 +23,7 @@ from custom_components.hold_slayer.audio.tones import (
     dtmf_key,
     named_kind,
 )
-from tools import corpus
+from harness import corpus
 
 BY_NAME = {spec.name: spec for spec in TONES}
 

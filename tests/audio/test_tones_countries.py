@@ -24,7 +24,7 @@ from custom_components.hold_slayer.audio.tones import (
     decision_time,
     named_kind,
 )
-from tools import corpus
+from harness import corpus
 
 FRAME_SECONDS = FRAME / 8000
 # The detector knows an on-period has ended once its tone has been gone for the bridge (80 ms)

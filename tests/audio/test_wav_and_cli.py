@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import wave
 from pathlib import Path
 
@@ -11,7 +13,8 @@ import numpy.typing as npt
 import pytest
 
 from custom_components.hold_slayer.audio.wav import WavError, read_8k, resample
-from tools import classify
+
+CLASSIFY = Path(__file__).resolve().parents[2] / "tools" / "classify.py"
 
 
 def _write(path: Path, data: bytes, *, width: int, rate: int, channels: int = 1) -> Path:
@@ -73,14 +76,21 @@ def test_bad_files(tmp_path: Path) -> None:
         resample(np.zeros(10), 0)
 
 
-def test_classify_json_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _classify(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the classifier's command line (tools/classify.py, behind script/classify)."""
+    return subprocess.run([sys.executable, str(CLASSIFY), *args], capture_output=True, text=True, check=False)
+
+
+def test_classify_json_contract(tmp_path: Path) -> None:
     """One object per step with t/label/confidence, then the summary last."""
     path = _write(tmp_path / "m.wav", (np.zeros(8000 * 3)).astype("<i2").tobytes(), width=2, rate=8000)
-    assert classify.main([str(path), "--json"]) == 0
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    run = _classify(str(path), "--json")
+    assert run.returncode == 0
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
     assert set(lines[0]) == {"t", "label", "confidence"}
     assert {line["label"] for line in lines[:-1]} == {"silence"}
     assert lines[-1]["summary"]["duration_s"] == 3.0
-    assert classify.main([str(path)]) == 0
-    assert "summary:" in capsys.readouterr().out
-    assert classify.main([str(tmp_path / "missing.wav")]) == 2
+    run = _classify(str(path))
+    assert run.returncode == 0
+    assert "summary:" in run.stdout
+    assert _classify(str(tmp_path / "missing.wav")).returncode == 2

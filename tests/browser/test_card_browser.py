@@ -29,7 +29,7 @@ import pytest
 
 from dev_ha.process import ROOT, log_tail, running_hass
 from dev_ha.provision import provision
-from tests.servers.kamailio import free_port
+from harness.servers.kamailio import free_port
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.timeout(480)]
 

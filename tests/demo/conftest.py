@@ -15,7 +15,9 @@ from custom_components.hold_slayer.demo.simulator import CompanySimulator
 from custom_components.hold_slayer.telephony import SipPhone
 from custom_components.hold_slayer.voice.espeak import EspeakTts
 from custom_components.hold_slayer.voice.pcm import Pcm
-from tests.telephony.conftest import direct_account, started
+from harness.accounts import direct_account
+from harness.waiting import until
+from tests.telephony.conftest import started
 
 
 class FakeStt:
@@ -68,13 +70,6 @@ async def caller(sim: CompanySimulator) -> AsyncIterator[SipPhone]:
     """Our own phone, dialling the simulator directly."""
     async with started(SipPhone(direct_account(sim.port), register=False)) as phone:
         yield phone
-
-
-async def until(predicate: Callable[[], bool], within: float = 10.0) -> None:
-    """Wait for a condition (polled every 20 ms)."""
-    async with asyncio.timeout(within):
-        while not predicate():  # noqa: ASYNC110 - a plain condition, no event to wait on
-            await asyncio.sleep(0.02)
 
 
 class Ear:

@@ -13,8 +13,9 @@ from custom_components.hold_slayer.demo.scenario import Answer, load_scenarios
 from custom_components.hold_slayer.demo.simulator import CallRecord, CompanySimulator
 from custom_components.hold_slayer.telephony import CallFailedError, EndCause
 from custom_components.hold_slayer.voice.espeak import EspeakTts
-from tests.demo.conftest import Ear, caller, company, scenario, shipped, until
-from tests.servers.baresip import baresip_peer
+from harness.servers.baresip import baresip_peer
+from harness.waiting import until
+from tests.demo.conftest import Ear, caller, company, scenario, shipped
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

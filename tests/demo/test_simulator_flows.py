@@ -18,7 +18,8 @@ from custom_components.hold_slayer.telephony import Call, EndCause, SipPhone
 from custom_components.hold_slayer.voice.espeak import EspeakTts
 from custom_components.hold_slayer.voice.pcm import Pcm
 from custom_components.hold_slayer.voice.protocols import SpeechError
-from tests.demo.conftest import Ear, FakeStt, caller, company, scenario, shipped, until
+from harness.waiting import until
+from tests.demo.conftest import Ear, FakeStt, caller, company, scenario, shipped
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

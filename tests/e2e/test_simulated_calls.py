@@ -17,7 +17,7 @@ from custom_components.hold_slayer.ivr.routes import JsonFlowStore, RouteBook
 from custom_components.hold_slayer.session.events import Speaker, TranscriptLine
 from custom_components.hold_slayer.session.request import CallRequest
 from custom_components.hold_slayer.session.session import CallSession
-from tools.simulate import bench, run_one, secret_leaks
+from harness.simulation import bench, run_one, secret_leaks
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

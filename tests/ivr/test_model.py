@@ -23,7 +23,7 @@ from custom_components.hold_slayer.ivr.model import (
 )
 from custom_components.hold_slayer.ivr.rules import RulesDecider, StuckGuard
 from custom_components.hold_slayer.openai_endpoint import OpenAiEndpoint
-from tests.servers.language_models import Failure, ScriptedModelServer, by_question, in_order
+from harness.servers.language_models import Failure, ScriptedModelServer, by_question, in_order
 
 # A menu whose words share nothing with the goal: only a model can place it.
 MENU = (

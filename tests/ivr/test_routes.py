@@ -20,7 +20,7 @@ from custom_components.hold_slayer.ivr.routes import (
     RouteStep,
     action_to_dict,
 )
-from tools.corpus import Channel, espeak, through_channel
+from harness.corpus import Channel, espeak, through_channel
 
 NUMBER = "+18005550100"
 MENU = "For billing, press 1. For technical support, press 2."

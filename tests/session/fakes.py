@@ -18,7 +18,7 @@ import numpy.typing as npt
 from custom_components.hold_slayer.telephony.call import CallEnd, CallFailedError, CallState, EndCause
 from custom_components.hold_slayer.telephony.errors import SipTransferError
 from custom_components.hold_slayer.voice.pcm import Pcm
-from tools import corpus
+from harness import corpus
 
 RATE = 8000
 FRAME = 160

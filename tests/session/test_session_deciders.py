@@ -19,7 +19,7 @@ from custom_components.hold_slayer.session.events import EventType, SessionState
 from custom_components.hold_slayer.session.request import CallRequest
 from custom_components.hold_slayer.session.session import CallSession, SessionOutcome
 from custom_components.hold_slayer.telephony.call import EndCause
-from tests.servers.language_models import Responder, ScriptedModelServer, by_question
+from harness.servers.language_models import Responder, ScriptedModelServer, by_question
 
 from .fakes import FakeLine, ScriptedStt, Step, ToneTts, person, say, silence
 

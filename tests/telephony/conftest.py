@@ -4,38 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import pytest
 
-from custom_components.hold_slayer.telephony import Call, PortRange, SipAccount, SipPhone
+from custom_components.hold_slayer.telephony import Call, SipPhone
 from custom_components.hold_slayer.telephony.sipmsg import SipMessage
-from tests.servers.baresip import Baresip, baresip_peer
-from tests.servers.kamailio import free_port
-from tests.servers.scripted_peer import ScriptedPeer, answer_sdp
-from tests.signals import noise
+from harness.accounts import direct_account
+from harness.servers.baresip import Baresip, baresip_peer
+from harness.servers.scripted_peer import ScriptedPeer, answer_sdp
+from harness.signals import noise
 
 FAR_END_AUDIO = noise(700, seed=11)  # longer than any call: baresip hangs up at the end of its file
-
-
-def make_account(host: str, port: int, username: str, password: str, **options: Any) -> SipAccount:
-    """An account with free local SIP and RTP port ranges."""
-    low = free_port(30000, 39000)
-    rtp = free_port(40000, 40900) // 100 * 100
-    return SipAccount(
-        host,
-        username,
-        password,
-        port=port,
-        sip_ports=PortRange(low, low + 5),
-        rtp_ports=PortRange(rtp, rtp + 99),
-        **options,
-    )
-
-
-def direct_account(peer_port: int) -> SipAccount:
-    """An account that sends everything straight to a peer on ``peer_port`` (no registrar)."""
-    return make_account("127.0.0.1", peer_port, "slayer", "unused")
 
 
 @asynccontextmanager

@@ -15,10 +15,11 @@ from custom_components.hold_slayer.telephony import (
 )
 from custom_components.hold_slayer.telephony.bridge import Bridge
 from custom_components.hold_slayer.telephony.g711 import Pcm
-from tests.servers.baresip import Baresip, baresip_peer, read_wav
-from tests.servers.kamailio import Registrar, run_registrar
-from tests.signals import best_alignment, noise
-from tests.telephony.conftest import make_account, started
+from harness.accounts import make_account
+from harness.servers.baresip import Baresip, baresip_peer, read_wav
+from harness.servers.kamailio import Registrar, run_registrar
+from harness.signals import best_alignment, noise
+from tests.telephony.conftest import started
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

@@ -20,10 +20,11 @@ from custom_components.hold_slayer.telephony import (
 )
 from custom_components.hold_slayer.telephony.dtmf import frequencies
 from custom_components.hold_slayer.telephony.g711 import Pcm
-from tests.servers.baresip import Baresip, baresip_peer, read_wav
-from tests.servers.kamailio import Registrar
-from tests.signals import best_alignment, noise, tone_power
-from tests.telephony.conftest import FAR_END_AUDIO, direct_account, make_account, started
+from harness.accounts import direct_account, make_account
+from harness.servers.baresip import Baresip, baresip_peer, read_wav
+from harness.servers.kamailio import Registrar
+from harness.signals import best_alignment, noise, tone_power
+from tests.telephony.conftest import FAR_END_AUDIO, started
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

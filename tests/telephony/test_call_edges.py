@@ -19,8 +19,9 @@ from custom_components.hold_slayer.telephony import (
 )
 from custom_components.hold_slayer.telephony import call as call_module
 from custom_components.hold_slayer.telephony.sipmsg import SipMessage, request, response_to
-from tests.servers.scripted_peer import ScriptedPeer, answer_sdp
-from tests.telephony.conftest import answered_call, direct_account
+from harness.accounts import direct_account
+from harness.servers.scripted_peer import ScriptedPeer, answer_sdp
+from tests.telephony.conftest import answered_call
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

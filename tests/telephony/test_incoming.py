@@ -19,10 +19,11 @@ from custom_components.hold_slayer.telephony import (
 )
 from custom_components.hold_slayer.telephony.g711 import Pcm
 from custom_components.hold_slayer.telephony.incoming import without_tag
-from tests.servers.baresip import baresip_peer, read_wav
-from tests.servers.kamailio import Registrar, free_port
-from tests.signals import best_alignment, noise
-from tests.telephony.conftest import direct_account, make_account, started
+from harness.accounts import direct_account, make_account
+from harness.servers.baresip import baresip_peer, read_wav
+from harness.servers.kamailio import Registrar, free_port
+from harness.signals import best_alignment, noise
+from tests.telephony.conftest import started
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

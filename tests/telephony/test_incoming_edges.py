@@ -11,9 +11,10 @@ import pytest
 from custom_components.hold_slayer.telephony import CallEnd, CallFailedError, EndCause, IncomingCall, SipPhone
 from custom_components.hold_slayer.telephony.account import PortRange
 from custom_components.hold_slayer.telephony.sipmsg import SipMessage, new_branch, request
-from tests.servers.kamailio import free_port
-from tests.servers.scripted_peer import ScriptedPeer, answer_sdp
-from tests.telephony.conftest import direct_account, make_account, started
+from harness.accounts import direct_account, make_account
+from harness.servers.kamailio import free_port
+from harness.servers.scripted_peer import ScriptedPeer, answer_sdp
+from tests.telephony.conftest import started
 from tests.telephony.test_incoming import Inbox, port_of
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")

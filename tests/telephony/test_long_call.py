@@ -10,8 +10,8 @@ import pytest
 
 from custom_components.hold_slayer.telephony import CallState, SipPhone
 from custom_components.hold_slayer.telephony.g711 import Pcm
-from tests.servers.baresip import Baresip
-from tests.signals import best_alignment
+from harness.servers.baresip import Baresip
+from harness.signals import best_alignment
 from tests.telephony.conftest import FAR_END_AUDIO
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")

@@ -34,10 +34,11 @@ from custom_components.hold_slayer.telephony.sipmsg import (
     response_to,
     uri_of,
 )
-from tests.servers.kamailio import free_port
-from tests.servers.scripted_peer import ScriptedPeer, answer_sdp
-from tests.servers.sipp import sipp_peer
-from tests.telephony.conftest import answered_call, direct_account, make_account, started
+from harness.accounts import direct_account, make_account
+from harness.servers.kamailio import free_port
+from harness.servers.scripted_peer import ScriptedPeer, answer_sdp
+from harness.servers.sipp import sipp_peer
+from tests.telephony.conftest import answered_call, started
 from tests.telephony.test_incoming_edges import ack_for, invite
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")

@@ -28,8 +28,8 @@ from custom_components.hold_slayer.telephony import (
 )
 from custom_components.hold_slayer.telephony.phone import granted_expires, refresh_delay, retry_delay
 from custom_components.hold_slayer.telephony.sipmsg import SipMessage
-from tests.servers.certs import ServerCertificates, make_certificates
-from tests.servers.kamailio import Registrar, free_port, run_registrar
+from harness.servers.certs import ServerCertificates, make_certificates
+from harness.servers.kamailio import Registrar, free_port, run_registrar
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

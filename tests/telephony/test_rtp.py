@@ -26,7 +26,7 @@ from custom_components.hold_slayer.telephony.rtp import (
     RtpPacket,
 )
 from custom_components.hold_slayer.telephony.sdp import PCMA, PCMU, Direction
-from tests.signals import best_alignment, noise
+from harness.signals import best_alignment, noise
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

@@ -10,7 +10,7 @@ import pytest
 from custom_components.hold_slayer.telephony import SipConnectionError, Transport
 from custom_components.hold_slayer.telephony.sipmsg import SipMessage
 from custom_components.hold_slayer.telephony.transport import SipTransport
-from tests.servers.kamailio import free_port
+from harness.servers.kamailio import free_port
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

@@ -1,4 +1,4 @@
-"""tools/speech_servers.py: start once, reuse while warm, report, stop."""
+"""harness/speech_servers.py: start once, reuse while warm, report, stop."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import wyoming as wyoming_servers
-from tests.servers.kamailio import free_port
-from tests.servers.wyoming import SpeechServerUnavailableError
-from tools import speech_servers
+from harness import speech_servers
+from harness.servers import wyoming as wyoming_servers
+from harness.servers.kamailio import free_port
+from harness.servers.wyoming import SpeechServerUnavailableError
 
 
 def test_start_reuse_status_stop(

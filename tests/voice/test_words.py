@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.voice.words import word_error_rate, words
+from harness.words import word_error_rate, words
 
 
 def test_normalisation() -> None:

@@ -25,7 +25,7 @@ from custom_components.hold_slayer.voice.wyoming import (
     audio_to_pcm,
     read_event,
 )
-from tests.servers.fake_wyoming import fake_wyoming_server, replying
+from harness.servers.fake_wyoming import fake_wyoming_server, replying
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

@@ -20,8 +20,8 @@ from custom_components.hold_slayer.voice.endpoint import UtteranceDetector
 from custom_components.hold_slayer.voice.pcm import Pcm
 from custom_components.hold_slayer.voice.protocols import SpeechError, SpeechToText, TextToSpeech
 from custom_components.hold_slayer.voice.wyoming import WyomingStt, WyomingTts
-from tests.servers.kamailio import free_port
-from tests.voice.words import word_error_rate
+from harness.servers.kamailio import free_port
+from harness.words import word_error_rate
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

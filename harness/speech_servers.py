@@ -1,8 +1,8 @@
 """Keep one warm pair of Wyoming speech servers for development (script/develop, script/simulate).
 
-    python tools/speech_servers.py start    # start (or reuse) STT and TTS; prints where, as JSON
-    python tools/speech_servers.py status   # where they run, or "stopped"; exit 1 if any is not
-    python tools/speech_servers.py stop
+    python harness/speech_servers.py start    # start (or reuse) STT and TTS; prints where, as JSON
+    python harness/speech_servers.py status   # where they run, or "stopped"; exit 1 if any is not
+    python harness/speech_servers.py stop
 
 State lives in .cache/speech/ (one JSON file per server with its pid and port, and its log).
 The servers keep running after this command returns; loading the models is the slow part, so
@@ -24,8 +24,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.servers.kamailio import ports_in_use
-from tests.servers.wyoming import ROOT, Kind, answers_describe, start_server
+from harness.servers.kamailio import ports_in_use
+from harness.servers.wyoming import ROOT, Kind, answers_describe, start_server
 
 STATE = ROOT / ".cache" / "speech"
 KINDS: tuple[Kind, ...] = ("stt", "tts")
