@@ -17,6 +17,7 @@ band-pass 300-3400 Hz, level change, background noise, G.711, packet loss.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import subprocess
@@ -25,13 +26,14 @@ import wave
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from custom_components.hold_slayer.audio.tones import AM_DEPTH, ToneSpec
 from custom_components.hold_slayer.audio.wav import read_8k
+from harness import channel as lines
 
 RATE: Final = 8000
 MOH_DIR: Final = Path("/usr/share/asterisk/moh")
@@ -355,25 +357,35 @@ TEST_SENTENCES: Final = (
 
 
 def progress_tone(
-    spec: ToneSpec, seconds: float, rng: np.random.Generator, *, offset: float = 0.0, rectified: bool = False
+    spec: ToneSpec,
+    seconds: float,
+    rng: np.random.Generator,
+    *,
+    offset: float = 0.0,
+    rectified: bool = False,
+    pitch: float = 1.0,
+    tempo: float = 1.0,
 ) -> Pcm:
     """A country's tone from its table entry, ``offset`` seconds into its cadence, peak 1.
 
     Each sine starts at a random phase. ``rectified``: amplitude modulation as Asterisk's
     generator makes it (the carrier times the modulator's absolute value, side bands at twice
-    the rate) instead of the plans' sinusoidal 90 % modulation.
+    the rate) instead of the plans' sinusoidal 90 % modulation. ``pitch`` scales every
+    frequency (an exchange's oscillator off by some per cent), ``tempo`` every period of the
+    cadence (its timer), ``offset`` included.
     """
     t = np.arange(round(seconds * RATE)) / RATE
-    edges = np.cumsum(spec.cadence)
+    edges = np.cumsum(spec.cadence) * tempo
     period = np.searchsorted(edges, (t + offset) % edges[-1], side="right")
     signal = np.zeros(len(t))
     for on in range(0, len(spec.cadence), 2):
         sound = spec.sounds[on // 2]
         phases = rng.uniform(0, 2 * np.pi, len(sound.frequencies) + 1)
-        wave = np.sin(2 * np.pi * np.outer(t, sound.frequencies) + phases[:-1]).sum(axis=1)
+        frequencies = np.asarray(sound.frequencies) * pitch
+        wave = np.sin(2 * np.pi * np.outer(t, frequencies) + phases[:-1]).sum(axis=1)
         wave /= len(sound.frequencies)
         if sound.modulation is not None:
-            modulator = 2 * np.pi * sound.modulation * t + phases[-1]
+            modulator = 2 * np.pi * sound.modulation * pitch * t + phases[-1]
             wave *= (
                 np.abs(np.sin(modulator))
                 if rectified
@@ -383,26 +395,57 @@ def progress_tone(
     return signal
 
 
+# How far real lines take a tone from its plan: an exchange's (or analogue gateway's) oscillator
+# off by up to 1.5 %, its cadence timer by up to 5 % (at 10 % some countries' kinds overlap:
+# 0.25/0.25 congestion 10 % slow is 0.3/0.3 busy 10 % fast, which no detector can tell apart);
+# the level ±20 dB around -13 dBFS (peaks above full scale clip); line noise up to 15 dB below.
+TONE_PITCH_ERROR: Final = 0.015
+TONE_TEMPO_ERROR: Final = 0.05
+TONE_LEVEL_DB: Final = 20.0
+TONE_MIN_SNR_DB: Final = 15.0
+TONE_MAX_SNR_DB: Final = 45.0
+
+
+class DegradedTone(NamedTuple):
+    """A tone as a line brought it (see :func:`degraded_progress_tone`)."""
+
+    signal: Pcm
+    lead: float  # seconds before its first whole cycle starts
+    tempo: float  # how much longer than the plan each period is (1.1: 10 % slow)
+
+
 def degraded_progress_tone(
     spec: ToneSpec, after: float, rng: np.random.Generator, *, rectified: bool = False
-) -> tuple[Pcm, float]:
-    """A country's tone as a line may bring it: the audio, and when its first whole cycle starts.
+) -> DegradedTone:
+    """A country's tone as a line may bring it: the audio, when its first whole cycle starts, its tempo.
 
-    The clip starts at a random point of the cadence and runs ``after`` seconds past the start
-    of the first cycle heard from its beginning (one that starts within the first 40 ms is not:
-    the detector cannot know it heard the start). Level -10..+10 dB around -13 dBFS, noise
-    20-35 dB below the tone, μ-law or A-law, and one 20 ms packet lost (silence).
+    The clip starts at a random point of the cadence and runs ``after`` (in the plan's seconds,
+    scaled by the tempo) past the start of the first cycle heard from its beginning (one that
+    starts within the first 40 ms is not: the detector cannot know it heard the start). The
+    tone's frequencies are off by up to ±1.5 % and its periods by up to ±5 %; it then goes
+    through a wide line (``channel.Channel.wide``: band edges, G.711 or GSM, hum, AGC, up to
+    10 % of packets lost in bursts, concealed by silence or by repeating the last one) at
+    -13 dBFS ±20 dB, with noise 15-45 dB below the tone.
     """
-    cycle = sum(spec.cadence)
+    pitch = 1 + float(rng.uniform(-TONE_PITCH_ERROR, TONE_PITCH_ERROR))
+    tempo = 1 + float(rng.uniform(-TONE_TEMPO_ERROR, TONE_TEMPO_ERROR))
+    cycle = sum(spec.cadence) * tempo
     offset = float(rng.uniform(0, cycle))
     lead = (cycle - offset) % cycle
     if lead < 2 * 160 / RATE:
         lead += cycle
-    clean = progress_tone(spec, lead + after, rng, offset=offset, rectified=rectified)
-    amplitude = 0.3 * 10 ** (float(rng.uniform(-10, 10)) / 20)
+    clean = progress_tone(
+        spec, lead + after * tempo, rng, offset=offset, rectified=rectified, pitch=pitch, tempo=tempo
+    )
+    level_db = float(rng.uniform(-TONE_LEVEL_DB, TONE_LEVEL_DB))
+    # -13 dBFS peak, measured on the band-limited tone the line carries.
+    amplitude = 0.3 * 10 ** (level_db / 20)
     tone_db = 20 * np.log10(amplitude * np.sqrt(np.mean(clean[clean != 0] ** 2)))
-    channel = Channel(noise_db=tone_db - float(rng.uniform(20, 35)), alaw=bool(rng.random() < 0.5))
-    signal = through_channel(amplitude * clean, channel, rng)
-    lost = int(rng.integers(0, len(signal) // 160))
-    signal[lost * 160 : (lost + 1) * 160] = 0.0
-    return signal, lead
+    wide = lines.Channel.wide(rng)
+    line = dataclasses.replace(
+        wide,
+        level_db=level_db,
+        noise_db=float(tone_db - rng.uniform(TONE_MIN_SNR_DB, TONE_MAX_SNR_DB)),
+    )
+    signal = lines.through_channel(0.3 * clean, line, rng)
+    return DegradedTone(signal, lead, tempo)

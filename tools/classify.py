@@ -16,6 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harness.standalone import without_home_assistant  # noqa: E402
+
+without_home_assistant()  # start in a fraction of a second: the audio code needs no HA
+
 from custom_components.hold_slayer.audio.classifier import STEP_FRAMES  # noqa: E402
 from custom_components.hold_slayer.audio.monitor import HoldMonitor  # noqa: E402
 from custom_components.hold_slayer.audio.tones import FRAME  # noqa: E402

@@ -1,21 +1,35 @@
-"""The frame classifier on held-out corpus audio (the test half: never used for fitting)."""
+"""The frame classifier: tones and silence by rule, the rest by the learned window network."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
-from custom_components.hold_slayer.audio.classifier import FrameClassifier, Label, WindowModel
+from custom_components.hold_slayer.audio.classifier import (
+    WINDOW_FRAMES,
+    FrameClassifier,
+    Label,
+    default_model,
+)
 from custom_components.hold_slayer.audio.features import (
     FRAME_FEATURES,
+    FRAME_INPUT_NAMES,
     WINDOW_FEATURE_NAMES,
     frame_features,
+    frame_inputs,
     window_features,
 )
+from custom_components.hold_slayer.audio.network import NETWORK_PATH, Convolution, WindowNetwork
 from custom_components.hold_slayer.audio.tones import DTMF_COLUMNS, DTMF_ROWS, FRAME, SAMPLE_RATE
 from harness import corpus
-from harness.corpus import RATE, labelled_clips, other_music, varied
+from harness.corpus import RATE, other_music
+from harness.labelled_audio import check_clips, check_score
+
+PERFORMANCE = Path(__file__).resolve().parents[2] / "docs" / "performance.md"
 
 
 def _decisions(signal: npt.NDArray[np.float64]) -> list[Label]:
@@ -24,19 +38,16 @@ def _decisions(signal: npt.NDArray[np.float64]) -> list[Label]:
     return [d.label for d in classifier.push_block(signal[:usable].reshape(-1, FRAME))]
 
 
-def test_held_out_accuracy() -> None:
-    """Music, speech, speech over music, noise and silence from unseen recordings, 4 s each.
+def test_the_shipped_model_reproduces_its_documented_check_figure() -> None:
+    """The fixed check set (harness/labelled_audio.check_clips) scores what docs/performance.md says.
 
-    The floor is where the first model stands (see docs/performance.md for the figures);
-    the benchmark target is much higher and tracked there.
+    The figure there is written by bench/audio.py from this very computation: a model file that
+    was changed without its figures, or features that drifted from what the model was trained
+    on, fail here.
     """
-    correct = total = 0
-    for label, signal in labelled_clips("test", 6, 4.0, seed=123):
-        decisions = _decisions(signal)
-        settled = decisions[len(decisions) // 2 :]  # after a full second of context
-        correct += sum(decision == label for decision in settled)
-        total += len(settled)
-    assert correct / total >= 0.8
+    found = re.search(r"fixed check set[^|]*\| (\d+\.\d+) % of decisions", PERFORMANCE.read_text())
+    assert found, "docs/performance.md has no fixed-check-set figure: run bench/audio.py"
+    assert f"{check_score():.2f}" == found.group(1)
 
 
 def test_tones_override_the_model() -> None:
@@ -57,27 +68,77 @@ def test_silence_is_silence() -> None:
 
 
 def test_streaming_equals_blocks() -> None:
-    """Frame by frame gives the same decisions as whole blocks."""
-    _, signal = next(labelled_clips("test", 1, 2.0, seed=5))
+    """Frame by frame, in uneven blocks or all at once: the same decisions and probabilities."""
+    signal = check_clips()[17].audio  # speech
     frames = signal[: len(signal) // FRAME * FRAME].reshape(-1, FRAME)
     streaming = FrameClassifier()
     one_by_one = [d for frame in frames if (d := streaming.push(frame)) is not None]
+    uneven = FrameClassifier()
+    in_pieces = [
+        d
+        for start, stop in ((0, 3), (3, 40), (40, 41), (41, 200))
+        for d in uneven.push_block(frames[start:stop])
+    ]
     at_once = FrameClassifier().push_block(frames)
-    assert [d.label for d in one_by_one] == [d.label for d in at_once]
+    for other in (one_by_one, in_pieces):
+        assert [d.label for d in other] == [d.label for d in at_once]
+        assert all(
+            abs(a.probabilities[label] - b.probabilities[label]) < 1e-9
+            for a, b in zip(other, at_once, strict=True)
+            for label in a.probabilities
+        )
     assert all(0.0 < d.confidence <= 1.0 for d in at_once)
 
 
-def test_model_must_match_the_features(tmp_path: pytest.TempPathFactory) -> None:
+def test_the_network_reads_each_window_as_the_training_pipeline_does() -> None:
+    """What tools/train_classifier.py scores: embeddings of the clip with its first frame standing
+    in for the time before it, pooled over each decision's last second."""
+    network = default_model()
+    clip = check_clips()[25]  # speech over music
+    frames = clip.audio[: len(clip.audio) // FRAME * FRAME].reshape(-1, FRAME)
+    features, _ = frame_features(frames)
+    inputs = frame_inputs(features)
+    embedded = network.embed(np.vstack((np.repeat(inputs[:1], network.context, axis=0), inputs)))
+    assert embedded.shape[0] == len(frames)
+    decisions = FrameClassifier().push_block(frames)
+    model_made = [d for d in decisions if len(d.probabilities) > 1]
+    assert model_made
+    for decision in model_made:
+        end = round(decision.time * SAMPLE_RATE / FRAME)
+        window = slice(max(0, end - WINDOW_FRAMES), end)
+        expected = network.probabilities(embedded[window], window_features(features[window]))
+        assert [decision.probabilities[Label(label)] for label in network.labels] == pytest.approx(expected)
+
+
+def test_a_convolution_is_the_textbook_one() -> None:
+    """out[t] = bias + sum over taps k of weight[:, :, k] @ in[t + k * dilation], then ReLU."""
+    rng = np.random.default_rng(4)
+    layer = Convolution(rng.normal(size=(3, 2, 3)), rng.normal(size=3), 2)
+    inputs = rng.normal(size=(10, 2))
+    out = layer(inputs)
+    assert out.shape == (10 - layer.context, 3)
+    for t in range(out.shape[0]):
+        direct = layer.bias + sum(layer.weight[:, :, k] @ inputs[t + 2 * k] for k in range(3))
+        assert out[t] == pytest.approx(np.maximum(direct, 0.0))
+
+
+def test_model_must_match_the_features(tmp_path: Path) -> None:
     """A model trained on other features is refused instead of misclassifying."""
-    path = tmp_path / "model.json"  # type: ignore[operator]
-    path.write_text(
-        '{"features": ["other"], "labels": [], "mean": [], "scale": [], "weights": [], "bias": []}'
-    )
+    with np.load(NETWORK_PATH) as shipped:
+        arrays = dict(shipped)
+    arrays["frame_inputs"] = np.array(["other", *FRAME_INPUT_NAMES[1:]])
+    np.savez(tmp_path / "model.npz", **arrays)
     with pytest.raises(ValueError, match="other features"):
-        WindowModel.load(path)
+        WindowNetwork.load(tmp_path / "model.npz")
     frames = frame_features(np.zeros((50, FRAME)))[0]
     assert frames.shape == (50, FRAME_FEATURES)
     assert window_features(frames).shape == (len(WINDOW_FEATURE_NAMES),)
+    assert frame_inputs(frames).shape == (50, len(FRAME_INPUT_NAMES))
+
+
+def test_the_shipped_model_is_small() -> None:
+    """Issue target: weights of at most 5 MB."""
+    assert NETWORK_PATH.stat().st_size <= 5 * 1024 * 1024
 
 
 def _steadiness(signal: npt.NDArray[np.float64]) -> dict[str, float]:
@@ -108,19 +169,6 @@ def test_pitch_steadiness_tells_a_held_note_from_a_gliding_voice() -> None:
     assert glide["pitch_held_ratio"] <= 0.1
     assert glide["pitch_change_mean"] > note["pitch_change_mean"]
     assert noise == {"pitch_steady_ratio": 0.0, "pitch_change_mean": 1.0, "pitch_held_ratio": 0.0}
-
-
-def test_training_variation_keeps_level_and_changes_speed() -> None:
-    """``varied`` (training only) plays the clip 0.8-1.25x as fast and 0-20 dB quieter."""
-    clip = _harmonics(np.full(2 * RATE, 220.0))
-    rng = np.random.default_rng(3)
-    drops = []
-    for _ in range(8):
-        out = varied(clip, rng)
-        assert 2 * RATE / 1.25 - 2 <= len(out) <= 2 * RATE / 0.8 + 2
-        drops.append(10 * np.log10(np.mean(clip**2) / np.mean(out**2)))
-    assert all(0.0 <= drop <= 20.0 for drop in drops)
-    assert max(drops) - min(drops) > 5.0  # the level does vary
 
 
 def test_other_music_is_decoded_into_two_halves_of_whole_tracks() -> None:

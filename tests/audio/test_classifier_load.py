@@ -1,7 +1,7 @@
 """The shipped classifier model is read when the module is imported, never when a call starts.
 
 Home Assistant imports the integration in its import executor; a call's session is built in the
-event loop, where HA flags any file read ("Detected blocking call to read_text ... model.json").
+event loop, where HA flags any file read ("Detected blocking call to ... model.npz").
 The browser test checks the same in a real HA's log.
 """
 

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from custom_components.hold_slayer.audio import tones
 from custom_components.hold_slayer.audio.tones import (
     DTMF_COLUMNS,
     DTMF_KEYS,
@@ -235,3 +236,133 @@ def test_a_tone_sounding_as_the_stream_begins_is_not_a_whole_on_period() -> None
     kinds = ProgressToneDetector().push_block(np.array(_frames(signal)))
     assert ToneKind.REORDER not in kinds
     assert kinds[-1] is ToneKind.BUSY
+
+
+@pytest.mark.parametrize("pitch", [0.985, 1.015])
+def test_a_tone_off_by_one_and_a_half_percent_is_the_same_tone(pitch: float) -> None:
+    """German ringback at 419 or 431 Hz (an old exchange's oscillator) is still 425 Hz ringback.
+
+    At 431 Hz a 40 ms window is nearer to Australia's 413+438 Hz than to 425 Hz, unless the
+    set is also measured a little sharp and flat.
+    """
+    spec = BY_NAME["de ringback"]
+    tone = corpus.progress_tone(spec, 3 * sum(spec.cadence), np.random.default_rng(0), pitch=pitch)
+    signal = np.concatenate((np.zeros(round(LEAD * SAMPLE_RATE)), 0.3 * tone))
+    named_at, kinds = _first_named(signal + _noise(len(signal) / SAMPLE_RATE, -45))
+    assert named_at is not None
+    assert named_at - LEAD <= decision_time(spec) + LATE
+    assert {kind for kind in kinds if kind is not None} == {ToneKind.RINGBACK}
+
+
+def test_repeated_packets_do_not_break_a_tone() -> None:
+    """Lost packets concealed by repeating the last one, 6 dB quieter each time, stay in the tone.
+
+    A repeat joins two pieces of the tone out of phase and 6 dB down: its windows have no say
+    in the tone's set or steadiness.
+    """
+    spec = BY_NAME["de busy"]
+    frames = _frames(_clean(spec, cycles=8))
+    rng = np.random.default_rng(5)
+    lost = 0
+    for index in range(1, len(frames)):
+        if rng.random() < 0.1:
+            lost += 1
+            frames[index] = frames[index - 1] * 0.5
+    assert lost > 10
+    detector = ProgressToneDetector()
+    kinds = [detector.push(frame) for frame in frames]
+    tail = kinds[math.ceil((LEAD + decision_time(spec) + LATE) / 0.02) :]
+    assert sum(kind is ToneKind.BUSY for kind in tail) >= 0.99 * len(tail)
+    assert {kind for kind in kinds if kind is not None} == {ToneKind.BUSY}
+
+
+def test_a_tone_whose_period_fits_a_frame_is_not_a_repeat() -> None:
+    """400 Hz repeats itself every 20 ms at the same level: not a jitter buffer's repeat."""
+    tone = _tone((400.0,), 0.2)
+    frames = np.array(_frames(tone))
+    assert not tones._repeats(frames).any()
+    frames[3] = frames[2] * 0.5
+    # Each frame after the first against the one before: only frame 3 is a repeat.
+    assert tones._repeats(frames).tolist() == [index == 2 for index in range(len(frames) - 1)]
+
+
+def test_a_lost_burst_of_silence_does_not_split_an_on_period() -> None:
+    """On a line whose quiet is noise, 200 ms of exact zeros inside an on-period is lost packets.
+
+    A jitter buffer conceals a burst of loss with silence: the 0.48 s on-periods of German busy
+    would become two short ones and fit no cadence. On a line that is digitally silent between
+    tones the zeros would be an off period; here the off periods carry the line's noise.
+    """
+    spec = BY_NAME["de busy"]
+    signal = _clean(spec, cycles=8)
+    signal = signal + _noise(len(signal) / SAMPLE_RATE, -50, seed=6)
+    frames = _frames(signal)
+    cycle = round(sum(spec.cadence) / 0.02)
+    for start in range(round(LEAD / 0.02) + 7, len(frames) - 10, cycle):  # inside each on-period
+        for index in range(start, start + 10):
+            frames[index] = np.zeros(FRAME)
+    detector = ProgressToneDetector()
+    kinds = detector.push_block(np.array(frames))
+    tail = kinds[math.ceil((LEAD + decision_time(spec) + LATE + sum(spec.cadence)) / 0.02) :]
+    assert sum(kind is ToneKind.BUSY for kind in tail) >= 0.99 * len(tail)
+    assert {kind for kind in kinds if kind is not None} == {ToneKind.BUSY}
+
+
+def test_digital_silence_is_an_off_period_on_a_silent_line() -> None:
+    """Without noise between tones, exact zeros are the off period (a PBX's own tones)."""
+    detector = ProgressToneDetector()
+    detector.push_block(np.array(_frames(_clean(BY_NAME["de busy"], cycles=2))))
+    assert not detector._noisy_line
+    assert detector._lost(silent=True) is False
+
+
+def _agc(signal: Samples, fall_db: float, seconds: float) -> Samples:
+    """A line's AGC after a quiet off period: each on-period starts ``fall_db`` loud, then falls."""
+    out = signal.copy()
+    on = np.abs(signal) > 0
+    starts = np.flatnonzero(on[1:] & ~on[:-1]) + 1
+    gain = np.ones(len(signal))
+    for start in starts:
+        t = np.arange(len(signal) - start) / SAMPLE_RATE
+        gain[start:] = 10 ** (fall_db * np.exp(-t / seconds) / 20)
+    return out * gain
+
+
+def test_a_pure_tone_pulled_down_by_an_agc_is_still_steady() -> None:
+    """Ringback whose level falls 8 dB over its on-period (an AGC recovering) is still a tone.
+
+    Only a pure tone may drift so: a note of the same frequency with harmonics, drifting the
+    same way, is not steady.
+    """
+    spec = BY_NAME["de ringback"]
+    signal = _agc(_clean(spec, cycles=3), 8.0, 0.4)
+    signal = signal + _noise(len(signal) / SAMPLE_RATE, -55, seed=7)
+    named_at, kinds = _first_named(signal)
+    assert named_at is not None
+    assert named_at - LEAD <= decision_time(spec) + LATE
+    assert {kind for kind in kinds if kind is not None} == {ToneKind.RINGBACK}
+    levels = [10 ** (-8 * math.exp(-t / 0.4) / 10) for t in np.arange(40) * 0.02]
+    assert tones._steady(levels, [0.99] * 40)
+    assert not tones._steady(levels, [0.85] * 40)  # a note: harmonics outside its set
+
+
+def test_a_set_stands_only_for_sounds_within_a_windows_resolution() -> None:
+    """Mistuned tones are met by measuring sharp and flat: 425 Hz does not stand for 440 Hz."""
+    mask = tones._SET_MASKS[tones._TONE_SETS.index((425.0,))]
+    assert mask & tones._SOUND_BIT["420"]
+    assert not mask & tones._SOUND_BIT["440"]
+
+
+def test_a_steady_first_on_period_is_reported_before_its_cadence_is_known() -> None:
+    """``steady_tone``: a table tone's set, steady for 0.3 s out of quiet; not loud noise."""
+    detector = ProgressToneDetector()
+    signal = np.concatenate([np.zeros(800), _tone((425.0,), 0.6)])
+    kinds = detector.push_block(np.array(_frames(signal)))
+    assert not any(kinds)
+    held = [index for index, tone in enumerate(detector.held) if tone is not None]
+    assert held
+    assert (held[0] + 1) * 0.02 >= 0.1 + tones.EARLY_TONE_SECONDS
+    assert detector.held[-1] == (425.0,)
+    noisy = ProgressToneDetector()
+    noisy.push_block(np.array(_frames(_noise(1.0, -20, seed=8))))
+    assert not any(noisy.held)

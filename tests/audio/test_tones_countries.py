@@ -1,10 +1,11 @@
-"""Every country's ringback, busy and congestion tone on a degraded line, and no tone in music or speech.
+"""Every country's ringback, busy and congestion tone on wide lines, and no tone in music or speech.
 
-Each clip (seeded) starts at a random point of the cadence and goes through a telephone
-channel: -10..+10 dB, noise 20-35 dB below the tone, G.711, one lost packet
-(``corpus.degraded_progress_tone``). Tones Asterisk plays with amplitude modulation are also
-tested as its generator makes them (rectified: heard as the carrier alone).
-"""
+Each clip (seeded) starts at a random point of the cadence, its frequencies up to ±1.5 % and its
+periods up to ±5 % off the plan, and goes through a wide telephone channel
+(``corpus.degraded_progress_tone``: ±20 dB, noise 15-45 dB below the tone, band edges, hum, AGC,
+G.711 or GSM, up to 10 % of packets lost in bursts, concealed by silence or repeats). Tones
+Asterisk plays with amplitude modulation are also tested as its generator makes them
+(rectified: heard as the carrier alone)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,32 @@ FRAME_SECONDS = FRAME / 8000
 # The detector knows an on-period has ended once its tone has been gone for the bridge (80 ms)
 # and a frame: a decision_time at the end of an on-period comes 0.1 s later.
 GRACE = 0.15
+# Issue 14's target is every tone; these still miss it on wide lines (docs/performance.md, tone
+# notes). Strict: the day one passes, the test says so and the entry goes.
+WIDE_LINE_SHORTFALLS = {
+    "cz congestion": "10 % loss with repeat concealment splits its 0.33 s on-periods",
+    "fi ringback": "AGC: an A-law on-period at 20 dB SNR is just under the purity bar",
+    "in ringback": "not yet diagnosed on wide lines",
+    "in ringback rectified": "not yet diagnosed on wide lines",
+    "sg ringback rectified": "Asterisk's rectified modulation through GSM is not named",
+    "uk ringback": "AGC lifts the off-period's noise to within 6 dB of the tone",
+    "us-old ringback": "AGC drift on a two-frequency tone",
+    "us-old busy": "a lost burst across an on/off edge leaves the cadence ambiguous",
+    "tw busy": "AGC lifts the off-period's noise to within 6 dB of the tone",
+    "ve ringback": "AGC lifts the off-period's noise to within 6 dB of the tone",
+    "za ringback": "AGC lifts the off-period's noise to within 6 dB of the tone",
+}
+
+
+def _case(spec: ToneSpec, rectified: bool) -> object:
+    name = f"{spec.name}{' rectified' if rectified else ''}"
+    shortfall = WIDE_LINE_SHORTFALLS.get(name)
+    marks = [pytest.mark.xfail(reason=shortfall, strict=True)] if shortfall else []
+    return pytest.param(spec, rectified, id=name, marks=marks)
+
+
 CASES = [
-    pytest.param(spec, rectified, id=f"{spec.name}{' rectified' if rectified else ''}")
+    _case(spec, rectified)
     for spec in TONES
     for rectified in (False, True)
     if not rectified or any(sound.modulation for sound in spec.sounds)
@@ -42,11 +67,11 @@ def _kinds(spec: ToneSpec, rectified: bool, seed: int) -> tuple[list[ToneKind | 
     """The detector's output on a degraded clip of ``spec``, and its deadline (deadline + grace)."""
     rng = np.random.default_rng([seed, zlib.crc32(spec.name.encode()), int(rectified)])
     deadline = decision_time(spec, carrier=rectified)
-    signal, lead = corpus.degraded_progress_tone(
+    signal, lead, tempo = corpus.degraded_progress_tone(
         spec, deadline + sum(spec.cadence) + 1.0, rng, rectified=rectified
     )
     frames = signal[: len(signal) // FRAME * FRAME].reshape(-1, FRAME)
-    return ProgressToneDetector().push_block(frames), lead + deadline + GRACE
+    return ProgressToneDetector().push_block(frames), lead + deadline * tempo + GRACE
 
 
 @pytest.mark.parametrize(("spec", "rectified"), CASES)

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from custom_components.hold_slayer.audio.classifier import Decision
+from custom_components.hold_slayer.audio.classifier import Decision, Label
 from custom_components.hold_slayer.audio.monitor import EventKind, Floats, HoldMonitor, MonitorEvent
 from custom_components.hold_slayer.ivr.decide import Action, DecisionContext, Press
 from custom_components.hold_slayer.session.errors import CallNotConnectedError, TransferInProgressError
@@ -345,46 +345,87 @@ async def test_a_person_the_monitor_misses_is_found_by_their_words() -> None:
     await run
 
 
-async def test_a_recorded_greeting_on_hold_is_withdrawn_and_never_raised_again() -> None:
-    """ "Hi, this is Jessica … please stay on the line" is a recording: the music comes back, the
-    person is withdrawn with its own event, the agent is not greeted, and its next play raises
-    nothing; the real person then is found."""
-    jessica = "Hi, this is Jessica from Acme. Thanks for your patience, please stay on the line."
-    line = FakeLine(
+JESSICA = "Hi, this is Jessica from Acme. Thanks for your patience, please stay on the line."
+SAM = "Thanks for holding, this is Sam in billing. Who am I speaking with?"
+
+
+def _jessica_then_sam() -> FakeLine:
+    """A recorded greeting played twice on the hold, straight back into the music; then Sam."""
+    return FakeLine(
         [
             say("Please hold.", 9, 1.5),
             music(12),
             silence(0.4),
-            person(jessica, 4, offset=7.0),
+            person(JESSICA, 4, offset=7.0),
             music(20),
             silence(0.4),
-            person(jessica, 4, offset=7.0),
+            person(JESSICA, 4, offset=7.0),
             music(12),
             silence(0.4),
-            person("Thanks for holding, this is Sam in billing. Who am I speaking with?", 4),
+            person(SAM, 4),
             silence(60),
         ]
     )
-    session = _session(line, handoff=Handoff(patience=600))
+
+
+async def _until_sam(session: CallSession) -> None:
+    """Until a person is reported and Sam's words are in the transcript (in either order)."""
+    for _ in range(900):
+        if session.human_onset_at and any("Sam" in line.text for line in session.transcript):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"Sam was not found: {_types(session)}")
+
+
+async def test_a_recorded_greeting_on_hold_is_never_taken_for_a_person() -> None:
+    """ "Hi, this is Jessica … please stay on the line", with the music straight back after it, is
+    an announcement to the hold monitor both times: nobody is reported, nobody greeted, until Sam."""
+    session = _session(_jessica_then_sam(), handoff=Handoff(patience=600))
+    run = asyncio.create_task(session.run())
+    await _until_sam(session)
+    types = _types(session)
+    assert types.count(EventType.HUMAN_DETECTED) == 1
+    assert EventType.HUMAN_RETRACTED not in types
+    assert types.count(EventType.ANNOUNCEMENT) >= 2
+    # The hand-off greets only the person: its first words come after Sam was reported.
+    assert types.index(EventType.SAID) > types.index(EventType.HUMAN_DETECTED)
+    await session.hangup()
+    await run
+
+
+async def test_a_person_raised_on_a_recording_is_withdrawn_and_never_raised_again() -> None:
+    """When the monitor does take the recorded greeting for a person, the music coming back
+    withdraws it with its own event, the call goes back to the hold, and the recording's next
+    play raises nothing; the real person then is found.
+
+    The monitor here reports a person on the hold's first voice, as a line that pauses after
+    its greeting makes it do; the session must undo what it started."""
+
+    class HastyMonitor(HoldMonitor):
+        raised = False
+
+        def push_block(self, block: Floats) -> tuple[list[Decision], list[MonitorEvent]]:
+            decisions, events = super().push_block(block)
+            speech = [d for d in decisions if d.label is Label.SPEECH]
+            if self.on_hold and speech and not self.raised:
+                self.raised = True
+                events = [
+                    *events,
+                    MonitorEvent(speech[-1].time, EventKind.HUMAN_DETECTED, 0.9, speech[0].time),
+                ]
+            return decisions, events
+
+    session = _session(_jessica_then_sam(), handoff=Handoff(patience=600))
+    session._media.monitor = HastyMonitor()
     run = asyncio.create_task(session.run())
     states: list[SessionState] = []
     session.async_listen(lambda _: states.append(session.state) if states[-1:] != [session.state] else None)
-    sam = asyncio.Event()
-    session.async_listen(
-        lambda event: sam.set()
-        if event is not None
-        and event.type is EventType.HUMAN_DETECTED
-        and session.human_onset_at
-        and any("Sam" in line.text for line in session.transcript)
-        else None
-    )
-    await asyncio.wait_for(sam.wait(), 90)
+    await _until_sam(session)
     types = _types(session)
     assert types.count(EventType.HUMAN_RETRACTED) == types.count(EventType.HUMAN_DETECTED) - 1 == 1
     retracted = next(e for e in session.events if e.type is EventType.HUMAN_RETRACTED)
     assert retracted.data["reason"] == "the hold music came back"
     assert states.count(SessionState.ON_HOLD) == 2  # back on hold after the recording
-    assert not line.played  # nobody was greeted until Sam
     await session.hangup()
     await run
 

@@ -1,29 +1,27 @@
 """The frame classifier: a label and a confidence for every analysis step of call audio.
 
 Tones are decided by the detectors in :mod:`.tones` (DTMF per frame; call-progress tones by
-cadence); silence by level. Comfort noise, music, speech and speech over music by a small
-neural network (one hidden layer, softmax output) over one second of window features
-(:mod:`.features`), fitted on the *tune* half of the corpus by ``tools/train_classifier.py``
-and stored in ``model.json`` beside this file.
+cadence); silence by level. Noise, music, speech and speech over music by the learned window
+network (:mod:`.network`: temporal convolutions over each frame's spectrum, pooled over one second,
+with the window's summary features of :mod:`.features`), trained offline on many sources down
+many kinds of line by ``script/train-classifier`` and shipped as ``model.npz`` beside this file.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from .features import WINDOW_FEATURE_NAMES, frame_features, window_features
+from .features import frame_features, frame_inputs, window_features
+from .network import WindowNetwork
 from .tones import FRAME, DtmfDetector, ProgressToneDetector, ToneKind, dtmf_keys
 
-MODEL_PATH: Final = Path(__file__).with_name("model.json")
 WINDOW_FRAMES: Final = 50  # 1 s of context
 STEP_FRAMES: Final = 5  # a decision every 100 ms
 SILENCE_DB: Final = -55.0  # window level (dBFS) below which it is silence, whatever else
@@ -56,54 +54,10 @@ class Decision:
     probabilities: dict[Label, float]
 
 
-@dataclass(frozen=True, slots=True)
-class WindowModel:
-    """Standardise, one ReLU hidden layer, softmax: under a thousand weights, microseconds a window.
-
-    A linear softmax over the same features made about a fifth more window errors on the held-out
-    half; the hidden layer lets cues such as "steady pitch" and "moving spectrum" combine.
-    """
-
-    labels: tuple[Label, ...]
-    mean: Floats
-    scale: Floats
-    hidden_weights: Floats  # features x hidden units
-    hidden_bias: Floats
-    weights: Floats  # hidden units x labels
-    bias: Floats
-
-    @classmethod
-    def load(cls, path: Path = MODEL_PATH) -> WindowModel:
-        """Read ``model.json``."""
-        data = json.loads(path.read_text())
-        if tuple(data["features"]) != WINDOW_FEATURE_NAMES:
-            raise ValueError("model.json was trained on other features; run tools/train_classifier.py")
-        return cls(
-            tuple(Label(label) for label in data["labels"]),
-            np.array(data["mean"]),
-            np.array(data["scale"]),
-            np.array(data["hidden_weights"]),
-            np.array(data["hidden_bias"]),
-            np.array(data["weights"]),
-            np.array(data["bias"]),
-        )
-
-    def probabilities(self, features: Floats) -> Floats:
-        """Class probabilities for one or more feature vectors."""
-        hidden = np.maximum(
-            ((features - self.mean) / self.scale) @ self.hidden_weights + self.hidden_bias, 0.0
-        )
-        logits = hidden @ self.weights + self.bias
-        logits -= np.max(logits, axis=-1, keepdims=True)
-        exp = np.exp(logits)
-        result: Floats = exp / np.sum(exp, axis=-1, keepdims=True)
-        return result
-
-
 @functools.cache
-def default_model() -> WindowModel:
-    """The shipped ``model.json``, read once per process and shared (the model is read-only)."""
-    return WindowModel.load()
+def default_model() -> WindowNetwork:
+    """The shipped ``model.npz``, read once per process and shared (the model is read-only)."""
+    return WindowNetwork.load()
 
 
 # Read while this module is imported: Home Assistant imports an integration in its import
@@ -114,15 +68,20 @@ default_model()
 class FrameClassifier:
     """Streaming: push 20 ms frames, get a :class:`Decision` every 100 ms once 1 s is heard."""
 
-    def __init__(self, model: WindowModel | None = None) -> None:
+    def __init__(self, model: WindowNetwork | None = None) -> None:
         self.model = model or default_model()
         self._features: deque[Floats] = deque(maxlen=WINDOW_FRAMES)
+        # The network's view: each frame's embedding, and the inputs the next ones need as context.
+        self._embeddings: deque[Floats] = deque(maxlen=WINDOW_FRAMES)
+        self._inputs: deque[Floats] = deque(maxlen=self.model.context)
+        self._first: Floats | None = None  # the call's first frame's inputs
         self._shape: Floats | None = None
         self._dtmf = DtmfDetector()
         self._tones = ProgressToneDetector()
         self._dtmf_frames: deque[bool] = deque(maxlen=STEP_FRAMES)
         self._frames = 0
         self._tone: ToneKind | None = None
+        self._held_tone = False  # a steady on-period of a table tone is under way (not yet named)
 
     def push(self, frame: Floats) -> Decision | None:
         """Analyse one frame (160 floats in -1..1); a decision every ``STEP_FRAMES`` frames."""
@@ -133,6 +92,8 @@ class FrameClassifier:
         """Analyse N frames at once (N x 160); returns the decisions they complete."""
         features, self._shape = frame_features(block, self._shape)
         history = np.vstack([*self._features, *features]) if self._features else features
+        embeddings = self._embed(frame_inputs(features))
+        embedded = np.vstack([*self._embeddings, *embeddings]) if self._embeddings else embeddings
         offset = len(self._features)  # where this block's first frame sits in ``history``
         decisions: list[Decision | None] = []
         modelled: list[tuple[int, int, float]] = []  # (decision index, window end, time)
@@ -140,9 +101,11 @@ class FrameClassifier:
         tones = self._tones.push_block(block)
         for index in range(len(block)):
             self._features.append(features[index])
+            self._embeddings.append(embeddings[index])
             self._dtmf.push_key(keys[index])
             self._dtmf_frames.append(self._dtmf.active)
             self._tone = tones[index]
+            self._held_tone = self._tones.held[index] is not None
             self._frames += 1
             if self._frames % STEP_FRAMES or len(self._features) < STEP_FRAMES * 2:
                 continue
@@ -152,7 +115,7 @@ class FrameClassifier:
             if quick is None:
                 modelled.append((len(decisions), end, time))
             decisions.append(quick)
-        self._model_decisions(history, modelled, decisions)
+        self._model_decisions(history, embedded, modelled, decisions)
         return [decision for decision in decisions if decision is not None]
 
     def _quick_decision(self, time: float, window: Floats) -> Decision | None:
@@ -162,31 +125,55 @@ class FrameClassifier:
         if self._tone is not None:
             label = Label(self._tone.value)
             return Decision(time, label, 1.0, {label: 1.0})
+        if self._held_tone:
+            # A tone's first on-period, before its cadence is known (ProgressToneDetector.
+            # steady_tone): not a person. Ringback is the tone a call hears first, and calm.
+            return Decision(time, Label.RINGBACK, 1.0, {Label.RINGBACK: 1.0})
         if float(np.max(window[:, 0])) < SILENCE_DB:
             return Decision(time, Label.SILENCE, 1.0, {Label.SILENCE: 1.0})
         return None
 
+    def _embed(self, inputs: Floats) -> Floats:
+        """Embeddings of a block's frames; before a call's first frame, that frame stands in."""
+        context = self.model.context
+        first = inputs[0] if self._first is None else self._first
+        self._first = first
+        before = [first] * (context - len(self._inputs)) + [*self._inputs]
+        embeddings = self.model.embed(np.vstack([*before, *inputs]))
+        self._inputs.extend(inputs[-context:])
+        return embeddings
+
     def _model_decisions(
-        self, history: Floats, modelled: list[tuple[int, int, float]], decisions: list[Decision | None]
+        self,
+        history: Floats,
+        embedded: Floats,
+        modelled: list[tuple[int, int, float]],
+        decisions: list[Decision | None],
     ) -> None:
         """Run the model once for all windows of the block (full windows batched)."""
         full = [(slot, end, time) for slot, end, time in modelled if end >= WINDOW_FRAMES]
         short = [(slot, end, time) for slot, end, time in modelled if end < WINDOW_FRAMES]
         batches: list[tuple[list[tuple[int, int, float]], Floats]] = []
         if full:
-            stack = np.stack([history[end - WINDOW_FRAMES : end] for _, end, _ in full])
-            batches.append((full, self.model.probabilities(window_features(stack))))
+            windows = [slice(end - WINDOW_FRAMES, end) for _, end, _ in full]
+            probabilities = self.model.probabilities(
+                np.stack([embedded[window] for window in windows]),
+                window_features(np.stack([history[window] for window in windows])),
+            )
+            batches.append((full, probabilities))
         # The first second of a call: windows still growing, one at a time.
         batches.extend(
-            ([item], self.model.probabilities(window_features(history[: item[1]]))[None, :]) for item in short
+            (
+                [item],
+                self.model.probabilities(embedded[: item[1]], window_features(history[: item[1]]))[None, :],
+            )
+            for item in short
         )
+        labels = [Label(label) for label in self.model.labels]
         for items, probabilities in batches:
             for position, (slot, _, time) in enumerate(items):
                 values = [float(p) for p in probabilities[position]]
                 best = int(np.argmax(values))
                 decisions[slot] = Decision(
-                    time,
-                    self.model.labels[best],
-                    values[best],
-                    dict(zip(self.model.labels, values, strict=True)),
+                    time, labels[best], values[best], dict(zip(labels, values, strict=True))
                 )

@@ -2,7 +2,8 @@
 
 Frame features (20 ms): level, spectral flatness, centroid and flux in the telephone band,
 zero-crossing rate, voicing (normalised autocorrelation peak at 62-400 Hz pitch lags), the
-pitch lag itself, and 12 cepstral coefficients of a 20-band mel spectrum over 300-3400 Hz.
+pitch lag itself, 12 cepstral coefficients of a 20-band mel spectrum over 300-3400 Hz, and the
+20 log mel band energies themselves (the learned model's view of the spectrum).
 Window features summarise a second of frames the way speech/music discrimination has done
 since Scheirer & Slaney (1997): speech alternates syllables and pauses (4 Hz modulation,
 many low-energy frames, voicing that comes and goes, a spectral envelope that moves from
@@ -32,7 +33,7 @@ CEPSTRA: Final = 12  # coefficients 1-12 (0 is the level, already a feature)
 # or interpolated lags did no better in the development runs).
 STEADY_PITCH: Final = 0.01
 STEADY_STEPS: Final = 4
-FRAME_FEATURES: Final = 7 + CEPSTRA
+FRAME_FEATURES: Final = 7 + CEPSTRA + MEL_BANDS
 WINDOW_FEATURE_NAMES: Final = (
     "level_mean",
     "level_std",
@@ -91,9 +92,9 @@ def frame_features(block: Floats, previous_shape: Floats | None = None) -> tuple
     """Features of N frames at once (``block``: N x 160 floats in -1..1).
 
     Returns the N x ``FRAME_FEATURES`` matrix ``[level_db, flatness, centroid_khz, flux, zcr,
-    voicing, pitch_lag, cepstrum 1..12]`` and the last frame's spectral shape, to pass back in
-    for the next block's flux. Vectorised over frames: a file is analysed hundreds of times
-    faster than real time.
+    voicing, pitch_lag, cepstrum 1..12, log mel band 1..20]`` and the last frame's spectral
+    shape, to pass back in for the next block's flux. Vectorised over frames: a file is analysed
+    hundreds of times faster than real time.
     """
     energy = np.mean(block * block, axis=1)
     level_db = 10 * np.log10(energy + 1e-10)
@@ -108,8 +109,8 @@ def frame_features(block: Floats, previous_shape: Floats | None = None) -> tuple
     signs = np.signbit(block)
     zcr = np.count_nonzero(signs[:, 1:] != signs[:, :-1], axis=1) / FRAME
     voicing, lag = _voicing(block, energy)
-    cepstra = np.log(spectrum @ _MEL + 1e-10) @ _CEPSTRUM
-    features = np.column_stack((level_db, flatness, centroid, flux, zcr, voicing, lag, cepstra))
+    mel = np.log(spectrum @ _MEL + 1e-10)
+    features = np.column_stack((level_db, flatness, centroid, flux, zcr, voicing, lag, mel @ _CEPSTRUM, mel))
     return features, shape[-1]
 
 
@@ -144,7 +145,7 @@ def window_features(frames: Floats) -> Floats:
     (K windows at once); the result is ``len(WINDOW_FEATURE_NAMES)`` values, or K x that.
     """
     level, flatness, centroid, flux, zcr, voicing, lag = np.moveaxis(frames[..., :7], -1, 0)
-    cepstra = frames[..., 7:]
+    cepstra = frames[..., 7 : 7 + CEPSTRA]
     count = level.shape[-1]
     linear = np.sqrt(10 ** (level / 10))
     mean_linear = np.mean(linear, axis=-1, keepdims=True)
@@ -215,4 +216,31 @@ def _pitch_steadiness(lag: Floats, voiced: npt.NDArray[np.bool_]) -> Floats:
         ],
         axis=-1,
     )
+    return result
+
+
+# What the learned model reads of each frame (see :mod:`.network`).
+FRAME_INPUT_NAMES: Final = (
+    *(f"mel{band}_shape" for band in range(1, MEL_BANDS + 1)),
+    "mel_mean",
+    "level_db",
+    "flatness",
+    "centroid_khz",
+    "flux",
+    "zcr",
+    "voicing",
+    "pitch_lag",
+)
+
+
+def frame_inputs(frames: Floats) -> Floats:
+    """The learned model's per-frame inputs from :func:`frame_features` rows (N x 28).
+
+    The mel spectrum split into its shape (each band minus the frame's mean band) and its mean,
+    so that a level change moves one input, not twenty; then the frame's level, flatness,
+    centroid, flux, zero-crossing rate, voicing and pitch lag.
+    """
+    mel = frames[..., 7 + CEPSTRA :]
+    mean = np.mean(mel, axis=-1, keepdims=True)
+    result: Floats = np.concatenate((mel - mean, mean, frames[..., :7]), axis=-1)
     return result

@@ -65,7 +65,7 @@ REFERENCE_SECONDS: Final = 20.0  # of an announcement, kept as its reference
 HUMAN_EVIDENCE: Final = 0.6  # seconds of new, unmatched speech before a person is reported
 HUMAN_EVIDENCE_OVER_MUSIC: Final = 1.2  # … after a voice over music, or on a hold that speaks over music
 # The classifier's speech probability, as the fast path wants it over its latest half second.
-# With the window model of model.json a live voice reaches 0.7-1.0 within half a second of
+# With the classifier's window model a live voice reaches 0.7-1.0 within half a second of
 # speech; the passages of hold music the model mistakes for speech mostly stay lower (tune
 # half, 200 holds: 0.6 → 7 false human_detected, 0.7 → 5 and median latency 1.08 s, 0.8 → 5
 # and 1.14 s, 0.9 → 4 and 1.70 s).

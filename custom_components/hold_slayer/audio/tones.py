@@ -284,6 +284,19 @@ PROGRESS_WINDOW: Final = 2 * FRAME
 # A measured set stands for a sound when every frequency is within 15 Hz: 420 and 425 (Austria,
 # Thailand) are one sound to a 40 ms window, 400 and 425 are not.
 FREQUENCY_TOLERANCE: Final = 15.0
+# The error of old exchanges' and analogue gateways' oscillators: up to 1.5 % of the frequency.
+# It is met by measuring each set a little sharp and flat (:data:`PITCH_STEPS`), which names a
+# mistuned tone by its planned set, so the sets' own frequencies need no wider tolerance: with
+# 15 Hz + 1.5 % a 425 Hz set also stood for France's 440 Hz, and 54 frames of music and speech
+# were named a tone instead of 36, with not one tone clip more right.
+PITCH_ERROR: Final = 0.015
+
+
+def _same_frequency(planned: float, measured: float) -> bool:
+    """Whether a window's ``measured`` set (one of the planned sets) may be a ``planned`` sound."""
+    return abs(planned - measured) < FREQUENCY_TOLERANCE
+
+
 _SOUNDS: Final = tuple(
     sorted({sound.text: sound for spec in TONES for sound in spec.sounds}.values(), key=lambda s: s.text)
 )
@@ -302,7 +315,7 @@ def _set_mask(tone_set: tuple[float, ...]) -> int:
     for sound in _SOUNDS:
         if any(
             len(accepted) == len(tone_set)
-            and all(abs(a - b) < FREQUENCY_TOLERANCE for a, b in zip(accepted, tone_set, strict=True))
+            and all(_same_frequency(a, b) for a, b in zip(accepted, tone_set, strict=True))
             for accepted in sound.sets
         ) or _beats_like(sound, tone_set):
             mask |= _SOUND_BIT[sound.text]
@@ -335,23 +348,36 @@ _NO_SET: Final = -1
 _LOW_DEGREE: Final = 3
 
 
+# Each set is also measured a little sharp and flat: a tone 1.5 % off explains only about 80 %
+# of a 40 ms window at its planned frequency, and a set of more frequencies nearby explains it
+# better (a 425 Hz tone played at 431 Hz looks like Australia's 413+438 Hz). With the set at
+# ±1 % as well, no tone within :data:`PITCH_ERROR` is more than 0.5 % from one of the three.
+PITCH_STEPS: Final = (1.0, 1.0 - 0.01, 1.0 + 0.01)
+
+
 def _set_bases() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """An orthonormal basis of each tone set's sines and cosines, side by side, and its owners.
 
     Projecting a window on a set's basis gives the energy the set explains *exactly*, whatever
     the tones' phases: a DFT bin per frequency would let 440 Hz leak into the 480 Hz bin and
     make the share beat at 40 Hz, which dropped frames of US ringback in noise. Each set's
-    basis is orthogonal to the low-frequency basis (returned first).
+    basis is orthogonal to the low-frequency basis (returned first). Owners: one column per
+    set and pitch step (:data:`PITCH_STEPS`), set by set.
     """
     t = np.arange(PROGRESS_WINDOW) / SAMPLE_RATE
     low, _ = np.linalg.qr(np.vander(np.linspace(-1.0, 1.0, PROGRESS_WINDOW), _LOW_DEGREE + 1))
     columns, owners = [], []
     for index, tone_set in enumerate(_TONE_SETS):
-        waves = [w for f in tone_set for w in (np.cos(2 * np.pi * f * t), np.sin(2 * np.pi * f * t))]
-        q, _ = np.linalg.qr(np.column_stack([low, *waves]))
-        columns.append(q[:, low.shape[1] :])
-        owners += [index] * (q.shape[1] - low.shape[1])
-    owner_matrix = np.zeros((len(owners), len(_TONE_SETS)))
+        for step, scale in enumerate(PITCH_STEPS):
+            waves = [
+                w
+                for f in tone_set
+                for w in (np.cos(2 * np.pi * f * scale * t), np.sin(2 * np.pi * f * scale * t))
+            ]
+            q, _ = np.linalg.qr(np.column_stack([low, *waves]))
+            columns.append(q[:, low.shape[1] :])
+            owners += [index * len(PITCH_STEPS) + step] * (q.shape[1] - low.shape[1])
+    owner_matrix = np.zeros((len(owners), len(_TONE_SETS) * len(PITCH_STEPS)))
     owner_matrix[np.arange(len(owners)), owners] = 1.0
     return low, np.hstack(columns), owner_matrix
 
@@ -401,11 +427,12 @@ def tone_sets(windows: Samples) -> list[tuple[float, ...] | None]:
     return [_TONE_SETS[i] if i >= 0 else None for i in _set_indices_and_energies(windows)[0]]
 
 
-def _set_indices_and_energies(windows: Samples) -> tuple[list[int], list[float]]:
+def _set_indices_and_energies(windows: Samples) -> tuple[list[int], list[float], list[float]]:
     """The tone set (index, or -1) of each window and its in-band mean square."""
     low = windows @ _LOW_BASIS
     energies = np.einsum("ij,ij->i", windows, windows) - np.einsum("ij,ij->i", low, low)
-    explained = ((windows @ _SET_BASIS) ** 2) @ _SET_OWNERS
+    by_step = ((windows @ _SET_BASIS) ** 2) @ _SET_OWNERS
+    explained = by_step.reshape(len(windows), len(_TONE_SETS), len(PITCH_STEPS)).max(axis=2)
     shares = explained / np.maximum(energies, 1e-20)[:, None]
     by_size = np.stack([shares[:, members].max(axis=1) for members in _BY_SIZE], axis=1)
     best = by_size.max(axis=1)
@@ -414,7 +441,7 @@ def _set_indices_and_energies(windows: Samples) -> tuple[list[int], list[float]]
     choice = within[np.arange(len(windows)), size]
     mean_square = energies / windows.shape[1]
     choice[(mean_square < TONE_MIN_LEVEL) | (best < TONE_MIN_SHARE)] = _NO_SET
-    return choice.tolist(), mean_square.tolist()
+    return choice.tolist(), mean_square.tolist(), best.tolist()
 
 
 def cadence_fits(measured: float, wanted: float) -> bool:
@@ -577,6 +604,12 @@ window cannot tell from 425 Hz): named busy.
 # Dips of up to 80 ms inside a tone are part of it: a lost packet (concealed as silence) spoils
 # two 40 ms windows, and the beat of two close tones (440+480 Hz) in noise can spoil one.
 BRIDGE_FRAMES: Final = 4
+# A jitter buffer conceals lost packets with exact zeros; bursts on bad lines last up to a few
+# hundred ms (a 4-packet mean burst runs past 10 packets one time in 18). Digital silence this
+# long (0.5 s) is no burst: the line is silent between tones.
+MAX_LOST_FRAMES: Final = 25
+# How long a steady on-period of a table tone's set lasts before ``steady_tone`` reports it.
+EARLY_TONE_SECONDS: Final = 0.3
 MIN_TONE_FRAMES: Final = 3  # shorter "tones" inside an off period are noise, not a segment
 MIN_TONE_SECONDS: Final = MIN_TONE_FRAMES * FRAME_SECONDS
 ONSET_FRAMES: Final = 2
@@ -584,10 +617,25 @@ ONSET_FRAMES: Final = 2
 # differ by at most this (every country's tones on a degraded line stay within about 2 dB,
 # modulated ones the most); a syllable or a note swells and fades by more.
 STEADY_DB: Final = 2.5
+# A network's tone in noise at least 15 dB below is pure: its set explains 97 % of a window
+# (the median window of an on-period). Notes and vowels carry harmonics and formants: of the
+# notes and syllables that drift in level as smoothly as a tone under AGC, the median explains
+# 82 %, 95 % of them under 97 %.
+PURE_SHARE: Final = 0.97
+# … and of one pitch: a voice can be as pure where the band cuts its fundamental and leaves one
+# harmonic, but glides (375, 400, 413 Hz sets in a row: its modal set holds 38 % of the windows),
+# while at least half the windows of a network's tone hold one set (beating sets split the rest).
+ONE_SET_SHARE: Final = 0.5
+# The most an AGC moves a tone's level within an on-period: its gain range (±20 dB).
+AGC_RANGE_DB: Final = 20.0
 # A window whose two frames differ in level by more than this straddles an edge (a tone's
 # start or end, a lost packet): half a window of tone spreads into neighbouring sets. Two
 # beating tones and 90 % modulation make neighbouring 20 ms frames differ by up to 10 dB.
 EDGE_DB: Final = 12.0
+# A repeated packet is a copy of the one before to within rounding (1e-6 of its energy), and
+# quieter: a jitter buffer fades each repeat by 6 dB (a scale of 0.5), never by less than 2 dB.
+REPEAT_RESIDUAL: Final = 1e-6
+FADING_REPEAT: Final = 0.8
 # A network's off period is (comfort) silence: non-tone audio within 6 dB of the tone's level
 # for longer than a bridge is something else (music, a voice) and breaks the cadence.
 OFF_QUIET_DB: Final = 6.0
@@ -634,6 +682,7 @@ class ProgressToneDetector:
     _energy_sum: float = 0.0
     _energy_frames: int = 0
     _levels: list[float] = field(default_factory=list)  # mean squares of the open tone's windows
+    _shares: list[float] = field(default_factory=list)  # … and the share their set explains
     # Frames heard (counted up to 2): the stream's first window is half the silence before it
     _heard: int = 0
     _unheard_start: bool = False  # the open tone was sounding when the stream began
@@ -648,6 +697,10 @@ class ProgressToneDetector:
     confirmed: bool = False  # the whole cadence fits, not just the first on-period
     _sit_seen: list[float] = field(default_factory=list)
     _previous: Samples = field(default_factory=lambda: np.zeros(FRAME))
+    _previous_repeated: bool = False  # the last frame was a jitter buffer's repeat
+    held: list[tuple[float, ...] | None] = field(default_factory=list)  # see ``steady_tone``
+    _noisy_line: bool = False  # the line's quiet has been heard to be noise, not digital silence
+    _silent_run: int = 0  # consecutive frames of digital silence (exact zeros)
 
     def push(self, frame: Samples) -> ToneKind | None:
         """Feed one 20 ms frame."""
@@ -658,21 +711,61 @@ class ProgressToneDetector:
         frames = np.vstack((self._previous[None, :], block))
         self._previous = block[-1]
         windows = np.hstack((frames[:-1], frames[1:]))  # each frame with the one before it
-        sets, energies = _set_indices_and_energies(windows)
+        sets, energies, shares = _set_indices_and_energies(windows)
         halves = np.einsum("ij,ij->i", frames, frames) + 1e-12
-        edges = (np.abs(np.log10(halves[1:] / halves[:-1])) > EDGE_DB / 10).tolist()
-        return [self._push_set(*window) for window in zip(sets, energies, edges, strict=True)]
+        repeated = _repeats(frames)
+        # A window holding a repeated packet, or the packet after one, joins two pieces of a
+        # tone out of phase (and 6 dB apart): like a level step, it has no say.
+        after_repeat = np.concatenate(([self._previous_repeated], repeated[:-1]))
+        self._previous_repeated = bool(repeated[-1])
+        edges = (
+            (np.abs(np.log10(halves[1:] / halves[:-1])) > EDGE_DB / 10) | repeated | after_repeat
+        ).tolist()
+        silent = [not frame.any() for frame in frames[1:]]  # digital silence: every sample 0
+        kinds: list[ToneKind | None] = []
+        self.held = []
+        for index, energy, edge, zeros, share in zip(sets, energies, edges, silent, shares, strict=True):
+            kinds.append(self._push_set(index, energy, edge=bool(edge), silent=zeros, share=share))
+            self.held.append(self.steady_tone)
+        return kinds
 
-    def _push_set(self, index: int, energy: float, edge: bool = False) -> ToneKind | None:
+    @property
+    def steady_tone(self) -> tuple[float, ...] | None:
+        """The frequency set of an on-period under way that so far is a table tone, or ``None``.
+
+        Before its cadence is known a tone's first on-period is named nothing; this says a
+        steady on-period has lasted :data:`EARLY_TONE_SECONDS`, with a set of some country's
+        tone, heard from its start, risen out of quiet (the frames before it at least
+        :data:`OFF_QUIET_DB` below it) and steady (:func:`_steady`) — what a call hears first
+        is usually ringback. ``held`` has it after each frame of the last block.
+        """
+        if not self._current or self._unheard_start or self._length < EARLY_TONE_SECONDS:
+            return None
+        if self._modal_set == _NO_SET or self._modal_set in _SIT_SETS:
+            return None
+        level = self._energy_sum / max(self._energy_frames, 1)
+        if self._before_energy > level * 10 ** (-OFF_QUIET_DB / 10):
+            return None
+        if (
+            not _steady(self._levels, self._shares, self._one_set())
+            or float(np.median(self._shares)) < PURE_SHARE
+        ):
+            return None
+        return _TONE_SETS[self._modal_set]
+
+    def _push_set(
+        self, index: int, energy: float, *, edge: bool = False, silent: bool = False, share: float = 1.0
+    ) -> ToneKind | None:
+        self._note_silence(index, energy, silent=silent)
         if index in _SIT_SETS:
             self._heard = min(self._heard + 1, 2)
             return self._push_sit(_SIT_SETS[index])
         if index != _NO_SET:
-            self._tone_frame(index, energy, edge=edge)
+            self._tone_frame(index, energy, edge=edge, share=share)
         elif self._current:
             self._odd_run = 0
             self._gap += 1
-            if self._gap > BRIDGE_FRAMES:
+            if self._gap > BRIDGE_FRAMES and not self._lost(silent=silent):
                 self._tone_ended(energy)
         else:
             self._off_frame(energy)
@@ -682,6 +775,34 @@ class ProgressToneDetector:
         if self._recognised and not self._still_fits():
             self._drop_misfits()
         return self._kind
+
+    def _note_silence(self, index: int, energy: float, *, silent: bool) -> None:
+        """Learn whether this line's quiet is noise (then digital silence is a lost burst)."""
+        if silent:
+            self._silent_run += 1
+            if self._silent_run > MAX_LOST_FRAMES:  # longer than any burst: the line's own silence
+                self._noisy_line = False
+            return
+        self._silent_run = 0
+        if index == _NO_SET and energy > 0:
+            heard_a_tone = self._tone_energy != float("inf")
+            if (not self._is_loud(energy)) if heard_a_tone else energy < TONE_MIN_LEVEL:
+                self._noisy_line = True
+
+    def _lost(self, *, silent: bool) -> bool:
+        """Whether this window's digital silence is packets lost inside the open tone.
+
+        A network's off period carries the line's noise (or its comfort noise); on a line whose
+        quiet has been heard to be noise, a run of frames of exact zeros is a jitter buffer
+        filling lost packets with silence, however long the burst (up to
+        :data:`MAX_LOST_FRAMES`): it must not split an on-period into two short ones. On a line
+        that is digitally silent between tones (a PBX's own tones) it is the off period.
+        """
+        return silent and self._noisy_line and self._silent_run <= MAX_LOST_FRAMES
+
+    def _one_set(self) -> float:
+        """The part of the open tone's windows that hold its modal set."""
+        return self._set_counts.get(self._modal_set, 0) / max(sum(self._set_counts.values()), 1)
 
     def _set_recognised(
         self, patterns: tuple[_Pattern, ...], kind: ToneKind | None, *, confirmed: bool
@@ -700,7 +821,7 @@ class ProgressToneDetector:
         if (counts[index], -_SET_SIZES[index]) >= (counts.get(modal, 0), -_SET_SIZES[modal]):
             self._modal_set, self._current = index, _SET_MASKS[index]
 
-    def _tone_frame(self, index: int, energy: float, *, edge: bool = False) -> None:
+    def _tone_frame(self, index: int, energy: float, *, edge: bool = False, share: float = 1.0) -> None:
         mask = _SET_MASKS[index]
         # The first windows of a tone straddle its onset and spread wider: any set continues it
         # until one window away from an edge has had its say; so does a window straddling an
@@ -741,7 +862,7 @@ class ProgressToneDetector:
             if not edge:
                 self._count_set(index)
             self._energy_sum, self._energy_frames = 0.0, odd
-            self._levels = []
+            self._levels, self._shares = [], []
             # Not the last two frames: their 40 ms windows already hold some of this tone.
             before = list(self._off_energies)[:-2]
             self._before_energy = float(np.median(before)) if before else 0.0
@@ -749,6 +870,7 @@ class ProgressToneDetector:
         self._energy_sum += energy
         if not edge:
             self._levels.append(energy)
+            self._shares.append(share)
         self._energy_frames += 1
         if self._pending_off is not None and self._length > MIN_TONE_SECONDS:
             self._segments.append(self._pending_off)
@@ -791,7 +913,9 @@ class ProgressToneDetector:
         if self._length <= 0:
             return
         current = self._current
-        if current and (broken or self._unheard_start or not _steady(self._levels)):
+        if current and (
+            broken or self._unheard_start or not _steady(self._levels, self._shares, self._one_set())
+        ):
             current = _BROKEN
         self._segments.append((current, self._length))
         if self._current is not None:
@@ -889,17 +1013,50 @@ class ProgressToneDetector:
         return self._length <= _longest_fit(longest)
 
 
-def _steady(levels: list[float]) -> bool:
+def _repeats(frames: Samples) -> npt.NDArray[np.bool_]:
+    """Which frames (after the first) a jitter buffer made up by repeating the one before.
+
+    It conceals a lost packet by playing the last one again, quieter each time (6 dB per
+    repeat): the frame is then an exact, scaled-down copy. A tone never repeats itself so, as
+    it does not fade: one whose period fits a frame (400 Hz) repeats at the same level.
+    """
+    previous, current = frames[:-1], frames[1:]
+    power = np.einsum("ij,ij->i", previous, previous)
+    scale = np.einsum("ij,ij->i", current, previous) / np.maximum(power, 1e-20)
+    residual = current - scale[:, None] * previous
+    exact = np.einsum("ij,ij->i", residual, residual) <= REPEAT_RESIDUAL * np.maximum(power, 1e-20)
+    repeated: npt.NDArray[np.bool_] = exact & (power > 1e-12) & (scale > 0.1) & (scale < FADING_REPEAT)
+    return repeated
+
+
+def _steady(levels: list[float], shares: list[float], one_set: float = 1.0) -> bool:
     """Whether a tone's window levels (mean squares) are a network's steady tone.
 
     Its first and last two windows hold its edges; of the rest, the 10th and 90th percentile
     may differ by :data:`STEADY_DB` at most. A syllable or a note swells and fades.
+
+    A pure tone (``shares``: the part of each window its set explains; median at least
+    :data:`PURE_SHARE`) of one pitch (``one_set``: the part of its windows that hold its modal
+    set, at least :data:`ONE_SET_SHARE`) may instead drift smoothly, as a line's AGC moves its
+    gain: after a quiet off period the AGC has raised the gain and pulls the tone down over
+    the on-period.
+    Then its levels around a quadratic trend must stay within :data:`STEADY_DB`, and the trend
+    within :data:`AGC_RANGE_DB`.
     """
     inner = levels[ONSET_FRAMES:-ONSET_FRAMES] if len(levels) > 2 * ONSET_FRAMES + 2 else levels
     if len(inner) < 3:
         return True
     low, high = np.percentile(inner, (10, 90))
-    return bool(high <= low * 10 ** (STEADY_DB / 10))
+    if high <= low * 10 ** (STEADY_DB / 10):
+        return True
+    pure = shares[ONSET_FRAMES:-ONSET_FRAMES] if len(shares) > 2 * ONSET_FRAMES + 2 else shares
+    if len(inner) < 4 or float(np.median(pure)) < PURE_SHARE or one_set < ONE_SET_SHARE:
+        return False
+    db = 10 * np.log10(np.maximum(inner, 1e-20))
+    x = np.linspace(0.0, 1.0, len(db))
+    trend = np.polyval(np.polyfit(x, db, 2), x)
+    low, high = np.percentile(db - trend, (10, 90))
+    return bool(high - low <= STEADY_DB and trend.max() - trend.min() <= AGC_RANGE_DB)
 
 
 def _fitting_suffix(segments: list[Segment], pattern: _Pattern, count: int) -> tuple[int, float, float]:

@@ -1,0 +1,104 @@
+"""Whole holds made of the corpus's sources, for judging the hold monitor on audio it never heard.
+
+A hold: the company's music, its recorded announcement coming back every 15-40 s (the same
+recording each time, as a loop plays it; one hold in five speaks over the music), and then,
+mostly, a person: a greeting, then the pause of someone waiting for a reply. All of it down one
+wide line (:meth:`.channel.Channel.wide`). The sources are whole packages or voices, so a
+benchmark can hold out what the classifier was trained on.
+
+Some people are *the same synthetic voice as the announcement* (a company whose agents' calls
+are voiced by the same TTS as its recordings): only turn-taking and words tell them apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from .channel import RATE, Channel, Pcm, through_channel
+from .labelled_audio import at_level, excerpt, music_clip, voice_clip
+from .sources import Kind, Source, sentences, synthesise
+
+SAME_VOICE_SHARE: Final = 0.15  # of people, when the announcer is a synthesiser
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A hold's audio after the line, and what it holds."""
+
+    audio: Pcm
+    person_at: float | None  # the person's first word, seconds; None: nobody comes
+    announcements: int  # announcements played before the person (or the end)
+    music: str
+    announcer: str
+    person: str  # the person's voice source ("" when nobody comes)
+    person_kind: str
+    same_voice: bool  # the person is the announcement's synthetic voice
+
+
+def first_word(speech: Pcm) -> float:
+    """Seconds into a recording where speech starts: the first 20 ms within 25 dB of its loud frames."""
+    frames = speech[: len(speech) // 160 * 160].reshape(-1, 160)
+    levels = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-10)
+    return float(np.argmax(levels > np.percentile(levels, 95) - 25)) * 160 / RATE
+
+
+def _announcement(source: Source, rng: np.random.Generator) -> Pcm:
+    """A recorded announcement of 3-8 s: prompts of one voice, or a synthesiser's line."""
+    if source.kind is Kind.SYNTHETIC_VOICE:
+        voice = source.voices[int(rng.integers(0, len(source.voices)))]
+        lines = sentences(source, voice, training=False)
+        return synthesise(source, voice, lines[int(rng.integers(0, len(lines)))])
+    recordings = source.recordings()
+    pieces: list[Pcm] = []
+    while sum(len(piece) for piece in pieces) < 3 * RATE:
+        recording = recordings[int(rng.integers(0, len(recordings)))]
+        pieces += [excerpt(recording, min(len(recording) / RATE, 8.0), rng), np.zeros(RATE // 4)]
+    return np.concatenate(pieces)
+
+
+def _pick(sources: Sequence[Source], rng: np.random.Generator) -> Source:
+    return sources[int(rng.integers(0, len(sources)))]
+
+
+def hold(
+    rng: np.random.Generator,
+    *,
+    person: bool,
+    music: Sequence[Source],
+    announcers: Sequence[Source],
+    people: Sequence[Source],
+) -> Hold:
+    """One hold of music, a looping announcement and maybe a person, down one wide line."""
+    tune = _pick(music, rng)
+    bed = music_clip(tune, 240.0, rng, vary=False)
+    announcer = _pick(announcers, rng)
+    announcement = at_level(_announcement(announcer, rng), float(rng.uniform(-24, -16)))
+    over_music = bool(rng.random() < 0.2)
+    parts: list[Pcm] = []
+    position = int(rng.integers(0, len(bed) // 2))
+    loops = int(rng.integers(0, 6))
+    for _ in range(loops):
+        length = int(rng.uniform(15, 40) * RATE)
+        parts.append(np.resize(bed[position:], length))
+        position = (position + length) % (len(bed) - RATE)
+        if over_music:
+            parts.append(announcement + 0.3 * np.resize(bed[position:], len(announcement)))
+        else:
+            parts += [np.zeros(RATE // 2), announcement, np.zeros(RATE // 2)]
+    parts.append(np.resize(bed[position:], int(rng.uniform(8, 30) * RATE)))
+    start = None
+    voice, kind, same = "", "", False
+    if person:
+        same = announcer.kind is Kind.SYNTHETIC_VOICE and bool(rng.random() < SAME_VOICE_SHARE)
+        speaker = announcer if same else _pick(people, rng)
+        greeting = voice_clip(speaker, float(rng.uniform(2.5, 6.0)), rng, training=False)
+        start = sum(len(part) for part in parts) / RATE + 0.2 + first_word(greeting)
+        # Then the person waits for an answer: 4 s of the line's noise.
+        parts += [np.zeros(int(0.2 * RATE)), greeting, np.zeros(4 * RATE)]
+        voice, kind = speaker.name, speaker.kind.value
+    audio = through_channel(np.concatenate(parts), Channel.wide(rng), rng)
+    return Hold(audio, start, loops, tune.name, announcer.name, voice, kind, same)

@@ -1,0 +1,76 @@
+"""Labelled clips for the classifier (harness/labelled_audio.py), from the sources CI installs."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from harness.channel import RATE
+from harness.labelled_audio import LABELS, _lpc_from_reflections, clips, comfort_noise, room
+from harness.sources import by_name
+
+CI_MUSIC = [by_name("asterisk-moh-opsound"), by_name("drascula-music")]
+CI_VOICES = [by_name("codec2-speakers"), by_name("asterisk-en-allison"), by_name("espeak-ng-en")]
+
+
+def _levels_db(signal: npt.NDArray[np.float64], frame: int = 160) -> npt.NDArray[np.float64]:
+    frames = signal[: len(signal) // frame * frame].reshape(-1, frame)
+    levels: npt.NDArray[np.float64] = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    return levels
+
+
+def test_comfort_noise_changes_level_and_spectrum_in_steps() -> None:
+    """As a far end's SID frames make it: a new level every 100-800 ms, within ±4 dB."""
+    noise = comfort_noise(8.0, np.random.default_rng(1))
+    assert len(noise) == 8 * RATE
+    levels = _levels_db(noise, 800)  # 100 ms pieces
+    assert 1.0 < np.ptp(levels) <= 8.0 + 3.0
+    assert -75 < np.mean(levels) < -30
+
+
+def test_reflection_coefficients_make_a_stable_filter() -> None:
+    lpc = _lpc_from_reflections(np.array([0.8, -0.7, 0.5]))
+    assert lpc[0] == 1.0
+    assert len(lpc) == 4
+    assert np.all(np.abs(np.roots(lpc)) < 1.0)  # |k| < 1 for every stage: all poles inside
+
+
+def test_a_room_adds_a_decaying_tail() -> None:
+    click = np.zeros(RATE)
+    click[0] = 1.0
+    wet = room(click, np.random.default_rng(2))
+    assert wet[0] == pytest.approx(1.0, abs=1e-6)
+    tail = np.abs(wet[1 : RATE // 2])
+    assert tail[:400].mean() > tail[-400:].mean()
+
+
+def test_clips_name_their_sources_and_have_every_label() -> None:
+    made = list(clips(2, 2.0, 9, music=CI_MUSIC, voices=CI_VOICES, training=True))
+    assert [clip.label for clip in made] == [label for label in LABELS for _ in range(2)]
+    for clip in made:
+        assert len(clip.audio) == 2 * RATE
+        assert np.max(np.abs(clip.audio)) <= 1.0
+        assert bool(clip.music) == (clip.label in ("music", "speech_over_music"))
+        assert bool(clip.voice) == (clip.label in ("speech", "speech_over_music"))
+    # Same seed, same clips: figures are reproducible.
+    again = list(clips(2, 2.0, 9, music=CI_MUSIC, voices=CI_VOICES, training=True))
+    assert all(np.array_equal(a.audio, b.audio) for a, b in zip(made, again, strict=True))
+
+
+def test_a_hold_loops_one_announcement_and_places_the_person() -> None:
+    """harness/holds.py: the announcement is one recording replayed; the person's first word is
+    where the hold says; a hold without a person names nobody."""
+    from harness.holds import hold
+
+    rng = np.random.default_rng(11)
+    made = hold(rng, person=True, music=CI_MUSIC, announcers=[by_name("espeak-ng-en")], people=CI_VOICES)
+    assert made.person_at is not None
+    assert made.person
+    assert made.music in {source.name for source in CI_MUSIC}
+    assert 0 < made.person_at < len(made.audio) / RATE - 4.0  # then 4 s awaiting a reply
+    levels = _levels_db(made.audio[round(made.person_at * RATE) : round((made.person_at + 0.5) * RATE)])
+    assert np.max(levels) > np.median(_levels_db(made.audio[-3 * RATE :])) + 10  # a voice, not the pause
+    nobody = hold(rng, person=False, music=CI_MUSIC, announcers=[by_name("espeak-ng-en")], people=CI_VOICES)
+    assert nobody.person_at is None
+    assert nobody.person == ""

@@ -1,0 +1,62 @@
+"""The classifier's audio sources: split by source, none of the reserved packages (harness/sources.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.sources import MUSIC, SOURCES, VOICES, Kind, Source, _expand, sentences, voice_language
+
+# DESIGN.md: packages kept for the independent evaluation; never trained, tuned or tested on.
+RESERVED = (
+    "fretsonfire-songs-muldjord",
+    "fretsonfire-songs-sectoid",
+    "klettres-data",
+    "asterisk-prompt-es-co",
+    "asterisk-prompt-fr-armelle",
+    "festival",
+    "festvox",
+    "flite",
+)
+
+
+def test_no_source_comes_from_a_reserved_package() -> None:
+    for source in SOURCES:
+        text = f"{source.name} {source.package} {source.pattern}".lower()
+        assert not any(reserved in text for reserved in RESERVED), source.name
+
+
+def test_every_kind_has_sources_on_both_sides_of_the_split() -> None:
+    """The held-out side judges what training never heard: music, a live voice, a recorded
+    voice and a synthesiser, each its own source."""
+    assert len({source.name for source in SOURCES}) == len(SOURCES)
+    for kind in Kind:
+        of_kind = [source for source in SOURCES if source.kind is kind]
+        assert any(source.held_out for source in of_kind), kind
+        assert any(not source.held_out for source in of_kind), kind
+    assert all(source.kind is Kind.MUSIC for source in MUSIC)
+    assert all(source.kind is not Kind.MUSIC for source in VOICES)
+
+
+def test_brace_patterns_expand_like_a_shell() -> None:
+    assert _expand("/a/{x,y}/{1,2}.raw") == ["/a/x/1.raw", "/a/x/2.raw", "/a/y/1.raw", "/a/y/2.raw"]
+    assert _expand("/plain/*.wav") == ["/plain/*.wav"]
+
+
+def test_synthetic_voices_train_and_check_on_different_lines() -> None:
+    for source in SOURCES:
+        for voice in source.voices:
+            training = sentences(source, voice, training=True)
+            checking = sentences(source, voice, training=False)
+            assert training, voice
+            assert checking, voice
+            assert not set(training) & set(checking), voice
+    europe = next(source for source in SOURCES if source.name == "espeak-ng-europe")
+    assert [voice_language(europe, voice) for voice in ("de", "it+f3", "pt-br")] == ["de", "it", "pt"]
+
+
+def test_a_missing_package_is_named() -> None:
+    from harness.sources import SourceMissingError
+
+    ghost = Source("ghost", Kind.MUSIC, "ghost-music", "", False, "/nonexistent/ghost/*.ogg")
+    with pytest.raises(SourceMissingError, match="apt-get install ghost-music"):
+        ghost.files()
