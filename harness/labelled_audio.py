@@ -225,37 +225,25 @@ def clips(
     rng = np.random.default_rng(seed)
     for label in LABELS:
         for _ in range(per_label):
-            clip = Clip(label, np.zeros(0))
+            music_name = voice_name = voice_kind = ""
             voiced = None
             if label == "noise":
                 audio = noise_clip(seconds, rng)
             elif label == "music":
                 source = _pick(music, rng)
-                audio = music_clip(source, seconds, rng, vary=training)
-                clip = Clip(label, audio, music=source.name)
+                audio, music_name = music_clip(source, seconds, rng, vary=training), source.name
             else:
                 voice = _pick(voices, rng)
                 audio = voice_clip(voice, seconds, rng, training=training)
-                voiced = voiced_frames(audio)
-                clip = Clip(label, audio, voice=voice.name, voice_kind=voice.kind.value)
+                voiced, voice_name, voice_kind = voiced_frames(audio), voice.name, voice.kind.value
                 if label == "speech_over_music":
                     source = _pick(music, rng)
                     behind = music_clip(source, seconds, rng, vary=training)
-                    bed = at_level(behind, rms_db(audio) - float(rng.uniform(4, 16)))
-                    audio = audio + bed
-                    clip = Clip(
-                        label, audio, music=source.name, voice=voice.name, voice_kind=voice.kind.value
-                    )
+                    audio = audio + at_level(behind, rms_db(audio) - float(rng.uniform(4, 16)))
+                    music_name = source.name
             line = Channel.wide(rng)
-            yield Clip(
-                clip.label,
-                through_channel(audio, line, rng),
-                clip.music,
-                clip.voice,
-                clip.voice_kind,
-                line,
-                voiced,
-            )
+            audio = through_channel(audio, line, rng)
+            yield Clip(label, audio, music_name, voice_name, voice_kind, line, voiced)
 
 
 CHECK_SEED: Final = 2026
