@@ -169,7 +169,7 @@ def _tone_clip(kind: ToneKind, rng: np.random.Generator, seconds: float) -> tupl
     spec = specs[int(rng.integers(0, len(specs)))]
     signal = corpus.progress_tone(spec, seconds, rng, offset=sum(spec.cadence) - LEAD)
     # 0.3: about -13 dBFS, like networks.
-    return corpus.through_channel(0.3 * signal, corpus.Channel.random(rng), rng), LEAD + decision_time(spec)
+    return through_channel(0.3 * signal, Channel.random(rng), rng), LEAD + decision_time(spec)
 
 
 def tone_table(seeds: range) -> tuple[list[str], list[str]]:

@@ -12,7 +12,7 @@ Sources (installed by script/setup; nothing here is committed audio):
 
 Every source is assigned to the *tune* or the *test* half by file, so benchmarks score on
 recordings the classifier was never fitted to. Clips pass through a telephone channel model:
-band-pass 300-3400 Hz, level change, background noise, G.711, packet loss.
+band-pass 300-3400 Hz, level change, background noise, G.711, packet loss (harness/channel.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import subprocess
 import tempfile
 import wave
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal, NamedTuple
 
@@ -33,7 +32,8 @@ import numpy.typing as npt
 
 from custom_components.hold_slayer.audio.tones import AM_DEPTH, ToneSpec
 from custom_components.hold_slayer.audio.wav import read_8k
-from harness import channel as lines
+from harness.channel import Channel, through_channel
+from harness.labelled_audio import excerpt
 
 RATE: Final = 8000
 MOH_DIR: Final = Path("/usr/share/asterisk/moh")
@@ -187,66 +187,9 @@ def _trim(signal: Pcm, floor: float = 1e-3) -> Pcm:
     return signal[loud[0] : loud[-1] + 1] if len(loud) else signal
 
 
-# -- channel model -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Channel:
-    """What happens to audio between the company and us."""
-
-    level_db: float = 0.0  # gain applied to the clean signal
-    noise_db: float = -70.0  # background noise level (dBFS RMS)
-    loss: float = 0.0  # share of 20 ms packets lost (concealed as silence)
-    alaw: bool = False
-
-    @classmethod
-    def random(cls, rng: np.random.Generator) -> Channel:
-        """A plausible channel: -20..+10 dB, noise -75..-45 dBFS, up to 5 % loss."""
-        return cls(
-            level_db=float(rng.uniform(-20, 10)) if rng.random() < 0.8 else 0.0,
-            noise_db=float(rng.uniform(-75, -45)),
-            loss=float(rng.choice([0.0, 0.0, 0.01, 0.05])),
-            alaw=bool(rng.random() < 0.3),
-        )
-
-
-def bandpass(signal: Pcm) -> Pcm:
-    """300-3400 Hz, the telephone band (FFT brick wall with soft edges)."""
-    spectrum = np.fft.rfft(signal)
-    freqs = np.fft.rfftfreq(len(signal), 1 / RATE)
-    gain = np.clip((freqs - 250) / 100, 0, 1) * np.clip((3500 - freqs) / 150, 0, 1)
-    filtered: Pcm = np.fft.irfft(spectrum * gain, len(signal))
-    return filtered
-
-
-def through_channel(signal: Pcm, channel: Channel, rng: np.random.Generator) -> Pcm:
-    """Band-limit, change level, add noise, G.711-quantise and drop packets."""
-    from custom_components.hold_slayer.telephony import g711
-
-    out = bandpass(signal) * 10 ** (channel.level_db / 20)
-    out = out + rng.normal(0, 10 ** (channel.noise_db / 20), len(out))
-    pcm = np.clip(out * 32768, -32768, 32767).astype(np.int16)
-    pcm = g711.decode(g711.encode(pcm, alaw=channel.alaw), alaw=channel.alaw)
-    result = pcm.astype(np.float64) / 32768
-    if channel.loss:
-        frames = len(result) // 160
-        lost = rng.random(frames) < channel.loss
-        for index in np.flatnonzero(lost):
-            result[index * 160 : (index + 1) * 160] = 0.0
-    return result
-
-
 # -- labelled clips -----------------------------------------------------------------------------
 
 LABELS: Final = ("silence", "noise", "music", "speech", "speech_over_music")
-
-
-def _excerpt(track: Pcm, seconds: float, rng: np.random.Generator) -> Pcm:
-    length = round(seconds * RATE)
-    if len(track) <= length:
-        return np.resize(track, length)
-    start = int(rng.integers(0, len(track) - length))
-    return track[start : start + length]
 
 
 def _speech(split: Split, seconds: float, rng: np.random.Generator) -> Pcm:
@@ -254,7 +197,7 @@ def _speech(split: Split, seconds: float, rng: np.random.Generator) -> Pcm:
     kind = rng.integers(0, 3)
     if kind == 0:
         return _normalise(
-            _excerpt(human_speech(split)[int(rng.integers(0, len(human_speech(split))))], seconds, rng)
+            excerpt(human_speech(split)[int(rng.integers(0, len(human_speech(split))))], seconds, rng)
         )
     if kind == 1:
         pieces: list[Pcm] = []
@@ -286,12 +229,12 @@ def clip(label: str, split: Split, seconds: float, rng: np.random.Generator) -> 
     tracks = music_tracks(split)
     if label == "music":
         return _normalise(
-            _excerpt(tracks[int(rng.integers(0, len(tracks)))], seconds, rng), float(rng.uniform(-26, -16))
+            excerpt(tracks[int(rng.integers(0, len(tracks)))], seconds, rng), float(rng.uniform(-26, -16))
         )
     if label == "speech":
         return _speech(split, seconds, rng)
     if label == "speech_over_music":
-        music = _normalise(_excerpt(tracks[int(rng.integers(0, len(tracks)))], seconds, rng), -30)
+        music = _normalise(excerpt(tracks[int(rng.integers(0, len(tracks)))], seconds, rng), -30)
         return _speech(split, seconds, rng) + music
     raise ValueError(label)
 
@@ -441,11 +384,11 @@ def degraded_progress_tone(
     # -13 dBFS peak, measured on the band-limited tone the line carries.
     amplitude = 0.3 * 10 ** (level_db / 20)
     tone_db = 20 * np.log10(amplitude * np.sqrt(np.mean(clean[clean != 0] ** 2)))
-    wide = lines.Channel.wide(rng)
+    wide = Channel.wide(rng)
     line = dataclasses.replace(
         wide,
         level_db=level_db,
         noise_db=float(tone_db - rng.uniform(TONE_MIN_SNR_DB, TONE_MAX_SNR_DB)),
     )
-    signal = lines.through_channel(0.3 * clean, line, rng)
+    signal = through_channel(0.3 * clean, line, rng)
     return DegradedTone(signal, lead, tempo)

@@ -5,9 +5,8 @@ voice family), never a file: the classifier is judged on sources it never heard,
 that learned one album's timbre or one speaker's voice is caught. ``held_out`` sources are the
 project's own test split; leave-one-source-out runs hold out each of the others in turn.
 
-The independent evaluation's packages are reserved and appear nowhere here (DESIGN.md):
-``fretsonfire-songs-muldjord``, ``fretsonfire-songs-sectoid``, ``klettres-data``,
-``asterisk-prompt-es-co``, ``asterisk-prompt-fr-armelle``, ``festival``, ``festvox-*``, ``flite``.
+The packages DESIGN.md reserves for the independent evaluation are not sources: nothing here
+trains, tunes or tests on them.
 
 Audio is decoded once to 8 kHz 16-bit mono under ``.cache/corpus/sources`` (Debian's ``sox``
 for WAV, Ogg Vorbis and MP3; ``fluidsynth`` with the FluidR3 General MIDI font for MIDI;

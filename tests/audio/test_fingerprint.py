@@ -26,7 +26,8 @@ from custom_components.hold_slayer.audio.fingerprint import (
 )
 from custom_components.hold_slayer.audio.wav import read_8k
 from custom_components.hold_slayer.ivr.routes import FINGERPRINT_LIKENESS
-from harness.corpus import PROMPTS_DIR, RATE, Channel, bandpass, espeak, through_channel
+from harness.channel import Channel, bandpass, through_channel
+from harness.corpus import PROMPTS_DIR, RATE, espeak
 
 Floats = npt.NDArray[np.float64]
 

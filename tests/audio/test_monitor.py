@@ -10,6 +10,7 @@ from custom_components.hold_slayer.audio.fingerprint import Fingerprint
 from custom_components.hold_slayer.audio.monitor import EventKind, HoldMonitor, MonitorEvent
 from custom_components.hold_slayer.audio.tones import FRAME
 from harness import corpus
+from harness.channel import Channel, through_channel
 
 RATE = 8000
 Floats = npt.NDArray[np.float64]
@@ -49,8 +50,8 @@ def _hold(seed: int, *, announcements: int, human: bool) -> tuple[Floats, float 
         person = corpus._normalise(np.concatenate(corpus.human_speech("test")[:3]), -20)
         parts += [np.zeros(int(0.3 * RATE)), person, np.zeros(2 * RATE)]
     clean = np.concatenate(parts)
-    channel = corpus.Channel(level_db=float(rng.uniform(-6, 6)), noise_db=-60.0, loss=0.01)
-    return corpus.through_channel(clean, channel, rng), start
+    channel = Channel(level_db=float(rng.uniform(-6, 6)), noise_db=-60.0, loss=0.01)
+    return through_channel(clean, channel, rng), start
 
 
 @pytest.mark.parametrize("seed", [1, 4, 10])
@@ -110,7 +111,7 @@ def test_fingerprints_survive_level_and_codec() -> None:
     prompts = corpus.prompts("test")
     first = corpus._normalise(np.concatenate(prompts[:3]), -20)
     reference = Fingerprint.of(first[: 4 * RATE])
-    again = corpus.through_channel(first * 0.3, corpus.Channel(alaw=True, loss=0.02, noise_db=-55), rng)
+    again = through_channel(first * 0.3, Channel(alaw=True, loss=0.02, noise_db=-55), rng)
     for offset in (0.5, 1.0137, 2.2011):  # wherever the probe starts, not on a 10 ms grid
         start = round(offset * RATE)
         assert reference.match(Fingerprint.of(again[start : start + RATE])) > 0.7
@@ -147,7 +148,7 @@ def test_repeats_spoken_over_music_are_not_a_person() -> None:
         position += len(announcement)
         parts += [music[position : position + 12 * RATE]]
         position += 12 * RATE
-    audio = corpus.through_channel(np.concatenate(parts), corpus.Channel(noise_db=-60.0), rng)
+    audio = through_channel(np.concatenate(parts), Channel(noise_db=-60.0), rng)
     assert EventKind.HUMAN_DETECTED not in [event.kind for event in _run(audio)]
 
 

@@ -26,6 +26,7 @@ from custom_components.hold_slayer.audio.tones import (
     named_kind,
 )
 from harness import corpus
+from harness.channel import Channel, through_channel
 
 FRAME_SECONDS = FRAME / 8000
 # The detector knows an on-period has ended once its tone has been gone for the bridge (80 ms)
@@ -131,7 +132,7 @@ def test_tones_are_named_within_a_cycle_or_one_and_a_half_seconds() -> None:
 
 def _line(audio: corpus.Pcm, seed: int) -> list[ToneKind | None]:
     rng = np.random.default_rng(seed)
-    signal = corpus.through_channel(corpus._normalise(audio, -20), corpus.Channel.random(rng), rng)
+    signal = through_channel(corpus._normalise(audio, -20), Channel.random(rng), rng)
     return ProgressToneDetector().push_block(signal[: len(signal) // FRAME * FRAME].reshape(-1, FRAME))
 
 

@@ -20,7 +20,8 @@ from custom_components.hold_slayer.ivr.routes import (
     RouteStep,
     action_to_dict,
 )
-from harness.corpus import Channel, espeak, through_channel
+from harness.channel import Channel, through_channel
+from harness.corpus import espeak
 
 NUMBER = "+18005550100"
 MENU = "For billing, press 1. For technical support, press 2."
