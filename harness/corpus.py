@@ -34,6 +34,7 @@ from custom_components.hold_slayer.audio.tones import AM_DEPTH, ToneSpec
 from custom_components.hold_slayer.audio.wav import read_8k
 from harness.channel import Channel, through_channel
 from harness.labelled_audio import excerpt
+from harness.sources import trimmed
 
 RATE: Final = 8000
 MOH_DIR: Final = Path("/usr/share/asterisk/moh")
@@ -149,7 +150,7 @@ def _made_by(
 def prompts(split: Split) -> tuple[Pcm, ...]:
     """Recorded IVR prompts and announcements of one half (one professional voice)."""
     files = _files(PROMPTS_DIR, "*.wav", "asterisk-core-sounds-en-wav")
-    return tuple(_trim(_read_wav(path)) for path in files if _half(path.name) == split)
+    return tuple(trimmed(_read_wav(path)) for path in files if _half(path.name) == split)
 
 
 @functools.cache
@@ -180,11 +181,6 @@ def espeak(text: str, voice: str) -> Pcm:
         to_8k,
         "espeak-ng is not installed (script/setup)",
     )
-
-
-def _trim(signal: Pcm, floor: float = 1e-3) -> Pcm:
-    loud = np.flatnonzero(np.abs(signal) > floor)
-    return signal[loud[0] : loud[-1] + 1] if len(loud) else signal
 
 
 # -- labelled clips -----------------------------------------------------------------------------

@@ -301,11 +301,15 @@ def _recordings(source: Source) -> tuple[Pcm, ...]:
     return tuple(_middle(_decoded(source, path)) for path in _files(source))
 
 
+def trimmed(signal: Pcm, floor: float = 1e-3) -> Pcm:
+    """A recording without its silent ends (samples at or under ``floor``)."""
+    loud = np.flatnonzero(np.abs(signal) > floor)
+    return signal[loud[0] : loud[-1] + 1] if len(loud) else signal
+
+
 def _middle(signal: Pcm) -> Pcm:
     """At most ``MAX_SECONDS`` from the middle of a recording, without its silent ends."""
-    loud = np.flatnonzero(np.abs(signal) > 1e-3)
-    if len(loud):
-        signal = signal[loud[0] : loud[-1] + 1]
+    signal = trimmed(signal)
     keep = round(MAX_SECONDS * RATE)
     if len(signal) <= keep:
         return signal

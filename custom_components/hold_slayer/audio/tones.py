@@ -286,9 +286,8 @@ PROGRESS_WINDOW: Final = 2 * FRAME
 FREQUENCY_TOLERANCE: Final = 15.0
 # The error of old exchanges' and analogue gateways' oscillators: up to 1.5 % of the frequency.
 # It is met by measuring each set a little sharp and flat (:data:`PITCH_STEPS`), which names a
-# mistuned tone by its planned set, so the sets' own frequencies need no wider tolerance: with
-# 15 Hz + 1.5 % a 425 Hz set also stood for France's 440 Hz, and 54 frames of music and speech
-# were named a tone instead of 36, with not one tone clip more right.
+# mistuned tone by its planned set, so the sets' own frequencies need no wider tolerance (a
+# wider one lets a 425 Hz set stand for France's 440 Hz; docs/performance.md, tone notes).
 PITCH_ERROR: Final = 0.015
 
 
