@@ -347,6 +347,8 @@ def _to_8k(source_args: list[str], out: Path) -> None:
         [
             _program("sox", "sox libsox-fmt-all"),
             "-q",
+            # No dither: sox seeds it from the clock, and cached audio must not depend on the day.
+            "-D",
             *source_args,
             "-r",
             str(RATE),

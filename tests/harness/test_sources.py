@@ -42,3 +42,17 @@ def test_a_missing_package_is_named() -> None:
     ghost = Source("ghost", Kind.MUSIC, "ghost-music", "", False, "/nonexistent/ghost/*.ogg")
     with pytest.raises(SourceMissingError, match="apt-get install ghost-music"):
         ghost.files()
+
+
+def test_a_recording_decodes_to_the_same_samples_every_time(tmp_path, monkeypatch) -> None:
+    """sox dithers from the clock unless told not to: a cache made on CI must equal one made here."""
+    import harness.sources as sources
+
+    allison = sources.by_name("asterisk-en-allison")
+    path = allison.files()[0]
+    decoded = []
+    for attempt in range(2):
+        monkeypatch.setattr(sources, "CACHE", tmp_path / str(attempt))
+        decoded.append(sources._decoded(allison, path))
+    assert len(decoded[0]) > 1000
+    assert (decoded[0] == decoded[1]).all()
