@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.sources import MUSIC, SOURCES, VOICES, Kind, Source, _expand, sentences, voice_language
@@ -44,9 +46,11 @@ def test_a_missing_package_is_named() -> None:
         ghost.files()
 
 
-def test_a_recording_decodes_to_the_same_samples_every_time(tmp_path, monkeypatch) -> None:
+def test_a_recording_decodes_to_the_same_samples_every_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """sox dithers from the clock unless told not to: a cache made on CI must equal one made here."""
-    import harness.sources as sources
+    from harness import sources
 
     allison = sources.by_name("asterisk-en-allison")
     path = allison.files()[0]
