@@ -55,7 +55,7 @@ from harness.standalone import without_home_assistant  # noqa: E402
 without_home_assistant()  # the audio code alone: no Home Assistant in this process
 
 from custom_components.hold_slayer.audio.classifier import Decision, FrameClassifier, Label  # noqa: E402
-from custom_components.hold_slayer.audio.monitor import EventKind, HoldMonitor  # noqa: E402
+from custom_components.hold_slayer.audio.monitor import HoldMonitor  # noqa: E402
 from custom_components.hold_slayer.audio.network import NETWORK_PATH  # noqa: E402
 from custom_components.hold_slayer.audio.tones import (  # noqa: E402
     CONFLICTS,
@@ -72,7 +72,7 @@ from custom_components.hold_slayer.audio.tones import (  # noqa: E402
 )
 from harness import corpus  # noqa: E402
 from harness.channel import Channel, through_channel  # noqa: E402
-from harness.holds import hold  # noqa: E402
+from harness.holds import score_holds  # noqa: E402
 from harness.labelled_audio import LABELS, SETTLED_FROM, check_score, comfort_noise, music_clip  # noqa: E402
 from harness.labelled_audio import clips as clips_of  # noqa: E402
 from harness.report import PERFORMANCE, write_section  # noqa: E402
@@ -242,6 +242,7 @@ SEGMENT_CLASSES = {
 HELD_OUT_MUSIC = [source for source in MUSIC if source.held_out]
 HELD_OUT_VOICES = [source for source in VOICES if source.held_out]
 ANNOUNCERS = [source for source in HELD_OUT_VOICES if source.kind is not Kind.LIVE_VOICE]
+TRAINING_VOICES = [source for source in VOICES if not source.held_out]
 
 
 @dataclass
@@ -406,49 +407,56 @@ def _latency(values: list[float]) -> str:
 
 def monitor_scores(holds: int, seed: int) -> tuple[list[str], float, float]:
     """Holds of held-out sources: latency by group, false and missed people; rows, audio s, CPU s."""
-    rng = np.random.default_rng(seed)
-    after_announcement: list[float] = []  # people who speak after the hold played an announcement
-    first_voice: list[float] = []  # people who are the hold's first voice
-    same_voice = same_voice_missed = false_events = missed = people = 0
-    hold_seconds = audio_seconds = cpu = 0.0
-    for index in range(holds):
-        made = hold(
-            rng, person=index % 5 != 4, music=HELD_OUT_MUSIC, announcers=ANNOUNCERS, people=HELD_OUT_VOICES
-        )
-        monitor = HoldMonitor()
-        frames = _frames(made.audio)
-        began = time.process_time()
-        for offset in range(0, len(frames), 500):
-            monitor.push_block(frames[offset : offset + 500])
-        cpu += time.process_time() - began
-        audio_seconds += len(made.audio) / RATE
-        start = made.person_at
-        hold_seconds += start if start is not None else len(made.audio) / RATE
-        humans = [event.time for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED]
-        if start is None:
-            false_events += len(humans)
-            continue
-        people += 1
-        same_voice += made.same_voice
-        false_events += sum(t < start - 1.0 for t in humans)
-        on_time = [t for t in humans if t >= start - 1.0]
-        if not on_time:
-            missed += 1
-            same_voice_missed += made.same_voice
-            continue
-        (after_announcement if made.announcements else first_voice).append(max(0.0, on_time[0] - start))
-    per_10h = false_events / (hold_seconds / 36000)
+    scores = score_holds(
+        holds, seed, music=HELD_OUT_MUSIC, announcers=ANNOUNCERS, people=HELD_OUT_VOICES, monitor=HoldMonitor
+    )
+    people, missed = scores.people, scores.missed
+    same_voice = sum(outcome.hold.same_voice for outcome in people)
+    same_voice_missed = sum(outcome.hold.same_voice for outcome in missed)
+    per_10h = scores.false_alarms / (scores.hold_seconds / 36000)
     rows = [
-        f"| holds scored | {holds} ({people} with a person), {hold_seconds / 60:.0f} min of hold audio |",
+        f"| holds scored | {holds} ({len(people)} with a person),"
+        f" {scores.hold_seconds / 60:.0f} min of hold audio |",
         f"| latency, people after an announcement (target median ≤ 1.0 s, p95 ≤ 2.0 s) | "
-        f"{_latency(after_announcement)} |",
+        f"{_latency(scores.latencies(after_announcement=True))} |",
         f"| latency, people who are the hold's first voice (target median ≤ 2.5 s, p95 ≤ 4.0 s) | "
-        f"{_latency(first_voice)} |",
-        f"| false human_detected (target ≤ 1 per 10 h) | {false_events} ({per_10h:.1f} per 10 h of hold) |",
-        f"| missed people (target ≤ 2 %) | {missed} of {people} ({100 * missed / max(people, 1):.1f} %) |",
+        f"{_latency(scores.latencies(after_announcement=False))} |",
+        f"| false human_detected (target ≤ 1 per 10 h) | {scores.false_alarms}"
+        f" ({per_10h:.1f} per 10 h of hold) |",
+        f"| missed people (target ≤ 2 %) | {len(missed)} of {len(people)}"
+        f" ({100 * len(missed) / max(len(people), 1):.1f} %) |",
         f"| … of them the announcement's own synthetic voice | {same_voice_missed} of {same_voice} |",
     ]
-    return rows, audio_seconds, cpu
+    return rows, scores.audio_seconds, scores.cpu_seconds
+
+
+def tune_report(holds: int, seed: int) -> None:
+    """The monitor on holds of training sources: the figures, then each false alarm and miss."""
+    scores = score_holds(
+        holds,
+        seed + 1000,
+        music=[source for source in MUSIC if not source.held_out],
+        announcers=[source for source in TRAINING_VOICES if source.kind is not Kind.LIVE_VOICE],
+        people=TRAINING_VOICES,
+        monitor=HoldMonitor,
+    )
+    for group, after in (("after an announcement", True), ("first voice", False)):
+        print(f"latency, {group}: {_latency(scores.latencies(after_announcement=after))}")
+    print(
+        f"false: {scores.false_alarms} ({scores.false_alarms / (scores.hold_seconds / 36000):.1f} per 10 h);"
+        f" missed {len(scores.missed)} of {len(scores.people)};"
+        f" {scores.audio_seconds / scores.cpu_seconds:.0f}x real time"
+    )
+    for index, outcome in enumerate(scores.outcomes):
+        made = outcome.hold
+        what = f"hold {index}: {made.music}, {made.announcements} x {made.announcer}"
+        what += (
+            f", person {made.person} at {made.person_at:.1f} s" if made.person_at is not None else ", nobody"
+        )
+        for time_, confidence in outcome.false_alarms:
+            print(f"FALSE {what}: reported at {time_:.1f} s ({confidence:.2f})")
+        if made.person_at is not None and outcome.latency is None:
+            print(f"MISSED {what}{' (same voice)' if made.same_voice else ''}")
 
 
 def classify_command_figures() -> tuple[float, float]:
@@ -535,7 +543,16 @@ def main() -> None:
         action="store_true",
         help="only count frames of music and speech the tone detector names a tone (printed only)",
     )
+    parser.add_argument(
+        "--tune",
+        action="store_true",
+        help="only the monitor, on holds of the training sources, with each false alarm and miss"
+        " (printed only: the monitor is tuned on these, never on the held-out holds)",
+    )
     args = parser.parse_args()
+    if args.tune:
+        tune_report(args.holds, args.seed)
+        return
     if args.false_tones:
         named, held, hours = false_tones()
         print(

@@ -12,9 +12,10 @@ are voiced by the same TTS as its recordings): only turn-taking and words tell t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
@@ -22,7 +23,11 @@ from .channel import RATE, Channel, Pcm, through_channel
 from .labelled_audio import at_level, excerpt, music_clip, voice_clip
 from .sources import Kind, Source, sentences, synthesise
 
+if TYPE_CHECKING:  # the caller imports the audio package (without Home Assistant where it must)
+    from custom_components.hold_slayer.audio.monitor import HoldMonitor
+
 SAME_VOICE_SHARE: Final = 0.15  # of people, when the announcer is a synthesiser
+FRAME: Final = 160  # samples the monitor takes at a time (20 ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +107,94 @@ def hold(
         voice, kind = speaker.name, speaker.kind.value
     audio = through_channel(np.concatenate(parts), Channel.wide(rng), rng)
     return Hold(audio, start, loops, tune.name, announcer.name, voice, kind, same)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What the hold monitor made of one hold: the hold, when it reported people, and how sure."""
+
+    hold: Hold
+    humans: list[tuple[float, float]]  # (time, confidence) of each human_detected
+
+    @property
+    def false_alarms(self) -> list[tuple[float, float]]:
+        """Reports more than 1 s before the person's first word (all of them when nobody came)."""
+        start = self.hold.person_at
+        return [report for report in self.humans if start is None or report[0] < start - 1.0]
+
+    @property
+    def latency(self) -> float | None:
+        """Seconds from the first word to the first report on time; ``None``: missed or nobody."""
+        start = self.hold.person_at
+        on_time = [time for time, _ in self.humans if start is not None and time >= start - 1.0]
+        return max(0.0, on_time[0] - start) if on_time and start is not None else None
+
+
+@dataclass(slots=True)
+class HoldScores:
+    """The hold monitor over many holds."""
+
+    outcomes: list[Outcome]
+    audio_seconds: float  # all the audio
+    cpu_seconds: float  # the monitor's (and its classifier's) CPU time on it
+
+    @property
+    def hold_seconds(self) -> float:
+        """Audio before the person (all of it when nobody came): where a report is false."""
+        return sum(
+            outcome.hold.person_at if outcome.hold.person_at is not None else len(outcome.hold.audio) / RATE
+            for outcome in self.outcomes
+        )
+
+    @property
+    def people(self) -> list[Outcome]:
+        """The holds a person came to."""
+        return [outcome for outcome in self.outcomes if outcome.hold.person_at is not None]
+
+    @property
+    def missed(self) -> list[Outcome]:
+        """The holds whose person was never reported on time."""
+        return [outcome for outcome in self.people if outcome.latency is None]
+
+    @property
+    def false_alarms(self) -> int:
+        """All reports more than 1 s before a person."""
+        return sum(len(outcome.false_alarms) for outcome in self.outcomes)
+
+    def latencies(self, *, after_announcement: bool) -> list[float]:
+        """Latency of the people found: those after an announcement, or the hold's first voices."""
+        return [
+            latency
+            for outcome in self.people
+            if (outcome.hold.announcements > 0) == after_announcement
+            and (latency := outcome.latency) is not None
+        ]
+
+
+def score_holds(
+    count: int,
+    seed: int,
+    *,
+    music: Sequence[Source],
+    announcers: Sequence[Source],
+    people: Sequence[Source],
+    monitor: Callable[[], HoldMonitor],
+) -> HoldScores:
+    """Make ``count`` holds (four in five with a person) and run a fresh monitor over each."""
+    rng = np.random.default_rng(seed)
+    outcomes: list[Outcome] = []
+    audio_seconds = cpu = 0.0
+    for index in range(count):
+        made = hold(rng, person=index % 5 != 4, music=music, announcers=announcers, people=people)
+        watcher = monitor()
+        frames = made.audio[: len(made.audio) // FRAME * FRAME].reshape(-1, FRAME)
+        began = time.process_time()
+        for offset in range(0, len(frames), 500):
+            watcher.push_block(frames[offset : offset + 500])
+        cpu += time.process_time() - began
+        audio_seconds += len(made.audio) / RATE
+        humans = [
+            (event.time, event.confidence) for event in watcher.events if event.kind == "human_detected"
+        ]
+        outcomes.append(Outcome(made, humans))
+    return HoldScores(outcomes, audio_seconds, cpu)

@@ -12,10 +12,13 @@ import pytest
 
 from custom_components.hold_slayer.audio.classifier import STEP_FRAMES, Decision, Label
 from custom_components.hold_slayer.audio.monitor import (
-    QUIET_AFTER_OVER_MUSIC,
+    TRANSITIONS,
+    TUNING,
     EventKind,
     HoldMonitor,
     MonitorEvent,
+    State,
+    Trigger,
 )
 from custom_components.hold_slayer.audio.tones import FRAME
 from harness import corpus
@@ -96,6 +99,67 @@ def test_every_transition() -> None:
     assert EventKind.HUMAN_DETECTED in kinds
     assert kinds[-1] is EventKind.HOLD_STARTED  # the music came back after the "person"
     assert monitor.on_hold
+    assert [trigger for _, trigger in monitor.trail] == EVERY_TRANSITION_TRAIL
+
+
+EVERY_TRANSITION_TRAIL = [
+    Trigger.CALM,
+    Trigger.VOICE,
+    Trigger.FLICKER,
+    Trigger.VOICE,
+    Trigger.MUSIC_BACK,  # learned
+    Trigger.VOICE,
+    Trigger.KNOWN,
+    Trigger.KNOWN_ENDED,
+    Trigger.VOICE,
+    Trigger.FLICKER,  # half a second of speech, then the voice over music
+    Trigger.VOICE,
+    Trigger.REPLY_PAUSE,  # after the voice over music: judged the slow way
+    Trigger.MUSIC_STAYED,
+]
+REST_OF_THE_TABLE = [
+    Trigger.OVER_MUSIC_ENDED,
+    Trigger.NEW_VOICE,
+    Trigger.PERSON_STAYED,
+    Trigger.VETO,
+]
+
+
+def test_the_table_has_one_row_per_trigger_and_the_tests_take_every_row() -> None:
+    assert len({row.trigger for row in TRANSITIONS}) == len(TRANSITIONS) == len(Trigger)
+    assert {row.source for row in TRANSITIONS} | {row.target for row in TRANSITIONS} == set(State)
+    assert set(EVERY_TRANSITION_TRAIL) | set(REST_OF_THE_TABLE) == set(Trigger)
+
+
+def test_the_rest_of_the_table() -> None:
+    """An announcement over the music, a new voice once the loop is known, the person staying
+    (the hold is over, reported once) and a transcript's veto (holding again, no event)."""
+    music = np.random.default_rng(6).normal(0, 0.01, 8000 * 40)
+    loop_script, loop_audio = _hold_with_loop()
+    script = (
+        loop_script
+        + _seconds(Label.SPEECH_OVER_MUSIC, 3)
+        + _seconds(Label.MUSIC, 5)  # past the gap in which a voice may continue the announcement
+        + _seconds(Label.SPEECH, 3)
+        + _seconds(Label.SILENCE, 6)
+    )
+    audio = [
+        *loop_audio,
+        _voice(5, 3) + music[: 8000 * 3],
+        music[: 8000 * 5],
+        _voice(1, 3),
+        np.zeros(8000 * 6),
+    ]
+    monitor = _drive(script, np.concatenate(audio))
+    trail = [trigger for _, trigger in monitor.trail]
+    assert trail[-4:] == [Trigger.OVER_MUSIC_ENDED, Trigger.VOICE, Trigger.NEW_VOICE, Trigger.PERSON_STAYED]
+    assert [event.kind for event in monitor.events].count(EventKind.HOLD_ENDED) == 1
+    assert monitor.state is State.HUMAN
+    events = len(monitor.events)
+    monitor.review(human=False)
+    assert monitor.trail[-1][1] is Trigger.VETO
+    assert monitor.on_hold
+    assert len(monitor.events) == events
 
 
 def _drive(script: list[Scripted], audio: Floats) -> HoldMonitor:
@@ -241,7 +305,7 @@ def test_before_the_loop_is_known_a_window_tail_over_music_still_counts() -> Non
     humans = [event for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED]
     assert len(humans) == 1
     speech_end = 6 + 1.8
-    assert humans[0].time - speech_end >= QUIET_AFTER_OVER_MUSIC - 0.05
+    assert humans[0].time - speech_end >= TUNING.quiet_after_over_music - 0.05
 
 
 def test_a_voice_after_voice_over_music_needs_more_speech() -> None:

@@ -3,13 +3,16 @@
 A person on the line is speech that (1) is not over music, (2) matches no announcement — nor
 anything else that turned out to be no person — heard on this hold before (spectral-peak
 fingerprints, :mod:`.fingerprint`), and (3) is not followed by the music coming back. Once the
-hold has taught us an announcement (its loop), a new voice is reported after 0.6 s of speech
-whose first second matches nothing and that the classifier is sure is a voice — about a second
-after the person starts. Until then, or for speech right after an announcement (which may be
-more of it), the answering-machine industry's cue decides: a greeting, then a pause awaiting a
-reply with the music not back (Twilio AMD: speech up to 2.4 s, then 1.2 s of silence). A
-transcript may confirm or veto a person (:meth:`HoldMonitor.review`); the acoustic decision
-stands on its own.
+hold has taught us an announcement (its loop), a new voice is reported after a little unmatched
+speech the classifier is sure is a voice (the fast path). Until then, or for speech right after
+an announcement (which may be more of it), the answering-machine industry's cue decides (the
+slow path): a greeting, then a pause awaiting a reply with the music not back (Twilio AMD:
+speech up to 2.4 s, then 1.2 s of silence). A transcript may confirm or veto a person
+(:meth:`HoldMonitor.review`); the acoustic decision stands on its own.
+
+The states and what moves between them are one table (:data:`TRANSITIONS`); every knob is a
+field of :class:`Tuning`, with its reason. How each value was measured is in
+``docs/performance.md`` ("Hold monitor tuning").
 """
 
 from __future__ import annotations
@@ -27,121 +30,81 @@ from .classifier import STEP_FRAMES, Decision, FrameClassifier, Label
 from .fingerprint import HOP, Fingerprint
 from .tones import FRAME, SAMPLE_RATE
 
-HOLD_AFTER: Final = 5.0  # seconds of music/silence/noise that make it a hold
-# … or of mostly hold music: the classifier names ~1 s stretches of some tracks speech, which
-# must not keep a hold from being noticed (measured: 2 of 160 people missed that way).
-HOLD_CALM_SHARE: Final = 0.8  # of the window's decisions music, silence, noise or ringback
-HOLD_MUSIC_SHARE: Final = 0.5  # … and this share music (with or without a voice over it)
-SPEECH_EVIDENCE: Final = 0.8  # seconds of speech before the slow path judges a candidate
-MUSIC_RETURN_WAIT: Final = 3.0  # how long music must stay back before a "person" is withdrawn
-MUSIC_BACK: Final = 1.0  # this much music ends a speech segment (single flickers do not)
-# Less speech than SPEECH_EVIDENCE, then this much quiet, is a flicker too: before, one that no
-# music ended (the model heard the music as the line's noise) held its candidate open, and a
-# person who spoke seconds later was judged as part of it (tune half: 1 of 3 missed people).
-FLICKER_QUIET: Final = 2.0
-MAX_OVER_MUSIC: Final = 0.3  # share of speech-over-music decisions that makes it an announcement
-# … unless it was followed by this much quiet and no music: the model hears some people on
-# noisy lines as a voice over music, and an announcement's music comes back (tune half: 1 of
-# 3 missed people).
-QUIET_AFTER_OVER_MUSIC: Final = 2.0
-# A voice over the hold music this long, then the music alone again: an announcement spoken
-# over the music (it never opens a candidate: only clear speech does). It joins the known loop
-# once it has played twice: the model hears stretches of some music as a voice over music, and
-# one of those taken for the loop would make the real first announcement a "new voice"
-# (measured on the test half: 4 → 9 false human_detected when learned at once).
-OVER_MUSIC_ANNOUNCEMENT: Final = 2.0
-MAX_OVER_MUSIC_HEARD: Final = 8
-# A known announcement matched on less speech than LEARN_MIN_SPEECH and then this much music is
-# over at once: mostly a passage of hold music that matches the music a reference starts with.
-# Before, a person who spoke within the second it took to end joined it and was never reported
-# (tune half with other music: 7 → 4 missed people, no more false human_detected).
-MATCHED_MUSIC_END: Final = 0.2
-CONTINUATION_GAP: Final = 3.0  # speech this soon after an announcement may be more of it
-REPLY_PAUSE: Final = 1.2  # non-speech decisions after a greeting awaiting a reply (Twilio: 1.2 s)
-GREETING_MAX: Final = 2.4  # seconds of speech a greeting lasts at most (Twilio AMD)
-LONG_PAUSE: Final = 1.6  # the pause that makes longer speech a person: music would be back
-FINGERPRINT_SECONDS: Final = 1.0  # of a new speech segment, searched in known announcements
-REFERENCE_SECONDS: Final = 20.0  # of an announcement, kept as its reference
-HUMAN_EVIDENCE: Final = 0.6  # seconds of new, unmatched speech before a person is reported
-HUMAN_EVIDENCE_OVER_MUSIC: Final = 1.2  # … after a voice over music, or on a hold that speaks over music
-# The classifier's speech probability, as the fast path wants it over its latest half second.
-# With the classifier's window model a live voice reaches 0.7-1.0 within half a second of
-# speech; the passages of hold music the model mistakes for speech mostly stay lower (tune
-# half, 200 holds: 0.6 → 7 false human_detected, 0.7 → 5 and median latency 1.08 s, 0.8 → 5
-# and 1.14 s, 0.9 → 4 and 1.70 s).
-FAST_CONFIDENCE: Final = 0.7
-FAST_CONFIDENCE_DECISIONS: Final = 5
-# Hold music heard inside a "speech" segment, before its last speech: music the model took for a
-# voice, not an announcement, so it is not learned as the loop (a wrongly learned loop makes the
-# real first announcement a new voice: tune half, 9 → 5 false human_detected in 200 holds).
-LEARN_MAX_MUSIC: Final = 2  # decisions
-# … nor one of less speech than this: announcements are sentences; a second of "speech" between
-# stretches of music is the model misreading the music (tune half: 2 → 1 false human_detected).
-LEARN_MIN_SPEECH: Final = 1.2  # seconds
-SLOW_CONFIDENCE: Final = 0.6  # mean speech probability of a slow-path person (music misread: ~0.3)
-# For this long after the last speech decision the classifier's 1 s window still holds the
-# speech: "speech over music" there is the voice fading out of the window, a pause, not the
-# music back (people whose reply pause was heard so were taken for announcements).
-WINDOW_TAIL: Final = 1.0
-# Share of voice-over-music decisions the fast path tolerates. Those in a speech's window tail
-# are not counted, there or anywhere else on the fast path (speech share, "an announcement over
-# music"): a voice the model hears partly over music after its first words (a loud, clipped
-# line) waited for the slow path. Tune half: 57 → 52 people slower than 2 s, p95 7.3 → 6.6 s;
-# other music 50 → 47; false and missed unchanged.
-FAST_OVER_MUSIC: Final = 0.1
-MIN_SPEECH_SHARE: Final = 0.6  # of the candidate's decisions, for the fast path
-ONSET_LAG: Final = 0.3  # the classifier's 1 s window names speech ~0.3 s after it starts
-PRE_ROLL_FRAMES: Final = 30  # audio kept from before a candidate, so the probe has its onset
-MATCH_THRESHOLD: Final = 0.3  # distinct alignment: the same audio 0.6-1.0, other speech < 0.3
-SIMILAR_THRESHOLD: Final = 0.5  # aligned share that keeps a voice off the fast path
-MAX_FINGERPRINTS: Final = 16
-# A live person is the one sound that never played on this hold before. Segments that were no
-# person (flickers of "speech", announcements, voices over the music, a withdrawn "person"; their
-# first minute) are remembered, and a voice whose latest 1.5 s replay one of them is none either:
-# the model misreads the same passage of hold music the same way each time the music comes
-# round. Tune half, 200 holds: with music the model never learned, 9 → 5 false human_detected
-# and 8 → 7 missed; with its own music, 1 → 0 and 2 → 1. Only the fast path asks: at the end of
-# a long speech the line's noise "replays".
-HEARD_SEGMENTS: Final = 32
-HEARD_SECONDS: Final = 60.0
-REPLAY_ALIGNED: Final = 0.6  # aligned share of a replay (other speech: up to ~0.45)
-SMOOTHING: Final = 5  # decisions in the majority vote (0.5 s)
+Floats = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """Every knob of the hold monitor: seconds unless named otherwise."""
+
+    # When the hold starts
+    hold_after: float = 5.0  # calm (music, silence, noise) this long is a hold
+    hold_calm_share: float = 0.8  # … or a window this calm: hold music misread as speech for ~1 s
+    hold_music_share: float = 0.5  # … and this musical, so a quiet menu pause is no hold
+    smoothing: int = 5  # decisions in the majority vote that finds calm: single flickers pass
+
+    # A voice on the hold: a candidate, judged
+    onset_lag: float = 0.3  # the classifier's 1 s window names speech this long after it starts
+    speech_evidence: float = 0.8  # less speech than this is a flicker when music or quiet follows
+    music_back: float = 1.0  # this much music ends a voice: single flickers of music do not
+    flicker_quiet: float = 2.0  # a flicker followed by this much quiet is over (no music needed)
+    max_over_music: float = 0.3  # share of voice-over-music decisions that makes an announcement
+    quiet_after_over_music: float = 2.0  # … unless this much quiet follows: music would be back
+    window_tail: float = 1.0  # voice over music this soon after speech is the voice leaving the window
+    continuation_gap: float = 3.0  # speech this soon after an announcement may be more of it
+
+    # Announcements spoken over the music
+    over_music_announcement: float = 2.0  # a voice over the music this long is an announcement
+    over_music_heard: int = 8  # voices over the music kept until one repeats (then it is the loop)
+    over_music_before: int = 4  # voice-over-music decisions before a clear voice that continue it
+    over_music_transition: int = 7  # decisions before a clear voice that are the music fading in
+
+    # The fast path: a new voice once the loop is known
+    human_evidence: float = 0.6  # unmatched clear speech that makes a new voice a person
+    human_evidence_over_music: float = 1.2  # … after a voice over music, or on a hold that speaks over it
+    fast_confidence: float = 0.7  # mean speech probability of the latest decisions: a sure voice
+    fast_confidence_decisions: int = 5  # … over this many decisions (half a second)
+    fast_over_music: float = 0.1  # share of voice-over-music decisions a fast person may have
+    min_speech_share: float = 0.6  # share of clear speech decisions a fast person needs
+
+    # The slow path: a greeting awaiting a reply
+    greeting_max: float = 2.4  # a greeting lasts at most this long (Twilio AMD)
+    reply_pause: float = 1.2  # then this much quiet awaits a reply (Twilio AMD)
+    long_pause: float = 1.6  # longer speech needs a pause any returning music would have broken
+    slow_confidence: float = 0.6  # mean speech probability of a slow person: misread music is lower
+
+    # Learning the loop
+    learn_max_music: int = 2  # music decisions inside a segment: more is misread music, not learned
+    learn_min_speech: float = 1.2  # announcements are sentences: less speech is misread music
+    matched_music_end: float = 0.2  # music after a short known match ends it at once
+    fingerprint_seconds: float = 1.0  # shortest segment learned as a reference
+    reference_seconds: float = 20.0  # of an announcement kept as its reference
+    max_fingerprints: int = 16  # references of the loop kept (the latest)
+    reference_lead: int = 20  # frames a reference starts before the first "speech": it varies per play
+
+    # Fingerprint search
+    pre_roll_frames: int = 30  # audio kept from before a candidate, so a probe has its onset
+    probe_frames: int = 75  # the latest 1.5 s of a candidate are fingerprinted …
+    min_probe_frames: int = 30  # … and searched 0.6 s at a time
+    min_probe_landmarks: int = 60  # 0.6 s of speech has 100-200: fewer is mostly a pause
+    min_dense_windows: int = 2  # unmatched stretches full of speech a fast person needs
+    matches_needed: int = 2  # matched stretches that make a known announcement: one may be chance
+    match_threshold: float = 0.3  # distinct alignment of the same audio: 0.6-1.0, other speech < 0.3
+    similar_threshold: float = 0.5  # aligned share that keeps a voice off the fast path
+
+    # Segments that were no person
+    heard_segments: int = 32  # kept: flickers, announcements, voices over music, withdrawn people
+    heard_seconds: float = 60.0  # of each, from its speech
+    replay_aligned: float = 0.6  # aligned share of a replay (other speech: up to ~0.45)
+
+    # After a person
+    music_return_wait: float = 3.0  # music back this long withdraws a person (or the hold restarts)
+
+
+TUNING: Final = Tuning()
+_STEP_SECONDS: Final = STEP_FRAMES * FRAME / SAMPLE_RATE
 _NON_SPEECH: Final = frozenset({Label.MUSIC, Label.SILENCE, Label.NOISE, Label.RINGBACK})
 _MUSICAL: Final = frozenset({Label.MUSIC, Label.SPEECH_OVER_MUSIC})
-_STEP_SECONDS: Final = STEP_FRAMES * FRAME / SAMPLE_RATE
-PROBE_FRAMES: Final = 75  # the latest 1.5 s of a candidate are fingerprinted …
-MIN_PROBE_FRAMES: Final = 30  # … and searched 0.6 s at a time
-MIN_PROBE_LANDMARKS: Final = 60  # 0.6 s of speech has 100-200
-MIN_DENSE_WINDOWS: Final = 2
-MATCHES_NEEDED: Final = 2  # matching probe windows that make a segment a known announcement
-# Probes and references start with the step the classifier first named speech, not at the
-# onset it estimates: the 0.3 s before are often the tail of the hold music, which loops, so a
-# person would match an announcement through the music in front of both (measured on the
-# benchmark's holds: 3 of 48 people missed that way).
-_SPEECH_FROM: Final = PRE_ROLL_FRAMES - STEP_FRAMES
-# … but a reference starts this much earlier: the classifier names the same announcement speech
-# a few tenths sooner or later from one play to the next, and a repeat whose first words the
-# reference lacked looked like a new voice (tune half: 5 → 2 false human_detected). The music
-# this may add to a reference is harmless: probes start where the speech does.
-REFERENCE_LEAD: Final = 20  # frames (0.4 s)
-
-Floats = npt.NDArray[np.float64]
-_PROBE_SPAN: Final = MIN_PROBE_FRAMES * FRAME // HOP  # a probe stretch, in fingerprint hops
-
-
-def _stretch_scores(
-    probe: Fingerprint, starts: Iterable[int], references: list[Fingerprint]
-) -> Iterator[tuple[int, float, float]]:
-    """``(start, aligned, distinct)`` of 0.6 s stretches of ``probe`` against the best reference.
-
-    Stretches with too few landmarks (mostly a pause: too little to tell one voice from another)
-    are skipped.
-    """
-    for first in starts:
-        part = probe.window(first, first + _PROBE_SPAN)
-        if part.count >= MIN_PROBE_LANDMARKS:
-            aligned, distinct = np.max([known.scores(part) for known in references], axis=0)
-            yield first, float(aligned), float(distinct)
 
 
 class EventKind(StrEnum):
@@ -172,17 +135,63 @@ class MonitorEvent:
         return self.onset if self.onset is not None else self.time
 
 
-class _State(StrEnum):
+class State(StrEnum):
+    """Where the monitor is."""
+
     WAITING = "waiting"  # before the hold (ringback, menus)
     HOLD = "hold"
-    CANDIDATE = "candidate"  # speech on hold, being judged
+    CANDIDATE = "candidate"  # a voice on the hold, being judged (still the hold)
     HUMAN = "human"
+
+
+class Trigger(StrEnum):
+    """What moves the monitor (one rule each; :data:`TRANSITIONS` says from where to where)."""
+
+    CALM = "calm"  # hold_after of calm, or a window of mostly hold music
+    VOICE = "voice"  # a clear speech decision on the hold
+    OVER_MUSIC_ENDED = "over_music_ended"  # a voice over the music long enough, then the music alone
+    FLICKER = "flicker"  # little speech, then music or quiet
+    KNOWN = "known"  # the voice matches an announcement of the loop
+    KNOWN_ENDED = "known_ended"  # … and its speech stopped
+    MUSIC_BACK = "music_back"  # an unknown voice, then the music: an announcement
+    NEW_VOICE = "new_voice"  # the fast path
+    REPLY_PAUSE = "reply_pause"  # the slow path
+    MUSIC_STAYED = "music_stayed"  # music back for good after a person: withdrawn, or a new hold
+    PERSON_STAYED = "person_stayed"  # the person and no music: the hold is over
+    VETO = "veto"  # a transcript says it was no person
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One row of the table: the trigger moves ``source`` to ``target`` and reports ``event``."""
+
+    source: State
+    trigger: Trigger
+    target: State
+    event: EventKind | None
+
+
+TRANSITIONS: Final = (
+    Transition(State.WAITING, Trigger.CALM, State.HOLD, EventKind.HOLD_STARTED),
+    Transition(State.HOLD, Trigger.VOICE, State.CANDIDATE, None),
+    Transition(State.HOLD, Trigger.OVER_MUSIC_ENDED, State.HOLD, EventKind.ANNOUNCEMENT),
+    Transition(State.CANDIDATE, Trigger.FLICKER, State.HOLD, None),
+    Transition(State.CANDIDATE, Trigger.KNOWN, State.CANDIDATE, EventKind.ANNOUNCEMENT),
+    Transition(State.CANDIDATE, Trigger.KNOWN_ENDED, State.HOLD, None),
+    Transition(State.CANDIDATE, Trigger.MUSIC_BACK, State.HOLD, EventKind.ANNOUNCEMENT),
+    Transition(State.CANDIDATE, Trigger.NEW_VOICE, State.HUMAN, EventKind.HUMAN_DETECTED),
+    Transition(State.CANDIDATE, Trigger.REPLY_PAUSE, State.HUMAN, EventKind.HUMAN_DETECTED),
+    Transition(State.HUMAN, Trigger.MUSIC_STAYED, State.HOLD, EventKind.HOLD_STARTED),
+    Transition(State.HUMAN, Trigger.PERSON_STAYED, State.HUMAN, EventKind.HOLD_ENDED),
+    Transition(State.HUMAN, Trigger.VETO, State.HOLD, None),
+)
+_TABLE: Final = {(row.source, row.trigger): row for row in TRANSITIONS}
 
 
 @dataclass(slots=True)
 class _Candidate:
     start: float
-    frames: list[Floats] = field(default_factory=list)  # its audio, 20 ms rows, from the start
+    frames: list[Floats] = field(default_factory=list)  # its audio, 20 ms rows, from the pre-roll
     labels: list[Label] = field(default_factory=list)
     confidence: list[float] = field(default_factory=list)  # the classifier's speech probability
     speech: float = 0.0  # seconds of speech so far
@@ -211,33 +220,39 @@ class _Candidate:
 class HoldMonitor:
     """Feed call audio; get classifier decisions and monitor events."""
 
-    def __init__(self, classifier: FrameClassifier | None = None) -> None:
+    def __init__(self, classifier: FrameClassifier | None = None, tuning: Tuning = TUNING) -> None:
         self.classifier = classifier or FrameClassifier()
-        self.state = _State.WAITING
+        self.tuning = tuning
+        self.state = State.WAITING
+        self.trail: list[tuple[float, Trigger]] = []  # every transition taken, for tests and tools
         self.announcements: list[Fingerprint] = []
-        self._votes: deque[Label] = deque(maxlen=SMOOTHING)
+        self._votes: deque[Label] = deque(maxlen=tuning.smoothing)
         self._calm_since: float | None = None
-        self._before_hold: deque[Label] = deque(maxlen=round(HOLD_AFTER / _STEP_SECONDS))
+        self._before_hold: deque[Label] = deque(maxlen=round(tuning.hold_after / _STEP_SECONDS))
         self._candidate: _Candidate | None = None
         self._last_human: _Candidate | None = None
-        self._hold_ended = False
         self._segment_ended: float | None = None
         self._pending: deque[Floats] = deque()
         self._consumed = 0  # frames handed to the state machine
-        self._recent: deque[Floats] = deque(maxlen=PRE_ROLL_FRAMES)
+        self._recent: deque[Floats] = deque(maxlen=tuning.pre_roll_frames)
         self._recent_labels: deque[Label] = deque(maxlen=round(2.0 / _STEP_SECONDS))
         self._loop_labels: list[int] = [0, 0]  # (over music, all) decisions of learned announcements
         self._over_music: list[Floats] = []  # audio of a voice over the music, while it lasts
         self._over_music_decisions = 0
         self._music_after = 0.0  # seconds of music since the voice over it
         self._over_music_heard: list[Fingerprint] = []  # voices over music, until one repeats
-        self._heard: deque[Fingerprint] = deque(maxlen=HEARD_SEGMENTS)  # segments that were no person
+        self._heard: deque[Fingerprint] = deque(maxlen=tuning.heard_segments)  # segments that were no person
+        # Probes and references start with the step the classifier first named speech, not at the
+        # onset it estimates: the 0.3 s before are often the tail of the hold music, which loops,
+        # so a person would match an announcement through the music in front of both.
+        self._speech_from = tuning.pre_roll_frames - STEP_FRAMES
+        self._probe_span = tuning.min_probe_frames * FRAME // HOP  # a probe stretch, in hops
         self.events: list[MonitorEvent] = []
 
     @property
     def on_hold(self) -> bool:
         """Whether the call is on hold now (a candidate being judged is still hold)."""
-        return self.state in (_State.HOLD, _State.CANDIDATE)
+        return self.state in (State.HOLD, State.CANDIDATE)
 
     def push(self, frame: Floats) -> list[MonitorEvent]:
         """Analyse one 20 ms frame (160 floats in -1..1); the events it completes."""
@@ -259,12 +274,25 @@ class HoldMonitor:
         self.events += events
         return decisions, events
 
-    def _smoothed(self, label: Label) -> Label:
-        self._votes.append(label)
-        counts: dict[Label, int] = {}
-        for seen in self._votes:
-            counts[seen] = counts.get(seen, 0) + 1
-        return max(counts, key=lambda key: (counts[key], key == label))
+    def review(self, human: bool) -> None:
+        """A transcript confirmed (``True``) or vetoed (``False``) the last human_detected."""
+        if human or self.state is not State.HUMAN:
+            return
+        self._no_person_after_all()
+        self._go(Trigger.VETO, self._consumed * FRAME / SAMPLE_RATE)
+
+    # The transitions
+
+    def _go(
+        self, trigger: Trigger, now: float, *, onset: float | None = None, confidence: float = 1.0
+    ) -> list[MonitorEvent]:
+        """Take the table's transition for ``trigger`` from the current state; its event."""
+        row = _TABLE[(self.state, trigger)]
+        self.state = row.target
+        self.trail.append((now, trigger))
+        if row.event is None:
+            return []
+        return [MonitorEvent(now, row.event, round(min(confidence, 1.0), 2), onset=onset)]
 
     def _step(self, decision: Decision, rows: list[Floats]) -> list[MonitorEvent]:
         label = self._smoothed(decision.label)
@@ -272,18 +300,27 @@ class HoldMonitor:
         if self._candidate is not None:
             self._candidate.frames += rows
         self._recent.extend(rows)
-        if self.state is _State.WAITING:
+        if self.state is State.WAITING:
             return self._waiting(decision.label, label, now)
-        if self.state is _State.HOLD:
+        if self.state is State.HOLD:
             events = self._holding(decision, rows, now)
             self._recent_labels.append(decision.label)
             return events
-        if self.state is _State.CANDIDATE:
+        if self.state is State.CANDIDATE:
             return self._judging(decision, now)
         return self._with_human(label, now)
 
+    def _smoothed(self, label: Label) -> Label:
+        self._votes.append(label)
+        counts: dict[Label, int] = {}
+        for seen in self._votes:
+            counts[seen] = counts.get(seen, 0) + 1
+        return max(counts, key=lambda key: (counts[key], key == label))
+
+    # WAITING
+
     def _waiting(self, raw: Label, label: Label, now: float) -> list[MonitorEvent]:
-        """Hold starts after 5 s of calm (smoothed), or 5 s that were mostly hold music."""
+        """Hold starts after ``hold_after`` of calm (smoothed), or a window mostly of hold music."""
         self._before_hold.append(raw)
         calm = label in _NON_SPEECH or label is Label.SPEECH_OVER_MUSIC
         if calm:
@@ -292,14 +329,13 @@ class HoldMonitor:
             self._calm_since = None
         if not calm or label is Label.RINGBACK:
             return []
-        if now - (self._calm_since or now) >= HOLD_AFTER:
+        if now - (self._calm_since or now) >= self.tuning.hold_after:
             onset = self._calm_since
         elif self._mostly_music():
-            onset = now - HOLD_AFTER
+            onset = now - self.tuning.hold_after
         else:
             return []
-        self.state = _State.HOLD
-        return [MonitorEvent(now, EventKind.HOLD_STARTED, onset=onset)]
+        return self._go(Trigger.CALM, now, onset=onset)
 
     def _mostly_music(self) -> bool:
         window = self._before_hold
@@ -307,42 +343,47 @@ class HoldMonitor:
             return False
         calm = sum(label in _NON_SPEECH or label is Label.SPEECH_OVER_MUSIC for label in window)
         musical = sum(label in _MUSICAL for label in window)
-        return calm >= HOLD_CALM_SHARE * len(window) and musical >= HOLD_MUSIC_SHARE * len(window)
+        return calm >= self.tuning.hold_calm_share * len(
+            window
+        ) and musical >= self.tuning.hold_music_share * len(window)
+
+    # HOLD
 
     def _holding(self, decision: Decision, rows: list[Floats], now: float) -> list[MonitorEvent]:
         """The first speech decision (unsmoothed: every 100 ms counts) opens a candidate."""
         label = decision.label
         if label is not Label.SPEECH:
             return self._voice_over_music(label, rows, now)
-        self.state = _State.CANDIDATE
+        speech = decision.probabilities.get(Label.SPEECH, 0.0)
         self._candidate = _Candidate(
-            start=now - ONSET_LAG,
+            start=now - self.tuning.onset_lag,
             frames=list(self._recent),
             speech_end=len(self._recent),
             labels=[label],
-            confidence=[decision.probabilities.get(Label.SPEECH, 0.0)],
-            voice_confidence=[decision.probabilities.get(Label.SPEECH, 0.0)],
+            confidence=[speech],
+            voice_confidence=[speech],
             speech=_STEP_SECONDS,
             last_speech=now,
-            continuation=self._segment_ended is not None and now - self._segment_ended < CONTINUATION_GAP,
+            continuation=self._segment_ended is not None
+            and now - self._segment_ended < self.tuning.continuation_gap,
             after_over_music=self._after_over_music(),
         )
-        return []
+        return self._go(Trigger.VOICE, now)
 
     def _after_over_music(self) -> bool:
         """A voice over music a while ago, now clear: the music did not stop for it.
 
-        The last 0.7 s before the first "speech" are the music-to-voice transition, which the
-        1 s window hears as voice over music, so they do not count as such. A second of music
-        alone after the voice over music (``MUSIC_BACK``) ended that voice: then it is no
-        continuation (the model hears short stretches of some music as a voice over it).
+        The last decisions before the first "speech" are the music-to-voice transition, which the
+        1 s window hears as voice over music, so they do not count as such. The music alone for
+        ``music_back`` after the voice over music ended that voice: then it is no continuation
+        (the model hears short stretches of some music as a voice over it).
         """
         labels = list(self._recent_labels)
-        before = labels[:-7]
-        if before.count(Label.SPEECH_OVER_MUSIC) < 4:
+        before = labels[: -self.tuning.over_music_transition]
+        if before.count(Label.SPEECH_OVER_MUSIC) < self.tuning.over_music_before:
             return False
         last = max(index for index, label in enumerate(before) if label is Label.SPEECH_OVER_MUSIC)
-        return labels[last:].count(Label.MUSIC) * _STEP_SECONDS < MUSIC_BACK - 1e-9
+        return labels[last:].count(Label.MUSIC) * _STEP_SECONDS < self.tuning.music_back - 1e-9
 
     def _voice_over_music(self, label: Label, rows: list[Floats], now: float) -> list[MonitorEvent]:
         """Follow a voice over the hold music; once the music is alone again, learn it."""
@@ -359,74 +400,116 @@ class HoldMonitor:
         if label is not Label.MUSIC:
             # Quiet after it, not the music: no announcement over music (maybe a person on a
             # noisy line, whose next clear word opens a candidate).
-            self._over_music, self._over_music_decisions = [], 0
+            self._forget_over_music()
             return []
         self._over_music += rows
         self._music_after += _STEP_SECONDS
-        if self._music_after < MUSIC_BACK:
+        if self._music_after < self.tuning.music_back:
             return []
         return self._over_music_ended(now)
+
+    def _forget_over_music(self) -> None:
+        self._over_music, self._over_music_decisions = [], 0
 
     def _over_music_ended(self, now: float) -> list[MonitorEvent]:
         """The music alone again after a voice over it: an announcement, if the voice lasted."""
         voiced = self._over_music_decisions * _STEP_SECONDS
         audio, decisions = self._over_music, self._over_music_decisions
-        self._over_music, self._over_music_decisions = [], 0
-        if voiced < OVER_MUSIC_ANNOUNCEMENT:
+        self._forget_over_music()
+        if voiced < self.tuning.over_music_announcement:
             return []  # a flicker of the music, or a sung line
         self._segment_ended = now
-        event = MonitorEvent(now, EventKind.ANNOUNCEMENT, onset=now - MUSIC_BACK - voiced - ONSET_LAG)
+        onset = now - self.tuning.music_back - voiced - self.tuning.onset_lag
+        events = self._go(Trigger.OVER_MUSIC_ENDED, now, onset=onset)
         # Its voice ended where the music alone began.
-        heard = self._reference(audio, len(audio) - round(MUSIC_BACK / _STEP_SECONDS) * STEP_FRAMES)
+        heard = self._reference(
+            audio, len(audio) - round(self.tuning.music_back / _STEP_SECONDS) * STEP_FRAMES
+        )
         if heard is None:
-            return [event]
+            return events
+        # It joins the loop once it has played twice: the model hears stretches of some music as
+        # a voice over music, and one of those taken for the loop would make the real first
+        # announcement a "new voice".
         if self._repeats(heard):
             self._remember(heard)
             self._loop_labels[0] += decisions
             self._loop_labels[1] += decisions
-        self._over_music_heard = [*self._over_music_heard, heard][-MAX_OVER_MUSIC_HEARD:]
+        self._over_music_heard = [*self._over_music_heard, heard][-self.tuning.over_music_heard :]
         self._heard.append(heard)
-        return [event]
-
-    def _flicker_in_voice_over_music(self, flicker: _Candidate, now: float) -> list[MonitorEvent]:
-        """A flicker of clear "speech" inside a voice over the music was part of that voice.
-
-        Before, the flicker dropped the voice, and an announcement spoken over the music whose
-        words the model once heard as clear speech was never reported nor remembered.
-        """
-        if not self._over_music:
-            return []
-        if flicker.music < MUSIC_BACK:  # quiet after it, not the music: no announcement
-            self._over_music, self._over_music_decisions = [], 0
-            return []
-        self._over_music += flicker.frames[_SPEECH_FROM:]
-        self._over_music_decisions += len(flicker.labels) - round(flicker.music / _STEP_SECONDS)
-        return self._over_music_ended(now)
+        return events
 
     def _repeats(self, heard: Fingerprint) -> bool:
         """Whether a voice over music was heard before: two of its 0.6 s stretches match."""
         if not self._over_music_heard:
             return False
         hops = int(heard.frames.max()) + 1 if heard.count else 0
-        lead = REFERENCE_LEAD * FRAME // HOP  # probes start where the speech does
+        lead = self.tuning.reference_lead * FRAME // HOP  # probes start where the speech does
         matches = 0
-        starts = range(lead, max(lead, hops - _PROBE_SPAN) + 1, _PROBE_SPAN // 2)
-        for _, _, distinct in _stretch_scores(heard, starts, self._over_music_heard):
-            if distinct >= MATCH_THRESHOLD:
+        starts = range(lead, max(lead, hops - self._probe_span) + 1, self._probe_span // 2)
+        for _, _, distinct in self._stretch_scores(heard, starts, self._over_music_heard):
+            if distinct >= self.tuning.match_threshold:
                 matches += 1
-                if matches >= MATCHES_NEEDED:
+                if matches >= self.tuning.matches_needed:
                     return True
         return False
 
+    # CANDIDATE
+
     def _judging(self, decision: Decision, now: float) -> list[MonitorEvent]:
-        label = decision.label
+        """Follow the voice; end it as a flicker or an announcement, or report a person."""
+        tuning = self.tuning
         candidate = self._candidate
         assert candidate is not None
+        self._follow(candidate, decision, now)
+        if candidate.speech < tuning.speech_evidence and (
+            candidate.music >= tuning.music_back or candidate.pause + candidate.music >= tuning.flicker_quiet
+        ):
+            return self._flicker(candidate, now)
+        if candidate.music >= tuning.music_back:  # the music is back
+            return self._announcement_ended(candidate, now)
+        if candidate.matched:
+            # A known announcement: over once its speech stops, whatever follows …
+            if candidate.pause + candidate.music >= tuning.music_back:
+                return self._announcement_ended(candidate, now)
+            # … or at once when the music is back after a short match: mostly a passage of hold
+            # music that matches the music a reference starts with, and a person speaking next
+            # would join it.
+            if (
+                candidate.music >= tuning.matched_music_end - 1e-9
+                and candidate.speech < tuning.learn_min_speech
+            ):
+                return self._announcement_ended(candidate, now, keep_gap=False)
+            return []
+        if self._probe_matches(candidate):
+            candidate.matched = True  # the hold's announcement again: report it once, now
+            return self._go(Trigger.KNOWN, now, onset=candidate.start)
+        # Spoken over music: an announcement until the music says otherwise. The fast path, which
+        # the known loop guards, does not count the voice leaving the window as music; the slow
+        # path does (a first announcement whose candidate opened on misread music ends so).
+        over_music = candidate.labels.count(Label.SPEECH_OVER_MUSIC) / len(candidate.labels)
+        tail = candidate.tail_over_music / len(candidate.labels)
+        quiet_after = candidate.pause >= tuning.quiet_after_over_music
+        if over_music - tail > tuning.max_over_music and not quiet_after:
+            return []
+        if self._fast_human(candidate):
+            # The hold's loop is known and this is not it: a new voice.
+            return self._human(candidate, now, Trigger.NEW_VOICE, 0.7 + 0.1 * min(3, len(self.announcements)))
+        if over_music > tuning.max_over_music and not quiet_after:
+            return []
+        if self._greeting_then_pause(candidate):
+            return self._human(candidate, now, Trigger.REPLY_PAUSE, 0.8)
+        return []
+
+    def _follow(self, candidate: _Candidate, decision: Decision, now: float) -> None:
+        """Add one decision to the candidate: its speech, pause and music so far."""
+        label = decision.label
         speech_probability = decision.probabilities.get(Label.SPEECH, 0.0)
         candidate.labels.append(label)
         candidate.confidence.append(speech_probability)
         # The voice leaving the window: not the music back, and not a voice the model doubts.
-        window_tail = label is Label.SPEECH_OVER_MUSIC and now - candidate.last_speech < WINDOW_TAIL
+        window_tail = (
+            label is Label.SPEECH_OVER_MUSIC and now - candidate.last_speech < self.tuning.window_tail
+        )
         if not window_tail:
             candidate.voice_confidence.append(speech_probability)
         if label in (Label.SPEECH, Label.SPEECH_OVER_MUSIC):
@@ -442,53 +525,139 @@ class HoldMonitor:
             candidate.music += _STEP_SECONDS
         else:
             candidate.pause += _STEP_SECONDS
-        if candidate.speech < SPEECH_EVIDENCE and (
-            candidate.music >= MUSIC_BACK or candidate.pause + candidate.music >= FLICKER_QUIET
-        ):
-            # A flicker in the music, not a voice: the next voice is judged afresh.
-            self.state = _State.HOLD
-            self._candidate = None
-            self._hear(candidate)
-            return self._flicker_in_voice_over_music(candidate, now)
-        if candidate.music >= MUSIC_BACK:  # the music is back
+
+    def _flicker(self, flicker: _Candidate, now: float) -> list[MonitorEvent]:
+        """A flicker in the music, not a voice: remembered, and the next voice is judged afresh.
+
+        A flicker of clear "speech" inside a voice over the music was part of that voice: an
+        announcement spoken over the music whose words the model once heard as clear speech
+        ends with it.
+        """
+        self._candidate = None
+        self._hear(flicker)
+        events = self._go(Trigger.FLICKER, now)
+        if not self._over_music:
+            return events
+        if flicker.music < self.tuning.music_back:  # quiet after it, not the music: no announcement
+            self._forget_over_music()
+            return events
+        self._over_music += flicker.frames[self._speech_from :]
+        self._over_music_decisions += len(flicker.labels) - round(flicker.music / _STEP_SECONDS)
+        return events + self._over_music_ended(now)
+
+    def _announcement_ended(
+        self, candidate: _Candidate, now: float, *, keep_gap: bool = True
+    ) -> list[MonitorEvent]:
+        """The voice ended with music or a known announcement stopped: learn it, hold again.
+
+        ``keep_gap``: speech within ``continuation_gap`` of it may be more of it (not after a
+        short match the music ended: what follows is no continuation of it).
+        """
+        if keep_gap:
             self._segment_ended = now
-            return self._announcement(now, report=not candidate.matched)
-        if candidate.matched:
-            # A known announcement: over once its speech stops, whatever follows.
-            if candidate.pause + candidate.music >= MUSIC_BACK:
-                self._segment_ended = now
-                return self._announcement(now, report=False)
-            if candidate.music >= MATCHED_MUSIC_END - 1e-9 and candidate.speech < LEARN_MIN_SPEECH:
-                # The music is back: what follows is no continuation of it.
-                return self._announcement(now, report=False)
-            return []
-        if self._probe_matches(candidate):
-            candidate.matched = True  # the hold's announcement again: report it once, now
-            return [MonitorEvent(now, EventKind.ANNOUNCEMENT, onset=candidate.start)]
-        # Spoken over music: an announcement until the music says otherwise. The fast path, which
-        # the known loop guards, does not count the voice leaving the window as music; the slow
-        # path does (a first announcement whose candidate opened on misread music ends so).
-        over_music = candidate.labels.count(Label.SPEECH_OVER_MUSIC) / len(candidate.labels)
-        tail = candidate.tail_over_music / len(candidate.labels)
-        quiet_after = candidate.pause >= QUIET_AFTER_OVER_MUSIC
-        if over_music - tail > MAX_OVER_MUSIC and not quiet_after:
-            return []
-        if self._fast_human(candidate):
-            # The hold's loop is known and this is not it: a new voice.
-            return self._human(candidate, now, 0.7 + 0.1 * min(3, len(self.announcements)))
-        if over_music > MAX_OVER_MUSIC and not quiet_after:
-            return []
-        # Speech, then a pause awaiting a reply, and no music: a greeting (AMD: up to 2.4 s)
-        # earns a reply pause; a longer speech could be an announcement pausing between
-        # sentences, so its pause must outlast any music coming back after it.
-        pause_needed = REPLY_PAUSE if candidate.speech <= GREETING_MAX else LONG_PAUSE
-        if (
-            candidate.speech >= SPEECH_EVIDENCE
+        self._candidate = None
+        self._forget_over_music()  # the voice was this segment's start
+        self._hear(candidate)
+        credible = (
+            self._inner_music(candidate) <= self.tuning.learn_max_music
+            and candidate.speech >= self.tuning.learn_min_speech
+        )
+        if candidate.matched or credible:
+            self._learn(candidate)  # matched ones too: each repeat adds a slightly different view
+        self._loop_labels[0] += candidate.labels.count(Label.SPEECH_OVER_MUSIC)
+        self._loop_labels[1] += len(candidate.labels)
+        trigger = Trigger.KNOWN_ENDED if candidate.matched else Trigger.MUSIC_BACK
+        return self._go(trigger, now, onset=candidate.start)
+
+    def _greeting_then_pause(self, candidate: _Candidate) -> bool:
+        """Speech, then a pause awaiting a reply, and no music (the slow path).
+
+        A greeting (AMD: up to ``greeting_max``) earns a reply pause; a longer speech could be
+        an announcement pausing between sentences, so its pause must outlast any music coming
+        back after it.
+        """
+        tuning = self.tuning
+        pause_needed = tuning.reply_pause if candidate.speech <= tuning.greeting_max else tuning.long_pause
+        return (
+            candidate.speech >= tuning.speech_evidence
             and candidate.pause >= pause_needed
-            and self._speech_confidence(candidate) >= SLOW_CONFIDENCE
+            and self._speech_confidence(candidate) >= tuning.slow_confidence
+        )
+
+    def _fast_human(self, candidate: _Candidate) -> bool:
+        """Known loop, not right after an announcement, clear new speech with no music in it."""
+        tuning = self.tuning
+        over_music = candidate.after_over_music or self._loop_over_music()
+        spoken = len(candidate.labels) - candidate.tail_over_music
+        return (
+            bool(self.announcements)
+            and not candidate.continuation
+            and candidate.speech
+            >= (tuning.human_evidence_over_music if over_music else tuning.human_evidence)
+            and candidate.dense_latest
+            and not candidate.matched_windows
+            and not candidate.similar
+            and candidate.dense_windows >= tuning.min_dense_windows
+            and candidate.labels.count(Label.SPEECH) / spoken >= tuning.min_speech_share
+            and Label.MUSIC not in candidate.labels
+            and candidate.labels.count(Label.SPEECH_OVER_MUSIC) - candidate.tail_over_music
+            <= tuning.fast_over_music * len(candidate.labels)
+            and self._confident(candidate)
+            and not self._replayed(candidate)
+        )
+
+    def _human(
+        self, candidate: _Candidate, now: float, trigger: Trigger, confidence: float
+    ) -> list[MonitorEvent]:
+        self._last_human = candidate
+        self._candidate = None
+        self._forget_over_music()
+        self._calm_since = None
+        return self._go(trigger, now, onset=candidate.start, confidence=confidence)
+
+    # HUMAN
+
+    def _with_human(self, label: Label, now: float) -> list[MonitorEvent]:
+        """Music back for ``music_return_wait`` withdraws the person; the person staying ends the hold."""
+        if label is Label.MUSIC:
+            # The music is back: it was not a person after all — or the person put us on hold
+            # again (after hold_ended). Either way, holding, and that voice is no person now.
+            self._calm_since = self._calm_since if self._calm_since is not None else now
+            if now - self._calm_since >= self.tuning.music_return_wait:
+                self._no_person_after_all()
+                return self._go(Trigger.MUSIC_STAYED, now, onset=self._calm_since)
+            return []
+        self._calm_since = None
+        human = self._last_human
+        if (
+            human is not None
+            and self.trail[-1][1] is not Trigger.PERSON_STAYED  # reported once
+            and now - human.start >= self.tuning.speech_evidence + self.tuning.music_return_wait
         ):
-            return self._human(candidate, now, 0.8)
+            return self._go(Trigger.PERSON_STAYED, now)  # the music has stayed away: the hold is over
         return []
+
+    def _no_person_after_all(self) -> None:
+        """The last person was none: learn the voice as part of this hold."""
+        if self._last_human is not None:
+            self._learn(self._last_human)
+            self._hear(self._last_human)
+
+    # Fingerprints: the loop, and what was no person
+
+    def _stretch_scores(
+        self, probe: Fingerprint, starts: Iterable[int], references: list[Fingerprint]
+    ) -> Iterator[tuple[int, float, float]]:
+        """``(start, aligned, distinct)`` of 0.6 s stretches of ``probe`` against the best reference.
+
+        Stretches with too few landmarks (mostly a pause: too little to tell one voice from
+        another) are skipped.
+        """
+        for first in starts:
+            part = probe.window(first, first + self._probe_span)
+            if part.count >= self.tuning.min_probe_landmarks:
+                aligned, distinct = np.max([known.scores(part) for known in references], axis=0)
+                yield first, float(aligned), float(distinct)
 
     def _probe_matches(self, candidate: _Candidate) -> bool:
         """Whether the segment so far is a known announcement.
@@ -499,87 +668,73 @@ class HoldMonitor:
         music, the line's noise) dilute a match. Every step until a person could be reported,
         then every half second.
         """
-        if not self.announcements or len(candidate.frames) < _SPEECH_FROM + MIN_PROBE_FRAMES:
+        tuning = self.tuning
+        if not self.announcements or len(candidate.frames) < self._speech_from + tuning.min_probe_frames:
             return False
-        if candidate.speech >= HUMAN_EVIDENCE + 1.0 and len(candidate.frames) < candidate.probed_at + 25:
+        if (
+            candidate.speech >= tuning.human_evidence + 1.0
+            and len(candidate.frames) < candidate.probed_at + 25
+        ):
             return False
         candidate.probed_at = len(candidate.frames)
-        audio = np.concatenate(candidate.frames[-PROBE_FRAMES:])
+        audio = np.concatenate(candidate.frames[-tuning.probe_frames :])
         candidate.probe = Fingerprint.of(audio)
         hops = len(audio) // HOP
-        base = max(0, len(candidate.frames) - PROBE_FRAMES) * FRAME // HOP  # of audio[0]
+        base = max(0, len(candidate.frames) - tuning.probe_frames) * FRAME // HOP  # of audio[0]
         # Not from the hold music before the speech: the loop's music is in no reference.
-        earliest = max(0, (_SPEECH_FROM - max(0, len(candidate.frames) - PROBE_FRAMES)) * FRAME // HOP)
-        last = hops - _PROBE_SPAN
+        earliest = max(
+            0, (self._speech_from - max(0, len(candidate.frames) - tuning.probe_frames)) * FRAME // HOP
+        )
+        last = hops - self._probe_span
         candidate.dense_latest = False
         starts = [*range(earliest, max(earliest, last), 10), last]
-        for first, aligned, distinct in _stretch_scores(candidate.probe, starts, self.announcements):
-            if distinct >= MATCH_THRESHOLD:
+        for first, aligned, distinct in self._stretch_scores(candidate.probe, starts, self.announcements):
+            if distinct >= tuning.match_threshold:
                 # One stretch may line up by chance (speech is repetitive); two cannot.
                 candidate.matched_windows.add((base + first) // 10)
-                if len(candidate.matched_windows) >= MATCHES_NEEDED:
+                if len(candidate.matched_windows) >= tuning.matches_needed:
                     return True
                 continue
-            if aligned >= SIMILAR_THRESHOLD:
+            if aligned >= tuning.similar_threshold:
                 candidate.similar = True  # too like an announcement for the fast path
                 continue
             candidate.dense_windows += 1
             candidate.dense_latest = first == last
         return False
 
-    def _fast_human(self, candidate: _Candidate) -> bool:
-        """Known loop, not right after an announcement, clear speech with no music in it."""
-        return (
-            bool(self.announcements)
-            and not candidate.continuation
-            and candidate.speech
-            >= (
-                HUMAN_EVIDENCE_OVER_MUSIC
-                if candidate.after_over_music or self._loop_over_music()
-                else HUMAN_EVIDENCE
-            )
-            and candidate.dense_latest
-            and not candidate.matched_windows
-            and not candidate.similar
-            and candidate.dense_windows >= MIN_DENSE_WINDOWS
-            and candidate.speech >= HUMAN_EVIDENCE
-            and candidate.labels.count(Label.SPEECH) / (len(candidate.labels) - candidate.tail_over_music)
-            >= MIN_SPEECH_SHARE
-            and Label.MUSIC not in candidate.labels
-            and candidate.labels.count(Label.SPEECH_OVER_MUSIC) - candidate.tail_over_music
-            <= FAST_OVER_MUSIC * len(candidate.labels)
-            and self._confident(candidate)
-            and not self._replayed(candidate)
-        )
-
     def _hear(self, segment: _Candidate) -> None:
-        """Remember a segment that was no person: from where its speech was named, a minute at most."""
-        if len(segment.frames) >= _SPEECH_FROM + MIN_PROBE_FRAMES:
-            end = _SPEECH_FROM + round(HEARD_SECONDS * SAMPLE_RATE / FRAME)
-            self._heard.append(Fingerprint.of(np.concatenate(segment.frames[_SPEECH_FROM:end])))
+        """Remember a segment that was no person: from where its speech was named, a minute at most.
+
+        A live person is the one sound that never played on this hold before: the model misreads
+        the same passage of hold music the same way each time the music comes round.
+        """
+        if len(segment.frames) >= self._speech_from + self.tuning.min_probe_frames:
+            end = self._speech_from + round(self.tuning.heard_seconds * SAMPLE_RATE / FRAME)
+            self._heard.append(Fingerprint.of(np.concatenate(segment.frames[self._speech_from : end])))
 
     def _replayed(self, candidate: _Candidate) -> bool:
         """Whether the candidate's latest 1.5 s of speech replay a segment that was no person.
 
-        Asked last, when a person would otherwise be reported; a replay keeps the candidate off
-        the fast path for good, as an announcement's likeness does (``similar``).
+        Asked last, when a person would otherwise be reported (at the end of a long speech the
+        line's noise "replays"); a replay keeps the candidate off the fast path for good, as an
+        announcement's likeness does (``similar``).
         """
         end = candidate.speech_end
-        if not self._heard or end < _SPEECH_FROM + MIN_PROBE_FRAMES:
+        if not self._heard or end < self._speech_from + self.tuning.min_probe_frames:
             return False
-        rows = candidate.frames[max(_SPEECH_FROM, end - PROBE_FRAMES) : end]
+        rows = candidate.frames[max(self._speech_from, end - self.tuning.probe_frames) : end]
         probe = Fingerprint.of(np.concatenate(rows))
-        starts = range(0, max(0, len(rows) * FRAME // HOP - _PROBE_SPAN) + 1, 10)
+        starts = range(0, max(0, len(rows) * FRAME // HOP - self._probe_span) + 1, 10)
         candidate.similar = any(
-            aligned >= REPLAY_ALIGNED or distinct >= MATCH_THRESHOLD
-            for _, aligned, distinct in _stretch_scores(probe, starts, list(self._heard))
+            aligned >= self.tuning.replay_aligned or distinct >= self.tuning.match_threshold
+            for _, aligned, distinct in self._stretch_scores(probe, starts, list(self._heard))
         )
         return candidate.similar
 
-    @staticmethod
-    def _confident(candidate: _Candidate) -> bool:
+    def _confident(self, candidate: _Candidate) -> bool:
         """Whether the latest decisions (not the window tail) are sure enough it is a voice."""
-        return float(np.mean(candidate.voice_confidence[-FAST_CONFIDENCE_DECISIONS:])) >= FAST_CONFIDENCE
+        latest = candidate.voice_confidence[-self.tuning.fast_confidence_decisions :]
+        return float(np.mean(latest)) >= self.tuning.fast_confidence
 
     @staticmethod
     def _speech_confidence(candidate: _Candidate) -> float:
@@ -599,82 +754,28 @@ class HoldMonitor:
 
     def _loop_over_music(self) -> bool:
         """Whether this hold speaks its announcements over music (their starts match less well)."""
-        return self._loop_labels[0] > MAX_OVER_MUSIC * self._loop_labels[1]
-
-    def _human(self, candidate: _Candidate, now: float, confidence: float) -> list[MonitorEvent]:
-        self.state = _State.HUMAN
-        self._last_human = candidate
-        self._candidate = None
-        self._over_music, self._over_music_decisions = [], 0
-        self._calm_since = None
-        self._hold_ended = False
-        return [
-            MonitorEvent(now, EventKind.HUMAN_DETECTED, round(min(confidence, 1.0), 2), onset=candidate.start)
-        ]
-
-    def _announcement(self, now: float, *, report: bool) -> list[MonitorEvent]:
-        """The segment ended with music: learn it (if new) and go back to holding."""
-        candidate = self._candidate
-        assert candidate is not None
-        self.state = _State.HOLD
-        self._candidate = None
-        self._over_music, self._over_music_decisions = [], 0  # the voice was this segment's start
-        self._hear(candidate)
-        credible = self._inner_music(candidate) <= LEARN_MAX_MUSIC and candidate.speech >= LEARN_MIN_SPEECH
-        if candidate.matched or credible:
-            self._learn(candidate)  # matched ones too: each repeat adds a slightly different view
-        self._loop_labels[0] += candidate.labels.count(Label.SPEECH_OVER_MUSIC)
-        self._loop_labels[1] += len(candidate.labels)
-        return [MonitorEvent(now, EventKind.ANNOUNCEMENT, onset=candidate.start)] if report else []
-
-    def _with_human(self, label: Label, now: float) -> list[MonitorEvent]:
-        if label is Label.MUSIC:
-            # The music is back: it was not a person after all — or the person put us on hold
-            # again (after hold_ended). Either way, holding, and that voice is no person now.
-            self._calm_since = self._calm_since if self._calm_since is not None else now
-            if now - self._calm_since >= MUSIC_RETURN_WAIT:
-                self.review(human=False)
-                return [MonitorEvent(now, EventKind.HOLD_STARTED, onset=self._calm_since)]
-            return []
-        self._calm_since = None
-        human = self._last_human
-        if (
-            human is not None
-            and not self._hold_ended
-            and now - human.start >= SPEECH_EVIDENCE + MUSIC_RETURN_WAIT
-        ):
-            self._hold_ended = True  # a person, and the music has stayed away: the hold is over
-            return [MonitorEvent(now, EventKind.HOLD_ENDED)]
-        return []
+        return self._loop_labels[0] > self.tuning.max_over_music * self._loop_labels[1]
 
     def _learn(self, candidate: _Candidate) -> None:
-        if len(candidate.frames) >= round(FINGERPRINT_SECONDS * SAMPLE_RATE / FRAME):
+        if len(candidate.frames) >= round(self.tuning.fingerprint_seconds * SAMPLE_RATE / FRAME):
             reference = self._reference(candidate.frames, candidate.speech_end or len(candidate.frames))
             if reference is not None:
                 self._remember(reference)
 
-    @staticmethod
-    def _reference(frames: list[Floats], speech_end: int) -> Fingerprint | None:
-        """A segment's reference: from the lead before its speech to the speech's end, 20 s at most.
+    def _reference(self, frames: list[Floats], speech_end: int) -> Fingerprint | None:
+        """A segment's reference: from the lead before its speech to its speech's end, clipped.
 
         ``frames`` start with the pre-roll; ``None`` when it holds less speech than a probe
-        stretch, which such a reference could never match.
+        stretch, which such a reference could never match. The lead: the classifier names the
+        same announcement speech a few tenths sooner or later from one play to the next.
         """
-        end = min(speech_end, _SPEECH_FROM + round(REFERENCE_SECONDS * SAMPLE_RATE / FRAME))
-        if end < _SPEECH_FROM + MIN_PROBE_FRAMES:
+        tuning = self.tuning
+        end = min(speech_end, self._speech_from + round(tuning.reference_seconds * SAMPLE_RATE / FRAME))
+        if end < self._speech_from + tuning.min_probe_frames:
             return None
-        return Fingerprint.of(np.concatenate(frames[_SPEECH_FROM - REFERENCE_LEAD : end]))
+        return Fingerprint.of(np.concatenate(frames[self._speech_from - tuning.reference_lead : end]))
 
     def _remember(self, reference: Fingerprint) -> None:
-        """Keep a reference of the loop (the latest ``MAX_FINGERPRINTS``)."""
+        """Keep a reference of the loop (the latest ``max_fingerprints``)."""
         self.announcements.append(reference)
-        del self.announcements[:-MAX_FINGERPRINTS]
-
-    def review(self, human: bool) -> None:
-        """A transcript confirmed (``True``) or vetoed (``False``) the last human_detected."""
-        if human or self.state is not _State.HUMAN:
-            return
-        self.state = _State.HOLD
-        if self._last_human is not None:
-            self._learn(self._last_human)
-            self._hear(self._last_human)
+        del self.announcements[: -self.tuning.max_fingerprints]
