@@ -454,7 +454,10 @@ def tune_report(holds: int, seed: int) -> None:
             f", person {made.person} at {made.person_at:.1f} s" if made.person_at is not None else ", nobody"
         )
         for time_, confidence in outcome.false_alarms:
-            print(f"FALSE {what}: reported at {time_:.1f} s ({confidence:.2f})")
+            print(
+                f"FALSE {what}: reported at {time_:.1f} s ({confidence:.2f}, {outcome.why(time_)})"
+                f" in {made.where(time_)}"
+            )
         if made.person_at is not None and outcome.latency is None:
             print(f"MISSED {what}{' (same voice)' if made.same_voice else ''}")
 

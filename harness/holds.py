@@ -42,6 +42,17 @@ class Hold:
     person: str  # the person's voice source ("" when nobody comes)
     person_kind: str
     same_voice: bool  # the person is the announcement's synthetic voice
+    announced_at: tuple[float, ...] = ()  # where each announcement begins, seconds
+    announcement_seconds: float = 0.0  # how long it lasts
+
+    def where(self, time: float) -> str:
+        """What the hold played at ``time``: "music", "announcement 2 +1.3 s", "person +0.4 s"."""
+        if self.person_at is not None and time >= self.person_at - 1.0:
+            return f"person {time - self.person_at:+.1f} s"
+        for index, began in enumerate(self.announced_at, 1):
+            if began - 1.0 <= time <= began + self.announcement_seconds + 3.0:
+                return f"announcement {index} {time - began:+.1f} s (of {self.announcement_seconds:.1f} s)"
+        return "music"
 
 
 def first_word(speech: Pcm) -> float:
@@ -86,10 +97,12 @@ def hold(
     parts: list[Pcm] = []
     position = int(rng.integers(0, len(bed) // 2))
     loops = int(rng.integers(0, 6))
+    announced_at: list[float] = []
     for _ in range(loops):
         length = int(rng.uniform(15, 40) * RATE)
         parts.append(np.resize(bed[position:], length))
         position = (position + length) % (len(bed) - RATE)
+        announced_at.append(sum(len(part) for part in parts) / RATE + (0.0 if over_music else 0.5))
         if over_music:
             parts.append(announcement + 0.3 * np.resize(bed[position:], len(announcement)))
         else:
@@ -106,7 +119,18 @@ def hold(
         parts += [np.zeros(int(0.2 * RATE)), greeting, np.zeros(4 * RATE)]
         voice, kind = speaker.name, speaker.kind.value
     audio = through_channel(np.concatenate(parts), Channel.wide(rng), rng)
-    return Hold(audio, start, loops, tune.name, announcer.name, voice, kind, same)
+    return Hold(
+        audio,
+        start,
+        loops,
+        tune.name,
+        announcer.name,
+        voice,
+        kind,
+        same,
+        tuple(announced_at),
+        len(announcement) / RATE,
+    )
 
 
 @dataclass(slots=True)
@@ -115,6 +139,11 @@ class Outcome:
 
     hold: Hold
     humans: list[tuple[float, float]]  # (time, confidence) of each human_detected
+    trail: list[tuple[float, str]]  # the monitor's transitions: (time, trigger)
+
+    def why(self, time: float) -> str:
+        """The trigger of the monitor's transition at ``time`` (the path that reported a person)."""
+        return next((str(trigger) for at, trigger in reversed(self.trail) if at == time), "?")
 
     @property
     def false_alarms(self) -> list[tuple[float, float]]:
@@ -196,5 +225,5 @@ def score_holds(
         humans = [
             (event.time, event.confidence) for event in watcher.events if event.kind == "human_detected"
         ]
-        outcomes.append(Outcome(made, humans))
+        outcomes.append(Outcome(made, humans, list(watcher.trail)))
     return HoldScores(outcomes, audio_seconds, cpu)

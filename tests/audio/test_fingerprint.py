@@ -19,6 +19,7 @@ import pytest
 
 from custom_components.hold_slayer.audio.fingerprint import (
     PRINT_MAX_FRAMES,
+    Envelope,
     fingerprint_likeness,
     prompt_audio,
     prompt_fingerprint,
@@ -225,3 +226,38 @@ def test_utterances_are_placed_as_the_line_played_them() -> None:
     assert not laid_out[2 * RATE : 3 * RATE].any()
     assert utterances_fingerprint([]) is None
     assert utterances_fingerprint([_Utterance(whole[: RATE // 2], 1.0)]) is None
+
+
+def _rows(signal: Floats | npt.NDArray[np.int16]) -> Floats:
+    audio = np.asarray(signal, dtype=np.float64)
+    if np.issubdtype(np.asarray(signal).dtype, np.integer):
+        audio = audio / 32768
+    return audio[: len(audio) // 160 * 160].reshape(-1, 160)
+
+
+@pytest.mark.parametrize("replay", REPLAYS, ids=lambda replay: replay.name)
+def test_an_envelope_replayed_lines_up_with_the_recording(replay: Replay) -> None:
+    """The monitor's spectrogram check (a recording played again down a lossy line): any 0.7 s
+    of the replay lines up with the first play at 0.88 or better (the monitor's threshold)."""
+    for index, name in enumerate(RECORDED[:4]):
+        first = Envelope.of(_rows(_replayed(_recorded(name), Replay("first"), index)))
+        again = _rows(_replayed(_recorded(name), replay, 100 + index))
+        for start in (50, 120):
+            assert first.likeness(Envelope.of(again[start : start + 35])) >= 0.88, (name, start)
+
+
+def test_an_envelope_of_other_speech_does_not_line_up() -> None:
+    """Other words, of the same voice talent or another voice, stay under the threshold at every
+    0.7 s tried. (Prompts that share a phrase, "press 1 to …", do line up there: the same
+    recording of it, which is what the check is for.)"""
+    first = Envelope.of(_rows(_replayed(_recorded("vm-opts"), Replay("first"), 0)))
+    others = {
+        **{name: _recorded(name) for name in ("queue-periodic-announce", "tt-allbusy", "dir-usingkeypad")},
+        **{text: espeak(text, VOICE) for text in (SPOKEN[2], SPOKEN[3], SPOKEN[5])},
+    }
+    for index, (name, signal) in enumerate(others.items(), 1):
+        other = _rows(_replayed(signal, Replay("other"), index))
+        starts = range(0, len(other) - 35, 10)
+        assert max(first.likeness(Envelope.of(other[start : start + 35])) for start in starts) < 0.88, name
+    assert first.likeness(Envelope.of(np.zeros((1, 160)))) == 0.0  # too short to say
+    assert Envelope.of(np.zeros((10, 160))).likeness(Envelope.of(np.zeros((35, 160)))) == 0.0

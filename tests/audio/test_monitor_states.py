@@ -6,6 +6,8 @@ happen with the real classifier on corpus holds in test_monitor.py and bench/aud
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -19,6 +21,7 @@ from custom_components.hold_slayer.audio.monitor import (
     MonitorEvent,
     State,
     Trigger,
+    Tuning,
 )
 from custom_components.hold_slayer.audio.tones import FRAME
 from harness import corpus
@@ -547,3 +550,25 @@ def test_an_event_began_at_its_onset_or_when_it_was_known() -> None:
     """``began``: the person's first word where the monitor knows it, else the event's time."""
     assert MonitorEvent(5.0, EventKind.HUMAN_DETECTED, onset=4.2).began == 4.2
     assert MonitorEvent(5.0, EventKind.HOLD_ENDED).began == 5.0
+
+
+def test_a_replay_whose_landmarks_do_not_match_is_known_by_its_spectrogram() -> None:
+    """The loop's announcement again, with landmark matching switched off (as a lossy line or a
+    codec can make it fail): its spectrogram lines up with the first play, so it is no new voice.
+    Without the spectrogram check it would be reported; a real new voice still is."""
+    blind = Tuning(match_threshold=2.0, similar_threshold=2.0, replay_aligned=2.0)
+    script, audio = _hold_with_loop()
+    announcement = audio[1]
+    script += _seconds(Label.SPEECH, 3) + _seconds(Label.MUSIC, 2)
+
+    def humans(tuning: Tuning, voice: Floats) -> int:
+        monitor = HoldMonitor(classifier=ScriptedClassifier(script), tuning=tuning)  # type: ignore[arg-type]
+        signal = np.concatenate([*audio, voice, audio[2][: 8000 * 2]])
+        frames = signal[: len(signal) // FRAME * FRAME].reshape(-1, FRAME)
+        for start in range(0, len(frames), 50):
+            monitor.push_block(frames[start : start + 50])
+        return [event.kind for event in monitor.events].count(EventKind.HUMAN_DETECTED)
+
+    assert humans(blind, announcement) == 0
+    assert humans(replace(blind, envelope_likeness=1.01), announcement) == 1
+    assert humans(blind, _voice(1, 3)) == 1

@@ -166,6 +166,8 @@ def test_a_suspected_person_is_confirmed_or_retracted_when_the_music_is_back() -
     view.audio_time, view.labels = 101.0, _labels(99, 101, Label.SPEECH)
     assert judge.on_tick(view, decided=True) == []
     view.audio_time, view.labels = 102.0, _labels(99, 102, Label.SPEECH)
+    assert judge.on_tick(view, decided=True) == []  # still talking: no pause for a reply yet
+    view.audio_time, view.labels = 103.0, _labels(99, 102, Label.SPEECH) + _labels(102, 103, Label.NOISE)
     assert judge.on_tick(view, decided=True) == [ConfirmPerson()]
     view.audio_time, view.labels = 106.0, _labels(99, 103, Label.SPEECH) + _labels(103, 106, Label.MUSIC)
     assert judge.on_tick(view, decided=True) == [Retract("the hold music came back"), LearnHoldSegment()]

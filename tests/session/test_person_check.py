@@ -1,11 +1,13 @@
-"""A reported person is a suspicion: confirmed after a quiet while, withdrawn when the hold returns."""
+"""A reported person is a suspicion: confirmed on a pause for our reply, withdrawn when the hold is back."""
 
 from __future__ import annotations
 
 from custom_components.hold_slayer.audio.classifier import Label
 from custom_components.hold_slayer.session.person_check import (
     CONFIRM_AFTER,
+    CONFIRM_ANYWAY,
     RETRACT_WINDOW,
+    TURN_PAUSE,
     PersonCheck,
     Verdict,
 )
@@ -17,15 +19,33 @@ def _decisions(start: float, end: float, label: Label) -> list[tuple[float, Labe
     return [(round(start + i / 10, 1), label) for i in range(round((end - start) * 10))]
 
 
-def test_confirmed_when_the_hold_stays_away() -> None:
+def test_confirmed_when_the_line_pauses_for_a_reply() -> None:
+    """ "Thanks for holding, this is Sam. Who am I speaking with?", then quiet: a person."""
     check = PersonCheck()
     check.suspect(10.0, "this is Sam")
-    speech = _decisions(0, 20, Label.SPEECH)
-    assert check.judge(10.0 + CONFIRM_AFTER - 0.1, speech) is None
+    heard = _decisions(0, 9, Label.MUSIC) + _decisions(9, 13, Label.SPEECH) + _decisions(13, 20, Label.NOISE)
+    assert check.judge(12.5, heard) is None  # still talking
+    assert check.judge(13.0 + TURN_PAUSE - 0.2, heard) is None  # a gap, not yet a pause
     assert not check.confirmed
-    assert check.judge(10.0 + CONFIRM_AFTER, speech) is Verdict.CONFIRMED
+    assert check.judge(13.0 + TURN_PAUSE, heard) is Verdict.CONFIRMED
     assert check.confirmed
-    assert check.judge(10.0 + CONFIRM_AFTER + 1, speech) is None  # said once
+    assert check.judge(13.0 + TURN_PAUSE + 1, heard) is None  # said once
+
+
+def test_a_pause_before_confirm_after_waits_for_it() -> None:
+    check = PersonCheck()
+    check.suspect(10.0, "hello?")
+    heard = _decisions(9, 10.5, Label.SPEECH) + _decisions(10.5, 20, Label.SILENCE)
+    assert check.judge(10.0 + CONFIRM_AFTER - 0.1, heard) is None
+    assert check.judge(10.0 + CONFIRM_AFTER, heard) is Verdict.CONFIRMED
+
+
+def test_a_voice_that_talks_on_without_the_music_is_confirmed_in_the_end() -> None:
+    check = PersonCheck()
+    check.suspect(10.0, "this is Sam")
+    speech = _decisions(0, 30, Label.SPEECH)
+    assert check.judge(10.0 + CONFIRM_ANYWAY - 0.1, speech) is None
+    assert check.judge(10.0 + CONFIRM_ANYWAY, speech) is Verdict.CONFIRMED
 
 
 def test_withdrawn_when_the_music_comes_back_within_the_window() -> None:
@@ -34,7 +54,8 @@ def test_withdrawn_when_the_music_comes_back_within_the_window() -> None:
     heard = (
         _decisions(0, 10, Label.MUSIC) + _decisions(10, 14, Label.SPEECH) + _decisions(14, 17, Label.MUSIC)
     )
-    assert check.judge(15.0, heard) is Verdict.CONFIRMED  # speech, then a second of music: not yet
+    assert check.judge(15.0, heard) is None  # speech, then a second of music: neither yet
+    assert not check.confirmed  # a recording going back to its music never awaited a reply
     assert check.judge(16.5, heard) is Verdict.MUSIC_BACK
     check.withdraw()
     assert check.suspected is None

@@ -426,6 +426,10 @@ async def test_a_person_raised_on_a_recording_is_withdrawn_and_never_raised_agai
     retracted = next(e for e in session.events if e.type is EventType.HUMAN_RETRACTED)
     assert retracted.data["reason"] == "the hold music came back"
     assert states.count(SessionState.ON_HOLD) == 2  # back on hold after the recording
+    # The recording never paused for a reply, so it was never confirmed nor greeted: the
+    # hand-off's first words come after Sam was reported.
+    sam = max(i for i, kind in enumerate(types) if kind is EventType.HUMAN_DETECTED)
+    assert EventType.SAID not in types[:sam]
     await session.hangup()
     await run
 

@@ -109,9 +109,20 @@ def frame_features(block: Floats, previous_shape: Floats | None = None) -> tuple
     signs = np.signbit(block)
     zcr = np.count_nonzero(signs[:, 1:] != signs[:, :-1], axis=1) / FRAME
     voicing, lag = _voicing(block, energy)
-    mel = np.log(spectrum @ _MEL + 1e-10)
+    mel = _log_mel(spectrum)
     features = np.column_stack((level_db, flatness, centroid, flux, zcr, voicing, lag, mel @ _CEPSTRUM, mel))
     return features, shape[-1]
+
+
+def _log_mel(spectrum: Floats) -> Floats:
+    """The 20 log mel band energies (natural log) of power spectra (frames x FFT bins)."""
+    mel: Floats = np.log(spectrum @ _MEL + 1e-10)
+    return mel
+
+
+def log_mel(block: Floats) -> Floats:
+    """The 20 log mel band energies of N frames (N x 160 floats in -1..1): N x 20."""
+    return _log_mel(np.abs(np.fft.rfft(block * _WINDOW, FFT_SIZE, axis=1)) ** 2)
 
 
 def _voicing(block: Floats, energy: Floats) -> tuple[Floats, Floats]:

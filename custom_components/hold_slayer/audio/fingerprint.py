@@ -21,7 +21,7 @@ from typing import Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from .features import FFT_SIZE
+from .features import FFT_SIZE, log_mel
 from .tones import FRAME, SAMPLE_RATE
 
 HOP: Final = 80  # 10 ms: overlapping frames, so peaks do not depend on where a frame starts
@@ -42,6 +42,10 @@ TARGET_FRAMES: Final = (2, 24)  # the paired peak lies this many hops later
 TARGET_BINS: Final = 24
 MIN_LANDMARKS: Final = 30
 RUNNER_UP_GAP: Final = 5  # hops: the runner-up alignment lies further than this from the best
+
+# An envelope's floor (natural log of a band's energy; about a -60 dBFS line): lost packets and
+# a digitally silent line are the floor, not detail that must line up.
+ENVELOPE_FLOOR: Final = -9.0
 
 Floats = npt.NDArray[np.float64]
 
@@ -352,3 +356,40 @@ def fingerprint_likeness(a: str, b: str) -> float:
         agreement = overlap * _BITS_PER_FRAME - 2 * errors  # agreeing minus disagreeing bits
         best = max(best, agreement / (max(overlap, longest - PRINT_SLACK) * _BITS_PER_FRAME))
     return min(1.0, best)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """The log mel spectrogram of a stretch of audio (20 ms frames x 20 bands).
+
+    A recording played again down the same line keeps the shape of its spectrogram, level
+    aside, where a codec or lost packets may cost it the exact spectral peaks landmarks need;
+    another voice, or other words of the same voice, do not keep it.
+    """
+
+    mel: Floats
+
+    @classmethod
+    def of(cls, rows: Floats) -> Envelope:
+        """The envelope of N 20 ms frames (N x 160 floats in -1..1)."""
+        return cls(np.maximum(log_mel(rows), ENVELOPE_FLOOR))
+
+    def __len__(self) -> int:
+        return len(self.mel)
+
+    def likeness(self, probe: Envelope) -> float:
+        """The best correlation of ``probe`` with any stretch of ours as long (-1..1; 0 if shorter).
+
+        Pearson's over the whole spectrogram stretch: a level offset (an AGC, another gain)
+        does not change it, a different spectral pattern over time does.
+        """
+        length = len(probe)
+        if length < 2 or len(self) < length:
+            return 0.0
+        stretches = np.lib.stride_tricks.sliding_window_view(self.mel, probe.mel.shape)[:, 0]
+        stretches = stretches.reshape(len(stretches), -1)
+        stretches = stretches - stretches.mean(axis=1, keepdims=True)
+        wanted = probe.mel.ravel() - probe.mel.mean()
+        norms = np.linalg.norm(stretches, axis=1) * np.linalg.norm(wanted)
+        correlation = (stretches @ wanted) / np.maximum(norms, 1e-12)
+        return float(np.max(correlation))

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .classifier import STEP_FRAMES, Decision, FrameClassifier, Label
-from .fingerprint import HOP, Fingerprint
+from .fingerprint import HOP, Envelope, Fingerprint
 from .tones import FRAME, SAMPLE_RATE
 
 Floats = npt.NDArray[np.float64]
@@ -96,6 +96,7 @@ class Tuning:
     heard_segments: int = 32  # kept: flickers, announcements, voices over music, withdrawn people
     heard_seconds: float = 60.0  # of each, from its speech
     replay_aligned: float = 0.6  # aligned share of a replay (other speech: up to ~0.45)
+    envelope_likeness: float = 0.88  # spectrogram correlation of a replay through a lossy line
 
     # After a person
     music_return_wait: float = 3.0  # music back this long withdraws a person (or the hold restarts)
@@ -207,6 +208,7 @@ class _Candidate:
     similar: bool = False  # a probe lined up with an announcement, if not distinctly
     matched_windows: set[int] = field(default_factory=set)  # where probes matched (0.1 s steps)
     after_over_music: bool = False  # began as speech over music turned clear: the music went on
+    likeness: float = 0.0  # the best envelope likeness to anything heard before (when asked)
     # ``confidence`` without the "speech over music" decisions that were the voice leaving the window
     voice_confidence: list[float] = field(default_factory=list)
     speech_end: int = 0  # frames up to the last speech decision (the music after is no reference)
@@ -242,6 +244,7 @@ class HoldMonitor:
         self._music_after = 0.0  # seconds of music since the voice over it
         self._over_music_heard: list[Fingerprint] = []  # voices over music, until one repeats
         self._heard: deque[Fingerprint] = deque(maxlen=tuning.heard_segments)  # segments that were no person
+        self._envelopes: deque[Envelope] = deque(maxlen=tuning.heard_segments)  # … their spectrograms
         # Probes and references start with the step the classifier first named speech, not at the
         # onset it estimates: the 0.3 s before are often the tail of the hold music, which loops,
         # so a person would match an announcement through the music in front of both.
@@ -436,6 +439,9 @@ class HoldMonitor:
             self._loop_labels[1] += decisions
         self._over_music_heard = [*self._over_music_heard, heard][-self.tuning.over_music_heard :]
         self._heard.append(heard)
+        self._envelopes.append(
+            Envelope.of(np.vstack(audio[self._speech_from - self.tuning.reference_lead :]))
+        )
         return events
 
     def _repeats(self, heard: Fingerprint) -> bool:
@@ -604,6 +610,7 @@ class HoldMonitor:
             <= tuning.fast_over_music * len(candidate.labels)
             and self._confident(candidate)
             and not self._replayed(candidate)
+            and not self._sounds_heard(candidate)
         )
 
     def _human(
@@ -711,6 +718,24 @@ class HoldMonitor:
         if len(segment.frames) >= self._speech_from + self.tuning.min_probe_frames:
             end = self._speech_from + round(self.tuning.heard_seconds * SAMPLE_RATE / FRAME)
             self._heard.append(Fingerprint.of(np.concatenate(segment.frames[self._speech_from : end])))
+            # From the reference lead: the next play's speech may be named a little sooner.
+            lead = self._speech_from - self.tuning.reference_lead
+            self._envelopes.append(Envelope.of(np.vstack(segment.frames[lead:end])))
+
+    def _sounds_heard(self, candidate: _Candidate) -> bool:
+        """Whether the candidate's latest speech has the spectrogram of something heard before.
+
+        Asked last, as ``_replayed`` is: a recording played again through a lossy line or a codec
+        may keep too few landmarks to match, but keeps its spectrogram's shape.
+        """
+        end = candidate.speech_end
+        if not self._envelopes or end < self._speech_from + self.tuning.min_probe_frames:
+            return False
+        probe = Envelope.of(
+            np.vstack(candidate.frames[max(self._speech_from, end - self.tuning.probe_frames) : end])
+        )
+        candidate.likeness = max(known.likeness(probe) for known in self._envelopes)
+        return candidate.likeness >= self.tuning.envelope_likeness
 
     def _replayed(self, candidate: _Candidate) -> bool:
         """Whether the candidate's latest 1.5 s of speech replay a segment that was no person.

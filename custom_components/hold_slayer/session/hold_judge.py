@@ -10,7 +10,7 @@ waiting for:
 - A person the monitor reports is read first when a recogniser is there: new announcements
   sound like a person, their words do not. Transcript cues ("this is Sam, how can I help?")
   raise a person the monitor missed, but never words the hold has played before.
-- A reported person is a suspicion (:class:`PersonCheck`): confirmed after a quiet while,
+- A reported person is a suspicion (:class:`PersonCheck`): confirmed when they pause for a reply,
   retracted when the music comes back, the same words play again, or the words turn out to be
   an announcement's (a queue position, a wait time, a menu).
 - A line that asks for keys ("enter your date of birth") soon after a hold began, or right

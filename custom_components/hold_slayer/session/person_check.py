@@ -1,12 +1,14 @@
-"""Whether a person reported on hold holds up: confirmed after a quiet while, or withdrawn.
+"""Whether a person reported on hold holds up: confirmed on a pause for our reply, or withdrawn.
 
 The acoustic monitor and the transcript report a person the moment they hear one; both can be
 fooled by a recording (an announcement in a friendly voice: "Hi, this is Jessica, please stay on
-the line"). So a report is a suspicion first. It is confirmed once ``CONFIRM_AFTER`` seconds
-pass without the hold coming back (only then is the agent greeted), and withdrawn when, within
-``RETRACT_WINDOW``, the hold music comes back (a person never plays music) or the same words
-play again (a recording). Words heard twice on a hold belong to the hold: they never raise a
-person, however friendly they sound.
+the line"). So a report is a suspicion first. It is confirmed (only then is the agent greeted)
+when the line pauses for our reply, as a person does and a recording going back to its music
+does not: ``TURN_PAUSE`` of quiet, neither a voice nor music, at least ``CONFIRM_AFTER`` after
+the report; or when a voice talks on for ``CONFIRM_ANYWAY`` without the hold coming back. It is
+withdrawn when, within ``RETRACT_WINDOW``, the hold music comes back (a person never plays
+music) or the same words play again (a recording). Words heard twice on a hold belong to the
+hold: they never raise a person, however friendly they sound.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from custom_components.hold_slayer.audio.classifier import Label
 from custom_components.hold_slayer.ivr.menu import likeness
 
 CONFIRM_AFTER: Final = 2.0
+TURN_PAUSE: Final = 1.0  # quiet seconds in which a person awaits our reply (a gap in a recording is shorter)
+CONFIRM_ANYWAY: Final = 8.0  # a voice this long after the report, the music not back, is a person
+_QUIET: Final = frozenset({Label.SILENCE, Label.NOISE})
 RETRACT_WINDOW: Final = 15.0
 MUSIC_BACK: Final = 2.0  # seconds of classifier decisions that must be (almost) all music …
 MUSIC_BACK_SHARE: Final = 0.8  # … this share of them
@@ -81,8 +86,13 @@ class PersonCheck:
         if enough and recent.count(Label.MUSIC) >= MUSIC_BACK_SHARE * len(recent):
             return Verdict.MUSIC_BACK
         if since >= CONFIRM_AFTER and not self.confirmed:
-            self.confirmed = True
-            return Verdict.CONFIRMED
+            pause = [label for time, label in decisions if time > now - TURN_PAUSE]
+            paused = len(pause) >= 0.9 * TURN_PAUSE * DECISIONS_PER_SECOND and all(
+                label in _QUIET for label in pause
+            )
+            if paused or since >= CONFIRM_ANYWAY:
+                self.confirmed = True
+                return Verdict.CONFIRMED
         return None
 
     def withdraw(self) -> None:
