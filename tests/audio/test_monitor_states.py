@@ -572,3 +572,25 @@ def test_a_replay_whose_landmarks_do_not_match_is_known_by_its_spectrogram() -> 
     assert humans(blind, announcement) == 0
     assert humans(replace(blind, envelope_likeness=1.01), announcement) == 1
     assert humans(blind, _voice(1, 3)) == 1
+
+
+def test_a_known_announcement_needs_matches_that_do_not_overlap() -> None:
+    """A person whose first half second happens to line up with the loop (adjacent 0.6 s
+    stretches share most of their landmarks, so they are one match, not two) is no announcement;
+    needing matches only 0.1 s apart, as before, took it for one."""
+    script, audio = _hold_with_loop()
+    announcement = audio[1]
+    voice = np.concatenate([announcement[4000:8000], _voice(1, 3)])
+    script += _seconds(Label.SPEECH, 3.5) + _seconds(Label.SILENCE, 3)
+    signal = np.concatenate([*audio, voice, np.zeros(8000 * 3)])
+
+    def trail(tuning: Tuning) -> list[Trigger]:
+        monitor = HoldMonitor(classifier=ScriptedClassifier(script), tuning=tuning)  # type: ignore[arg-type]
+        frames = signal[: len(signal) // FRAME * FRAME].reshape(-1, FRAME)
+        for start in range(0, len(frames), 50):
+            monitor.push_block(frames[start : start + 50])
+        return [trigger for _, trigger in monitor.trail]
+
+    assert Trigger.KNOWN not in trail(TUNING)
+    assert Trigger.REPLY_PAUSE in trail(TUNING) or Trigger.NEW_VOICE in trail(TUNING)
+    assert Trigger.KNOWN in trail(replace(TUNING, match_spread=1))

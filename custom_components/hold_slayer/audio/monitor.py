@@ -89,6 +89,7 @@ class Tuning:
     min_probe_landmarks: int = 60  # 0.6 s of speech has 100-200: fewer is mostly a pause
     min_dense_windows: int = 2  # unmatched stretches full of speech a fast person needs
     matches_needed: int = 2  # matched stretches that make a known announcement: one may be chance
+    match_spread: int = 3  # 0.1 s steps between the first and last of them: overlapping ones share landmarks
     match_threshold: float = 0.3  # distinct alignment of the same audio: 0.6-1.0, other speech < 0.3
     similar_threshold: float = 0.5  # aligned share that keeps a voice off the fast path
 
@@ -699,7 +700,11 @@ class HoldMonitor:
             if distinct >= tuning.match_threshold:
                 # One stretch may line up by chance (speech is repetitive); two cannot.
                 candidate.matched_windows.add((base + first) // 10)
-                if len(candidate.matched_windows) >= tuning.matches_needed:
+                windows = candidate.matched_windows
+                if (
+                    len(windows) >= tuning.matches_needed
+                    and max(windows) - min(windows) >= tuning.match_spread
+                ):
                     return True
                 continue
             if aligned >= tuning.similar_threshold:
