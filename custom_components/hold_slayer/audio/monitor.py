@@ -104,6 +104,7 @@ class Tuning:
 
 
 TUNING: Final = Tuning()
+TRAIL_LENGTH: Final = 256
 _STEP_SECONDS: Final = STEP_FRAMES * FRAME / SAMPLE_RATE
 _NON_SPEECH: Final = frozenset({Label.MUSIC, Label.SILENCE, Label.NOISE, Label.RINGBACK})
 _MUSICAL: Final = frozenset({Label.MUSIC, Label.SPEECH_OVER_MUSIC})
@@ -227,7 +228,8 @@ class HoldMonitor:
         self.classifier = classifier or FrameClassifier()
         self.tuning = tuning
         self.state = State.WAITING
-        self.trail: list[tuple[float, Trigger]] = []  # every transition taken, for tests and tools
+        # The latest transitions taken (for tests, tools and diagnostics; a long hold takes thousands).
+        self.trail: deque[tuple[float, Trigger]] = deque(maxlen=TRAIL_LENGTH)
         self.announcements: list[Fingerprint] = []
         self._votes: deque[Label] = deque(maxlen=tuning.smoothing)
         self._calm_since: float | None = None
