@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from .labelled_audio import at_level, excerpt, music_clip, voice_clip
 from .sources import Kind, Source, sentences, synthesise
 
 if TYPE_CHECKING:  # the caller imports the audio package (without Home Assistant where it must)
-    from custom_components.hold_slayer.audio.monitor import HoldMonitor
+    from custom_components.hold_slayer.audio.monitor import MonitorEvent
 
 SAME_VOICE_SHARE: Final = 0.15  # of people, when the announcer is a synthesiser
 FRAME: Final = 160  # samples the monitor takes at a time (20 ms)
@@ -133,6 +133,18 @@ def hold(
     )
 
 
+class Monitor(Protocol):
+    """What scoring needs of a hold monitor (``HoldMonitor``, or a test's stand-in)."""
+
+    @property
+    def events(self) -> Sequence[MonitorEvent]: ...  # noqa: D102
+
+    @property
+    def trail(self) -> Sequence[tuple[float, str]]: ...  # noqa: D102
+
+    def push_block(self, block: Pcm, /) -> object: ...  # noqa: D102
+
+
 @dataclass(slots=True)
 class Outcome:
     """What the hold monitor made of one hold: the hold, when it reported people, and how sure."""
@@ -207,7 +219,7 @@ def score_holds(
     music: Sequence[Source],
     announcers: Sequence[Source],
     people: Sequence[Source],
-    monitor: Callable[[], HoldMonitor],
+    monitor: Callable[[], Monitor],
 ) -> HoldScores:
     """Make ``count`` holds (four in five with a person) and run a fresh monitor over each."""
     rng = np.random.default_rng(seed)

@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from custom_components.hold_slayer.audio.monitor import EventKind, MonitorEvent
 from harness.channel import RATE
 from harness.labelled_audio import LABELS, _lpc_from_reflections, clips, comfort_noise, room
 from harness.sources import by_name
@@ -74,3 +75,59 @@ def test_a_hold_loops_one_announcement_and_places_the_person() -> None:
     nobody = hold(rng, person=False, music=CI_MUSIC, announcers=[by_name("espeak-ng-en")], people=CI_VOICES)
     assert nobody.person_at is None
     assert nobody.person == ""
+
+
+class _ReportsAt:
+    """A stand-in monitor that reports a person at fixed times of the hold (the accounting's test)."""
+
+    def __init__(self, times: list[float]) -> None:
+        self.times = times
+        self.heard = 0.0
+        self.events: list[MonitorEvent] = []
+        self.trail: list[tuple[float, str]] = []
+
+    def push_block(self, block: npt.NDArray[np.float64]) -> None:
+        end = self.heard + len(block) * 160 / RATE
+        for time in self.times:
+            if self.heard <= time < end:
+                self.events.append(MonitorEvent(time, EventKind.HUMAN_DETECTED, 0.9))
+                self.trail.append((time, "new_voice"))
+        self.heard = end
+
+
+def test_hold_scores_count_false_alarms_misses_and_latency_by_group() -> None:
+    """harness/holds.py's score_holds: a report more than 1 s before the person is false, the
+    first one after is the latency; holds with nobody count every report; where() names what
+    played."""
+    from harness.holds import score_holds
+
+    announcers = [by_name("espeak-ng-en")]
+    early = score_holds(
+        5, 3, music=CI_MUSIC, announcers=announcers, people=CI_VOICES, monitor=lambda: _ReportsAt([2.0])
+    )
+    people = early.people
+    assert len(people) == 4  # every fifth hold has nobody
+    assert early.false_alarms == 5  # 2 s in: before anyone came
+    assert len(early.missed) == 4
+    assert 0 < early.hold_seconds <= early.audio_seconds
+    assert early.outcomes[0].why(2.0) == "new_voice"
+    made = people[0].hold
+    assert made.person_at is not None
+    assert made.where(made.person_at + 0.5).startswith("person +0.5")
+    announced = next(outcome.hold for outcome in people if outcome.hold.announced_at)
+    assert announced.where(announced.announced_at[0] + 1.0).startswith("announcement 1 +1.0 s")
+    assert made.where(1.0) == "music"
+    # The same holds again (the same seed), each person reported 0.7 s after their first word.
+    times = iter(
+        [
+            [outcome.hold.person_at + 0.7] if outcome.hold.person_at is not None else []
+            for outcome in early.outcomes
+        ]
+    )
+    on_time = score_holds(
+        5, 3, music=CI_MUSIC, announcers=announcers, people=CI_VOICES, monitor=lambda: _ReportsAt(next(times))
+    )
+    assert on_time.false_alarms == 0
+    assert not on_time.missed
+    found = on_time.latencies(after_announcement=True) + on_time.latencies(after_announcement=False)
+    assert found == pytest.approx([0.7] * 4)
