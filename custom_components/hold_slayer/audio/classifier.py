@@ -18,7 +18,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from .features import frame_features, frame_inputs, window_features
+from .features import FRAME_FEATURES, frame_features, frame_inputs, window_features
 from .network import WindowNetwork
 from .tones import FRAME, DtmfDetector, ProgressToneDetector, ToneKind, dtmf_keys
 
@@ -70,10 +70,12 @@ class FrameClassifier:
 
     def __init__(self, model: WindowNetwork | None = None) -> None:
         self.model = model or default_model()
-        self._features: deque[Floats] = deque(maxlen=WINDOW_FRAMES)
-        # The network's view: each frame's embedding, and the inputs the next ones need as context.
-        self._embeddings: deque[Floats] = deque(maxlen=WINDOW_FRAMES)
-        self._inputs: deque[Floats] = deque(maxlen=self.model.context)
+        # The latest frames (rows, at most a window's) of features and of the network's view:
+        # each frame's embedding, and the inputs the next ones need as context. Kept as arrays,
+        # not queues of rows: stacking hundreds of rows per block cost more than the network.
+        self._features: Floats = np.zeros((0, FRAME_FEATURES))
+        self._embeddings: Floats | None = None
+        self._inputs: Floats | None = None
         self._first: Floats | None = None  # the call's first frame's inputs
         self._shape: Floats | None = None
         self._dtmf = DtmfDetector()
@@ -91,23 +93,22 @@ class FrameClassifier:
     def push_block(self, block: Floats) -> list[Decision]:
         """Analyse N frames at once (N x 160); returns the decisions they complete."""
         features, self._shape = frame_features(block, self._shape)
-        history = np.vstack([*self._features, *features]) if self._features else features
+        history = np.concatenate((self._features, features))
         embeddings = self._embed(frame_inputs(features))
-        embedded = np.vstack([*self._embeddings, *embeddings]) if self._embeddings else embeddings
+        embedded = embeddings if self._embeddings is None else np.concatenate((self._embeddings, embeddings))
         offset = len(self._features)  # where this block's first frame sits in ``history``
+        self._features, self._embeddings = history[-WINDOW_FRAMES:], embedded[-WINDOW_FRAMES:]
         decisions: list[Decision | None] = []
         modelled: list[tuple[int, int, float]] = []  # (decision index, window end, time)
         keys = dtmf_keys(block)
         tones = self._tones.push_block(block)
         for index in range(len(block)):
-            self._features.append(features[index])
-            self._embeddings.append(embeddings[index])
             self._dtmf.push_key(keys[index])
             self._dtmf_frames.append(self._dtmf.active)
             self._tone = tones[index]
             self._held_tone = self._tones.held[index] is not None
             self._frames += 1
-            if self._frames % STEP_FRAMES or len(self._features) < STEP_FRAMES * 2:
+            if self._frames % STEP_FRAMES or self._frames < STEP_FRAMES * 2:
                 continue
             time = self._frames * FRAME / 8000
             end = offset + index + 1
@@ -138,10 +139,11 @@ class FrameClassifier:
         context = self.model.context
         first = inputs[0] if self._first is None else self._first
         self._first = first
-        before = [first] * (context - len(self._inputs)) + [*self._inputs]
-        embeddings = self.model.embed(np.vstack([*before, *inputs]))
-        self._inputs.extend(inputs[-context:])
-        return embeddings
+        known = inputs[:0] if self._inputs is None else self._inputs
+        before = np.repeat(first[None, :], context - len(known), axis=0)
+        stacked = np.concatenate((before, known, inputs))
+        self._inputs = stacked[-context:]
+        return self.model.embed(stacked)
 
     def _model_decisions(
         self,

@@ -720,7 +720,8 @@ class ProgressToneDetector:
         edges = (
             (np.abs(np.log10(halves[1:] / halves[:-1])) > EDGE_DB / 10) | repeated | after_repeat
         ).tolist()
-        silent = [not frame.any() for frame in frames[1:]]  # digital silence: every sample 0
+        sounding = np.asarray(frames[1:].any(axis=1))
+        silent = [not sound for sound in sounding]  # digital silence: every sample 0
         kinds: list[ToneKind | None] = []
         self.held = []
         for index, energy, edge, zeros, share in zip(sets, energies, edges, silent, shares, strict=True):
