@@ -19,6 +19,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
+from wyoming.audio import AudioChunk, AudioStart, AudioStop  # type: ignore[import-untyped, unused-ignore]
+from wyoming.event import Event  # type: ignore[import-untyped, unused-ignore]
 
 from custom_components.hold_slayer.speech import (
     HaSpeechToText,
@@ -28,8 +30,7 @@ from custom_components.hold_slayer.speech import (
 )
 from custom_components.hold_slayer.telephony import g711
 from custom_components.hold_slayer.voice.protocols import SpeechError, SpeechToText, TextToSpeech
-from custom_components.hold_slayer.voice.wyoming import WyomingEvent
-from harness.servers.fake_wyoming import fake_wyoming_server, read_until, serving
+from harness.servers.fake_wyoming import fake_wyoming_server, read_until, send, serving
 from harness.words import word_error_rate
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -127,9 +128,7 @@ async def test_real_engine_errors(hass: HomeAssistant, engines: tuple[str, str])
 
 
 async def test_stt_connection_lost(hass: HomeAssistant) -> None:
-    async def hang_up(
-        reader: asyncio.StreamReader, _: asyncio.StreamWriter, received: list[WyomingEvent]
-    ) -> None:
+    async def hang_up(reader: asyncio.StreamReader, _: asyncio.StreamWriter, received: list[Event]) -> None:
         await read_until(reader, received, "audio-stop")  # then close without a transcript
 
     async with fake_wyoming_server(serving("asr", "en", hang_up)) as (port, received):
@@ -139,7 +138,7 @@ async def test_stt_connection_lost(hass: HomeAssistant) -> None:
     assert received[0].type == "transcribe"
     start = next(event for event in received if event.type == "audio-start")
     assert start.data["rate"] == 16000
-    sent = sum(len(event.payload) for event in received if event.type == "audio-chunk")
+    sent = sum(len(event.payload or b"") for event in received if event.type == "audio-chunk")
     assert sent == 16000 * 2  # one second at 16 kHz, 16-bit
 
 
@@ -159,12 +158,11 @@ async def test_tts_unusable_audio(hass: HomeAssistant) -> None:
     """An engine answering 8-bit audio: HA wraps it as an 8-bit WAV, which the call cannot use."""
 
     async def eight_bit(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, received: list[WyomingEvent]
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, received: list[Event]
     ) -> None:
         fmt = {"rate": 16000, "width": 1, "channels": 1}
-        for event in (WyomingEvent("audio-start", fmt), WyomingEvent("audio-chunk", fmt, b"\x10" * 1600)):
-            writer.write(event.encode())
-        writer.write(WyomingEvent("audio-stop").encode())
+        await send(writer, AudioStart(**fmt).event(), AudioChunk(**fmt, audio=b"\x10" * 1600).event())
+        await send(writer, AudioStop().event())
 
     async with fake_wyoming_server(serving("tts", "en_US", eight_bit)) as (port, received):
         tts_id = await add_wyoming(hass, port, "tts")

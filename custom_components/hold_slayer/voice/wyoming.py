@@ -1,98 +1,44 @@
-"""A direct Wyoming client on asyncio streams: speech engines without Home Assistant.
+"""A Wyoming client for headless runs: speech engines without Home Assistant.
 
 Headless runs (``script/simulate``, the tests, the benchmarks) talk to the same Wyoming servers
-the HA add-ons are, without the ``wyoming`` package, whose pin belongs to HA's own integration.
+the HA add-ons are, through the ``wyoming`` package that HA's own wyoming integration uses: its
+TCP client, its event framing and its event types. This module adds what a request needs around
+them: one connection and one deadline per request, events we do not use skipped, every failure
+a ``SpeechError`` naming the server, and audio converted to and from the call's 8 kHz mono.
 
-The protocol: each event is one JSON header line ``{"type": ..., "data_length": n,
-"payload_length": m}`` (``data`` may also sit inline in the header), then ``n`` bytes of JSON
-data merged over the inline data, then ``m`` bytes of binary payload (audio).
+Only APIs present from wyoming 1.5.4 (HA 2025.4's pin) through 1.7.x are used. The package's
+reader answers None both for a clean close and for a line that is not a JSON event, and lets a
+malformed or truncated event escape as KeyError, TypeError, … : ``_next`` turns each into ours.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
+
+# wyoming 1.5.4 has no py.typed (1.7 has): its names are Any to mypy there.
+from wyoming.asr import Transcribe, Transcript  # type: ignore[import-untyped, unused-ignore]
+from wyoming.audio import AudioChunk, AudioStart, AudioStop  # type: ignore[import-untyped, unused-ignore]
+from wyoming.client import AsyncTcpClient  # type: ignore[import-untyped, unused-ignore]
+from wyoming.error import Error  # type: ignore[import-untyped, unused-ignore]
+from wyoming.event import Event  # type: ignore[import-untyped, unused-ignore]
+from wyoming.info import Describe, Info  # type: ignore[import-untyped, unused-ignore]
+from wyoming.tts import Synthesize, SynthesizeVoice  # type: ignore[import-untyped, unused-ignore]
 
 from .pcm import CALL_RATE, STT_RATE, Pcm, resample
 from .protocols import SpeechError
 
 DEFAULT_TIMEOUT: Final = 30.0  # a whole request: connect, send, the engine's work, the answer
 STT_CHUNK_SAMPLES: Final = 1024  # 64 ms at 16 kHz, as HA's Wyoming STT entity sends
-MAX_HEADER_BYTES: Final = 64 * 1024
-MAX_DATA_BYTES: Final = 16 * 1024 * 1024  # a Piper server's info lists every catalogue voice
-MAX_PAYLOAD_BYTES: Final = 16 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class WyomingEvent:
-    """One protocol event: its type, JSON data and binary payload."""
-
-    type: str
-    data: dict[str, Any] = field(default_factory=dict)
-    payload: bytes = b""
-
-    def encode(self) -> bytes:
-        """The event as it goes on the wire."""
-        header: dict[str, Any] = {"type": self.type}
-        data = json.dumps(self.data, ensure_ascii=False).encode() if self.data else b""
-        if data:
-            header["data_length"] = len(data)
-        if self.payload:
-            header["payload_length"] = len(self.payload)
-        return json.dumps(header).encode() + b"\n" + data + self.payload
 
 
 class WyomingProtocolError(SpeechError):
     """The peer sent something that is not a Wyoming event."""
-
-
-async def read_event(reader: asyncio.StreamReader) -> WyomingEvent | None:
-    """The next event, or None when the peer closed the connection between events."""
-    try:
-        line = await reader.readuntil(b"\n")
-    except asyncio.IncompleteReadError as err:
-        if not err.partial:
-            return None
-        raise WyomingProtocolError("connection closed inside an event header") from err
-    except asyncio.LimitOverrunError as err:
-        raise WyomingProtocolError("event header line too long") from err
-    try:
-        header = json.loads(line)
-    except ValueError as err:
-        raise WyomingProtocolError(f"event header is not JSON: {line[:80]!r}") from err
-    if not isinstance(header, dict) or not isinstance(header.get("type"), str):
-        raise WyomingProtocolError(f"event header without a type: {line[:80]!r}")
-    data = header.get("data") or {}
-    if not isinstance(data, dict):
-        raise WyomingProtocolError("event data is not a JSON object")
-    data_length = _length(header, "data_length", MAX_DATA_BYTES)
-    payload_length = _length(header, "payload_length", MAX_PAYLOAD_BYTES)
-    try:
-        if data_length:
-            extra = json.loads(await reader.readexactly(data_length))
-            if not isinstance(extra, dict):
-                raise WyomingProtocolError("event data is not a JSON object")
-            data = {**data, **extra}
-        payload = await reader.readexactly(payload_length) if payload_length else b""
-    except asyncio.IncompleteReadError as err:
-        raise WyomingProtocolError("connection closed inside an event") from err
-    except ValueError as err:
-        raise WyomingProtocolError("event data is not JSON") from err
-    return WyomingEvent(header["type"], data, payload)
-
-
-def _length(header: dict[str, Any], key: str, limit: int) -> int:
-    value = header.get(key) or 0
-    if not isinstance(value, int) or not 0 <= value <= limit:
-        raise WyomingProtocolError(f"bad {key} {value!r}")
-    return value
 
 
 def audio_to_pcm(payload: bytes, *, width: int, channels: int) -> Pcm:
@@ -133,26 +79,23 @@ class WyomingClient:
 
     async def describe(self) -> dict[str, Any]:
         """The server's ``info``: its programs, models and voices."""
-        async with self._session() as (reader, writer):
-            await self._send(writer, WyomingEvent("describe"))
-            event = await self._expect(reader, "info")
-            return event.data
+        async with self._session() as client:
+            await client.write_event(Describe().event())
+            event = await self._expect(client, Info.is_type)
+        data: dict[str, Any] = event.data
+        return data
 
     @asynccontextmanager
-    async def _session(
-        self,
-    ) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    async def _session(self) -> AsyncIterator[AsyncTcpClient]:
         # One deadline for the whole exchange; every failure becomes a SpeechError naming us.
-        writer: asyncio.StreamWriter | None = None
+        client = AsyncTcpClient(self.host, self.port)
         try:
             async with asyncio.timeout(self.timeout):
                 try:
-                    reader, writer = await asyncio.open_connection(
-                        self.host, self.port, limit=MAX_HEADER_BYTES
-                    )
+                    await client.connect()
                 except OSError as err:
                     raise SpeechError(f"{self.name} is unreachable: {err}") from err
-                yield reader, writer
+                yield client
         except TimeoutError as err:
             raise SpeechError(f"{self.name} did not answer within {self.timeout:g} s") from err
         except WyomingProtocolError as err:
@@ -160,28 +103,38 @@ class WyomingClient:
         except OSError as err:
             raise SpeechError(f"{self.name} dropped the connection: {err}") from err
         finally:
-            if writer is not None:
-                writer.close()
-                with contextlib.suppress(OSError):  # reset by the peer: nothing left to release
-                    await writer.wait_closed()
+            with contextlib.suppress(OSError):  # reset by the peer: nothing left to release
+                await client.disconnect()
 
-    @staticmethod
-    async def _send(writer: asyncio.StreamWriter, *events: WyomingEvent) -> None:
-        writer.writelines(event.encode() for event in events)
-        await writer.drain()
-
-    async def _next(self, reader: asyncio.StreamReader) -> WyomingEvent:
-        event = await read_event(reader)
+    async def _next(self, client: AsyncTcpClient) -> Event:
+        """The next event, its data a dict; a server's ``error`` event raised as ours."""
+        try:
+            event = await client.read_event()
+        except asyncio.IncompleteReadError as err:
+            raise WyomingProtocolError("connection closed inside an event") from err
+        except (KeyError, AttributeError, TypeError, RecursionError) as err:
+            # A JSON header the package cannot use: no type, data or lengths of the wrong kind.
+            raise WyomingProtocolError(f"malformed event ({type(err).__name__}: {err})") from err
         if event is None:
-            raise SpeechError(f"{self.name} closed the connection without answering")
-        if event.type == "error":
-            text = event.data.get("text") or "unknown error"
-            raise SpeechError(f"{self.name} failed: {text} ({event.data.get('code')})")
-        return event
+            # The package's reader cannot tell a clean close from a line that is not an event.
+            raise SpeechError(
+                f"{self.name} closed the connection without answering"
+                " (or sent something that is not a Wyoming event)"
+            )
+        kind: object = event.type
+        data: object = {} if event.data is None else event.data
+        if not isinstance(kind, str):
+            raise WyomingProtocolError(f"event type is not a string: {kind!r}")
+        if not isinstance(data, dict):
+            raise WyomingProtocolError("event data is not a JSON object")
+        if Error.is_type(kind):
+            text = data.get("text") or "unknown error"
+            raise SpeechError(f"{self.name} failed: {text} ({data.get('code')})")
+        return Event(type=kind, data=data, payload=event.payload)
 
-    async def _expect(self, reader: asyncio.StreamReader, wanted: str) -> WyomingEvent:
+    async def _expect(self, client: AsyncTcpClient, wanted: Callable[[str], bool]) -> Event:
         # Newer servers interleave events we do not use (transcript-start, …): skip them.
-        while (event := await self._next(reader)).type != wanted:
+        while not wanted((event := await self._next(client)).type):
             continue
         return event
 
@@ -194,20 +147,21 @@ class WyomingStt(WyomingClient):
     async def transcribe(self, audio: Pcm, *, language: str) -> str:
         """The words in ``audio`` (8 kHz mono int16); sent to the server at 16 kHz."""
         wide = resample(audio, CALL_RATE, STT_RATE).astype("<i2").tobytes()
-        fmt = {"rate": STT_RATE, "width": 2, "channels": 1}
         step = STT_CHUNK_SAMPLES * 2
         events = [
-            WyomingEvent("transcribe", {"language": language}),
-            WyomingEvent("audio-start", fmt),
+            Transcribe(language=language).event(),
+            AudioStart(rate=STT_RATE, width=2, channels=1).event(),
             *(
-                WyomingEvent("audio-chunk", fmt, wide[offset : offset + step])
+                AudioChunk(rate=STT_RATE, width=2, channels=1, audio=wide[offset : offset + step]).event()
                 for offset in range(0, len(wide), step)
             ),
-            WyomingEvent("audio-stop"),
+            AudioStop().event(),
         ]
-        async with self._session() as (reader, writer):
-            await self._send(writer, *events)
-            transcript = await self._expect(reader, "transcript")
+        async with self._session() as client:
+            for event in events:
+                await client.write_event(event)
+            transcript = await self._expect(client, Transcript.is_type)
+        # Not Transcript.from_event: a transcript without text is an empty one, not an error.
         return str(transcript.data.get("text") or "").strip()
 
 
@@ -218,14 +172,13 @@ class WyomingTts(WyomingClient):
 
     async def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Pcm:
         """``text`` spoken as 8 kHz mono int16, whatever format the server answers in."""
-        wanted: dict[str, str] = {"language": language}
-        if voice is not None:
-            wanted["name"] = voice
+        # A named voice overrides the language (the package then sends the name alone).
+        request = Synthesize(text=text, voice=SynthesizeVoice(name=voice, language=language))
         runs: list[tuple[int, list[Pcm]]] = []  # consecutive chunks at one rate
-        async with self._session() as (reader, writer):
-            await self._send(writer, WyomingEvent("synthesize", {"text": text, "voice": wanted}))
-            while (event := await self._next(reader)).type != "audio-stop":
-                if event.type != "audio-chunk":
+        async with self._session() as client:
+            await client.write_event(request.event())
+            while not AudioStop.is_type((event := await self._next(client)).type):
+                if not AudioChunk.is_type(event.type):
                     continue
                 rate, samples = self._chunk_samples(event)
                 if not runs or runs[-1][0] != rate:
@@ -237,11 +190,12 @@ class WyomingTts(WyomingClient):
         return audio
 
     @staticmethod
-    def _chunk_samples(event: WyomingEvent) -> tuple[int, Pcm]:
+    def _chunk_samples(event: Event) -> tuple[int, Pcm]:
         try:
-            rate, width, channels = (int(event.data[key]) for key in ("rate", "width", "channels"))
+            chunk = AudioChunk.from_event(event)
+            rate, width, channels = int(chunk.rate), int(chunk.width), int(chunk.channels)
         except (KeyError, TypeError, ValueError) as err:
             raise WyomingProtocolError("audio-chunk without its format") from err
         if rate <= 0:
             raise WyomingProtocolError(f"audio-chunk at {rate} Hz")
-        return rate, audio_to_pcm(event.payload, width=width, channels=channels)
+        return rate, audio_to_pcm(bytes(chunk.audio), width=width, channels=channels)
