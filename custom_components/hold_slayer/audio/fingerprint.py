@@ -386,10 +386,22 @@ class Envelope:
         length = len(probe)
         if length < 2 or len(self) < length:
             return 0.0
-        stretches = np.lib.stride_tricks.sliding_window_view(self.mel, probe.mel.shape)[:, 0]
-        stretches = stretches.reshape(len(stretches), -1)
-        stretches = stretches - stretches.mean(axis=1, keepdims=True)
-        wanted = probe.mel.ravel() - probe.mel.mean()
-        norms = np.linalg.norm(stretches, axis=1) * np.linalg.norm(wanted)
-        correlation = (stretches @ wanted) / np.maximum(norms, 1e-12)
+        wanted = probe.mel - probe.mel.mean()  # zero mean: its dot with a stretch needs no centring
+        # Sliding sums over every stretch, band by band: no stretch is copied out.
+        dots = sum(
+            np.correlate(self.mel[:, band], wanted[:, band], mode="valid")
+            for band in range(self.mel.shape[1])
+        )
+        cells = wanted.size
+        total = _sliding_sum(self.mel.sum(axis=1), length)
+        squares = _sliding_sum((self.mel**2).sum(axis=1), length)
+        spread = np.sqrt(np.maximum(squares - total**2 / cells, 0.0)) * np.linalg.norm(wanted)
+        correlation = np.asarray(dots) / np.maximum(spread, 1e-12)
         return float(np.max(correlation))
+
+
+def _sliding_sum(values: Floats, length: int) -> Floats:
+    """Sums of every ``length`` consecutive values."""
+    running = np.concatenate(([0.0], np.cumsum(values)))
+    sums: Floats = running[length:] - running[:-length]
+    return sums
