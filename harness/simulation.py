@@ -14,7 +14,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
+import statistics
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -225,6 +227,7 @@ async def _call(
     parts.stt_busy += timed.busy
     result = score(scenario, session, record, failure, timed)
     result.update(menu_speed(scenario, record))
+    result["reaction_s"] = reaction(scenario, record, session)
     result["model_calls"] = session.model_calls
     result["route_steps_replayed"] = len(replay.followed) if replay is not None else 0
     # Whether the replay stopped following the route: a changed menu must make it stop.
@@ -391,3 +394,29 @@ def menu_speed(scenario: Scenario, record: CallRecord | None) -> dict[str, float
         "to_queue_s": round(record.path[queue][1] - record.answered_at, 1),
         "informed_s": round(informed, 1),
     }
+
+
+def reaction(scenario: Scenario, record: CallRecord | None, session: CallSession) -> float | None:
+    """Median seconds from the end of a menu's prompt to our decision on it (an informed human: 1 s).
+
+    The part of the time to the queue that Hold Slayer controls: what follows (keying, saying
+    the answer, the line recognising it) takes a human as long. Each menu or digit prompt on the
+    way counts once, with the first decision after its first reading; a prompt read again
+    (a timeout, an invalid choice) is not counted.
+    """
+    if record is None:
+        return None
+    decided = [
+        session.started_at + event.at for event in session.events if event.type is EventType.MENU_HEARD
+    ]
+    delays: list[float] = []
+    for index, (node_id, entered) in enumerate(record.path):
+        node = scenario.nodes[node_id]
+        if not isinstance(node, MenuNode | CollectNode) or node_id not in record.prompt_seconds:
+            continue
+        ended = entered + record.prompt_seconds[node_id]
+        left = record.path[index + 1][1] if index + 1 < len(record.path) else math.inf
+        first = next((at for at in decided if ended - 0.5 <= at < left), None)
+        if first is not None:
+            delays.append(first - ended)
+    return round(statistics.median(delays), 2) if delays else None

@@ -58,11 +58,14 @@ def summary(results: list[dict[str, Any]], stt_busy: float) -> dict[str, Any]:
     timed = [r for r in results if r["ok"] and r.get("to_queue_s") is not None and r.get("informed_s")]
     ratios = [r["to_queue_s"] / r["informed_s"] for r in timed if r.get("call", 1) == 1]
     over = [r["to_queue_s"] - r["informed_s"] for r in timed if r.get("call", 1) == 2]
+    reactions = [r["reaction_s"] for r in results if r.get("reaction_s") is not None]
     return {
         "secret_leaks": sum(r.get("secret_leaks", 0) for r in results),
         "queue_ratio_median": round(statistics.median(ratios), 2) if ratios else None,
         "queue_ratio_max": round(max(ratios), 2) if ratios else None,
         "replay_over_informed_max_s": round(max(over), 1) if over else None,
+        "reaction_median_s": round(statistics.median(reactions), 2) if reactions else None,
+        "reaction_max_s": round(max(reactions), 2) if reactions else None,
         "calls": len(results),
         "first_calls_passed": sum(r["ok"] for r in first),
         "model_calls_first": sum(r.get("model_calls", 0) for r in first),
@@ -99,24 +102,31 @@ def write_report(results: list[dict[str, Any]], report: dict[str, Any], command:
         f"| {report['queue_ratio_median']} / {report['queue_ratio_max']} |",
         "| answer → queue, replayed route, seconds over an informed human (worst) "
         f"| {report['replay_over_informed_max_s']} |",
+        "| end of a menu's prompt → our decision, per call (median / worst; an informed human: 1 s) "
+        f"| {report['reaction_median_s']} / {report['reaction_max_s']} s |",
         f"| median time from dialling to the person detected | {report['median_time_to_person_s']} s |",
         f"| median detection latency (person starts → detected) | {report['median_detect_latency_s']} s |",
         f"| STT real-time factor (processing s / audio s, tiny.en int8) | {report['stt_real_time_factor']} |",
         f"| STT audio transcribed | {report['stt_audio_s']} s |",
         "",
         "| scenario | call | ok | outcome | reached | model calls | steps replayed | to queue / informed (s) "
-        "| latency (s) | duration (s) | why not |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| reaction (s) | latency (s) | duration (s) | why not |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         latency = f"{r['detect_latency_s']:.2f}" if r["detect_latency_s"] is not None else "-"
         lines.append(
             f"| {r['scenario']} | {r.get('call', 1)} | {'yes' if r['ok'] else 'no'} | {r['outcome']} "
             f"| {r['reached'] or '-'} | {r.get('model_calls', 0)} | {r.get('route_steps_replayed', 0)} "
-            f"| {_speed(r)} | {latency} | {r['duration_s']:.0f} | {(r['failure'] or '').replace('|', '/')} |"
+            f"| {_speed(r)} | {_or_dash(r.get('reaction_s'))} | {latency} | {r['duration_s']:.0f} "
+            f"| {(r['failure'] or '').replace('|', '/')} |"
         )
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     write_section("Simulated calls", command, machine, lines)
+
+
+def _or_dash(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _speed(result: dict[str, Any]) -> str:

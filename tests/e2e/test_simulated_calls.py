@@ -68,6 +68,7 @@ async def test_a_model_places_the_menu_and_the_route_replays_it(
     assert second["dtmf_sent"] == first["dtmf_sent"] == "1"
     # How fast the menu was passed is measured (docs/performance.md holds the figures).
     assert 0 < second["informed_s"] < second["to_queue_s"]
+    assert 0 < second["reaction_s"] < 5  # the decision after the menu's prompt ended
 
 
 async def test_the_secrets_audit_finds_a_leak() -> None:

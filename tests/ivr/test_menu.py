@@ -74,6 +74,7 @@ def test_digit_prompts(text: str, what: str, length: int | None, terminator: str
     [
         ("Thank you for calling Acme Bank. This call may be recorded.", PromptKind.STATEMENT),
         ("Your call is important to us. Please stay on the line.", PromptKind.HOLD),
+        ("Thank you. We will keep your place in line.", PromptKind.HOLD),
         ("It sounds like you're calling about billing. Is that right? Say yes or no.", PromptKind.YES_NO),
         ("Briefly tell us why you are calling.", PromptKind.OPEN),
         ("In a few words, what are you calling about?", PromptKind.OPEN),
@@ -106,7 +107,31 @@ def test_normalise_and_stems() -> None:
     assert stem("services") == stem("service")
     assert stem("shipping") == "ship"
     assert stem("deliveries") == "delivery"
-    assert keywords("I have a question about my last bill") == {"last", "bill"}
+    assert keywords("I have a question about my last bill") == {"question", "last", "bill"}
+
+
+@pytest.mark.parametrize(
+    ("text", "choices"),
+    [
+        (
+            "Billing. Are you calling about a payment, or a question about your bill?",
+            ("payment", "question about your bill"),
+        ),
+        (
+            "Would you like to pay a bill, start service, or report an outage?",
+            ("pay a bill", "start service", "report an outage"),
+        ),
+        ("Is this about an existing order or a new order?", ("existing order", "new order")),
+    ],
+)
+def test_an_either_or_question_is_a_spoken_menu(text: str, choices: tuple[str, ...]) -> None:
+    prompt = parse_prompt(text)
+    assert (prompt.kind, prompt.spoken_choices) == (PromptKind.MENU, choices)
+
+
+def test_a_question_with_no_choices_is_no_menu() -> None:
+    assert parse_prompt("Is that right? Say yes or no.").kind is PromptKind.YES_NO
+    assert parse_prompt("Are you calling from the number on your account?").kind is PromptKind.STATEMENT
 
 
 @pytest.mark.parametrize(

@@ -172,6 +172,23 @@ async def test_a_language_not_offered_is_no_language_choice() -> None:
     assert language_of("Pour le français") == "fr"
 
 
+async def test_an_either_or_question_is_answered_with_the_choice() -> None:
+    goal = "I have a question about my water bill"
+    question = "Billing. Are you calling about a payment, or a question about your bill?"
+    assert await _decide(goal, question) == Say(
+        "question about your bill", reason="goal matches 'question about your bill'"
+    )
+    # The recogniser lost "bill": the goal's question still outweighs a payment (only a synonym).
+    garbled = "Billing. Are you calling your mouth a payment or a question about your meal?"
+    assert await _decide(goal, garbled) == Say(
+        "question about your meal", reason="goal matches 'question about your meal'"
+    )
+    # A weak word never beats the goal's own subject.
+    assert await _decide("a question about my bill", "Is this about your bill, or another question?") == Say(
+        "your bill", reason="goal matches 'your bill'"
+    )
+
+
 def test_relevance_prefers_exact_and_specific() -> None:
     goal = keywords("billing question about my phone bill")
     assert relevance(goal, "billing") > relevance(goal, "new phone") > 0

@@ -33,9 +33,15 @@ from custom_components.hold_slayer.session.commands import (
 )
 from custom_components.hold_slayer.session.events import EventType, SessionState, Speaker
 from custom_components.hold_slayer.session.handoff import REMIND, HandOff
-from custom_components.hold_slayer.session.hold_judge import SILENT_HOLD, UNANSWERED_HOLD, HoldJudge
-from custom_components.hold_slayer.session.navigator import Navigator
+from custom_components.hold_slayer.session.hold_judge import (
+    SILENT_HOLD,
+    UNANSWERED_HOLD,
+    WORDS_DUE,
+    HoldJudge,
+)
+from custom_components.hold_slayer.session.navigator import COMPLETE_QUIET, SETTLE, Navigator
 from custom_components.hold_slayer.session.request import CallRequest, Handoff
+from custom_components.hold_slayer.session.session import CallSession
 from custom_components.hold_slayer.session.states import Phase
 from custom_components.hold_slayer.voice.endpoint import Utterance
 
@@ -59,6 +65,7 @@ class View:
     hold_seconds: float | None = None
     awaiting_us: bool = False
     answered_current_prompt: bool = False
+    answered_at: float | None = None
     has_answered: bool = False
     line_spoke_at: float | None = None
     words_pending: bool = False
@@ -89,6 +96,19 @@ def test_a_hold_while_the_menu_waits_for_us_is_held_back_until_we_answered() -> 
     assert judge.on_tick(view, decided=True) == []  # forgotten
 
 
+def test_a_silence_that_began_after_our_answer_is_judged_as_a_silence() -> None:
+    """Quiet before our answer was the menu waiting; quiet after it may be the hold."""
+    judge = HoldJudge()
+    view = View(audio_time=14.0, labels=_labels(9, 14, Label.SILENCE), answered_current_prompt=True)
+    view.answered_at = 10.0
+    assert judge.on_monitor_event(view, _hold(14.0, 9.0)) == []
+    assert judge.on_tick(view, decided=True) == [DiscardHold()]  # began before we answered
+    assert judge.on_monitor_event(view, _hold(15.0, 10.5)) == []
+    assert judge.on_tick(view, decided=True) == []  # after it: a silence, held back
+    view.audio_time, view.labels = 10.5 + SILENT_HOLD, _labels(9, 10.5 + SILENT_HOLD, Label.SILENCE)
+    assert judge.on_tick(view, decided=True) == [StartHold(10.5, 0.8)]
+
+
 def test_a_menu_we_cannot_answer_that_stays_quiet_becomes_a_hold() -> None:
     judge = HoldJudge()
     view = View(audio_time=20.0, awaiting_us=True, labels=_labels(10, 20, Label.MUSIC))
@@ -110,11 +130,46 @@ def test_silence_alone_is_a_hold_only_once_it_outlasts_a_menus_timeout() -> None
     assert judge.on_tick(view, decided=True) == [StartHold(5.0, 0.8)]
 
 
-def test_silence_broken_by_the_line_speaking_was_a_pause() -> None:
+def test_silence_broken_by_the_line_speaking_was_a_pause_when_no_words_can_be_read() -> None:
+    judge = HoldJudge()
+    view = View(audio_time=10.0, labels=_labels(5, 10, Label.SILENCE), can_transcribe=False)
+    judge.on_monitor_event(view, _hold(10.0, 5.0))
+    view.speaking = True
+    assert judge.on_tick(view, decided=True) == [DiscardHold()]
+
+
+@pytest.mark.parametrize(
+    ("words", "verdict"),
+    [
+        ("Press 9 now to verify your identity and keep your place in line.", [StartHold(5.0, 0.8)]),
+        ("Please continue to hold.", [StartHold(5.0, 0.8)]),
+        ("Please stay on the line, or press 9 to be called back.", [StartHold(5.0, 0.8)]),
+        ("Please enter your date of birth.", [DiscardHold()]),
+        ("For claims, press 1. For billing, press 2.", [DiscardHold()]),
+    ],
+)
+def test_the_words_after_a_silence_decide_whether_it_was_the_hold(words: str, verdict: list[object]) -> None:
+    judge = HoldJudge()
+    view = View(audio_time=10.0, labels=_labels(5, 10, Label.SILENCE), has_answered=True)
+    judge.on_monitor_event(view, _hold(10.0, 5.0))
+    view.speaking, view.audio_time = True, 10.1
+    assert judge.on_tick(view, decided=True) == []  # the words decide, not the sound
+    view.speaking, view.transcribing, view.audio_time = False, 1, 14.0
+    view.labels = [*_labels(5, 10, Label.SILENCE), *_labels(10, 13, Label.SPEECH)]
+    assert judge.on_tick(view, decided=True) == []  # still being read
+    assert judge.on_transcript(view, 10.1, words) == verdict
+    assert judge.on_tick(view, decided=True) == []  # decided once
+
+
+def test_speech_after_a_silence_with_nothing_legible_was_a_pause() -> None:
     judge = HoldJudge()
     view = View(audio_time=10.0, labels=_labels(5, 10, Label.SILENCE))
     judge.on_monitor_event(view, _hold(10.0, 5.0))
-    view.speaking = True
+    view.speaking, view.audio_time = True, 10.1
+    assert judge.on_tick(view, decided=True) == []
+    view.speaking, view.audio_time = False, 11.0  # the recogniser read nothing
+    assert judge.on_tick(view, decided=True) == []
+    view.audio_time = 10.1 + WORDS_DUE
     assert judge.on_tick(view, decided=True) == [DiscardHold()]
 
 
@@ -250,27 +305,54 @@ def test_announcements_are_told() -> None:
 
 def test_the_navigator_decides_once_the_menu_has_settled() -> None:
     navigator = Navigator(model_chain([]))
-    view = View(audio_time=5.0)
+    view = View(audio_time=5.5)
     assert navigator.on_words(view, "For billing, press 1.", _utterance(2.0)) == []
+    # Read 0.5 s after the speech ended: the quiet counts from the speech's end (5.0 s), not from now.
     assert navigator.on_words(view, "For technical support, press 2.", _utterance(4.0)) == []
-    view.audio_time = 5.4
+    assert navigator.line_spoke_at == 5.0
+    view.audio_time = 6.1
     assert navigator.on_tick(view) == []  # not settled
-    view.audio_time, view.speaking = 5.6, True
+    view.audio_time, view.speaking = 6.3, True
     assert navigator.on_tick(view) == []  # the line speaks again
     view.speaking, view.transcribing = False, 1
     assert navigator.on_tick(view) == []  # words still being read
     view.transcribing = 0
+    view.audio_time = 7.4
+    assert navigator.on_tick(view) == []  # quiet counts from when the line last spoke (6.3 s)
+    view.audio_time = 7.6
     assert navigator.on_tick(view) == [Decide("For billing, press 1. For technical support, press 2.")]
     assert navigator.on_tick(view) == []
+
+
+def test_a_sentence_still_being_cut_is_not_quiet() -> None:
+    """The line speaks on; in the pause that ends its sentence the endpointer has not handed the
+    words over yet (nothing is transcribing): the menu has not finished."""
+    navigator = Navigator(model_chain([]))
+    view = View(audio_time=3.5)
+    navigator.on_words(view, "For billing, press 1. For anything else, press 0.", _utterance(2.0))
+    view.speaking = True  # "To repeat these options, press 9" begins
+    for tick in range(36, 54):
+        view.audio_time = tick / 10
+        assert navigator.on_tick(view) == []
+    view.audio_time, view.speaking = 5.4, False  # its pause: not yet an utterance
+    assert navigator.on_tick(view) == []
+    view.audio_time = 5.4 + COMPLETE_QUIET
+    assert navigator.on_tick(view) == [Decide("For billing, press 1. For anything else, press 0.")]
+    # The endpointer hands a sentence over before the navigator would take the quiet for an end.
+    assert CallSession.menu_end_silence < COMPLETE_QUIET
 
 
 @pytest.mark.parametrize(
     ("words", "complete"),
     [
         ("Please enter your account number, followed by the pound key.", True),
+        ("Please enter your 8-digit member number.", True),
+        ("It sounds like you're calling about billing. Is that right?", True),
+        ("In a few words, tell me why you're calling today.", True),
         ("For billing, press 1. For anything else, press 0.", True),
         ("For billing, press 1. To hear these options again, press 9.", True),
         ("For billing, press 1. For technical support, press 2.", False),  # more may follow
+        ("Please enter your account number.", False),  # "followed by pound" may follow
         ("Thank you for calling Acme.", False),
     ],
 )
@@ -278,9 +360,13 @@ def test_a_prompt_that_has_plainly_said_all_is_answered_without_the_settle(
     words: str, complete: bool
 ) -> None:
     navigator = Navigator(model_chain([]))
-    view = View(audio_time=5.0)
-    navigator.on_words(view, words, _utterance(2.0))
+    view = View(audio_time=3.2)
+    navigator.on_words(view, words, _utterance(2.0))  # the speech ended at 3.0 s
+    assert navigator.on_tick(view) == []  # a sentence's pause: more may follow even a whole prompt
+    view.audio_time = 3.0 + COMPLETE_QUIET
     assert (navigator.on_tick(view) == [Decide(words)]) is complete
+    view.audio_time = 3.0 + SETTLE
+    assert navigator.on_tick(view) == ([] if complete else [Decide(words)])
 
 
 async def test_the_navigator_asks_its_chain_and_keeps_the_step() -> None:
@@ -391,7 +477,7 @@ def test_a_callback_offer_alone_does_not_wait_for_our_answer() -> None:
     view = View()
     navigator.on_words(view, "Please stay on the line, or press 9 to be called back.", _utterance())
     assert navigator.awaiting_us(view)  # words not yet decided on
-    view.audio_time = 2.0
+    view.audio_time = 2.5
     [decide] = navigator.on_tick(view)
     assert isinstance(decide, Decide)
     commands, context = navigator.prepare(view, decide.text)

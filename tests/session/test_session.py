@@ -105,6 +105,13 @@ async def test_menu_secret_hold_and_person(caplog: pytest.LogCaptureFixture) -> 
     session.async_listen(
         lambda _: states.append(session.state) if not states or states[-1] is not session.state else None
     )
+    # The endpointer cuts the menu's words short (read while the menu finishes), a hold's whole.
+    end_silences: dict[SessionState, float] = {}
+
+    def keep_end_silence(_: object) -> None:
+        end_silences.setdefault(session.state, session._media.endpointer.end_silence)
+
+    session.async_listen(keep_end_silence)
     run = asyncio.create_task(session.run())
     await _reach(session, SessionState.HUMAN)
     await session.hangup()
@@ -119,6 +126,8 @@ async def test_menu_secret_hold_and_person(caplog: pytest.LogCaptureFixture) -> 
         SessionState.ON_HOLD,
         SessionState.HUMAN,
     ]
+    assert end_silences[SessionState.IVR] == session.menu_end_silence < 1
+    assert end_silences[SessionState.ON_HOLD] == end_silences[SessionState.HUMAN] == session.end_silence
     types = _types(session)
     assert types[0] is EventType.CALL_STARTED
     assert types.count(EventType.HUMAN_DETECTED) == 1
@@ -174,6 +183,35 @@ async def test_person_straight_after_the_menu() -> None:
     assert human.data["source"] == "transcript"
     await session.hangup()
     await run
+
+
+async def test_a_silent_hold_whose_announcements_are_no_questions_is_a_hold() -> None:
+    """After the number, the line goes silent and speaks only to say we keep our place: the words
+    after each silence decide (no question for us), so the silence was the hold all along."""
+    notice = "Press 9 now to verify your identity and keep your place in line."
+    line = FakeLine(
+        [
+            say("Please enter your account number, followed by the pound key.", 6, 3),
+            Step(wait_digits=9, timeout=10),
+            silence(10),
+            say(notice, 9, 3),
+            silence(10),
+            say(notice, 9, 3),
+            silence(4),
+            person("Ironclad home policies, this is Bea. Who am I speaking with?", 4),
+            silence(10),
+        ]
+    )
+    session = _session(line, secrets={"account_number": "77120045"})
+    run = asyncio.create_task(session.run())
+    await _reach(session, SessionState.HUMAN)
+    await session.hangup()
+    await run
+    types = _types(session)
+    assert types.index(EventType.HOLD_STARTED) < types.index(EventType.HUMAN_DETECTED)
+    assert line.digits == "77120045#"  # the notice's "press 9" was never pressed
+    assert session.hold_seconds is not None
+    assert session.hold_seconds > 10
 
 
 async def test_quiet_menu_waiting_for_us_is_not_a_hold() -> None:

@@ -80,6 +80,12 @@ _KEY_HOMOPHONES: Final = {
     "nueve": "9",
 }
 _SPEECH_CHOICES: Final = re.compile(r"\b(?:you can |please )?say\s+(?P<choices>[^.;?]+)")
+# An either-or question is a spoken menu: "are you calling about a payment, or a question about
+# your bill?", "would you like to pay a bill or report an outage?".
+_EITHER_OR: Final = re.compile(
+    r"\b(?:are you calling|is (?:this|it|your call)|do you (?:want|need|have)|would you like)"
+    r"(?: (?:about|regarding|for|with|to))?\s+(?P<choices>[^.;?!]+?\bor\b[^.;?!]+)\?"
+)
 _DIGIT_PROMPT: Final = re.compile(
     r"\b(?:enter|key in|type|input|say or enter|please enter)\s+(?:your|the)\s+"
     # "8-digit", or what a recogniser makes of it ("eight biggest"): a count, then one word.
@@ -98,7 +104,8 @@ _HOLD_WORDS: Final = re.compile(
     r"please wait|stay on the line|remain on the line|your call is important|"
     r"wait times? (?:is|are)|call volume|answered shortly|with you shortly|experiencing|"
     r"next available|all of our|currently (?:assisting|helping)|in the order (?:it was|they were) received|"
-    r"estimated wait|caller number|thank you for (?:your patience|holding|waiting))"
+    r"estimated wait|caller number|thank you for (?:your patience|holding|waiting)|"
+    r"(?:keep|hold|lose) your place|your place in (?:line|the queue))"
 )
 _QUEUE_POSITION: Final = re.compile(
     r"\b(?:you are|you're) (?:caller )?(?:number )?(?P<n>\d+)(?:st|[nr]d|th)?\b"
@@ -111,7 +118,7 @@ _ESTIMATED_WAIT: Final = re.compile(
 # carrier"); words that carry a choice ("all", "other", "new", "no", "up") are not among them.
 _STOPWORDS: Final = frozenset(
     """a an the and or of for to with about my your our i me is are am be it this that on in at
-    please want would like need have has some any question questions call calling press say
+    please want would like need have has some any call calling press say
     option options number not it's its i'm from by as if you you're we we're us so do does did
     was were will can could should just also but than then there these those they them their
     i've i'd what which who whom when where how why""".split()  # noqa: SIM905 - a word list reads better as text
@@ -127,6 +134,10 @@ class PromptKind(StrEnum):
     OPEN = "open"  # "tell me in a few words why you are calling"
     HOLD = "hold"  # a hold message: nothing to do
     STATEMENT = "statement"  # anything else (welcome, legal notice ...)
+
+
+# Prompts that ask something of the caller (the rest only tell).
+ASKING: Final = frozenset({PromptKind.MENU, PromptKind.DIGITS, PromptKind.YES_NO, PromptKind.OPEN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +305,11 @@ def _spoken_choices(norm: str) -> tuple[str, ...]:
             part = raw.strip(" ,")
             if part and len(part.split()) <= 4 and not re.search(rf"{_PRESS}", part):
                 choices.append(part)
+    for match in _EITHER_OR.finditer(norm):
+        parts = [part.strip(" ,") for part in re.split(r",\s*(?:or\s+)?|\s+or\s+", match.group("choices"))]
+        parts = [re.sub(r"^(?:a|an|the|some)\s+", "", part) for part in parts]
+        if len(parts) >= 2 and all(part and len(part.split()) <= 6 for part in parts):
+            choices.extend(parts)
     return tuple(dict.fromkeys(choices))
 
 
@@ -334,3 +350,9 @@ _CALLBACK: Final = re.compile(
 def callback_key(prompt: Prompt) -> str | None:
     """The key a hold's callback offer asks for ("to request a callback, press 2"), if any."""
     return next((option.key for option in prompt.options if _CALLBACK.search(option.label.lower())), None)
+
+
+def offer_only(prompt: Prompt) -> bool:
+    """Whether every option of ``prompt`` is its callback offer ("stay on hold, or press 2 …")."""
+    key = callback_key(prompt)
+    return key is not None and all(option.key == key for option in prompt.options)

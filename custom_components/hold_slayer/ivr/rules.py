@@ -31,6 +31,9 @@ _SYNONYMS: Final = tuple(
         "appointment book booking schedule reschedule",
     )
 )
+# Words that say little about which option serves a goal but are not nothing: "a question about my
+# bill" leans to "a question about your bill" over "a payment" even when the bill is misheard.
+_WEAK: Final = frozenset(map(stem, "question questions".split()))  # noqa: SIM905
 _PERSON: Final = frozenset(
     map(stem, "representative agent operator someone person human associate specialist advisor".split())  # noqa: SIM905
 )
@@ -94,20 +97,22 @@ def _expand(stems: frozenset[str]) -> frozenset[str]:
 def relevance(goal: frozenset[str], label: str) -> float:
     """How well a menu label serves the goal.
 
-    Exact word matches count double synonyms; among equals, the label with fewer words beside
-    the match wins ("billing" over "new phone" for "a question about my phone bill" would tie
-    on one word each, so the share of the label that matched decides).
+    Exact word matches count double synonyms, and a weak word ("question") as much as a synonym;
+    among equals, the label with fewer words beside the match wins ("billing" over "new phone"
+    for "a question about my phone bill" would tie on one word each, so the share of the label
+    that matched decides).
     """
     words = keywords(label)
     if not words:
         return 0.0
-    exact = len(goal & words)
-    related = len(_expand(goal) & words) - exact
+    weak = len(goal & words & _WEAK)
+    exact = len(goal & words) - weak
+    related = len(_expand(goal) & words) - exact - weak
     # Speech recognition mishears single sounds ("milling" for "billing"): a near miss of a
     # long word counts, but less than a synonym.
     near = sum(1 for word in words - goal if len(word) >= 4 and any(_one_edit(word, g) for g in goal))
-    matched = exact + related + near
-    score = exact * 2.0 + related + near * 0.75
+    matched = exact + weak + related + near
+    score = exact * 2.0 + weak + related + near * 0.75
     return score + (matched / len(words)) * 0.5 if matched else 0.0
 
 
@@ -286,6 +291,11 @@ class StuckGuard:
         if context.attempts >= GIVE_UP_AFTER:
             return HangUp(f"stuck: the line asked the same {prompt.kind} question {context.attempts} times")
         return None
+
+
+def likely_phrases(goal: str) -> list[str]:
+    """What the rules most often say on a call with this goal (the session synthesises them ahead)."""
+    return [goal, _YES, _NO, "representative"]
 
 
 def goal_keywords(goal: str) -> frozenset[str]:

@@ -4,6 +4,10 @@ Deciders, the hand-off and the user's requests all queue here. A press sends the
 digits as key tones (the only way a secret ever leaves), a phrase is synthesised and played
 (never one holding a secret), a hang-up ends the call. What was done is told through
 :class:`Teller` at the moment it happens; when each action is over the session hears of it.
+
+Phrases the call is likely to say (its goal for an open question, "yes", the greeting that
+keeps an agent on the line) can be synthesised ahead, while the line is still talking, so
+answering costs no synthesis time.
 """
 
 from __future__ import annotations
@@ -65,6 +69,20 @@ class ActionLane:
         self._done = done
         self._id = call_id
         self._queue: asyncio.Queue[tuple[Action, bool, asyncio.Future[None] | None]] = asyncio.Queue()
+        self._ready: dict[str, Pcm] = {}  # phrases synthesised ahead
+
+    async def prepare(self, texts: list[str]) -> None:
+        """Synthesise ``texts`` ahead (never one holding a secret); a failure only costs the time."""
+        if self._tts is None:
+            return
+        for text in dict.fromkeys(texts):
+            if text in self._ready or not text or self._request.holds_secret(text):
+                continue
+            try:
+                self._ready[text] = await self._tts.synthesize(text, language=self._request.language)
+            except SpeechError as err:
+                _LOGGER.debug("Call %s: could not synthesise ahead: %s", self._id, err)
+                return
 
     def put(self, action: Action, result: asyncio.Future[None] | None = None, *, again: bool = False) -> None:
         """Queue ``action`` (``again``: keys the line did not take); ``result`` gets how it went."""
@@ -131,7 +149,9 @@ class ActionLane:
             _LOGGER.warning("Call %s: cannot say anything without a TTS engine", self._id)
             return False
         try:
-            audio = await self._tts.synthesize(action.text, language=self._request.language)
+            audio = self._ready.get(action.text)
+            if audio is None:
+                audio = await self._tts.synthesize(action.text, language=self._request.language)
         except SpeechError as err:
             _LOGGER.warning("Call %s: speech synthesis failed: %s", self._id, err)
             return False

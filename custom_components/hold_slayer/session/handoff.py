@@ -51,6 +51,12 @@ class HandOff:
         self._speaking: Action | None = None  # our words in the action lane
         self._leaving = False  # the farewell is said: the call ends after it
 
+    def first_words(self) -> list[str]:
+        """What the hand-off says first when a person answers (synthesised ahead by the session)."""
+        if self.handoff.transfer_to or not self.keep_agent:
+            return []
+        return [self.handoff.greeting()]
+
     def on_person(self) -> list[Command]:
         """A person was reported: a desk set takes the call at once."""
         if self.handoff.transfer_to:

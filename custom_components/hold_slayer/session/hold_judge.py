@@ -7,6 +7,9 @@ waiting for:
   alone, is held back: the quiet may be the menu waiting. It counts once we answered something
   else, once silence outlasts any menu's input timeout (``SILENT_HOLD``), or once a menu we
   could not answer has been quiet for ``UNANSWERED_HOLD`` (the line gave up and queued us).
+  When the line speaks after such a silence, its words decide: a question for us means the
+  menu went on; anything else (a hold's announcement, a notice) means the silence was the hold.
+  Without a recogniser, speech means the silence was a pause.
 - A person the monitor reports is read first when a recogniser is there: new announcements
   sound like a person, their words do not. Transcript cues ("this is Sam, how can I help?")
   raise a person the monitor missed, but never words the hold has played before.
@@ -24,7 +27,7 @@ from typing import Final
 
 from custom_components.hold_slayer.audio.classifier import Label
 from custom_components.hold_slayer.audio.monitor import EventKind, MonitorEvent
-from custom_components.hold_slayer.ivr.menu import Prompt, PromptKind, parse_prompt
+from custom_components.hold_slayer.ivr.menu import ASKING, Prompt, PromptKind, offer_only, parse_prompt
 
 from .commands import (
     CheckWords,
@@ -50,6 +53,7 @@ SILENT_HOLD: Final = 15.0  # silence alone is a hold once it outlasts a menu's i
 SILENT_SHARE: Final = 0.8
 UNANSWERED_HOLD: Final = 20.0  # quiet seconds after a menu we could not answer that make a hold
 TRANSCRIPT_CONFIDENCE: Final = 0.9  # a person the words make plain
+WORDS_DUE: Final = 2.0  # seconds after the line stopped speaking by which its words are read
 EARLY_HOLD: Final = 30.0  # seconds of hold in which a prompt asking for keys means the menu paused
 
 
@@ -59,6 +63,8 @@ class HoldJudge:
     def __init__(self) -> None:
         self.person = PersonCheck()
         self._held_back: MonitorEvent | None = None  # a hold reported while the menu may be waiting
+        self._words_after_silence = False  # the line spoke after a held-back silence: its words decide
+        self._spoke_at = 0.0  # audio seconds the line was last heard saying those words
         self._limit_reached = False
 
     def on_monitor_event(self, view: LineView, event: MonitorEvent) -> list[Command]:
@@ -109,7 +115,17 @@ class HoldJudge:
             return []
         if view.state is SessionState.IVR and view.has_answered and sounds_like_person(text):
             return self._report(view, start, TRANSCRIPT_CONFIDENCE, "transcript", text)  # no hold at all
+        if view.state is SessionState.IVR and self._words_after_silence and self._held_back is not None:
+            return self._words_decide_silence(self._held_back, parse_prompt(text))
         return []
+
+    def _words_decide_silence(self, event: MonitorEvent, prompt: Prompt) -> list[Command]:
+        """The first words after a held-back silence: a question for us, or the hold speaking."""
+        self._words_after_silence = False
+        if prompt.kind in ASKING and not offer_only(prompt):
+            self._held_back = None
+            return [DiscardHold()]  # the menu went on: the silence was it waiting
+        return self._start_hold(event)
 
     def _judge_person_words(self, view: LineView, text: str) -> list[Command]:
         """Words after a person was reported: the person's, or the hold's after all."""
@@ -163,20 +179,36 @@ class HoldJudge:
             ):
                 return self._start_hold(event)
             return []
-        if view.answered_current_prompt:
+        if self._words_after_silence:
+            # The line spoke after the silence: its words, still being read, decide; nothing
+            # legible said means it was a pause, as without a recogniser.
+            if view.speaking or view.transcribing:
+                self._spoke_at = view.audio_time
+                return []
+            if view.audio_time - self._spoke_at < WORDS_DUE:
+                return []
+            self._held_back, self._words_after_silence = None, False
+            return [DiscardHold()]
+        if view.answered_current_prompt and (view.answered_at is None or onset < view.answered_at):
+            # Quiet from before our answer was the menu waiting for it; quiet after it is judged
+            # below like any silence.
             self._held_back = None
             return [DiscardHold()]
         if _silent_since(view.labels, onset):
             if view.audio_time - onset >= SILENT_HOLD:
                 return self._start_hold(event)
+            if view.speaking and view.can_transcribe:
+                self._words_after_silence, self._spoke_at = True, view.audio_time
+                return []
             if view.speaking:
                 self._held_back = None
-                return [DiscardHold()]  # the line spoke again: the silence was a pause
+                return [DiscardHold()]  # the line spoke again: with no words to read, a pause
             return []
         return self._start_hold(event)
 
     def _start_hold(self, event: MonitorEvent) -> list[Command]:
         self._held_back = None
+        self._words_after_silence = False
         return [StartHold(event.began, event.confidence)]
 
     def _report(

@@ -1,12 +1,15 @@
 """The navigator: reads the menu, asks its deciders, answers, and remembers the way it took.
 
 Words the line reads while the call is in the menu are gathered until the menu has finished
-(``settle`` seconds of the line not speaking, nothing left to transcribe, nothing of ours in
-progress; no settle once the prompt has plainly said all it will: a question for a number, or a
-menu's closing option); then the whole prompt is decided at once, so "for billing press 2 …
-for anything else press 0" is read to its end. The deciding chain (learned route, rules, the user's AI) is
-one :class:`Decider`; the navigator records each step for the route book and answers a hold's
-callback offer once, as the call asked.
+(``settle`` seconds since the line stopped speaking, nothing left to transcribe, nothing of ours
+in progress; only ``complete_quiet`` once the prompt has plainly said all it will: a question
+for a number with its length or closing key, a yes-or-no or open question, or a menu's closing
+option);
+then the whole prompt is decided at once, so "for billing press 2 … for anything else press 0"
+is read to its end. The quiet is counted from the end of the line's speech, not from when its
+words were read, so transcription overlaps the wait instead of adding to it. The deciding chain
+(learned route, rules, the user's AI) is one :class:`Decider`; the navigator records each step
+for the route book and answers a hold's callback offer once, as the call asked.
 
 A line that says it is closed ("our offices are closed today") and offers nothing to press is
 left ``CLOSED_GRACE`` seconds later if it has not hung up itself: the call ends with cause
@@ -35,10 +38,12 @@ from custom_components.hold_slayer.ivr.decide import (
     source_of,
 )
 from custom_components.hold_slayer.ivr.menu import (
+    ASKING,
     Prompt,
     PromptKind,
     callback_key,
     closed_notice,
+    offer_only,
     parse_prompt,
     prompt_signature,
 )
@@ -51,8 +56,10 @@ from .events import EventType, SessionState, Speaker
 from .states import Phase
 from .view import LineView
 
-SETTLE: Final = 0.5  # quiet after a prompt is read before deciding (menus pause between options)
-ACTIONABLE: Final = frozenset({PromptKind.MENU, PromptKind.DIGITS, PromptKind.YES_NO, PromptKind.OPEN})
+SETTLE: Final = 1.2  # quiet after the line's speech before a menu is read out (menus pause between options)
+# Quiet before answering a prompt that has plainly said all: a closing "say yes or no" or "followed
+# by the pound key" may still come after a sentence's pause, and a line not listening yet drops us.
+COMPLETE_QUIET: Final = 0.7
 CLOSED: Final = "closed"  # the timer after a closed-hours notice
 CLOSED_GRACE: Final = 8.0  # seconds a closed line has to hang up itself before we leave
 
@@ -61,10 +68,16 @@ class Navigator:
     """One call's way through the menu."""
 
     def __init__(
-        self, decider: Decider, *, settle: float = SETTLE, closed_grace: float = CLOSED_GRACE
+        self,
+        decider: Decider,
+        *,
+        settle: float = SETTLE,
+        complete_quiet: float = COMPLETE_QUIET,
+        closed_grace: float = CLOSED_GRACE,
     ) -> None:
         self.decider = decider
         self.settle = settle
+        self.complete_quiet = complete_quiet
         self.closed_grace = closed_grace
         self.current_prompt: Prompt | None = None
         self.decisions = 0  # prompts decided on
@@ -75,8 +88,10 @@ class Navigator:
         self._pending_audio: list[Utterance] = []  # … and the utterances it was read from
         self._pending_complete = False  # … and whether they have plainly said all (no settle needed)
         self._fingerprint: str | None = None  # of the prompt being decided (its recording)
-        self._pending_since: float | None = None  # audio seconds the line last finished a sentence
+        self._pending_since: float | None = None  # audio seconds the line's last unanswered speech ended
+        self._speech_seen = 0.0  # audio seconds the line was last heard speaking
         self._deciding: Action | None = None  # our answer in the action lane
+        self._answered_at: float | None = None  # audio seconds our latest answer was keyed or said
         self._callback_answered = False  # a hold's callback offer is taken or declined once
         # per question: the keys last pressed, times in a row
         self._pressed: dict[str, tuple[Press, int]] = {}
@@ -91,7 +106,7 @@ class Navigator:
 
     @property
     def line_spoke_at(self) -> float | None:
-        """Audio seconds the line last finished a sentence we have not answered."""
+        """Audio seconds the line stopped saying the words we have not answered."""
         return self._pending_since
 
     @property
@@ -104,9 +119,14 @@ class Navigator:
         if view.phase is Phase.DECIDING or self._pending or view.transcribing:
             return True  # words still being read or decided on: the quiet may be the menu waiting
         prompt = self.current_prompt
-        if prompt is None or prompt.kind not in ACTIONABLE or _offer_only(prompt):
+        if prompt is None or prompt.kind not in ASKING or offer_only(prompt):
             return False  # a callback offer alone is the hold's, answered or not
         return not self.history or isinstance(self.history[-1][1], Wait)
+
+    @property
+    def answered_at(self) -> float | None:
+        """Audio seconds our latest answer to the menu was keyed or said (None: none yet)."""
+        return self._answered_at
 
     @property
     def answered_current_prompt(self) -> bool:
@@ -124,7 +144,7 @@ class Navigator:
             self._pending_audio.append(utterance)
             # Judged once per utterance here, not on every 100 ms tick while the settle runs.
             self._pending_complete = plainly_complete(" ".join(self._pending))
-            self._pending_since = view.audio_time
+            self._pending_since = utterance.end
             return []
         if view.state is SessionState.ON_HOLD:
             return self.on_hold_words(view, parse_prompt(text))
@@ -149,6 +169,8 @@ class Navigator:
 
     def on_tick(self, view: LineView) -> list[Command]:
         """The audio clock moved: decide once the menu has finished."""
+        if view.speaking:
+            self._speech_seen = view.audio_time
         if (
             view.state is not SessionState.IVR
             or view.phase is not Phase.LISTENING
@@ -158,7 +180,10 @@ class Navigator:
             or self._pending_since is None
         ):
             return []
-        if view.audio_time - self._pending_since < self.settle and not self._pending_complete:
+        # Quiet since the line last spoke: words of a sentence not yet handed to the transcriber
+        # (the endpointer is still waiting out its pause) count as speech, not quiet.
+        quiet = view.audio_time - max(self._pending_since, self._speech_seen)
+        if quiet < (self.complete_quiet if self._pending_complete else self.settle):
             return []
         text = " ".join(self._pending)
         # The recording, so a learned route knows the prompt however speech recognition reads it.
@@ -171,17 +196,17 @@ class Navigator:
         prompt = parse_prompt(text)
         self.current_prompt = prompt
         commands: list[Command] = []
-        if prompt.kind in ACTIONABLE:
+        if prompt.kind in ASKING:
             options = [{"key": option.key, "label": option.label} for option in prompt.options]
             data = {"text": view.request.mask(text), "kind": str(prompt.kind), "options": options}
             commands.append(Emit(EventType.MENU_HEARD, data))
         callback = callback_key(prompt)
-        if callback is not None and _offer_only(prompt):
+        if callback is not None and offer_only(prompt):
             # A callback offer alone ("please hold, or press 2 to be called back").
             return [*commands, *self._answer_callback_offer(view, callback)], None
         if closed_notice(prompt):
             return [*commands, *self._closing(view, prompt)], None
-        if prompt.kind not in ACTIONABLE:
+        if prompt.kind not in ASKING:
             return commands, None
         if self._closed is not None:  # a menu after all ("… to leave a message, press 1"): stay
             self._closed = None
@@ -249,10 +274,11 @@ class Navigator:
         """Whether ``action`` is the answer the navigator is waiting on."""
         return action is self._deciding
 
-    def on_action_done(self, action: Action) -> None:
+    def on_action_done(self, view: LineView, action: Action) -> None:
         """Our answer was keyed or said: listen again."""
         if action is self._deciding:
             self._deciding = None
+            self._answered_at = view.audio_time
 
     @property
     def model_calls(self) -> int:
@@ -281,20 +307,18 @@ _LAST_OPTION: Final = re.compile(
 def plainly_complete(text: str) -> bool:
     """Whether the prompt ``text`` has plainly said all it will: no settle needed before answering.
 
-    A question for one thing (a number, yes or no) is whole when asked; a menu is whole once it
-    has read the option menus end with ("to repeat these options", "for anything else") and
-    nothing after it but that option's key.
+    A yes-or-no or an open question ("in a few words, why are you calling?") is whole when
+    asked; a question for a number once it has said how the
+    number ends (its length, or the key that closes it: "followed by the pound key" often comes
+    after a pause); a menu is whole once it has read the option menus end with ("to repeat these
+    options", "for anything else") and nothing after it but that option's key.
     """
     prompt = parse_prompt(text)
-    if prompt.kind in (PromptKind.DIGITS, PromptKind.YES_NO):
+    if prompt.kind in (PromptKind.YES_NO, PromptKind.OPEN):
         return True
+    if prompt.kind is PromptKind.DIGITS:
+        return bool(prompt.terminator or prompt.digits_length)
     if prompt.kind is not PromptKind.MENU or not prompt.options:
         return False
     sentences = [part for part in re.split(r"(?<=[.!?])\s+", text.strip()) if part]
     return bool(sentences) and bool(_LAST_OPTION.search(sentences[-1].lower()))
-
-
-def _offer_only(prompt: Prompt) -> bool:
-    """Whether every option of ``prompt`` is its callback offer ("stay on hold, or press 2 …")."""
-    key = callback_key(prompt)
-    return key is not None and all(option.key == key for option in prompt.options)

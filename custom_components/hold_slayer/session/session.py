@@ -29,6 +29,7 @@ from custom_components.hold_slayer.ivr.decide import Action, Decider, HangUp, Pr
 from custom_components.hold_slayer.ivr.menu import Prompt, parse_prompt
 from custom_components.hold_slayer.ivr.model import model_chain
 from custom_components.hold_slayer.ivr.routes import RouteBook, RouteDecider, RouteStep
+from custom_components.hold_slayer.ivr.rules import likely_phrases
 from custom_components.hold_slayer.telephony.bridge import Bridge
 from custom_components.hold_slayer.telephony.call import CallEnd, CallFailedError, CallState, EndCause
 from custom_components.hold_slayer.telephony.errors import SipError
@@ -142,7 +143,13 @@ class CallSession:
 
     settle: float = SETTLE
     closed_grace: float = CLOSED_GRACE  # a closed line's time to hang up itself
-    end_silence: float = 1.0  # a pause between a menu's sentences must not split it (context helps STT)
+    # The quiet that ends an utterance. In the menu it is short, so a prompt's words are read while
+    # the navigator still waits for the menu to finish (it joins the pieces); on hold it is long,
+    # so an announcement is read whole (context helps speech recognition, and the hold judge
+    # compares whole announcements). Shorter than the navigator's COMPLETE_QUIET, so the pause
+    # that ends a sentence is handed to the transcriber before it could pass for the prompt's end.
+    menu_end_silence: float = 0.5
+    end_silence: float = 1.0
 
     def __init__(
         self,
@@ -170,7 +177,7 @@ class CallSession:
             decider or model_chain([]), settle=self.settle, closed_grace=self.closed_grace
         )
         self._handoff = HandOff(request.handoff)
-        self._media = MediaLoop(monitor, end_silence=self.end_silence)
+        self._media = MediaLoop(monitor, end_silence=self.menu_end_silence)  # a call opens on its menu
         self._lane: ActionLane | None = None  # once the call is placed
         self._line = _Line()
         self._labels: deque[tuple[float, Label]] = deque(maxlen=600)  # one minute of decisions
@@ -334,6 +341,11 @@ class CallSession:
         return self._navigator.answered_current_prompt
 
     @property
+    def answered_at(self) -> float | None:
+        """Audio seconds our latest answer to the menu was keyed or said."""
+        return self._navigator.answered_at
+
+    @property
     def has_answered(self) -> bool:
         """We have answered a prompt on this call."""
         return self._navigator.has_answered
@@ -378,6 +390,9 @@ class CallSession:
             self._spawn(self._media.run(call.frames(), self._inputs.put_nowait), "media"),
             self._spawn(self._transcribe_worker(), "transcriber"),
             self._spawn(lane.run(), "actions"),
+            self._spawn(
+                lane.prepare([*likely_phrases(self.request.goal), *self._handoff.first_words()]), "phrases"
+            ),
         ]
         self._reacting = True
         try:
@@ -490,7 +505,7 @@ class CallSession:
             self._run(self._navigator.on_decided(self, item.text, item.action))
         elif isinstance(item, ActionDone):
             if self._navigator.is_ours(item.action):
-                self._navigator.on_action_done(item.action)
+                self._navigator.on_action_done(self, item.action)
                 self._fire(Trigger.ACTED)
             self._run(self._handoff.on_action_done(self, item.action))
         elif isinstance(item, TimerFired):
@@ -513,6 +528,14 @@ class CallSession:
             if changed:
                 self._notify(None)
         for event in heard.events:
+            _LOGGER.debug(
+                "Call %s: the monitor heard %s at %.1f s (from %.1f s, %.2f)",
+                self.id,
+                event.kind,
+                event.time,
+                event.began,
+                event.confidence,
+            )
             self._run(self._judge.on_monitor_event(self, event))
         self._run(self._judge.on_tick(self, decided=bool(heard.decisions)))
         self._run(self._navigator.on_tick(self))
@@ -609,6 +632,9 @@ class CallSession:
             _LOGGER.debug("Call %s: %s ignored in %s/%s", self.id, trigger, *before)
             return False
         if self._machine.state is not before[0]:
+            self._media.endpointer.end_silence = (
+                self.menu_end_silence if self._machine.state is SessionState.IVR else self.end_silence
+            )
             self._notify(None)
         return True
 

@@ -73,6 +73,10 @@ class LineView(Protocol):
         """Our last action answered the prompt the line last read."""
 
     @property
+    def answered_at(self) -> float | None:
+        """Audio seconds our latest answer to the menu was keyed or said (None: none yet)."""
+
+    @property
     def has_answered(self) -> bool:
         """We have answered any prompt on this call (a greeting after the menu may be a person)."""
 
