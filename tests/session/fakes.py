@@ -108,6 +108,7 @@ class FakeLine:
     inband: list[bool] = field(default_factory=list)  # per send: tones in the audio (else RFC 4733)
     played: list[Pcm] = field(default_factory=list)
     refuse_transfer: bool = False
+    answers: bool = True  # False: rings until hung up (a desk nobody picks up)
     transferred_to: str | None = None
 
     def __post_init__(self) -> None:
@@ -134,6 +135,8 @@ class FakeLine:
     async def wait_answered(self) -> None:
         self._set(CallState.RINGING)
         await asyncio.sleep(0)
+        if not self.answers:
+            raise CallFailedError(await self.ended)
         if self.fail is not None:
             self._end(CallEnd(self.fail, 486, "Busy Here"))
             raise CallFailedError(self.ended.result())

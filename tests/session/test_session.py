@@ -437,6 +437,21 @@ async def test_a_recorded_greeting_on_hold_is_never_taken_for_a_person() -> None
     await run
 
 
+class _HastyMonitor(HoldMonitor):
+    """Reports a person on the hold's first voice, as a line that pauses after its greeting makes
+    the real monitor do."""
+
+    raised = False
+
+    def push_block(self, block: Floats) -> tuple[list[Decision], list[MonitorEvent]]:
+        decisions, events = super().push_block(block)
+        speech = [d for d in decisions if d.label is Label.SPEECH]
+        if self.on_hold and speech and not self.raised:
+            self.raised = True
+            events = [*events, MonitorEvent(speech[-1].time, EventKind.HUMAN_DETECTED, 0.9, speech[0].time)]
+        return decisions, events
+
+
 async def test_a_person_raised_on_a_recording_is_withdrawn_and_never_raised_again() -> None:
     """When the monitor does take the recorded greeting for a person, the music coming back
     withdraws it with its own event, the call goes back to the hold, and the recording's next
@@ -445,22 +460,8 @@ async def test_a_person_raised_on_a_recording_is_withdrawn_and_never_raised_agai
     The monitor here reports a person on the hold's first voice, as a line that pauses after
     its greeting makes it do; the session must undo what it started."""
 
-    class HastyMonitor(HoldMonitor):
-        raised = False
-
-        def push_block(self, block: Floats) -> tuple[list[Decision], list[MonitorEvent]]:
-            decisions, events = super().push_block(block)
-            speech = [d for d in decisions if d.label is Label.SPEECH]
-            if self.on_hold and speech and not self.raised:
-                self.raised = True
-                events = [
-                    *events,
-                    MonitorEvent(speech[-1].time, EventKind.HUMAN_DETECTED, 0.9, speech[0].time),
-                ]
-            return decisions, events
-
     session = _session(_jessica_then_sam(), handoff=Handoff(patience=600))
-    session._media.monitor = HastyMonitor()
+    session._media.monitor = _HastyMonitor()
     run = asyncio.create_task(session.run())
     states: list[SessionState] = []
     session.async_listen(lambda _: states.append(session.state) if states[-1:] != [session.state] else None)
@@ -474,6 +475,27 @@ async def test_a_person_raised_on_a_recording_is_withdrawn_and_never_raised_agai
     # hand-off's first words come after Sam was reported.
     sam = max(i for i, kind in enumerate(types) if kind is EventType.HUMAN_DETECTED)
     assert EventType.SAID not in types[:sam]
+    await session.hangup()
+    await run
+
+
+async def test_a_desk_ringing_for_a_recording_stops_when_the_music_comes_back() -> None:
+    """The desk rings at once for a reported person; the music coming back withdraws the person,
+    hangs up the ringing desk, and the call is back on hold."""
+    desk = FakeLine([silence(60)], answers=False)
+    session = _session(_jessica_then_sam(), desk, handoff=Handoff(transfer_to="201"))
+    session._media.monitor = _HastyMonitor()
+    run = asyncio.create_task(session.run())
+    for _ in range(900):
+        if EventType.HUMAN_RETRACTED in _types(session):
+            break
+        await asyncio.sleep(0.1)
+    types = _types(session)
+    assert types.index(EventType.TRANSFER_STARTED) < types.index(EventType.HUMAN_RETRACTED)
+    assert EventType.TRANSFERRED not in types
+    assert desk.ended.done()  # the desk stopped ringing
+    assert session.state is SessionState.ON_HOLD
+    assert session.desk is None
     await session.hangup()
     await run
 

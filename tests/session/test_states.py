@@ -83,3 +83,14 @@ def test_every_state_but_the_first_is_reachable_and_every_trigger_used() -> None
     targets = {row.target[0] for row in TRANSITIONS if row.target is not None}
     assert targets == set(SessionState) - {S.DIALING}
     assert {row.trigger for row in TRANSITIONS} == set(Trigger)
+
+
+def test_a_person_withdrawn_while_the_desk_rings_returns_to_the_hold_but_not_once_bridged() -> None:
+    machine = _machine(Trigger.RING, Trigger.ANSWER, Trigger.HOLD, Trigger.PERSON, Trigger.TRANSFER)
+    assert machine.fire(Trigger.RETRACT)
+    assert (machine.state, machine.phase) == (S.ON_HOLD, Phase.WAITING)
+    bridged = _machine(
+        Trigger.RING, Trigger.ANSWER, Trigger.HOLD, Trigger.PERSON, Trigger.TRANSFER, Trigger.BRIDGED
+    )
+    assert not bridged.fire(Trigger.RETRACT)
+    assert bridged.state is S.CONNECTED

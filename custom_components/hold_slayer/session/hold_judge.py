@@ -18,6 +18,8 @@ waiting for:
   an announcement's (a queue position, a wait time, a menu).
 - A line that asks for keys ("enter your date of birth") soon after a hold began, or right
   after a person was reported, was the menu pausing: back to the menu.
+- A person reported while the desk phone rings for them is still a suspicion: the music coming
+  back stops the ringing and returns the call to the hold.
 """
 
 from __future__ import annotations
@@ -149,6 +151,14 @@ class HoldJudge:
                 return self._retract(verdict)
             if verdict is Verdict.CONFIRMED:
                 return [ConfirmPerson()]
+        if (
+            # The desk rings for a person reported moments ago: the music coming back undoes it.
+            view.state is SessionState.TRANSFERRING
+            and view.phase is Phase.HANDING_OVER
+            and decided
+            and self.person.judge(view.audio_time, view.labels) is Verdict.MUSIC_BACK
+        ):
+            return self._retract(Verdict.MUSIC_BACK)
         if view.state is SessionState.IVR and self._held_back is not None:
             return self._review_held_back(view, self._held_back)
         if (

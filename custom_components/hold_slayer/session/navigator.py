@@ -4,12 +4,11 @@ Words the line reads while the call is in the menu are gathered until the menu h
 (``settle`` seconds since the line stopped speaking, nothing left to transcribe, nothing of ours
 in progress; only ``complete_quiet`` once the prompt has plainly said all it will: a question
 for a number with its length or closing key, a yes-or-no or open question, or a menu's closing
-option);
-then the whole prompt is decided at once, so "for billing press 2 … for anything else press 0"
-is read to its end. The quiet is counted from the end of the line's speech, not from when its
-words were read, so transcription overlaps the wait instead of adding to it. The deciding chain
-(learned route, rules, the user's AI) is one :class:`Decider`; the navigator records each step
-for the route book and answers a hold's callback offer once, as the call asked.
+option); then the whole prompt is decided at once, so "for billing press 2 … for anything else
+press 0" is read to its end. The quiet is counted from the end of the line's speech, not from
+when its words were read, so transcription overlaps the wait instead of adding to it. The
+deciding chain (learned route, rules, the user's AI) is one :class:`Decider`; the navigator
+records each step for the route book and answers a hold's callback offer once, as the call asked.
 
 A line that says it is closed ("our offices are closed today") and offers nothing to press is
 left ``CLOSED_GRACE`` seconds later if it has not hung up itself: the call ends with cause

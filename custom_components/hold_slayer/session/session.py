@@ -179,6 +179,8 @@ class CallSession:
         self._handoff = HandOff(request.handoff)
         self._media = MediaLoop(monitor, end_silence=self.menu_end_silence)  # a call opens on its menu
         self._lane: ActionLane | None = None  # once the call is placed
+        self._transferring: asyncio.Task[None] | None = None  # a desk ringing, until bridged
+        self._transfer_blind = False
         self._line = _Line()
         self._labels: deque[tuple[float, Label]] = deque(maxlen=600)  # one minute of decisions
         self.timeline = Timeline()
@@ -694,9 +696,18 @@ class CallSession:
         self._run(self._handoff.on_person())
 
     def _retract(self, reason: str) -> None:
-        """The person reported was the hold after all: back on hold, with its own event."""
+        """The person reported was the hold after all: back on hold, with its own event.
+
+        A desk still ringing for them stops ringing; a transfer handed to the trunk (REFER) or
+        already bridged cannot be taken back.
+        """
+        ringing = self._transferring
+        if self.state is SessionState.TRANSFERRING and (ringing is None or self._transfer_blind):
+            return
         if not self._fire(Trigger.RETRACT):
             return
+        if ringing is not None:
+            ringing.cancel()  # the desk leg is hung up as the transfer unwinds
         self._run(self._handoff.on_stop())
         self.human_detected_at = self.human_onset_at = None
         if self._line.hold is not None:
@@ -743,7 +754,8 @@ class CallSession:
         else:
             self._emit(EventType.TRANSFER_STARTED, target=mask_number(command.target), blind=command.blind)
             self._run(self._handoff.on_stop())
-            self._spawn(self._transfer(call, command, result), "transfer")
+            self._transfer_blind = command.blind
+            self._transferring = self._spawn(self._transfer(call, command, result), "transfer")
             return
         if result is None:
             _LOGGER.warning("Call %s: cannot transfer now (%s)", self.id, type(error).__name__)
@@ -769,6 +781,7 @@ class CallSession:
                     language=self.request.language,
                 )
                 bridge = self._make_bridge(call, desk)
+                self._transferring = None  # bridged: no taking it back
                 self._fire(Trigger.BRIDGED)
                 self._spawn(self._until_either_hangs_up(bridge, call, desk), "bridge")
         except (SipError, CallFailedError) as err:
@@ -778,9 +791,16 @@ class CallSession:
                 result.set_exception(err)
             return
         except asyncio.CancelledError:
+            # Retracted (or the call is over) while the desk rang: the desk stops ringing.
+            if self.desk is not None and not self.desk.ended.done():
+                await self.desk.hangup()
+            self.desk = None
             if result is not None and not result.done():
                 result.set_exception(CallNotConnectedError())
             raise
+        finally:
+            if asyncio.current_task() is self._transferring:
+                self._transferring = None
         self._emit(EventType.TRANSFERRED, target=mask_number(command.target), blind=command.blind)
         if result is not None and not result.done():
             result.set_result(None)

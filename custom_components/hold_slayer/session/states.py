@@ -73,7 +73,7 @@ TRANSITIONS: Final = (
     Row(((S.ON_HOLD, Phase.CHECKING),), Trigger.NOT_A_PERSON, (S.ON_HOLD, Phase.WAITING)),
     Row((S.IVR, S.ON_HOLD), Trigger.PERSON, (S.HUMAN, Phase.SUSPECTED)),
     Row(((S.HUMAN, Phase.SUSPECTED),), Trigger.CONFIRM, (S.HUMAN, Phase.CONFIRMED)),
-    Row((S.HUMAN,), Trigger.RETRACT, (S.ON_HOLD, Phase.WAITING)),
+    Row((S.HUMAN, (S.TRANSFERRING, Phase.HANDING_OVER)), Trigger.RETRACT, (S.ON_HOLD, Phase.WAITING)),
     Row((S.ON_HOLD, S.HUMAN), Trigger.BACK_TO_MENU, (S.IVR, Phase.LISTENING)),
     Row(_LIVE, Trigger.TRANSFER, (S.TRANSFERRING, Phase.HANDING_OVER)),
     Row((S.TRANSFERRING,), Trigger.TRANSFER_FAILED, None),
