@@ -23,8 +23,10 @@ from custom_components.hold_slayer.const import (
     CONF_AUTH_USERNAME,
     CONF_CALLER_ID,
     CONF_HOME_COUNTRY_CODE,
+    CONF_KEEPALIVE,
     CONF_OUTBOUND_PROXY,
     CONF_PHONE_BOOK,
+    CONF_REWRITE_CONTACT,
     CONF_RTP_PORTS,
     CONF_SIP_PORTS,
     CONF_TRANSPORT,
@@ -83,6 +85,8 @@ def account_input(registrar: Registrar, **overrides: Any) -> dict[str, Any]:
             CONF_OUTBOUND_PROXY: "",
             CONF_SIP_PORTS: f"{(low := free_port(30000, 39000))}-{low + 10}",
             CONF_RTP_PORTS: "40000-40099",
+            CONF_KEEPALIVE: 30,
+            CONF_REWRITE_CONTACT: True,
         },
     }
     advanced = overrides.pop(CONF_ADVANCED, {})

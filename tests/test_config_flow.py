@@ -14,6 +14,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.hold_slayer.account import account_from_data
 from custom_components.hold_slayer.config_flow import HoldSlayerConfigFlow
 from custom_components.hold_slayer.const import (
     CONF_ADVANCED,
@@ -23,6 +24,7 @@ from custom_components.hold_slayer.const import (
     CONF_DESK_EXTENSION,
     CONF_EMERGENCY_NUMBERS,
     CONF_HOME_COUNTRY_CODE,
+    CONF_KEEPALIVE,
     CONF_MAX_CONCURRENT_CALLS,
     CONF_MAX_HOLD_MINUTES,
     CONF_OPENAI_API_KEY,
@@ -30,11 +32,13 @@ from custom_components.hold_slayer.const import (
     CONF_OPENAI_MODEL,
     CONF_OUTBOUND_PROXY,
     CONF_PHONE_BOOK,
+    CONF_REWRITE_CONTACT,
     CONF_RTP_PORTS,
     CONF_SIP_PORTS,
     CONF_TRANSPORT,
     DOMAIN,
 )
+from custom_components.hold_slayer.telephony import KEEPALIVE_INTERVAL, SipPhone
 from harness.servers.certs import make_certificates
 from harness.servers.kamailio import Registrar, free_port, run_registrar
 from tests.conftest import PASSWORD, USERNAME, account_input
@@ -200,6 +204,25 @@ async def test_reauth(hass: HomeAssistant, registrar: Registrar) -> None:
     assert result["reason"] == "reauth_successful"
     assert entry.data[CONF_PASSWORD] == PASSWORD
     assert entry.data[CONF_PORT] == registrar.port
+
+
+@pytest.mark.usefixtures("no_setup")
+async def test_nat_settings_are_kept_and_reach_the_phone(hass: HomeAssistant, registrar: Registrar) -> None:
+    """The advanced NAT settings are stored with the entry and are what the line's phone uses;
+    an entry saved before they existed gets the defaults."""
+    nat = {CONF_KEEPALIVE: 15, CONF_REWRITE_CONTACT: False}
+    result = await _submit(hass, account_input(registrar, **{CONF_ADVANCED: nat}))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_ADVANCED] | nat == result["data"][CONF_ADVANCED]
+    account = account_from_data(result["data"])
+    assert (account.keepalive_interval, account.rewrite_contact) == (15.0, False)
+    phone = SipPhone(account)
+    assert (phone.keepalive_interval, phone.rewrite_contact) == (15.0, False)
+    older = account_input(registrar)
+    for key in nat:
+        del older[CONF_ADVANCED][key]
+    account = account_from_data(older)
+    assert (account.keepalive_interval, account.rewrite_contact) == (KEEPALIVE_INTERVAL, True)
 
 
 @pytest.mark.usefixtures("no_setup")

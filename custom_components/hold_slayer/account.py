@@ -12,14 +12,16 @@ from .const import (
     CONF_ADVANCED,
     CONF_AUTH_USERNAME,
     CONF_CALLER_ID,
+    CONF_KEEPALIVE,
     CONF_OUTBOUND_PROXY,
+    CONF_REWRITE_CONTACT,
     CONF_RTP_PORTS,
     CONF_SIP_PORTS,
     CONF_TRANSPORT,
     DEFAULT_RTP_PORTS,
     DEFAULT_SIP_PORTS,
 )
-from .telephony import DEFAULT_PORTS, PortRange, SipAccount, Transport
+from .telephony import DEFAULT_PORTS, KEEPALIVE_INTERVAL, PortRange, SipAccount, Transport
 
 _HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _RANGE = re.compile(r"^\s*(\d{1,5})\s*(?:-\s*(\d{1,5}))?\s*$")
@@ -81,4 +83,6 @@ def account_from_data(data: Mapping[str, Any]) -> SipAccount:
         caller_id=(data.get(CONF_CALLER_ID) or "").strip() or None,
         sip_ports=sip_ports,
         rtp_ports=rtp_ports,
+        keepalive_interval=float(advanced.get(CONF_KEEPALIVE, KEEPALIVE_INTERVAL)),
+        rewrite_contact=bool(advanced.get(CONF_REWRITE_CONTACT, True)),
     )

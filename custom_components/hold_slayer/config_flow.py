@@ -26,7 +26,9 @@ from .const import (
     CONF_AUTH_USERNAME,
     CONF_CALLER_ID,
     CONF_DEMO,
+    CONF_KEEPALIVE,
     CONF_OUTBOUND_PROXY,
+    CONF_REWRITE_CONTACT,
     CONF_RTP_PORTS,
     CONF_SIP_PORTS,
     CONF_STT_ENGINE,
@@ -42,6 +44,7 @@ from .const import (
 from .demo_entry import async_cloud_tts_problem, async_demo_options, async_local_engines
 from .options import build_options_schema, validate_options
 from .telephony import (
+    KEEPALIVE_INTERVAL,
     SipAuthError,
     SipCertificateError,
     SipConfigError,
@@ -59,6 +62,12 @@ _PASSWORD = selector.TextSelector(
 )
 _PORT = selector.NumberSelector(
     selector.NumberSelectorConfig(min=1, max=65535, step=1, mode=selector.NumberSelectorMode.BOX)
+)
+# 0 turns keep-alive packets off; more than two minutes outlasts every home router's UDP mapping.
+_KEEPALIVE = selector.NumberSelector(
+    selector.NumberSelectorConfig(
+        min=0, max=120, step=1, unit_of_measurement="s", mode=selector.NumberSelectorMode.BOX
+    )
 )
 _TRANSPORT = selector.SelectSelector(
     selector.SelectSelectorConfig(
@@ -105,6 +114,12 @@ def _account_schema(defaults: Mapping[str, Any]) -> vol.Schema:
                         vol.Required(
                             CONF_RTP_PORTS, default=advanced.get(CONF_RTP_PORTS, DEFAULT_RTP_PORTS)
                         ): _TEXT,
+                        vol.Required(
+                            CONF_KEEPALIVE, default=advanced.get(CONF_KEEPALIVE, KEEPALIVE_INTERVAL)
+                        ): _KEEPALIVE,
+                        vol.Required(
+                            CONF_REWRITE_CONTACT, default=advanced.get(CONF_REWRITE_CONTACT, True)
+                        ): selector.BooleanSelector(),
                     }
                 ),
                 {"collapsed": True},

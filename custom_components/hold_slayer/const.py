@@ -22,6 +22,8 @@ CONF_OUTBOUND_PROXY: Final = "outbound_proxy"
 CONF_CALLER_ID: Final = "caller_id"
 CONF_SIP_PORTS: Final = "sip_ports"
 CONF_RTP_PORTS: Final = "rtp_ports"
+CONF_KEEPALIVE: Final = "keepalive_interval"  # seconds between NAT keep-alive packets; 0: none
+CONF_REWRITE_CONTACT: Final = "rewrite_contact"  # adopt the public address the registrar reports
 CONF_DEMO: Final = "demo"  # the entry is the demo company line (no SIP account)
 DEMO_UNIQUE_ID: Final = "demo"
 

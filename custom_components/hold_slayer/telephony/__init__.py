@@ -1,6 +1,6 @@
 """Telephony: the only package that touches the SIP library; an asyncio API above it."""
 
-from .account import DEFAULT_PORTS, PortRange, SipAccount, Transport
+from .account import DEFAULT_PORTS, KEEPALIVE_INTERVAL, PortRange, SipAccount, Transport
 from .call import Call, CallEnd, CallFailedError, CallLeg, CallState, EndCause
 from .errors import (
     SipAuthError,
@@ -17,6 +17,7 @@ from .phone import RegistrationState, RegistrationStatus, SipPhone, probe_regist
 
 __all__ = [
     "DEFAULT_PORTS",
+    "KEEPALIVE_INTERVAL",
     "Call",
     "CallEnd",
     "CallFailedError",

@@ -42,6 +42,9 @@ class PortRange:
 
 DEFAULT_SIP_PORTS = PortRange(5060, 5080)
 DEFAULT_RTP_PORTS = PortRange(10000, 10999)
+# Under the 30-120 s a home router keeps a quiet UDP mapping; each wait is 85-100 % of it
+# (RFC 5626 §4.4.1 jitter).
+KEEPALIVE_INTERVAL = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,12 @@ class SipAccount:
     caller_id: str | None = None
     sip_ports: PortRange = DEFAULT_SIP_PORTS
     rtp_ports: PortRange = DEFAULT_RTP_PORTS
+    # Double-CRLF pings (RFC 5626 §3.5.1) to the registrar/proxy while registered or in a call,
+    # so a home router's UDP pinhole stays open between REGISTERs; 0 turns them off.
+    keepalive_interval: float = KEEPALIVE_INTERVAL
+    # Adopt the public address the registrar reports in the REGISTER response's Via
+    # (received/rport, RFC 3581) for Contact, and for SDP when our host is behind NAT.
+    rewrite_contact: bool = True
 
     @property
     def aor(self) -> str:

@@ -60,7 +60,6 @@ RETRY_MAX: Final = 300.0
 REFRESH_FLOOR: Final = 5.0
 HANGUP_ON_STOP_TIMEOUT: Final = 3.0
 RECENT_FINALS: Final = 64  # answers remembered for INVITEs retransmitted after their call ended
-KEEPALIVE_INTERVAL: Final = 30.0  # CRLF pings; each wait is 85-100 % of it (RFC 5626 §4.4.1 jitter)
 KEEPALIVE_JITTER: Final = 0.85
 AUTH_FAILURES: Final = frozenset({401, 403, 404, 407})
 ALLOW: Final = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY, REFER, UPDATE"
@@ -171,12 +170,6 @@ class SipPhone:
     retry_first: float = RETRY_FIRST
     retry_max: float = RETRY_MAX
     refresh_floor: float = REFRESH_FLOOR
-    # Double-CRLF pings (RFC 5626 §3.5.1) to the registrar/proxy while registered or in a call,
-    # so a home router's UDP pinhole stays open between REGISTERs; 0 turns them off.
-    keepalive_interval: float = KEEPALIVE_INTERVAL
-    # Adopt the public address the registrar reports in the REGISTER response's Via
-    # (received/rport, RFC 3581) for Contact, and for SDP when our host is behind NAT.
-    rewrite_contact: bool = True
 
     def __init__(
         self,
@@ -189,6 +182,9 @@ class SipPhone:
         bind_host: str = "0.0.0.0",
     ) -> None:
         self.account = account
+        # The account's NAT settings, as attributes so tests can shorten the keep-alive.
+        self.keepalive_interval = account.keepalive_interval
+        self.rewrite_contact = account.rewrite_contact
         # Who decides about calls placed to us; without one every INVITE is refused with 486.
         self.on_incoming = on_incoming
         self.register_enabled = register
