@@ -145,6 +145,7 @@ def test_silence_broken_by_the_line_speaking_was_a_pause_when_no_words_can_be_re
         ("Please continue to hold.", [StartHold(5.0, 0.8)]),
         ("Please stay on the line, or press 9 to be called back.", [StartHold(5.0, 0.8)]),
         ("Please enter your date of birth.", [DiscardHold()]),
+        ("Thank you. Your balance is 45 dollars.", [DiscardHold()]),
         ("For claims, press 1. For billing, press 2.", [DiscardHold()]),
     ],
 )

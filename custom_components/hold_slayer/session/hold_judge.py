@@ -7,8 +7,9 @@ waiting for:
   alone, is held back: the quiet may be the menu waiting. It counts once we answered something
   else, once silence outlasts any menu's input timeout (``SILENT_HOLD``), or once a menu we
   could not answer has been quiet for ``UNANSWERED_HOLD`` (the line gave up and queued us).
-  When the line speaks after such a silence, its words decide: a question for us means the
-  menu went on; anything else (a hold's announcement, a notice) means the silence was the hold.
+  When the line speaks after such a silence, its words decide: a hold's announcement ("please
+  stay on the line", "keep your place in line") or a callback offer means the silence was the
+  hold; anything else (a question for us, "your balance is …") means it was the menu pausing.
   Without a recogniser, speech means the silence was a pause.
 - A person the monitor reports is read first when a recogniser is there: new announcements
   sound like a person, their words do not. Transcript cues ("this is Sam, how can I help?")
@@ -29,7 +30,7 @@ from typing import Final
 
 from custom_components.hold_slayer.audio.classifier import Label
 from custom_components.hold_slayer.audio.monitor import EventKind, MonitorEvent
-from custom_components.hold_slayer.ivr.menu import ASKING, Prompt, PromptKind, offer_only, parse_prompt
+from custom_components.hold_slayer.ivr.menu import Prompt, PromptKind, offer_only, parse_prompt
 
 from .commands import (
     CheckWords,
@@ -122,12 +123,12 @@ class HoldJudge:
         return []
 
     def _words_decide_silence(self, event: MonitorEvent, prompt: Prompt) -> list[Command]:
-        """The first words after a held-back silence: a question for us, or the hold speaking."""
+        """The first words after a held-back silence: the hold speaking, or the menu going on."""
         self._words_after_silence = False
-        if prompt.kind in ASKING and not offer_only(prompt):
-            self._held_back = None
-            return [DiscardHold()]  # the menu went on: the silence was it waiting
-        return self._start_hold(event)
+        if prompt.kind is PromptKind.HOLD or offer_only(prompt):
+            return self._start_hold(event)
+        self._held_back = None
+        return [DiscardHold()]  # the menu went on: the silence was it waiting
 
     def _judge_person_words(self, view: LineView, text: str) -> list[Command]:
         """Words after a person was reported: the person's, or the hold's after all."""
