@@ -41,7 +41,6 @@ from custom_components.hold_slayer.session.hold_judge import (
 )
 from custom_components.hold_slayer.session.navigator import COMPLETE_QUIET, SETTLE, Navigator
 from custom_components.hold_slayer.session.request import CallRequest, Handoff
-from custom_components.hold_slayer.session.session import CallSession
 from custom_components.hold_slayer.session.states import Phase
 from custom_components.hold_slayer.voice.endpoint import Utterance
 
@@ -59,6 +58,7 @@ class View:
     wall_time: float = 0.0
     labels: Sequence[tuple[float, Label]] = ()
     speaking: bool = False
+    utterance_open: bool = False
     transcribing: int = 0
     can_transcribe: bool = True
     can_speak: bool = True
@@ -331,16 +331,32 @@ def test_a_sentence_still_being_cut_is_not_quiet() -> None:
     navigator = Navigator(model_chain([]))
     view = View(audio_time=3.5)
     navigator.on_words(view, "For billing, press 1. For anything else, press 0.", _utterance(2.0))
-    view.speaking = True  # "To repeat these options, press 9" begins
+    view.speaking = view.utterance_open = True  # "To repeat these options, press 9" begins
     for tick in range(36, 54):
         view.audio_time = tick / 10
         assert navigator.on_tick(view) == []
     view.audio_time, view.speaking = 5.4, False  # its pause: not yet an utterance
     assert navigator.on_tick(view) == []
     view.audio_time = 5.4 + COMPLETE_QUIET
-    assert navigator.on_tick(view) == [Decide("For billing, press 1. For anything else, press 0.")]
-    # The endpointer hands a sentence over before the navigator would take the quiet for an end.
-    assert CallSession.menu_end_silence < COMPLETE_QUIET
+    assert navigator.on_tick(view) == []  # quiet, but the endpointer still holds those words
+    view.utterance_open, view.transcribing = False, 1  # handed over: being read
+    assert navigator.on_tick(view) == []
+    navigator.on_words(
+        view, "To repeat these options, press 9.", Utterance(np.zeros(8000, dtype=np.int16), 3.6, 5.4)
+    )
+    view.transcribing = 0
+    assert navigator.on_tick(view) == [
+        Decide("For billing, press 1. For anything else, press 0. To repeat these options, press 9.")
+    ]
+
+
+def test_music_after_the_words_does_not_hold_the_decision_back() -> None:
+    """Music the endpointer holds as an open utterance is no speech: the menu has finished."""
+    navigator = Navigator(model_chain([]))
+    view = View(audio_time=3.5)
+    navigator.on_words(view, "Please enter your account number, followed by the pound key.", _utterance(2.0))
+    view.utterance_open, view.audio_time = True, 3.0 + COMPLETE_QUIET  # music, never "speaking"
+    assert navigator.on_tick(view) == [Decide("Please enter your account number, followed by the pound key.")]
 
 
 @pytest.mark.parametrize(

@@ -105,13 +105,6 @@ async def test_menu_secret_hold_and_person(caplog: pytest.LogCaptureFixture) -> 
     session.async_listen(
         lambda _: states.append(session.state) if not states or states[-1] is not session.state else None
     )
-    # The endpointer cuts the menu's words short (read while the menu finishes), a hold's whole.
-    end_silences: dict[SessionState, float] = {}
-
-    def keep_end_silence(_: object) -> None:
-        end_silences.setdefault(session.state, session._media.endpointer.end_silence)
-
-    session.async_listen(keep_end_silence)
     run = asyncio.create_task(session.run())
     await _reach(session, SessionState.HUMAN)
     await session.hangup()
@@ -126,8 +119,6 @@ async def test_menu_secret_hold_and_person(caplog: pytest.LogCaptureFixture) -> 
         SessionState.ON_HOLD,
         SessionState.HUMAN,
     ]
-    assert end_silences[SessionState.IVR] == session.menu_end_silence < 1
-    assert end_silences[SessionState.ON_HOLD] == end_silences[SessionState.HUMAN] == session.end_silence
     types = _types(session)
     assert types[0] is EventType.CALL_STARTED
     assert types.count(EventType.HUMAN_DETECTED) == 1

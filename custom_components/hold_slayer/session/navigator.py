@@ -58,6 +58,7 @@ from .view import LineView
 SETTLE: Final = 1.2  # quiet after the line's speech before a menu is read out (menus pause between options)
 # Quiet before answering a prompt that has plainly said all: a closing "say yes or no" or "followed
 # by the pound key" may still come after a sentence's pause, and a line not listening yet drops us.
+# (The transcript itself comes later: the endpointer closes an utterance after 1 s of quiet.)
 COMPLETE_QUIET: Final = 0.7
 CLOSED: Final = "closed"  # the timer after a closed-hours notice
 CLOSED_GRACE: Final = 8.0  # seconds a closed line has to hang up itself before we leave
@@ -179,8 +180,8 @@ class Navigator:
             or self._pending_since is None
         ):
             return []
-        # Quiet since the line last spoke: words of a sentence not yet handed to the transcriber
-        # (the endpointer is still waiting out its pause) count as speech, not quiet.
+        if view.utterance_open and self._speech_seen > self._pending_since:
+            return []  # the line spoke after these words, and the endpointer still holds it
         quiet = view.audio_time - max(self._pending_since, self._speech_seen)
         if quiet < (self.complete_quiet if self._pending_complete else self.settle):
             return []

@@ -143,12 +143,8 @@ class CallSession:
 
     settle: float = SETTLE
     closed_grace: float = CLOSED_GRACE  # a closed line's time to hang up itself
-    # The quiet that ends an utterance. In the menu it is short, so a prompt's words are read while
-    # the navigator still waits for the menu to finish (it joins the pieces); on hold it is long,
-    # so an announcement is read whole (context helps speech recognition, and the hold judge
-    # compares whole announcements). Shorter than the navigator's COMPLETE_QUIET, so the pause
-    # that ends a sentence is handed to the transcriber before it could pass for the prompt's end.
-    menu_end_silence: float = 0.5
+    # The quiet that ends an utterance: a pause between sentences must not split one, as speech
+    # recognition needs their context (a person straight after the menu is known by their words).
     end_silence: float = 1.0
 
     def __init__(
@@ -177,7 +173,7 @@ class CallSession:
             decider or model_chain([]), settle=self.settle, closed_grace=self.closed_grace
         )
         self._handoff = HandOff(request.handoff)
-        self._media = MediaLoop(monitor, end_silence=self.menu_end_silence)  # a call opens on its menu
+        self._media = MediaLoop(monitor, end_silence=self.end_silence)
         self._lane: ActionLane | None = None  # once the call is placed
         self._transferring: asyncio.Task[None] | None = None  # a desk ringing, until bridged
         self._transfer_blind = False
@@ -321,6 +317,11 @@ class CallSession:
         """The line is inside an utterance the classifier hears as speech."""
         label = self._line.label
         return self._line.speaking and (label is None or label[0] in _SPEECHY)
+
+    @property
+    def utterance_open(self) -> bool:
+        """The endpointer holds an utterance not yet handed to the transcriber (any sound)."""
+        return self._line.speaking
 
     @property
     def transcribing(self) -> int:
@@ -634,9 +635,6 @@ class CallSession:
             _LOGGER.debug("Call %s: %s ignored in %s/%s", self.id, trigger, *before)
             return False
         if self._machine.state is not before[0]:
-            self._media.endpointer.end_silence = (
-                self.menu_end_silence if self._machine.state is SessionState.IVR else self.end_silence
-            )
             self._notify(None)
         return True
 

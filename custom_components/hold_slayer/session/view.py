@@ -49,6 +49,10 @@ class LineView(Protocol):
         """The line is inside an utterance the classifier hears as speech (music keeps it busy too)."""
 
     @property
+    def utterance_open(self) -> bool:
+        """The endpointer holds an utterance not yet handed to the transcriber (any sound)."""
+
+    @property
     def transcribing(self) -> int:
         """Utterances waiting to be read."""
 
