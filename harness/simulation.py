@@ -400,9 +400,9 @@ def reaction(scenario: Scenario, record: CallRecord | None, session: CallSession
     """Median seconds from the end of a menu's prompt to our decision on it (an informed human: 1 s).
 
     The part of the time to the queue that Hold Slayer controls: what follows (keying, saying
-    the answer, the line recognising it) takes a human as long. Each menu or digit prompt on the
-    way counts once, with the first decision after its first reading; a prompt read again
-    (a timeout, an invalid choice) is not counted.
+    the answer, the line recognising it) takes a human as long. Each reading of a menu or digit
+    prompt on the way counts (a prompt read again after a timeout or an invalid choice too), with
+    the first decision between its end and the line's next step.
     """
     if record is None:
         return None

@@ -308,10 +308,10 @@ def plainly_complete(text: str) -> bool:
     """Whether the prompt ``text`` has plainly said all it will: no settle needed before answering.
 
     A yes-or-no or an open question ("in a few words, why are you calling?") is whole when
-    asked; a question for a number once it has said how the
-    number ends (its length, or the key that closes it: "followed by the pound key" often comes
-    after a pause); a menu is whole once it has read the option menus end with ("to repeat these
-    options", "for anything else") and nothing after it but that option's key.
+    asked; a question for a number once it has said how the number ends (its length, or the key
+    that closes it: "followed by the pound key" often comes after a pause); a menu is whole once
+    it has read the option menus end with ("to repeat these options", "for anything else") and
+    nothing after it but that option's key.
     """
     prompt = parse_prompt(text)
     if prompt.kind in (PromptKind.YES_NO, PromptKind.OPEN):
