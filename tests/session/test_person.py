@@ -32,6 +32,13 @@ from custom_components.hold_slayer.session.person import sounds_like_person
             False,
         ),
         ("For billing, press 1. How can I help you today?", False),
+        # The hold's callback offer, then the agent answering (script/simulate, ironclad).
+        (
+            "Press nine, now to verify your identity and keep your place in line. To request a "
+            "callback, press nine. Ironclad home policies, this is Bea. Who am I speaking with?",
+            True,
+        ),
+        ("Hi, this is Jessica. To request a callback, press 9.", False),
         ("This is a recorded message.", False),
         ("Please continue to hold.", False),
         ("", False),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from custom_components.hold_slayer.ivr.menu import PromptKind, normalise, parse_prompt
+from custom_components.hold_slayer.ivr.menu import PromptKind, normalise, offer_only, parse_prompt
 
 _PERSON_CUES: Final = re.compile(
     r"\b(?:this is [a-z]+|my name is|[a-z]+ speaking|you(?:'ve| have) reached [a-z]+ (?:with|from|in|at)|"
@@ -29,12 +29,21 @@ def sounds_like_person(text: str) -> bool:
 
     Judged sentence by sentence: an utterance may run from the hold's announcement straight
     into the agent's greeting ("... stay on the line. Thanks for holding, who am I speaking
-    with?"), and the greeting decides. A menu anywhere in it does not come from a person.
+    with?"), and the greeting decides. A menu anywhere in it does not come from a person, except
+    the hold's own callback offer before the greeting ("to request a callback, press 9. Ironclad
+    home policies, this is Bea"): the agent answered as the announcement ended.
     """
     sentences = [part for part in re.split(r"(?<=[.!?])\s+", text.strip()) if part]
-    if any(parse_prompt(sentence).kind in (PromptKind.MENU, PromptKind.DIGITS) for sentence in sentences):
+    greeted = [index for index, sentence in enumerate(sentences) if _person_sentence(sentence)]
+    if not greeted:
         return False
-    return any(_person_sentence(sentence) for sentence in sentences)
+    for index, sentence in enumerate(sentences):
+        prompt = parse_prompt(sentence)
+        if prompt.kind in (PromptKind.MENU, PromptKind.DIGITS) and not (
+            offer_only(prompt) and index < greeted[-1]
+        ):
+            return False
+    return True
 
 
 def _person_sentence(text: str) -> bool:
