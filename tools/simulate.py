@@ -114,7 +114,7 @@ def write_report(results: list[dict[str, Any]], report: dict[str, Any], command:
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        latency = f"{r['detect_latency_s']:.2f}" if r["detect_latency_s"] is not None else "-"
+        latency = _or_dash(r["detect_latency_s"])
         lines.append(
             f"| {r['scenario']} | {r.get('call', 1)} | {'yes' if r['ok'] else 'no'} | {r['outcome']} "
             f"| {r['reached'] or '-'} | {r.get('model_calls', 0)} | {r.get('route_steps_replayed', 0)} "
@@ -139,7 +139,7 @@ def table(results: list[dict[str, Any]]) -> str:
     """The batch as a text table."""
     rows = [("scenario", "ok", "outcome", "reached", "latency", "duration", "failure")]
     for r in results:
-        latency = f"{r['detect_latency_s']:.2f}" if r["detect_latency_s"] is not None else "-"
+        latency = _or_dash(r["detect_latency_s"])
         rows.append(
             (
                 r["scenario"],

@@ -75,7 +75,7 @@ class ActionLane:
         """Synthesise ``texts`` ahead (never one holding a secret); a failure only costs the time."""
         if self._tts is None:
             return
-        for text in dict.fromkeys(texts):
+        for text in texts:
             if text in self._ready or not text or self._request.holds_secret(text):
                 continue
             try:

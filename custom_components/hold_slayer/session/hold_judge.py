@@ -146,20 +146,14 @@ class HoldJudge:
 
     def on_tick(self, view: LineView, *, decided: bool) -> list[Command]:
         """The audio clock moved (``decided``: with new classifier decisions)."""
-        if view.state is SessionState.HUMAN and decided:
+        # While the desk rings for a person reported moments ago, the music coming back undoes it.
+        ringing = view.state is SessionState.TRANSFERRING and view.phase is Phase.HANDING_OVER
+        if decided and (view.state is SessionState.HUMAN or ringing):
             verdict = self.person.judge(view.audio_time, view.labels)
             if verdict is Verdict.MUSIC_BACK:
                 return self._retract(verdict)
-            if verdict is Verdict.CONFIRMED:
+            if verdict is Verdict.CONFIRMED and view.state is SessionState.HUMAN:
                 return [ConfirmPerson()]
-        if (
-            # The desk rings for a person reported moments ago: the music coming back undoes it.
-            view.state is SessionState.TRANSFERRING
-            and view.phase is Phase.HANDING_OVER
-            and decided
-            and self.person.judge(view.audio_time, view.labels) is Verdict.MUSIC_BACK
-        ):
-            return self._retract(Verdict.MUSIC_BACK)
         if view.state is SessionState.IVR and self._held_back is not None:
             return self._review_held_back(view, self._held_back)
         if (

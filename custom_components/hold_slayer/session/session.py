@@ -175,8 +175,8 @@ class CallSession:
         self._handoff = HandOff(request.handoff)
         self._media = MediaLoop(monitor, end_silence=self.end_silence)
         self._lane: ActionLane | None = None  # once the call is placed
-        self._transferring: asyncio.Task[None] | None = None  # a desk ringing, until bridged
-        self._transfer_blind = False
+        # A desk ringing, until bridged (a blind transfer, handed to the trunk, is never kept here).
+        self._transferring: asyncio.Task[None] | None = None
         self._line = _Line()
         self._labels: deque[tuple[float, Label]] = deque(maxlen=600)  # one minute of decisions
         self.timeline = Timeline()
@@ -700,7 +700,7 @@ class CallSession:
         already bridged cannot be taken back.
         """
         ringing = self._transferring
-        if self.state is SessionState.TRANSFERRING and (ringing is None or self._transfer_blind):
+        if self.state is SessionState.TRANSFERRING and ringing is None:
             return
         if not self._fire(Trigger.RETRACT):
             return
@@ -752,8 +752,8 @@ class CallSession:
         else:
             self._emit(EventType.TRANSFER_STARTED, target=mask_number(command.target), blind=command.blind)
             self._run(self._handoff.on_stop())
-            self._transfer_blind = command.blind
-            self._transferring = self._spawn(self._transfer(call, command, result), "transfer")
+            transfer = self._spawn(self._transfer(call, command, result), "transfer")
+            self._transferring = None if command.blind else transfer
             return
         if result is None:
             _LOGGER.warning("Call %s: cannot transfer now (%s)", self.id, type(error).__name__)
