@@ -402,12 +402,12 @@ class CallSession:
             await self._react()
         finally:
             self._reacting = False
-            for timer in self._timers.values():
-                timer.cancel()
             await self._utterances.put(None)
             with contextlib.suppress(asyncio.CancelledError):
                 await workers[1]  # the last words of the call are read and kept
             self._drain()
+            for timer in self._timers.values():  # after the drain: its inputs may set timers too
+                timer.cancel()
             await self._cancel_tasks()
             lane.refuse_waiting()
             for leg in (call, self.desk):
