@@ -67,8 +67,10 @@ async def test_a_model_places_the_menu_and_the_route_replays_it(
     assert (second["model_calls"], second["route_steps_replayed"]) == (0, 1)
     assert second["dtmf_sent"] == first["dtmf_sent"] == "1"
     # How fast the menu was passed is measured (docs/performance.md holds the figures).
-    assert 0 < second["informed_s"] < second["to_queue_s"]
-    assert 0 < second["reaction_s"] < 5  # the decision after the menu's prompt ended
+    assert second["informed_s"] > 0
+    assert second["to_queue_s"] > 0
+    # The replay knows the menu by its recording as it ends, before its words are read.
+    assert 0 <= second["reaction_s"] < first["reaction_s"]
 
 
 async def test_the_secrets_audit_finds_a_leak() -> None:

@@ -292,3 +292,53 @@ async def test_routes_stored_before_fingerprints_load_and_gain_them(tmp_path: Pa
     assert (route.steps[0].seen, route.steps[0].fingerprint) == (4, _heard(MENU, 2))
     saved = json.loads((tmp_path / "routes.json").read_text())
     assert saved["routes"][NUMBER]["steps"][0]["fingerprint"] == _heard(MENU, 2)
+
+
+async def test_a_step_the_line_answered_by_asking_again_is_not_kept(tmp_path: Path) -> None:
+    """A wait the menu timed out on, and keys it did not take, are not the way: replayed, each
+    would cost the menu's timeout and a second reading again. The step that moved the call on is.
+    """
+    garbled = "For bill in, pressed won. For tech support, pressed to."
+    first_call = [
+        RouteStep(garbled, action_to_dict(Wait()), 6.0, fingerprint=_heard(MENU, 1)),  # misread: waited
+        RouteStep(MENU, action_to_dict(Press("2")), 14.0, fingerprint=_heard(MENU, 2)),  # not taken
+        RouteStep(MENU, action_to_dict(Press("1")), 22.0, fingerprint=_heard(MENU, 3)),
+        RouteStep(ACCOUNT, action_to_dict(Press("#", secret="account_number")), 29.0),
+        RouteStep(
+            "That number is not valid. " + ACCOUNT, action_to_dict(Press("#", secret="account_number")), 36.0
+        ),
+    ]
+    book = await _book(tmp_path)
+    route = await book.record(NUMBER, "Acme", first_call, hold_seconds=None)
+    assert [(step.action, step.at) for step in route.steps] == [
+        ({"kind": "press", "digits": "1", "secret": None}, 22.0),
+        ({"kind": "press", "digits": "#", "secret": "account_number"}, 36.0),
+    ]
+    replay = book.decider_for(NUMBER)
+    assert replay is not None
+    assert await replay.decide(_context(garbled, fingerprint=_heard(MENU, 4))) == Press(
+        "1", reason="step 1 of the route, seen 1x, same recording", source=SOURCE
+    )
+
+
+async def test_routes_kept_with_retried_steps_load_without_them(tmp_path: Path) -> None:
+    book = await _book(tmp_path)
+    book.routes[NUMBER] = Route(
+        NUMBER,
+        "Acme",
+        [
+            RouteStep(MENU, action_to_dict(Wait()), 6.0, fingerprint=_heard(MENU, 1)),
+            RouteStep(MENU, action_to_dict(Press("1")), 14.0, fingerprint=_heard(MENU, 2)),
+        ],
+    )
+    await book.save()
+    again = await _book(tmp_path)
+    assert [step.action for step in again.routes[NUMBER].steps] == [
+        {"kind": "press", "digits": "1", "secret": None}
+    ]
+
+
+async def test_different_prompts_in_a_row_are_all_kept(tmp_path: Path) -> None:
+    book = await _book(tmp_path)
+    route = await book.record(NUMBER, "Acme", _recorded_steps(), hold_seconds=None)
+    assert len(route.steps) == 3

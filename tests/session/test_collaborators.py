@@ -6,21 +6,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from custom_components.hold_slayer.audio.classifier import Label
+from custom_components.hold_slayer.audio.fingerprint import prompt_fingerprint
 from custom_components.hold_slayer.audio.monitor import EventKind, MonitorEvent
 from custom_components.hold_slayer.ivr.decide import Press, Say, Wait
 from custom_components.hold_slayer.ivr.menu import parse_prompt
 from custom_components.hold_slayer.ivr.model import model_chain
+from custom_components.hold_slayer.ivr.routes import Route, RouteDecider, RouteStep, action_to_dict
 from custom_components.hold_slayer.session.commands import (
     CancelTimer,
     CheckWords,
+    Command,
     ConfirmPerson,
     Decide,
     DiscardHold,
     Emit,
     EndCall,
+    EndUtterance,
     LearnHoldSegment,
     Note,
     Perform,
@@ -39,10 +44,17 @@ from custom_components.hold_slayer.session.hold_judge import (
     WORDS_DUE,
     HoldJudge,
 )
-from custom_components.hold_slayer.session.navigator import COMPLETE_QUIET, SETTLE, Navigator
+from custom_components.hold_slayer.session.navigator import (
+    COMPLETE_QUIET,
+    RECOGNISED_QUIET,
+    SETTLE,
+    Navigator,
+)
 from custom_components.hold_slayer.session.request import CallRequest, Handoff
 from custom_components.hold_slayer.session.states import Phase
-from custom_components.hold_slayer.voice.endpoint import Utterance
+from custom_components.hold_slayer.voice.endpoint import Utterance, UtteranceDetector
+from harness.channel import Channel, through_channel
+from harness.corpus import espeak
 
 MENU = "For billing, press 1. For anything else, press 0."
 
@@ -69,6 +81,12 @@ class View:
     has_answered: bool = False
     line_spoke_at: float | None = None
     words_pending: bool = False
+    quiet_for: float = 0.0
+    audio: npt.NDArray[np.int16] = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
+
+    def line_audio(self, since: float) -> npt.NDArray[np.int16]:
+        """The line's audio (``audio`` from the call's start) from ``since`` to now."""
+        return self.audio[round(since * 8000) : round(self.audio_time * 8000)]
 
 
 def _labels(start: float, end: float, label: Label) -> list[tuple[float, Label]]:
@@ -384,6 +402,98 @@ def test_a_prompt_that_has_plainly_said_all_is_answered_without_the_settle(
     assert (navigator.on_tick(view) == [Decide(words)]) is complete
     view.audio_time = 3.0 + SETTLE
     assert navigator.on_tick(view) == ([] if complete else [Decide(words)])
+
+
+def _recording(text: str, seed: int) -> npt.NDArray[np.int16]:
+    """The company's recording of ``text`` (espeak-ng) as one call hears it down its line."""
+    rng = np.random.default_rng(seed)
+    channel = Channel(level_db=float(rng.uniform(-10, 6)), noise_db=-65.0, alaw=bool(seed % 2))
+    heard = through_channel(espeak(text, "en-us"), channel, rng)
+    return np.clip(np.round(heard * 32768), -32768, 32767).astype(np.int16)
+
+
+ROUTE_MENU = "For billing, press 1. For technical support, press 2. For lost or stolen cards, press 3."
+
+
+def _replaying() -> Navigator:
+    """A navigator replaying a route whose first step is ``ROUTE_MENU``, its recording known."""
+    first_call = RouteStep(
+        ROUTE_MENU, action_to_dict(Press("1")), 8.0, fingerprint=prompt_fingerprint(_recording(ROUTE_MENU, 1))
+    )
+    return Navigator(model_chain([], route=RouteDecider(Route("+18005550100", "Acme", [first_call]))))
+
+
+def _line(*parts: npt.NDArray[np.int16] | float) -> npt.NDArray[np.int16]:
+    """Audio laid end to end: recordings, and seconds of line noise."""
+    rng = np.random.default_rng(7)
+    pieces = [
+        part
+        if isinstance(part, np.ndarray)
+        else np.round(rng.normal(0, 8, round(part * 8000))).astype(np.int16)
+        for part in parts
+    ]
+    return np.concatenate(pieces)
+
+
+def test_a_remembered_recording_is_answered_as_it_ends() -> None:
+    """On a learned route the menu is known by its recording 0.3 s after it ends: decided then,
+    not after the endpointer's second, the recogniser and the settle; its words, read later, are
+    not a second prompt."""
+    navigator = _replaying()
+    view = View(audio=_line(1.0, _recording(ROUTE_MENU, 2), 3.0))
+    endpointer = UtteranceDetector(end_silence=1.0)
+    decided: list[tuple[float, bool, list[Command]]] = []
+    for frame in range(len(view.audio) // 160):  # the line as the session hears it, 20 ms at a time
+        endpointer.push(view.audio[frame * 160 : (frame + 1) * 160])
+        if frame % 5 == 4:
+            view.audio_time, view.quiet_for = (frame + 1) / 50, endpointer.quiet_seconds
+            view.speaking = view.utterance_open = endpointer.active
+            if commands := navigator.on_tick(view):
+                decided.append((view.audio_time - view.quiet_for, endpointer.active, commands))
+    spoken = np.flatnonzero(np.abs(view.audio.astype(np.int32)) > 300)
+    [(at, open_utterance, commands)] = decided  # not in the pauses between its sentences
+    assert commands == [EndUtterance(), Decide(ROUTE_MENU)]
+    assert abs(at - spoken[-1] / 8000) < 0.1  # where the recording ends
+    assert open_utterance  # before the endpointer has closed it
+    late = Utterance(view.audio[8000 : round(at * 8000)], 1.0, at)
+    assert navigator.on_words(view, "For billing press one, for tech support press two.", late) == []
+    assert not navigator.words_pending
+
+
+async def test_a_remembered_recording_is_decided_by_the_route() -> None:
+    navigator = _replaying()
+    menu = _recording(ROUTE_MENU, 3)
+    view = View(audio=_line(0.5, menu, 1.0), audio_time=0.5 + len(menu) / 8000 + 0.4, quiet_for=0.4)
+    [_, decide] = navigator.on_tick(view)
+    assert isinstance(decide, Decide)
+    view.phase = Phase.DECIDING
+    _commands, context = navigator.prepare(view, decide.text)
+    assert context is not None
+    action = await navigator.decide(context)
+    assert action == Press("1", reason="step 1 of the route, seen 1x, same recording", source="learned route")
+
+
+@pytest.mark.parametrize(
+    ("case", "heard"),
+    [
+        ("half the menu", "For billing, press 1. For technical support, press 2."),
+        ("another menu", "For sales, press 1. For billing, press 2. For our opening hours, press 3."),
+    ],
+)
+def test_only_the_whole_remembered_recording_is_answered_early(case: str, heard: str) -> None:
+    """The start of a menu alike with its remembered whole, or another recording: the words decide."""
+    navigator = _replaying()
+    audio = _recording(heard, 4)
+    view = View(audio=_line(1.0, audio, 2.0), quiet_for=RECOGNISED_QUIET + 0.5)
+    view.audio_time = 1.0 + len(audio) / 8000 + RECOGNISED_QUIET + 0.5
+    assert navigator.on_tick(view) == [], case
+
+
+def test_without_a_route_nothing_is_answered_before_its_words() -> None:
+    navigator = Navigator(model_chain([]))
+    menu = _recording(ROUTE_MENU, 2)
+    view = View(audio=_line(1.0, menu, 1.0), audio_time=1.0 + len(menu) / 8000 + 0.5, quiet_for=0.5)
+    assert navigator.on_tick(view) == []
 
 
 async def test_the_navigator_asks_its_chain_and_keeps_the_step() -> None:

@@ -23,12 +23,18 @@ def _burst(seconds: float) -> Pcm:
     return burst
 
 
-def _run(signal: Pcm, detector: UtteranceDetector) -> list[Utterance]:
+def _push(signal: Pcm, detector: UtteranceDetector) -> list[Utterance]:
+    """The utterances ``signal`` ended, 20 ms at a time (one in progress stays open)."""
     found = []
     for start in range(0, len(signal) - 159, 160):
         utterance = detector.push(signal[start : start + 160])
         if utterance is not None:
             found.append(utterance)
+    return found
+
+
+def _run(signal: Pcm, detector: UtteranceDetector) -> list[Utterance]:
+    found = _push(signal, detector)
     if (last := detector.flush()) is not None:
         found.append(last)
     return found
@@ -62,3 +68,20 @@ def test_silence_and_flush_without_speech() -> None:
 def test_max_length_cuts_a_monologue() -> None:
     found = _run(np.concatenate([_noise(0.5, 30), _burst(5)]), UtteranceDetector(max_length=2))
     assert [round(u.end - u.start) for u in found][:2] == [2, 2]
+
+
+def test_quiet_is_counted_inside_an_utterance_and_it_can_be_closed_at_once() -> None:
+    """A pause inside an utterance is quiet already; closing it early keeps its words, and the
+    next sound starts an utterance of its own."""
+    detector = UtteranceDetector(end_silence=1.0)
+    assert _push(_burst(1.0), detector) == []
+    assert detector.active
+    assert detector.quiet_seconds == 0.0
+    _push(_noise(0.4, 30), detector)
+    assert detector.active  # 0.4 s of quiet does not end it
+    assert detector.quiet_seconds == pytest.approx(0.4, abs=0.05)
+    closed = detector.flush()
+    assert closed is not None
+    assert closed.end == pytest.approx(1.0, abs=0.05)
+    [following] = _push(np.concatenate([_noise(0.2, 30), _burst(0.5), _noise(1.2, 30)]), detector)
+    assert following.start == pytest.approx(1.4, abs=0.25)

@@ -333,6 +333,12 @@ def _decoded(fingerprint: str) -> npt.NDArray[np.int64] | None:
     return np.frombuffer(raw[1:], dtype=">u2").astype(np.int64)
 
 
+def fingerprint_seconds(fingerprint: str) -> float:
+    """How much sound a prompt fingerprint covers, in seconds (0 for a malformed one)."""
+    words = _decoded(fingerprint)
+    return 0.0 if words is None else len(words) * PRINT_HOP / SAMPLE_RATE
+
+
 def fingerprint_likeness(a: str, b: str) -> float:
     """How surely two prompt fingerprints are the same recording: 0 (unrelated) to 1 (identical).
 

@@ -67,11 +67,20 @@ class DecisionContext:
     language: str = "en"  # the call's language (CallRequest.language): picks a language front door's key
 
 
+@dataclass(frozen=True, slots=True)
+class ExpectedPrompt:
+    """A prompt a decider knows is coming and will answer: its words and its recording's fingerprint."""
+
+    text: str
+    fingerprint: str
+
+
 class Decider(Protocol):
     """Choose what to do about a prompt; ``None`` when this decider does not know.
 
-    A decider may have a ``source`` (its name in the transcript) and ``costly = True`` (it asks
-    a language model, which the call's figures count).
+    A decider may have a ``source`` (its name in the transcript), ``costly = True`` (it asks
+    a language model, which the call's figures count) and ``expected()`` (the prompts it knows
+    are coming, so the navigator can know them by their recording as they end).
     """
 
     async def decide(self, context: DecisionContext) -> Action | None:
@@ -83,6 +92,12 @@ def source_of(decider: Decider) -> str:
     return str(getattr(decider, "source", "") or type(decider).__name__)
 
 
+def expected_of(decider: Decider) -> list[ExpectedPrompt]:
+    """The prompts ``decider`` knows are coming (none, for a decider that cannot know)."""
+    expected = getattr(decider, "expected", None)
+    return list(expected()) if callable(expected) else []
+
+
 class ChainDecider:
     """Ask deciders in order (routes, rules, then language models); the first answer wins."""
 
@@ -91,6 +106,10 @@ class ChainDecider:
     def __init__(self, deciders: Sequence[Decider]) -> None:
         self.deciders = tuple(deciders)
         self.calls = 0  # questions asked of costly deciders (language models)
+
+    def expected(self) -> list[ExpectedPrompt]:
+        """The prompts the deciders know are coming next."""
+        return [prompt for decider in self.deciders for prompt in expected_of(decider)]
 
     async def decide(self, context: DecisionContext) -> Action | None:
         """The first decider's answer that is not ``None``, stamped with its source."""

@@ -26,7 +26,7 @@ from typing import Any, Final, Protocol
 
 from custom_components.hold_slayer.audio.fingerprint import fingerprint_likeness
 
-from .decide import Action, DecisionContext, HangUp, Press, Say, Wait
+from .decide import Action, DecisionContext, ExpectedPrompt, HangUp, Press, Say, Wait
 from .menu import Prompt, PromptKind, likeness, parse_prompt
 
 ROUTES_VERSION: Final = 1
@@ -185,6 +185,20 @@ class RouteDecider:
         self.followed: list[int] = []  # indices of the steps replayed, in order
         self.diverged = False
 
+    def expected(self) -> list[ExpectedPrompt]:
+        """The next steps' prompts, where their recording is known and they answer something.
+
+        Nothing once the line went its own way: the call is deciding afresh.
+        """
+        if self.diverged:
+            return []
+        ahead = self.route.steps[self.position : self.position + LOOKAHEAD]
+        return [
+            ExpectedPrompt(step.prompt, step.fingerprint)
+            for step in ahead
+            if step.fingerprint is not None and step.action.get("kind") != "wait"
+        ]
+
     async def decide(self, context: DecisionContext) -> Action | None:
         """The remembered action for this prompt, if it is the prompt remembered and still fits."""
         if context.attempts > 1:
@@ -212,15 +226,37 @@ class RouteDecider:
 
 
 def same_prompt(step: RouteStep, context: DecisionContext) -> bool:
-    """Whether the prompt heard is the one ``step`` remembers.
+    """Whether the prompt heard is the one ``step`` remembers."""
+    return _alike(step.prompt, step.fingerprint, context.prompt.text, context.fingerprint)
+
+
+def _alike(words: str, fingerprint: str | None, other_words: str, other_fingerprint: str | None) -> bool:
+    """Whether two readings are one prompt.
 
     By the recording when both have a fingerprint — either way: the same recording read
     differently by speech recognition is the step, and another recording is not, however alike
     its words (they are compared as a set, blind to a menu that swapped its keys) — else by words.
     """
-    if step.fingerprint is not None and context.fingerprint is not None:
-        return fingerprint_likeness(step.fingerprint, context.fingerprint) >= FINGERPRINT_LIKENESS
-    return likeness(step.prompt, context.prompt.text) >= PROMPT_LIKENESS
+    if fingerprint is not None and other_fingerprint is not None:
+        return fingerprint_likeness(fingerprint, other_fingerprint) >= FINGERPRINT_LIKENESS
+    return likeness(words, other_words) >= PROMPT_LIKENESS
+
+
+def without_retries(steps: Sequence[RouteStep]) -> list[RouteStep]:
+    """The steps that moved the call on: a step the line answered by reading its prompt again is dropped.
+
+    A wait the menu timed out on, keys it did not take, an answer it found invalid: the next
+    step is the same prompt, and what was done there is the way. Replayed, the dropped step
+    would cost the whole wait again (a menu's timeout and a second reading).
+    """
+    kept: list[RouteStep] = []
+    for index, step in enumerate(steps):
+        following = steps[index + 1] if index + 1 < len(steps) else None
+        if following is None or not _alike(
+            step.prompt, step.fingerprint, following.prompt, following.fingerprint
+        ):
+            kept.append(step)
+    return kept
 
 
 def _still_fits(action: Action, context: DecisionContext) -> bool:
@@ -276,6 +312,8 @@ class RouteBook:
         """Read the routes saved earlier."""
         data = await self.store.load() or {}
         self.routes = {number: Route.from_dict(route) for number, route in data.get("routes", {}).items()}
+        for route in self.routes.values():  # kept before retried steps were dropped
+            route.steps = without_retries(route.steps)
 
     async def save(self) -> None:
         """Write every route."""
@@ -337,7 +375,7 @@ class RouteBook:
             route = Route(
                 number,
                 company,
-                [RouteStep(s.prompt, s.action, s.at, 1, now, _keepable(s)) for s in steps],
+                [RouteStep(s.prompt, s.action, s.at, 1, now, _keepable(s)) for s in without_retries(steps)],
             )
             if old is not None:
                 route.calls, route.holds = old.calls + 1, old.holds

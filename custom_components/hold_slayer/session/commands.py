@@ -34,6 +34,11 @@ class Decide:
 
 
 @dataclass(frozen=True, slots=True)
+class EndUtterance:
+    """Close the line's utterance in progress: its words are a prompt already known by its recording."""
+
+
+@dataclass(frozen=True, slots=True)
 class Emit:
     """Tell automations (``data`` never holds a secret)."""
 
@@ -139,6 +144,7 @@ class CancelTimer:
 type Command = (
     Perform
     | Decide
+    | EndUtterance
     | Emit
     | Note
     | StartHold

@@ -26,6 +26,7 @@ class Heard:
     decisions: tuple[Decision, ...]
     events: tuple[MonitorEvent, ...]
     speaking: bool  # the endpointer is inside an utterance
+    quiet: float = 0.0  # seconds since the line was last loud enough for speech
 
 
 @dataclass(frozen=True, slots=True)

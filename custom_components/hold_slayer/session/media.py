@@ -22,7 +22,9 @@ from custom_components.hold_slayer.voice.pcm import Pcm
 from .inputs import Heard, Input, LineEnded, UtteranceEnded
 
 FRAME_SECONDS: Final = 0.02
-RING_SECONDS: Final = 12.0  # call audio kept to read a new voice's first words
+# Call audio kept: to read a new voice's first words, and to know a remembered prompt's
+# recording as it ends (a menu with its welcome runs to half a minute).
+RING_SECONDS: Final = 45.0
 
 
 class MediaLoop:
@@ -34,9 +36,11 @@ class MediaLoop:
         self.audio_time = 0.0  # seconds of audio read (ahead of the inputs handled by a frame at most)
         self.started: float | None = None  # loop time of the first frame
         self._ring: deque[Pcm] = deque(maxlen=round(RING_SECONDS / FRAME_SECONDS))
+        self._send: Callable[[Input], None] | None = None
 
     async def run(self, frames: AsyncIterator[Pcm], send: Callable[[Input], None]) -> None:
         """Read the call's frames until it ends, sending what was heard."""
+        self._send = send
         block: list[Pcm] = []
         async for frame in frames:
             if self.started is None:
@@ -48,7 +52,13 @@ class MediaLoop:
                 decisions, events = self.monitor.push_block(np.stack(block).astype(np.float64) / 32768)
                 block = []
                 send(
-                    Heard(round(self.audio_time, 3), tuple(decisions), tuple(events), self.endpointer.active)
+                    Heard(
+                        round(self.audio_time, 3),
+                        tuple(decisions),
+                        tuple(events),
+                        self.endpointer.active,
+                        self.endpointer.quiet_seconds,
+                    )
                 )
             if (utterance := self.endpointer.push(frame)) is not None:
                 send(UtteranceEnded(utterance))
@@ -59,6 +69,14 @@ class MediaLoop:
         first = max(0, len(self._ring) - round((self.audio_time - since) / FRAME_SECONDS))
         frames = list(self._ring)[first:]
         return np.concatenate(frames) if frames else np.zeros(0, dtype=np.int16)
+
+    def end_utterance(self) -> None:
+        """Close the utterance in progress now: its words belong to a prompt already known.
+
+        The line's next prompt, often less than the endpointer's quiet later, starts its own.
+        """
+        if self._send is not None and (utterance := self.endpointer.flush()) is not None:
+            self._send(UtteranceEnded(utterance))
 
     def start_afresh(self) -> None:
         """What looked like a hold was the menu waiting: the monitor forgets it (the classifier stays)."""

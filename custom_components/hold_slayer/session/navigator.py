@@ -14,6 +14,12 @@ A line that says it is closed ("our offices are closed today") and offers nothin
 left ``CLOSED_GRACE`` seconds later if it has not hung up itself: the call ends with cause
 ``closed`` and the line's words as the reason, rather than waiting on a hold that never comes.
 
+On a learned route, the prompt the route expects next is known by its recording as soon as it
+ends: ``recognised_quiet`` after the line's sound stopped, the last stretch of the line's audio
+(as long as the remembered prompt, and a little more) is fingerprinted; when it is the whole
+recording the route remembers, the step is decided at once, without waiting for the endpointer,
+the recogniser or the settle. Its words, read afterwards, are the transcript's only.
+
 Keys a line did not take are not simply pressed again: when the deciders choose the same keys
 for the same prompt a second time they are sent slower and as tones in the audio (some lines
 drop RFC 4733 events, or miss short digits); a third time, the option is said instead, where
@@ -26,14 +32,21 @@ import re
 from dataclasses import replace
 from typing import Final
 
-from custom_components.hold_slayer.audio.fingerprint import utterances_fingerprint
+from custom_components.hold_slayer.audio.fingerprint import (
+    fingerprint_likeness,
+    fingerprint_seconds,
+    prompt_fingerprint,
+    utterances_fingerprint,
+)
 from custom_components.hold_slayer.ivr.decide import (
     Action,
     Decider,
     DecisionContext,
+    ExpectedPrompt,
     Press,
     Say,
     Wait,
+    expected_of,
     source_of,
 )
 from custom_components.hold_slayer.ivr.menu import (
@@ -46,11 +59,11 @@ from custom_components.hold_slayer.ivr.menu import (
     parse_prompt,
     prompt_signature,
 )
-from custom_components.hold_slayer.ivr.routes import RouteStep, action_to_dict
+from custom_components.hold_slayer.ivr.routes import FINGERPRINT_LIKENESS, RouteStep, action_to_dict
 from custom_components.hold_slayer.ivr.rules import matching_secret
 from custom_components.hold_slayer.voice.endpoint import Utterance
 
-from .commands import CancelTimer, Command, Decide, Emit, EndCall, Note, Perform, SetTimer
+from .commands import CancelTimer, Command, Decide, Emit, EndCall, EndUtterance, Note, Perform, SetTimer
 from .events import EventType, SessionState, Speaker
 from .states import Phase
 from .view import LineView
@@ -60,6 +73,11 @@ SETTLE: Final = 1.2  # quiet after the line's speech before a menu is read out (
 # by the pound key" may still come after a sentence's pause, and a line not listening yet drops us.
 # (The transcript itself comes later: the endpointer closes an utterance after 1 s of quiet.)
 COMPLETE_QUIET: Final = 0.7
+# Quiet after the line's sound before a remembered recording is looked for: long enough that a
+# syllable's gap is not the end, short of any pause between a menu's sentences.
+RECOGNISED_QUIET: Final = 0.3
+RECORDING_SLACK: Final = 0.5  # seconds of a remembered recording the line's audio may lack at its ends
+WINDOW_LEAD: Final = 1.0  # seconds of audio before a remembered recording's length taken with it
 CLOSED: Final = "closed"  # the timer after a closed-hours notice
 CLOSED_GRACE: Final = 8.0  # seconds a closed line has to hang up itself before we leave
 
@@ -73,11 +91,13 @@ class Navigator:
         *,
         settle: float = SETTLE,
         complete_quiet: float = COMPLETE_QUIET,
+        recognised_quiet: float = RECOGNISED_QUIET,
         closed_grace: float = CLOSED_GRACE,
     ) -> None:
         self.decider = decider
         self.settle = settle
         self.complete_quiet = complete_quiet
+        self.recognised_quiet = recognised_quiet
         self.closed_grace = closed_grace
         self.current_prompt: Prompt | None = None
         self.decisions = 0  # prompts decided on
@@ -90,6 +110,8 @@ class Navigator:
         self._fingerprint: str | None = None  # of the prompt being decided (its recording)
         self._pending_since: float | None = None  # audio seconds the line's last unanswered speech ended
         self._speech_seen = 0.0  # audio seconds the line was last heard speaking
+        self._looked_at = 0.0  # audio seconds the line's sound ended when we last looked for a recording
+        self._known_until = 0.0  # utterances begun before this were a prompt answered by its recording
         self._deciding: Action | None = None  # our answer in the action lane
         self._answered_at: float | None = None  # audio seconds our latest answer was keyed or said
         self._callback_answered = False  # a hold's callback offer is taken or declined once
@@ -140,6 +162,8 @@ class Navigator:
     def on_words(self, view: LineView, text: str, utterance: Utterance) -> list[Command]:
         """The line said ``text`` in ``utterance`` (the hold judge has had it first)."""
         if view.state is SessionState.IVR:
+            if utterance.start < self._known_until:
+                return []  # the words of a prompt already answered by its recording
             self._pending.append(text)
             self._pending_audio.append(utterance)
             # Judged once per utterance here, not on every 100 ms tick while the settle runs.
@@ -171,6 +195,8 @@ class Navigator:
         """The audio clock moved: decide once the menu has finished."""
         if view.speaking:
             self._speech_seen = view.audio_time
+        if recognised := self._recognised(view):
+            return recognised
         if (
             view.state is not SessionState.IVR
             or view.phase is not Phase.LISTENING
@@ -190,6 +216,40 @@ class Navigator:
         self._fingerprint = utterances_fingerprint(self._pending_audio)
         self._pending, self._pending_audio, self._pending_complete = [], [], False
         return [Decide(text)]
+
+    def _recognised(self, view: LineView) -> list[Command]:
+        """A prompt the route expects, known by its recording as it ends: decided at once."""
+        if (
+            view.state is not SessionState.IVR
+            or view.phase is not Phase.LISTENING
+            or view.quiet_for < self.recognised_quiet
+        ):
+            return []
+        ended = round(view.audio_time - view.quiet_for, 2)
+        listened_from = self._answered_at or 0.0
+        if ended <= max(self._looked_at, listened_from):
+            return []  # looked at this stretch already, or nothing since our answer
+        self._looked_at = ended
+        heard: dict[float, str] = {}  # the line's audio from a moment, fingerprinted
+        for expected in expected_of(self.decider):
+            seconds = fingerprint_seconds(expected.fingerprint)
+            since = round(max(listened_from, ended - seconds - WINDOW_LEAD), 2)
+            if since not in heard:
+                heard[since] = prompt_fingerprint(view.line_audio(since))
+            if _is_recording(heard[since], expected, seconds):
+                return self._decide_known(view, expected, heard[since], ended)
+        return []
+
+    def _decide_known(
+        self, view: LineView, expected: ExpectedPrompt, heard: str, ended: float
+    ) -> list[Command]:
+        self._fingerprint = heard
+        self._pending, self._pending_audio, self._pending_complete = [], [], False
+        self._pending_since = ended
+        self._known_until = view.audio_time
+        # The endpointer still holds the prompt's end: closed now, the line's next prompt
+        # (often within its quiet) is an utterance of its own, read as new words.
+        return [EndUtterance(), Decide(expected.text)]
 
     def prepare(self, view: LineView, text: str) -> tuple[list[Command], DecisionContext | None]:
         """Read the prompt ``text``: what to tell, and the deciders' question (None: nothing to ask)."""
@@ -296,6 +356,18 @@ class Navigator:
             EndCall("callback_accepted", "the company will call back", hang_up=False),
             Perform(Press(key, reason="the call accepts callbacks", source="navigator")),
         ]
+
+
+def _is_recording(heard: str, expected: ExpectedPrompt, seconds: float) -> bool:
+    """Whether the line's audio ``heard`` is all of the recording ``expected`` (``seconds`` long).
+
+    All of it: the start of a menu alike with its remembered whole scores well over the
+    threshold by itself, so the sound heard must be as long as the recording.
+    """
+    return (
+        fingerprint_seconds(heard) >= seconds - RECORDING_SLACK
+        and fingerprint_likeness(expected.fingerprint, heard) >= FINGERPRINT_LIKENESS
+    )
 
 
 _LAST_OPTION: Final = re.compile(

@@ -47,6 +47,7 @@ from .commands import (
     DiscardHold,
     Emit,
     EndCall,
+    EndUtterance,
     LearnHoldSegment,
     Note,
     Perform,
@@ -133,6 +134,7 @@ class _Line:
 
     audio_time: float = 0.0  # the audio clock, as the inputs have brought it
     speaking: bool = False  # the endpointer is inside an utterance
+    quiet: float = 0.0  # seconds since the line was last loud enough for speech
     label: tuple[Label, float] | None = None  # the classifier's latest (label, confidence)
     transcribing: int = 0
     hold: tuple[float, float | None] | None = None  # (start, end) in audio seconds
@@ -322,6 +324,15 @@ class CallSession:
     def utterance_open(self) -> bool:
         """The endpointer holds an utterance not yet handed to the transcriber (any sound)."""
         return self._line.speaking
+
+    @property
+    def quiet_for(self) -> float:
+        """Seconds since the line was last loud enough for speech."""
+        return self._line.quiet
+
+    def line_audio(self, since: float) -> Pcm:
+        """The line's audio from ``since`` (audio seconds) to now, as far back as it is kept."""
+        return self._media.recent_audio(since)
 
     @property
     def transcribing(self) -> int:
@@ -521,6 +532,7 @@ class CallSession:
     def _on_heard(self, heard: Heard) -> None:
         self._line.audio_time = heard.at
         self._line.speaking = heard.speaking
+        self._line.quiet = heard.quiet
         for decision in heard.decisions:
             self._labels.append((decision.time, decision.label))
             self.timeline.heard(self._session_time(decision.time), decision.label)
@@ -599,6 +611,8 @@ class CallSession:
                 self._queue_action(command.action, again=command.again)
             elif isinstance(command, Decide):
                 self._decide(command.text)
+            elif isinstance(command, EndUtterance):
+                self._media.end_utterance()
             elif isinstance(command, Emit):
                 self._emit(command.type, **command.data)
             elif isinstance(command, Note):

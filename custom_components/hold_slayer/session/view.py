@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from custom_components.hold_slayer.audio.classifier import Label
+from custom_components.hold_slayer.voice.pcm import Pcm
 
 from .events import SessionState
 from .request import CallRequest
@@ -51,6 +52,13 @@ class LineView(Protocol):
     @property
     def utterance_open(self) -> bool:
         """The endpointer holds an utterance not yet handed to the transcriber (any sound)."""
+
+    @property
+    def quiet_for(self) -> float:
+        """Seconds since the line was last loud enough for speech (a pause inside an utterance too)."""
+
+    def line_audio(self, since: float) -> Pcm:
+        """The line's audio from ``since`` (audio seconds) to now, as far back as it is kept."""
 
     @property
     def transcribing(self) -> int:

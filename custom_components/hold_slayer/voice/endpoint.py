@@ -53,11 +53,17 @@ class UtteranceDetector:
         self._active = False
         self._frame_index = 0
         self._start_index = 0
+        self._since_loud = 0  # frames since the last loud one, in or out of an utterance
 
     @property
     def active(self) -> bool:
         """Whether an utterance is in progress."""
         return self._active
+
+    @property
+    def quiet_seconds(self) -> float:
+        """Seconds since the last frame loud enough for speech (a pause inside an utterance too)."""
+        return self._since_loud * FRAME_SECONDS
 
     def push(self, frame: Pcm) -> Utterance | None:
         """Add a frame; returns the utterance that this frame ended, if any."""
@@ -65,6 +71,7 @@ class UtteranceDetector:
         loud = level > max(MIN_LEVEL_DB, self._floor + START_MARGIN_DB)
         self._track_floor(level)
         self._frame_index += 1
+        self._since_loud = 0 if loud else self._since_loud + 1
         if not self._active:
             self._pre_roll.append(frame)
             self._loud_run = self._loud_run + 1 if loud else 0
@@ -83,7 +90,7 @@ class UtteranceDetector:
         return None
 
     def flush(self) -> Utterance | None:
-        """End of stream: the utterance in progress, if any."""
+        """End the utterance in progress now (the stream ended, or its words are known): it, if any."""
         if not self._active:
             return None
         return self._finish(trailing=self._quiet_run)
