@@ -110,6 +110,8 @@ class FakeLine:
     refuse_transfer: bool = False
     answers: bool = True  # False: rings until hung up (a desk nobody picks up)
     transferred_to: str | None = None
+    frames_sent: int = 0  # 20 ms frames the line has played so far
+    keyed_at: list[float] = field(default_factory=list)  # the line's audio seconds at each send_dtmf
 
     def __post_init__(self) -> None:
         self.ended: asyncio.Future[CallEnd] = asyncio.get_running_loop().create_future()
@@ -159,6 +161,7 @@ class FakeLine:
                 for start in range(0, len(step.audio) - FRAME + 1, FRAME):
                     if self.ended.done():
                         return
+                    self.frames_sent += 1
                     yield step.audio[start : start + FRAME]
                     await asyncio.sleep(0)
             if step.wait_digits:
@@ -166,9 +169,11 @@ class FakeLine:
                 for _ in range(round(step.timeout / 0.02)):
                     if len(self.digits) >= wanted or self.ended.done():
                         break
+                    self.frames_sent += 1
                     yield silence_frame
                     await asyncio.sleep(0.001)  # let the session's tasks run
         while not self.ended.done():  # the script is over: silence until someone hangs up
+            self.frames_sent += 1
             yield silence_frame
             await asyncio.sleep(0.001)
 
@@ -177,6 +182,7 @@ class FakeLine:
     ) -> None:
         self.digits += digits
         self.inband.append(inband)
+        self.keyed_at.append(self.frames_sent * FRAME / RATE)
         await asyncio.sleep(0)
 
     async def play(self, samples: Pcm) -> bool:
@@ -219,9 +225,11 @@ class ScriptedStt:
     def __init__(self, line: FakeLine) -> None:
         self.line = line
         self.calls = 0
+        self.lengths: list[int] = []  # samples of each audio read
 
     async def transcribe(self, audio: Pcm, *, language: str) -> str:
         self.calls += 1
+        self.lengths.append(len(audio))
         await asyncio.sleep(0)
         texts: list[str] = []
         for frame in audio[: len(audio) // FRAME * FRAME].reshape(-1, FRAME):

@@ -404,6 +404,47 @@ def test_a_prompt_that_has_plainly_said_all_is_answered_without_the_settle(
     assert navigator.on_tick(view) == ([] if complete else [Decide(words)])
 
 
+def test_words_read_at_a_pause_are_decided_once_the_prompt_has_settled() -> None:
+    """The endpointer still holds the utterance; its words, read at the pause, join those read
+    before, and are decided on after the settle; the utterance is closed there and its words,
+    handed over whole afterwards, are not a second prompt."""
+    navigator = Navigator(model_chain([]))
+    view = View(audio_time=3.5, utterance_open=True)
+    navigator.on_words(view, "For billing, press 1.", _utterance(1.0))  # 1.0-2.0 s
+    navigator.on_words_ahead(
+        view, "For technical support, press 2.", Utterance(np.zeros(8000, np.int16), 2.4, 3.4)
+    )
+    assert navigator.words_pending
+    view.audio_time, view.quiet_for = 3.4 + SETTLE - 0.1, SETTLE - 0.1
+    assert navigator.on_tick(view) == []  # not settled: a menu pauses between its options
+    view.audio_time, view.quiet_for = 3.4 + SETTLE + 0.05, SETTLE + 0.05
+    assert navigator.on_tick(view) == [
+        EndUtterance(),
+        Decide("For billing, press 1. For technical support, press 2."),
+    ]
+    assert not navigator.words_pending
+    closed = Utterance(np.zeros(8000, np.int16), 2.4, 3.4)
+    assert navigator.on_words(view, "For technical support, press 2.", closed) == []
+    assert not navigator.words_pending
+
+
+def test_words_read_at_a_pause_are_dropped_when_the_line_speaks_on() -> None:
+    navigator = Navigator(model_chain([]))
+    view = View(audio_time=3.0, utterance_open=True)
+    navigator.on_words_ahead(
+        view, "Please enter your account number.", Utterance(np.zeros(8000, np.int16), 1.6, 2.6)
+    )
+    view.audio_time, view.quiet_for, view.speaking = 3.3, 0.0, True  # "… followed by the pound key."
+    assert navigator.on_tick(view) == []
+    view.audio_time, view.quiet_for, view.speaking = 2.6 + SETTLE + 0.1, SETTLE - 0.5, False
+    assert navigator.on_tick(view) == []  # dropped: the whole utterance is read when it ends
+    assert not navigator.words_pending
+    whole = "Please enter your account number, followed by the pound key."
+    navigator.on_words(view, whole, Utterance(np.zeros(16000, np.int16), 1.6, 4.0))
+    view.utterance_open, view.audio_time, view.quiet_for = False, 4.0 + COMPLETE_QUIET, COMPLETE_QUIET
+    assert navigator.on_tick(view) == [Decide(whole)]
+
+
 def _recording(text: str, seed: int) -> npt.NDArray[np.int16]:
     """The company's recording of ``text`` (espeak-ng) as one call hears it down its line."""
     rng = np.random.default_rng(seed)

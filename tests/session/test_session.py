@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import logging
 
+import numpy as np
 import pytest
 
 from custom_components.hold_slayer.audio.classifier import Decision, Label
@@ -13,6 +14,7 @@ from custom_components.hold_slayer.audio.monitor import EventKind, Floats, HoldM
 from custom_components.hold_slayer.ivr.decide import Action, DecisionContext, Press
 from custom_components.hold_slayer.session.errors import CallNotConnectedError, TransferInProgressError
 from custom_components.hold_slayer.session.events import EventType, SessionState, Speaker
+from custom_components.hold_slayer.session.navigator import COMPLETE_QUIET
 from custom_components.hold_slayer.session.request import MASK, CallRequest, Handoff
 from custom_components.hold_slayer.session.session import CallSession
 from custom_components.hold_slayer.telephony.call import EndCause
@@ -612,3 +614,30 @@ async def test_a_closed_line_that_never_hangs_up_is_left_with_the_reason() -> No
     assert (outcome.cause, outcome.reason) == ("closed", f"the line is closed: {notice}")
     assert EventType.HOLD_STARTED not in _types(session)
     assert line.digits == ""
+
+
+async def test_a_prompt_is_answered_on_its_words_read_at_its_pause() -> None:
+    """The prompt's words are read at its first pause, while the endpointer still waits out its
+    second of quiet: the keys go once the prompt has settled, and its words are not read twice."""
+    prompt = "Please enter your ten digit account number, followed by the pound key."
+    line = FakeLine(
+        [say(prompt, 6, 3), Step(wait_digits=11, timeout=10), say("Please hold.", 9, 1.5), silence(5)]
+    )
+    session = _session(line, secrets={"account_number": ACCOUNT})
+    stt = session._stt
+    assert isinstance(stt, ScriptedStt)
+    run = asyncio.create_task(session.run())
+    for _ in range(3000):
+        if any(entry.text == "Please hold." for entry in session.transcript):
+            break
+        await asyncio.sleep(0.01)
+    await session.hangup()
+    await run
+    spoken = np.flatnonzero(np.abs(line.script[0].audio.astype(np.int32)) > 50)  # type: ignore[union-attr]
+    ended = (spoken[-1] + 1) / 8000
+    assert line.digits == ACCOUNT + "#"
+    # Settled (0.7 s for a prompt that has said all), not the endpointer's 1 s plus the reading.
+    assert ended + COMPLETE_QUIET <= line.keyed_at[0] < ended + 1.0
+    heard = [entry.text for entry in session.transcript if entry.speaker is Speaker.LINE]
+    assert heard == [prompt, "Please hold."]
+    assert len(set(stt.lengths)) == len(stt.lengths)  # no stretch of audio read twice

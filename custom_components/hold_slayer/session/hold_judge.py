@@ -116,12 +116,7 @@ class HoldJudge:
                 # The acoustic detector missed a person the words make plain ("this is Sam").
                 return self._report(view, start, TRANSCRIPT_CONFIDENCE, "transcript", text)
             return []
-        if (
-            view.state is SessionState.IVR
-            and view.has_answered
-            and start >= (view.line_spoke_at or 0.0)  # not the late words of a prompt answered already
-            and sounds_like_person(text)
-        ):
+        if view.state is SessionState.IVR and view.has_answered and sounds_like_person(text):
             return self._report(view, start, TRANSCRIPT_CONFIDENCE, "transcript", text)  # no hold at all
         if view.state is SessionState.IVR and self._words_after_silence and self._held_back is not None:
             return self._words_decide_silence(self._held_back, parse_prompt(text))

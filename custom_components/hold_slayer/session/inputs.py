@@ -45,6 +45,14 @@ class Transcribed:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadAhead:
+    """What the utterance the endpointer still holds said at its first pause (``text`` may be empty)."""
+
+    utterance: Utterance
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class WordsRead:
     """The first words of a person the monitor reported on hold (``text`` may be empty)."""
 
@@ -93,6 +101,7 @@ type Input = (
     Heard
     | UtteranceEnded
     | Transcribed
+    | ReadAhead
     | WordsRead
     | Decided
     | ActionDone

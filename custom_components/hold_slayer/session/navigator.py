@@ -6,7 +6,11 @@ in progress; only ``complete_quiet`` once the prompt has plainly said all it wil
 for a number with its length or closing key, a yes-or-no or open question, or a menu's closing
 option); then the whole prompt is decided at once, so "for billing press 2 … for anything else
 press 0" is read to its end. The quiet is counted from the end of the line's speech, not from
-when its words were read, so transcription overlaps the wait instead of adding to it. The
+when its words were read, so transcription overlaps the wait instead of adding to it: the
+session reads an utterance's words at its first pause (``session.READ_AHEAD_QUIET``), while the
+endpointer still waits out its second of quiet; if the line stays quiet, those words are decided
+on once the prompt has settled and the endpointer closes the utterance there (if it speaks on,
+they are dropped and the whole utterance is read when it ends). The
 deciding chain (learned route, rules, the user's AI) is one :class:`Decider`; the navigator
 records each step for the route book and answers a hold's callback offer once, as the call asked.
 
@@ -76,6 +80,7 @@ COMPLETE_QUIET: Final = 0.7
 # Quiet after the line's sound before a remembered recording is looked for: long enough that a
 # syllable's gap is not the end, short of any pause between a menu's sentences.
 RECOGNISED_QUIET: Final = 0.3
+SPOKE_ON: Final = 0.1  # seconds of sound after words read at a pause that make them half a sentence
 RECORDING_SLACK: Final = 0.5  # seconds of a remembered recording the line's audio may lack at its ends
 WINDOW_LEAD: Final = 1.0  # seconds of audio before a remembered recording's length taken with it
 CLOSED: Final = "closed"  # the timer after a closed-hours notice
@@ -111,7 +116,10 @@ class Navigator:
         self._pending_since: float | None = None  # audio seconds the line's last unanswered speech ended
         self._speech_seen = 0.0  # audio seconds the line was last heard speaking
         self._looked_at = 0.0  # audio seconds the line's sound ended when we last looked for a recording
-        self._known_until = 0.0  # utterances begun before this were a prompt answered by its recording
+        self._decided_until = 0.0  # utterances begun before this were decided on before their words came
+        self._recording_until = 0.0  # … and were a prompt a learned route knew by its recording
+        self._ahead: tuple[str, Utterance] | None = None  # the open utterance's words, read at its pause
+        self._ahead_complete = False  # … and whether, after the pending words, they have plainly said all
         self._deciding: Action | None = None  # our answer in the action lane
         self._answered_at: float | None = None  # audio seconds our latest answer was keyed or said
         self._callback_answered = False  # a hold's callback offer is taken or declined once
@@ -124,7 +132,11 @@ class Navigator:
     @property
     def words_pending(self) -> bool:
         """Line words since our last action, not yet decided on."""
-        return bool(self._pending)
+        return bool(self._pending or self._ahead)
+
+    def knew_recording(self, utterance: Utterance) -> bool:
+        """Whether ``utterance`` was (part of) a prompt a learned route knew and we answered already."""
+        return utterance.start < self._recording_until
 
     @property
     def line_spoke_at(self) -> float | None:
@@ -138,7 +150,7 @@ class Navigator:
 
     def awaiting_us(self, view: LineView) -> bool:
         """The last prompt asked something of us and we have not answered it (yet)."""
-        if view.phase is Phase.DECIDING or self._pending or view.transcribing:
+        if view.phase is Phase.DECIDING or self.words_pending or view.transcribing:
             return True  # words still being read or decided on: the quiet may be the menu waiting
         prompt = self.current_prompt
         if prompt is None or prompt.kind not in ASKING or offer_only(prompt):
@@ -162,8 +174,10 @@ class Navigator:
     def on_words(self, view: LineView, text: str, utterance: Utterance) -> list[Command]:
         """The line said ``text`` in ``utterance`` (the hold judge has had it first)."""
         if view.state is SessionState.IVR:
-            if utterance.start < self._known_until:
-                return []  # the words of a prompt already answered by its recording
+            if utterance.start < self._decided_until:
+                return []  # decided on already (by its recording, or its words read at a pause)
+            if self._ahead is not None and abs(self._ahead[1].start - utterance.start) < 0.01:
+                self._ahead = None  # read whole now
             self._pending.append(text)
             self._pending_audio.append(utterance)
             # Judged once per utterance here, not on every 100 ms tick while the settle runs.
@@ -172,6 +186,13 @@ class Navigator:
             return []
         if view.state is SessionState.ON_HOLD:
             return self.on_hold_words(view, parse_prompt(text))
+        return []
+
+    def on_words_ahead(self, view: LineView, text: str, utterance: Utterance) -> list[Command]:
+        """The words of the utterance the endpointer still holds, read at its first pause."""
+        if view.state is SessionState.IVR and utterance.start >= self._decided_until:
+            self._ahead = (text, utterance)
+            self._ahead_complete = plainly_complete(" ".join([*self._pending, text]))
         return []
 
     def on_hold_words(self, view: LineView, prompt: Prompt) -> list[Command]:
@@ -197,6 +218,8 @@ class Navigator:
             self._speech_seen = view.audio_time
         if recognised := self._recognised(view):
             return recognised
+        if self._ahead is not None:
+            return self._on_words_ahead_tick(view, *self._ahead)
         if (
             view.state is not SessionState.IVR
             or view.phase is not Phase.LISTENING
@@ -216,6 +239,28 @@ class Navigator:
         self._fingerprint = utterances_fingerprint(self._pending_audio)
         self._pending, self._pending_audio, self._pending_complete = [], [], False
         return [Decide(text)]
+
+    def _on_words_ahead_tick(self, view: LineView, text: str, utterance: Utterance) -> list[Command]:
+        """Decide on the words read at a pause once the prompt has settled; drop them if the line spoke on."""
+        if view.audio_time - view.quiet_for > utterance.end + SPOKE_ON:
+            self._ahead = None  # more words: the whole utterance is read when it ends
+            return []
+        if (
+            view.state is not SessionState.IVR
+            or view.phase is not Phase.LISTENING
+            or view.transcribing
+            or view.audio_time - utterance.end
+            < (self.complete_quiet if self._ahead_complete else self.settle)
+        ):
+            return []
+        words = " ".join([*self._pending, text])
+        self._fingerprint = utterances_fingerprint([*self._pending_audio, utterance])
+        self._pending, self._pending_audio, self._pending_complete, self._ahead = [], [], False, None
+        self._pending_since = utterance.end
+        self._decided_until = view.audio_time
+        # The endpointer still holds these words: closed now, so anything the line says next is
+        # an utterance of its own, and these are not read a second time.
+        return [EndUtterance(), Decide(words)]
 
     def _recognised(self, view: LineView) -> list[Command]:
         """A prompt the route expects, known by its recording as it ends: decided at once."""
@@ -246,7 +291,8 @@ class Navigator:
         self._fingerprint = heard
         self._pending, self._pending_audio, self._pending_complete = [], [], False
         self._pending_since = ended
-        self._known_until = view.audio_time
+        self._decided_until = self._recording_until = view.audio_time
+        self._ahead = None
         # The endpointer still holds the prompt's end: closed now, the line's next prompt
         # (often within its quiet) is an utterance of its own, read as new words.
         return [EndUtterance(), Decide(expected.text)]

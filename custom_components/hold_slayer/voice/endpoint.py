@@ -95,11 +95,18 @@ class UtteranceDetector:
             return None
         return self._finish(trailing=self._quiet_run)
 
-    def _finish(self, *, trailing: int) -> Utterance:
+    def peek(self) -> Utterance | None:
+        """The utterance in progress as it stands, without its trailing quiet (None: none open)."""
+        return self._so_far(trailing=self._quiet_run) if self._active else None
+
+    def _so_far(self, *, trailing: int) -> Utterance:
         keep = self._frames[: len(self._frames) - trailing] if trailing else self._frames
         audio: Pcm = np.concatenate(keep) if keep else np.zeros(0, dtype=np.int16)
         start = self._start_index * FRAME_SECONDS
-        utterance = Utterance(audio=audio, start=start, end=start + len(audio) / CALL_RATE)
+        return Utterance(audio=audio, start=start, end=start + len(audio) / CALL_RATE)
+
+    def _finish(self, *, trailing: int) -> Utterance:
+        utterance = self._so_far(trailing=trailing)
         self._active = False
         self._frames = []
         self._loud_run = 0
