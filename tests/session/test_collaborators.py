@@ -428,21 +428,29 @@ def test_words_read_at_a_pause_are_decided_once_the_prompt_has_settled() -> None
     assert not navigator.words_pending
 
 
-def test_words_read_at_a_pause_are_dropped_when_the_line_speaks_on() -> None:
+def test_words_read_at_a_pause_wait_while_the_line_speaks_on() -> None:
+    """Half a sentence is not a prompt: the next piece read, or the whole utterance, is."""
     navigator = Navigator(model_chain([]))
     view = View(audio_time=3.0, utterance_open=True)
-    navigator.on_words_ahead(
-        view, "Please enter your account number.", Utterance(np.zeros(8000, np.int16), 1.6, 2.6)
-    )
+    first = "Please enter your account number."
+    navigator.on_words_ahead(view, first, Utterance(np.zeros(8000, np.int16), 1.6, 2.6))
     view.audio_time, view.quiet_for, view.speaking = 3.3, 0.0, True  # "… followed by the pound key."
     assert navigator.on_tick(view) == []
     view.audio_time, view.quiet_for, view.speaking = 2.6 + SETTLE + 0.1, SETTLE - 0.5, False
-    assert navigator.on_tick(view) == []  # dropped: the whole utterance is read when it ends
-    assert not navigator.words_pending
+    assert navigator.on_tick(view) == []  # quiet since 2.6 s would be settled: it spoke after
     whole = "Please enter your account number, followed by the pound key."
-    navigator.on_words(view, whole, Utterance(np.zeros(16000, np.int16), 1.6, 4.0))
-    view.utterance_open, view.audio_time, view.quiet_for = False, 4.0 + COMPLETE_QUIET, COMPLETE_QUIET
-    assert navigator.on_tick(view) == [Decide(whole)]
+    navigator.on_words_ahead(view, whole, Utterance(np.zeros(16000, np.int16), 1.6, 3.6))
+    view.audio_time, view.quiet_for = 3.6 + COMPLETE_QUIET + 0.05, COMPLETE_QUIET + 0.05
+    assert navigator.on_tick(view) == [EndUtterance(), Decide(whole)]
+
+
+def test_words_read_at_a_pause_are_decided_with_music_after_them() -> None:
+    """Music keeps the utterance open but says nothing more: the words are whole."""
+    navigator = Navigator(model_chain([]))
+    view = View(audio_time=2.5, utterance_open=True)
+    navigator.on_words_ahead(view, "Please hold.", Utterance(np.zeros(8000, np.int16), 1.0, 2.0))
+    view.audio_time, view.quiet_for = 2.0 + SETTLE + 0.05, 0.0  # music, never "speaking"
+    assert navigator.on_tick(view) == [EndUtterance(), Decide("Please hold.")]
 
 
 def _recording(text: str, seed: int) -> npt.NDArray[np.int16]:

@@ -46,7 +46,7 @@ class Transcribed:
 
 @dataclass(frozen=True, slots=True)
 class ReadAhead:
-    """What the utterance the endpointer still holds said at its first pause (``text`` may be empty)."""
+    """What a piece of the utterance the endpointer still holds said (``text`` may be empty)."""
 
     utterance: Utterance
     text: str

@@ -7,10 +7,10 @@ for a number with its length or closing key, a yes-or-no or open question, or a 
 option); then the whole prompt is decided at once, so "for billing press 2 … for anything else
 press 0" is read to its end. The quiet is counted from the end of the line's speech, not from
 when its words were read, so transcription overlaps the wait instead of adding to it: the
-session reads an utterance's words at its first pause (``session.READ_AHEAD_QUIET``), while the
-endpointer still waits out its second of quiet; if the line stays quiet, those words are decided
-on once the prompt has settled and the endpointer closes the utterance there (if it speaks on,
-they are dropped and the whole utterance is read when it ends). The
+session reads an utterance piece by piece at its pauses (``session/read_ahead.py``), while the
+endpointer still waits out its second of quiet; once the prompt has settled after the pieces,
+they are decided on and the endpointer closes the utterance there (its whole reading, later,
+is the transcript's and the hold judge's). The
 deciding chain (learned route, rules, the user's AI) is one :class:`Decider`; the navigator
 records each step for the route book and answers a hold's callback offer once, as the call asked.
 
@@ -120,6 +120,7 @@ class Navigator:
         self._recording_until = 0.0  # … and were a prompt a learned route knew by its recording
         self._ahead: tuple[str, Utterance] | None = None  # the open utterance's words, read at its pause
         self._ahead_complete = False  # … and whether, after the pending words, they have plainly said all
+        self._ahead_spoken_on = False  # … and whether the line has spoken since (their next piece is due)
         self._deciding: Action | None = None  # our answer in the action lane
         self._answered_at: float | None = None  # audio seconds our latest answer was keyed or said
         self._callback_answered = False  # a hold's callback offer is taken or declined once
@@ -132,7 +133,7 @@ class Navigator:
     @property
     def words_pending(self) -> bool:
         """Line words since our last action, not yet decided on."""
-        return bool(self._pending or self._ahead)
+        return bool(self._pending)
 
     def knew_recording(self, utterance: Utterance) -> bool:
         """Whether ``utterance`` was (part of) a prompt a learned route knew and we answered already."""
@@ -150,7 +151,7 @@ class Navigator:
 
     def awaiting_us(self, view: LineView) -> bool:
         """The last prompt asked something of us and we have not answered it (yet)."""
-        if view.phase is Phase.DECIDING or self.words_pending or view.transcribing:
+        if view.phase is Phase.DECIDING or self._pending or view.transcribing:
             return True  # words still being read or decided on: the quiet may be the menu waiting
         prompt = self.current_prompt
         if prompt is None or prompt.kind not in ASKING or offer_only(prompt):
@@ -189,10 +190,11 @@ class Navigator:
         return []
 
     def on_words_ahead(self, view: LineView, text: str, utterance: Utterance) -> list[Command]:
-        """The words of the utterance the endpointer still holds, read at its first pause."""
+        """The words of the utterance the endpointer still holds, read up to its latest pause."""
         if view.state is SessionState.IVR and utterance.start >= self._decided_until:
             self._ahead = (text, utterance)
             self._ahead_complete = plainly_complete(" ".join([*self._pending, text]))
+            self._ahead_spoken_on = False
         return []
 
     def on_hold_words(self, view: LineView, prompt: Prompt) -> list[Command]:
@@ -241,12 +243,14 @@ class Navigator:
         return [Decide(text)]
 
     def _on_words_ahead_tick(self, view: LineView, text: str, utterance: Utterance) -> list[Command]:
-        """Decide on the words read at a pause once the prompt has settled; drop them if the line spoke on."""
-        if view.audio_time - view.quiet_for > utterance.end + SPOKE_ON:
-            self._ahead = None  # more words: the whole utterance is read when it ends
-            return []
+        """Decide on the words read at the pauses once the prompt has settled after them."""
+        if view.speaking and view.audio_time - view.quiet_for > utterance.end + SPOKE_ON:
+            # Speaking on after these words: their next piece is due. (Music after them keeps
+            # the utterance open too, but says nothing more.)
+            self._ahead_spoken_on = True
         if (
-            view.state is not SessionState.IVR
+            self._ahead_spoken_on
+            or view.state is not SessionState.IVR
             or view.phase is not Phase.LISTENING
             or view.transcribing
             or view.audio_time - utterance.end

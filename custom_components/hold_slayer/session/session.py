@@ -78,6 +78,7 @@ from .inputs import (
 )
 from .media import MediaLoop
 from .navigator import CLOSED_GRACE, SETTLE, Navigator
+from .read_ahead import PieceReader
 from .request import CallRequest
 from .snapshot import CallSnapshot
 from .states import Phase, StateMachine, Trigger
@@ -86,9 +87,9 @@ from .timeline import MarkKind, Timeline
 _LOGGER = logging.getLogger(__name__)
 
 HOLD_SPEECH_SHARE: Final = 0.3  # on hold, transcribe only utterances with this much speech (not music)
-# In the menu, an utterance's words are read at its first pause this long, while the endpointer
-# still waits for its end: the navigator decides on them once the prompt has settled, and the
-# whole utterance is read again only if the line spoke on.
+# In the menu, what the line said is read at each pause this long, while the endpointer still
+# waits for the utterance's end (session/read_ahead.py): shorter than the quiet that settles a
+# menu, longer than the gaps inside words.
 READ_AHEAD_QUIET: Final = 0.4
 MAX_TRANSCRIPT: Final = 500  # lines kept in memory per call
 SNAPSHOT_LINES: Final = 20  # transcript lines a snapshot carries (entities show no more)
@@ -203,8 +204,7 @@ class CallSession:
         self._inputs: asyncio.Queue[Input] = asyncio.Queue()
         self._reacting = False  # the input loop runs (the call is answered and not over)
         self._utterances: asyncio.Queue[Utterance | None] = asyncio.Queue()
-        # The open utterance as read at its pause, and its words once read (None: being read).
-        self._read_ahead: tuple[Utterance, str | None] | None = None
+        self._read_ahead = PieceReader()  # the open utterance read at its pauses, in the menu
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._end_requested: SessionOutcome | None = None
 
@@ -566,45 +566,39 @@ class CallSession:
         self._read_ahead_at_pause()
 
     def _on_utterance(self, utterance: Utterance) -> None:
-        ahead, self._read_ahead = self._read_ahead, None
+        read = self._read_ahead.whole(utterance)
+        self._read_ahead.reset()
         if self._stt is None or self.state in (SessionState.TRANSFERRING, SessionState.CONNECTED):
             return  # the user's own conversation is not ours to transcribe
         if self.state is SessionState.ON_HOLD and self._speech_share(utterance) < HOLD_SPEECH_SHARE:
             return  # music: nothing to read
         self._line.transcribing += 1
-        if ahead is not None and ahead[1] is not None and _same_audio(ahead[0], utterance):
-            self._inputs.put_nowait(Transcribed(utterance, ahead[1]))  # read at its pause already
+        if read is not None:  # read whole at its pause already: the same audio, the same words
+            self._inputs.put_nowait(Transcribed(utterance, read))
             return
         self._utterances.put_nowait(utterance)
 
     def _read_ahead_at_pause(self) -> None:
-        """In the menu, read the open utterance at its pause (one reading at a time)."""
+        """In the menu, read what the open utterance said up to its pause."""
         if (
             self._stt is None
             or self.state is not SessionState.IVR
             or self.phase is not Phase.LISTENING  # nothing to decide while we answer
             or self._line.quiet < READ_AHEAD_QUIET
-            or (self._read_ahead is not None and self._read_ahead[1] is None)
         ):
             return
-        utterance = self._media.endpointer.peek()
-        if utterance is None or (
-            self._read_ahead is not None and _same_audio(self._read_ahead[0], utterance)
-        ):
+        piece = self._read_ahead.next_piece(self._media.endpointer.peek())
+        if piece is None:
             return
-        self._read_ahead = (utterance, None)
 
         async def read() -> None:
-            self._inputs.put_nowait(ReadAhead(utterance, await self._transcribe(utterance)))
+            self._inputs.put_nowait(ReadAhead(piece, await self._transcribe(piece)))
 
         self._spawn(read(), "read ahead")
 
     def _on_read_ahead(self, item: ReadAhead) -> None:
-        if self._read_ahead is None or self._read_ahead[0] is not item.utterance:
-            return  # the utterance has ended since, and is read whole
-        self._read_ahead = (item.utterance, item.text)
-        if item.text:
-            self._run(self._navigator.on_words_ahead(self, item.text, item.utterance))
+        if (words := self._read_ahead.read(item.utterance, item.text)) is not None:
+            self._run(self._navigator.on_words_ahead(self, *words))
 
     def _on_transcript(self, utterance: Utterance, text: str) -> None:
         _LOGGER.debug(
@@ -987,11 +981,6 @@ class CallSession:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def _same_audio(first: Utterance, second: Utterance) -> bool:
-    """Whether two cuts of the line's audio are the same stretch (to a frame)."""
-    return abs(first.start - second.start) < 0.01 and abs(first.end - second.end) < 0.03
 
 
 def _why(action: Action) -> str:
