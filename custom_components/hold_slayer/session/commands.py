@@ -35,7 +35,11 @@ class Decide:
 
 @dataclass(frozen=True, slots=True)
 class EndUtterance:
-    """Close the line's utterance in progress: its words are a prompt already known by its recording."""
+    """Close the line's utterance in progress now: its words are decided on already.
+
+    Known by its recording, or read at its pauses; what the line says next is an utterance of
+    its own.
+    """
 
 
 @dataclass(frozen=True, slots=True)

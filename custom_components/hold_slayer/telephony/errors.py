@@ -26,10 +26,11 @@ class SipAuthError(SipError):
 class SipRejectedError(SipError):
     """The SIP server answered with a final error that is not about credentials."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, *, retry_after: float | None = None) -> None:
         super().__init__(f"{status} {reason}")
         self.status = status
         self.reason = reason
+        self.retry_after = retry_after  # seconds the server asked us to wait (Retry-After)
 
 
 class SipConfigError(SipError):

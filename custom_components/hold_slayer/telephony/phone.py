@@ -113,6 +113,18 @@ def granted_expires(response: SipMessage, requested: int, contact: str = "") -> 
     return int(expires) if expires and expires.isdigit() else requested
 
 
+def min_expires(response: SipMessage) -> int:
+    """A 423's ``Min-Expires`` in seconds (0 when missing or malformed)."""
+    value = (response.header("Min-Expires") or "").strip()
+    return int(value) if value.isdigit() else 0
+
+
+def retry_after(response: SipMessage) -> float | None:
+    """A response's ``Retry-After`` in seconds (RFC 3261 §20.33; None when missing or malformed)."""
+    value = (response.header("Retry-After") or "").split(";")[0].split("(")[0].strip()
+    return float(value) if value.isdigit() else None
+
+
 def reported_address(response: SipMessage) -> Address | None:
     """Where the server saw our request come from: ``received``/``rport`` of the top Via (RFC 3581).
 
@@ -365,6 +377,8 @@ class SipPhone:
             except SipError as err:
                 self._failures += 1
                 delay = retry_delay(self._failures, self.retry_first, self.retry_max)
+                if isinstance(err, SipRejectedError) and err.retry_after is not None:
+                    delay = max(delay, err.retry_after)  # a 503's Retry-After (RFC 3261 §21.5.4)
                 state = (
                     RegistrationState.AUTH_FAILED
                     if isinstance(err, SipAuthError)
@@ -452,7 +466,7 @@ class SipPhone:
         uri = f"sip:{self.domain}"
         auth: tuple[str, str] | None = None
         stale = [("Contact", f"{stale_contact};expires=0")] if stale_contact else []
-        for _attempt in range(2):
+        for _attempt in range(4):  # a challenge, a longer interval, and a challenge for it
             self._register_cseq += 1
             headers = [
                 ("Via", self.via(new_branch())),
@@ -475,6 +489,13 @@ class SipPhone:
             if status in (401, 407) and auth is None:
                 auth = self.authorization(response, "REGISTER", uri)
                 continue
+            if status == 423 and lifetime and (least := min_expires(response)) > lifetime:
+                # Interval Too Brief (RFC 3261 §10.2.8): again, for as long as the registrar
+                # wants (and from now on); it may challenge the new request afresh.
+                _LOGGER.info("The registrar wants registrations of at least %d s", least)
+                lifetime = self.expires = least
+                auth = None
+                continue
             break
         if status == 200:
             if lifetime == 0:
@@ -485,7 +506,7 @@ class SipPhone:
             return granted_expires(response, lifetime, self.contact)
         if status in AUTH_FAILURES:
             raise SipAuthError(f"{status} {response.reason}")
-        raise SipRejectedError(status, response.reason)
+        raise SipRejectedError(status, response.reason, retry_after=retry_after(response))
 
     def _adopt_public_address(self, response: SipMessage) -> str | None:
         """Take the address the registrar saw (RFC 3581) as ours; the old Contact if it changed.

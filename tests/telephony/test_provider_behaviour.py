@@ -1,0 +1,67 @@
+"""What providers' registrars ask of us (issue 16 §3), each against a real ``sipp`` registrar.
+
+- 423 Interval Too Brief: register again for the ``Min-Expires`` asked, and keep that lifetime;
+- 503 Service Unavailable with ``Retry-After``: wait that long before trying again, however
+  short our own backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from custom_components.hold_slayer.telephony import RegistrationState, SipPhone
+from custom_components.hold_slayer.telephony.phone import RegistrationStatus, min_expires, retry_after
+from custom_components.hold_slayer.telephony.sipmsg import SipMessage
+from harness.accounts import make_account
+from harness.servers.sipp import sipp_peer
+from tests.telephony.conftest import started
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+MIN_EXPIRES = 3600
+GRANTED = 2  # the registrar's own choice after all: a refresh comes within a second
+RETRY_AFTER = 3
+
+
+async def test_a_registrar_that_wants_longer_registrations_and_a_pause() -> None:
+    values = {"MIN_EXPIRES": MIN_EXPIRES, "GRANTED": GRANTED, "RETRY_AFTER": RETRY_AFTER}
+    async with sipp_peer("registrar_demands.xml", values, timeout=30) as registrar:
+        phone = SipPhone(make_account("127.0.0.1", registrar.port, "slayer", "secret"))
+        phone.refresh_floor, phone.retry_first = 0.5, 0.2  # our own backoff: far shorter than asked
+        changes: list[tuple[float, RegistrationStatus]] = []
+        loop = asyncio.get_running_loop()
+        phone.async_listen(lambda status: changes.append((loop.time(), status)))
+        async with started(phone):
+            assert phone.status.state is RegistrationState.REGISTERED
+            assert phone.expires == MIN_EXPIRES
+            async with asyncio.timeout(15):
+                while [status.state for _, status in changes][-2:] != [
+                    RegistrationState.FAILED,
+                    RegistrationState.REGISTERED,
+                ]:
+                    await asyncio.sleep(0.05)
+            (failed_at, failed), (restored_at, _) = changes[-2:]
+            assert failed.error == "503 Service Unavailable"
+            assert restored_at - failed_at >= RETRY_AFTER - 0.1
+        await registrar.succeeded()
+
+
+def test_min_expires_and_retry_after_are_read_leniently() -> None:
+    def response(*headers: str) -> bytes:
+        head = [
+            "SIP/2.0 503 Service Unavailable",
+            "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1",
+            "From: <sip:slayer@127.0.0.1>;tag=1",
+            "To: <sip:slayer@127.0.0.1>;tag=2",
+            "Call-ID: 1@127.0.0.1",
+            "CSeq: 1 REGISTER",
+        ]
+        return "\r\n".join([*head, *headers, "Content-Length: 0", "", ""]).encode()
+
+    assert retry_after(SipMessage.parse(response("Retry-After: 120 (maintenance);duration=60"))) == 120
+    assert retry_after(SipMessage.parse(response("Retry-After: soon"))) is None
+    assert retry_after(SipMessage.parse(response())) is None
+    assert min_expires(SipMessage.parse(response("Min-Expires: 900"))) == 900
+    assert min_expires(SipMessage.parse(response("Min-Expires: -1"))) == 0
