@@ -31,17 +31,21 @@ async def test_a_registrar_that_wants_longer_registrations_and_a_pause() -> None
         phone = SipPhone(make_account("127.0.0.1", registrar.port, "slayer", "secret"))
         phone.refresh_floor, phone.retry_first = 0.5, 0.2  # our own backoff: far shorter than asked
         changes: list[tuple[float, RegistrationStatus]] = []
+        restored = asyncio.Event()
         loop = asyncio.get_running_loop()
-        phone.async_listen(lambda status: changes.append((loop.time(), status)))
+
+        def changed(status: RegistrationStatus) -> None:
+            changes.append((loop.time(), status))
+            states = [status.state for _, status in changes][-2:]
+            if states == [RegistrationState.FAILED, RegistrationState.REGISTERED]:
+                restored.set()
+
+        phone.async_listen(changed)
         async with started(phone):
             assert phone.status.state is RegistrationState.REGISTERED
             assert phone.expires == MIN_EXPIRES
             async with asyncio.timeout(15):
-                while [status.state for _, status in changes][-2:] != [
-                    RegistrationState.FAILED,
-                    RegistrationState.REGISTERED,
-                ]:
-                    await asyncio.sleep(0.05)
+                await restored.wait()
             (failed_at, failed), (restored_at, _) = changes[-2:]
             assert failed.error == "503 Service Unavailable"
             assert restored_at - failed_at >= RETRY_AFTER - 0.1
