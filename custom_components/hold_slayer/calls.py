@@ -9,6 +9,7 @@ into per-company statistics kept in a :class:`Store`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import statistics
 from collections import OrderedDict
 from collections.abc import Callable
@@ -165,7 +166,8 @@ class HoldSlayerCalls:
         if stt is None:
             LOGGER.warning("No speech-to-text engine: Hold Slayer cannot read menus on this call")
         replay = self.routes.decider_for(request.target)
-        session = CallSession(request, self.phone.dial, stt=stt, tts=tts, decider=self.make_decider(replay))
+        dial = functools.partial(self.phone.dial, may_redirect=self.dial_plan.allows_redirect)
+        session = CallSession(request, dial, stt=stt, tts=tts, decider=self.make_decider(replay))
         self._replays[session.id] = replay
         self.sessions[session.id] = session
         self.started[session.id] = dt_util.utcnow().isoformat()

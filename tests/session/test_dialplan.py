@@ -70,3 +70,19 @@ def test_allowed_prefixes_open_international_and_premium() -> None:
 def test_mask_number() -> None:
     assert mask_number("+18005550100") == "•••••••0100"
     assert mask_number("sip:desk1234@pbx") == "sip:••••1234@…"
+
+
+@pytest.mark.parametrize(
+    ("uri", "allowed"),
+    [
+        ("sip:+18005550199@carrier.example", True),  # another toll-free number at home
+        ("sip:8005550199@carrier.example;user=phone", True),
+        ("sip:billing@pbx.example:5070", True),  # a name on a SIP host: no number dialled
+        ("sip:+19005550100@carrier.example", False),  # premium rate
+        ("sip:911@carrier.example", False),  # emergency
+        ("sip:+442079460018@carrier.example", False),  # international, not allowed here
+        ("sip:12@carrier.example", False),  # no number the plan can read
+    ],
+)
+def test_a_redirect_target_must_pass_the_plan(uri: str, allowed: bool) -> None:
+    assert US.allows_redirect(uri) is allowed

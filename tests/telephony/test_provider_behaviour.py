@@ -2,7 +2,8 @@
 
 - 423 Interval Too Brief: register again for the ``Min-Expires`` asked, and keep that lifetime;
 - 503 Service Unavailable with ``Retry-After``: wait that long before trying again, however
-  short our own backoff.
+  short our own backoff;
+- a 3xx redirect: followed once, to a target the caller's dial plan allows, in the same call.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import asyncio
 
 import pytest
 
-from custom_components.hold_slayer.telephony import RegistrationState, SipPhone
+from custom_components.hold_slayer.telephony import CallFailedError, EndCause, RegistrationState, SipPhone
 from custom_components.hold_slayer.telephony.phone import RegistrationStatus, min_expires, retry_after
 from custom_components.hold_slayer.telephony.sipmsg import SipMessage
-from harness.accounts import make_account
+from harness.accounts import direct_account, make_account
 from harness.servers.sipp import sipp_peer
 from tests.telephony.conftest import started
 
@@ -69,3 +70,29 @@ def test_min_expires_and_retry_after_are_read_leniently() -> None:
     assert retry_after(SipMessage.parse(response())) is None
     assert min_expires(SipMessage.parse(response("Min-Expires: 900"))) == 900
     assert min_expires(SipMessage.parse(response("Min-Expires: -1"))) == 0
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+async def test_a_redirect_is_followed_once_where_the_dial_plan_allows(allowed: bool) -> None:
+    asked: list[str] = []
+
+    def may_redirect(target: str) -> bool:
+        asked.append(target)
+        return allowed
+
+    scenario = "redirect.xml" if allowed else "redirect_refused.xml"
+    async with sipp_peer(scenario, {"NEW_USER": "billing"}) as carrier:
+        phone = SipPhone(direct_account(carrier.port), register=False)
+        async with started(phone):
+            call = await phone.dial("company", may_redirect=may_redirect)
+            with pytest.raises(CallFailedError) as failed:
+                await call.wait_answered()
+        await carrier.succeeded()
+    assert asked == [f"sip:billing@127.0.0.1:{carrier.port}"]
+    if allowed:
+        assert (failed.value.end.cause, failed.value.end.status) == (EndCause.BUSY, 486)
+        assert call.redirected_from is not None
+        assert call.redirected_from.startswith("sip:company@")
+    else:
+        assert failed.value.end.status == 302
+        assert call.redirected_from is None

@@ -31,6 +31,7 @@ PREMIUM_PREFIXES: Final = {
 }
 _SIP_URI: Final = re.compile(r"^sips?:[^@\s]+@[^\s@]+$")
 _SEPARATORS: Final = re.compile(r"[\s().\-/]")
+_NUMBER_LIKE: Final = re.compile(r"\+?[0-9().\-]+")
 
 
 class DialRefusal(StrEnum):
@@ -85,6 +86,21 @@ class DialPlan:
         if not allowed and self._premium(bare):
             raise DialRefusedError(DialRefusal.PREMIUM, number)
         return e164
+
+    def allows_redirect(self, uri: str) -> bool:
+        """Whether a carrier's 3xx may move a call to the SIP URI ``uri``.
+
+        A number in its user part must pass the plan like any number dialled (a redirect to a
+        premium or emergency number is refused); a name (``sip:billing@…``) dials no number.
+        """
+        user = uri.split(":", 1)[-1].split("@", 1)[0].split(";", 1)[0]
+        if not _NUMBER_LIKE.fullmatch(user):
+            return True
+        try:
+            self.normalise(user)
+        except DialRefusedError:
+            return False
+        return True
 
     def _to_e164(self, digits: str, original: str) -> str:
         home = self.home_country_code

@@ -30,7 +30,7 @@ from .session_timer import (
     uas_answer,
     we_refresh,
 )
-from .sipmsg import SipMessage, new_branch, new_call_id, new_tag, request, response_to
+from .sipmsg import SipMessage, new_branch, new_call_id, new_tag, request, response_to, uri_of
 from .transaction import TIMER_H, ClientTransaction, retransmit
 
 if TYPE_CHECKING:
@@ -641,11 +641,23 @@ class CallLeg:
 
 
 class Call(CallLeg):
-    """An outbound call. Create with :meth:`SipPhone.dial`."""
+    """An outbound call. Create with :meth:`SipPhone.dial`.
+
+    A 3xx redirect is followed once, to the first Contact the redirect names, if
+    ``may_redirect`` allows that target (the caller's dial plan); otherwise the call ends with
+    the 3xx.
+    """
 
     ring_timeout: float = RING_TIMEOUT
 
-    def __init__(self, phone: SipPhone, request_uri: str, media: MediaStream) -> None:
+    def __init__(
+        self,
+        phone: SipPhone,
+        request_uri: str,
+        media: MediaStream,
+        *,
+        may_redirect: Callable[[str], bool] | None = None,
+    ) -> None:
         dialog = Dialog(
             call_id=new_call_id(phone.local_ip),
             local_tag=new_tag(),
@@ -654,6 +666,8 @@ class Call(CallLeg):
         )
         super().__init__(phone, media, dialog, CallState.DIALING)
         self.request_uri = request_uri
+        self.may_redirect = may_redirect
+        self.redirected_from: str | None = None  # the target a 3xx moved us away from
         self._invite: ClientTransaction | None = None
         self._invite_request: SipMessage | None = None
         self._cancel_requested = False
@@ -697,7 +711,7 @@ class Call(CallLeg):
         auth: tuple[str, str] | None = None
         interval, minimum = self.session_expires, None
         try:
-            for _attempt in range(3):  # once more after 401/407, once more after 422
+            for _attempt in range(5):  # again after 401/407 and after 422; a redirect, and its 401
                 self._invite_request = self._build_invite(cseq, auth, interval, minimum)
                 transaction = ClientTransaction(
                     phone.transport,
@@ -717,6 +731,11 @@ class Call(CallLeg):
                     auth = phone.authorization(response, "INVITE", self.request_uri)
                 elif status == 422 and minimum is None and wanted is not None and wanted > interval:
                     interval = minimum = wanted  # RFC 4028 §7.3: retry with the Min-SE asked for
+                elif 300 <= status < 400 and (target := self._redirect_target(response)) is not None:
+                    # RFC 3261 §8.1.3.4: a new INVITE to the new target, in the same call.
+                    _LOGGER.info("Call redirected (%d %s)", status, response.reason)
+                    self.redirected_from, self.request_uri = self.request_uri, target
+                    auth = None  # another target may challenge afresh
                 else:
                     break
                 cseq += 1
@@ -741,6 +760,16 @@ class Call(CallLeg):
             self._end(CallEnd(EndCause.LOCAL_HANGUP, 487, "cancelled"))
         else:
             self._end(CallEnd(cause_for_status(status), status, response.reason))
+
+    def _redirect_target(self, response: SipMessage) -> str | None:
+        """Where a 3xx sends the call, if it is to be followed: once, and as the dial plan allows."""
+        if self.redirected_from is not None or self.may_redirect is None:
+            return None
+        contact = response.header("contact")
+        target = uri_of(contact) if contact else ""
+        if not target.startswith(("sip:", "sips:")) or not self.may_redirect(target):
+            return None
+        return target
 
     def _on_provisional(self, response: SipMessage) -> None:
         if self._cancel_requested:

@@ -687,11 +687,18 @@ class SipPhone:
 
     # -- calls ----------------------------------------------------------------------------------
 
-    async def dial(self, target: str, *, ring_timeout: float | None = None) -> Call:
+    async def dial(
+        self,
+        target: str,
+        *,
+        ring_timeout: float | None = None,
+        may_redirect: Callable[[str], bool] | None = None,
+    ) -> Call:
         """Start a call to a number, extension or SIP URI; it rings in the background.
 
         Await :meth:`Call.wait_answered` for the outcome, or watch :attr:`Call.state`. After
-        ``ring_timeout`` seconds without an answer the call is cancelled (``no_answer``).
+        ``ring_timeout`` seconds without an answer the call is cancelled (``no_answer``). A 3xx
+        redirect is followed once where ``may_redirect`` allows its target (else not at all).
         """
         if not self._started:
             raise SipConnectionError("the phone is not started")
@@ -701,7 +708,7 @@ class SipPhone:
             await media.open(self.account.rtp_ports.ports())
         except OSError as err:
             raise SipConfigError(str(err)) from err
-        call = Call(self, uri, media)
+        call = Call(self, uri, media, may_redirect=may_redirect)
         if ring_timeout is not None:
             call.ring_timeout = ring_timeout
         self._calls[call.call_id] = call
