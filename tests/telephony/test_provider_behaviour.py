@@ -3,7 +3,9 @@
 - 423 Interval Too Brief: register again for the ``Min-Expires`` asked, and keep that lifetime;
 - 503 Service Unavailable with ``Retry-After``: wait that long before trying again, however
   short our own backoff;
-- a 3xx redirect: followed once, to a target the caller's dial plan allows, in the same call.
+- a 3xx redirect: followed once, to a target the caller's dial plan allows, in the same call;
+- answers nobody wants (a second fork's 2xx, a 2xx after our CANCEL): ACKed and ended with a BYE
+  (a scripted peer: a forking proxy or a racing CANCEL will not happen on demand).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import asyncio
 import pytest
 
 from custom_components.hold_slayer.telephony import CallFailedError, EndCause, RegistrationState, SipPhone
+from custom_components.hold_slayer.telephony.call import CallState
 from custom_components.hold_slayer.telephony.phone import RegistrationStatus, min_expires, retry_after
-from custom_components.hold_slayer.telephony.sipmsg import SipMessage
+from custom_components.hold_slayer.telephony.sipmsg import SipMessage, response_to
 from harness.accounts import direct_account, make_account
+from harness.servers.scripted_peer import ScriptedPeer, answer_sdp
 from harness.servers.sipp import sipp_peer
 from tests.telephony.conftest import started
 
@@ -96,3 +100,72 @@ async def test_a_redirect_is_followed_once_where_the_dial_plan_allows(allowed: b
     else:
         assert failed.value.end.status == 302
         assert call.redirected_from is None
+
+
+def _answer(peer: ScriptedPeer, invite: SipMessage, tag: str) -> None:
+    """A 2xx to ``invite`` from a fork of the peer whose To tag is ``tag``."""
+    headers = [("Contact", f"<sip:{tag}@127.0.0.1:{peer.port}>"), ("Content-Type", "application/sdp")]
+    assert invite.source is not None
+    peer.send(
+        response_to(invite, 200, to_tag=tag, headers=headers, body=answer_sdp(peer.rtp_port)), invite.source
+    )
+
+
+async def _messages(peer: ScriptedPeer, count: int) -> list[SipMessage]:
+    async with asyncio.timeout(5):
+        return [await peer.received.get() for _ in range(count)]
+
+
+async def test_a_second_fork_that_answers_is_acknowledged_and_ended() -> None:
+    peer = ScriptedPeer()
+    await peer.start()
+    try:
+        phone = SipPhone(direct_account(peer.port), register=False)
+        async with started(phone):
+            call = await phone.dial(f"sip:company@127.0.0.1:{peer.port}")
+            invite = await peer.expect("INVITE")
+            _answer(peer, invite, "desk1")
+            _answer(peer, invite, "desk2")  # a forking proxy: two phones picked up
+            got = await _messages(peer, 3)
+            acks = sorted((m.to_tag or "") for m in got if m.method == "ACK")
+            [bye] = [m for m in got if m.method == "BYE"]
+            assert acks == ["desk1", "desk2"]
+            assert (bye.to_tag, bye.call_id, bye.uri) == (
+                "desk2",
+                invite.call_id,
+                f"sip:desk2@127.0.0.1:{peer.port}",
+            )
+            assert bye.cseq > invite.cseq
+            peer.reply(bye, 200)
+            await call.wait_answered()
+            assert (call.state, call.dialog.remote_tag) == (CallState.ANSWERED, "desk1")
+            _answer(peer, invite, "desk1")  # the kept answer, repeated: ACKed again, not ended
+            again = await peer.expect("ACK")
+            assert again.to_tag == "desk1"
+            assert call.state is CallState.ANSWERED
+    finally:
+        await peer.close()
+
+
+async def test_an_answer_after_our_cancel_is_acknowledged_and_ended() -> None:
+    peer = ScriptedPeer()
+    await peer.start()
+    try:
+        phone = SipPhone(direct_account(peer.port), register=False)
+        async with started(phone):
+            call = await phone.dial(f"sip:company@127.0.0.1:{peer.port}")
+            invite = await peer.expect("INVITE")
+            peer.reply(invite, 180)
+            hanging_up = asyncio.create_task(call.hangup())
+            cancel = await peer.expect("CANCEL")
+            peer.reply(cancel, 200)
+            peer.reply(invite, 487)
+            await peer.expect("ACK")  # for the 487
+            await hanging_up
+            assert call.state is CallState.ENDED
+            _answer(peer, invite, "late")  # the callee picked up as the CANCEL crossed
+            got = await _messages(peer, 2)
+            assert [(m.method, m.to_tag) for m in got] == [("ACK", "late"), ("BYE", "late")]
+            peer.reply(got[1], 200)
+    finally:
+        await peer.close()

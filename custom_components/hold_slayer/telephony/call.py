@@ -590,13 +590,19 @@ class CallLeg:
         self._set_state(CallState.ANSWERED)
         self._spawn(self._watch_media(), "hold_slayer media watchdog")
 
+    def _answer_tag(self) -> str | None:
+        """The To tag of the answer this call took (its INVITE's first 2xx)."""
+        return self.dialog.remote_tag
+
     def on_stray_response(self, response: SipMessage) -> None:
         """A response no transaction wants: a repeated 2xx to our INVITE means our ACK was lost."""
         self.stray_responses += 1
         if response.cseq_method != "INVITE" or not 200 <= (response.status or 0) < 300:
             return
         ack = self._last_ack
-        if ack is not None and response.cseq == ack.cseq:
+        if (answered := self._answer_tag()) is not None and response.to_tag != answered:
+            self._phone.end_unwanted_session(response)  # another fork answered too: not ours to keep
+        elif ack is not None and response.cseq == ack.cseq:
             self._phone.send_in_dialog(ack, self.dialog)
         elif (
             response.cseq > (ack.cseq if ack is not None else 0)
@@ -719,6 +725,7 @@ class Call(CallLeg):
                     phone.out_of_dialog_destination(self.request_uri),
                     timeout=self.ring_timeout,
                     on_provisional=self._on_provisional,
+                    on_late_2xx=self.on_stray_response,
                 )
                 self._invite = transaction
                 with phone.track(transaction):
@@ -760,6 +767,13 @@ class Call(CallLeg):
             self._end(CallEnd(EndCause.LOCAL_HANGUP, 487, "cancelled"))
         else:
             self._end(CallEnd(cause_for_status(status), status, response.reason))
+
+    def _answer_tag(self) -> str | None:
+        """The To tag of the answer this call took, also before the dialog is confirmed."""
+        final = self._invite.final if self._invite is not None else None
+        if self.dialog.remote_tag is None and final is not None and 200 <= (final.status or 0) < 300:
+            return final.to_tag
+        return super()._answer_tag()
 
     def _redirect_target(self, response: SipMessage) -> str | None:
         """Where a 3xx sends the call, if it is to be followed: once, and as the dial plan allows."""

@@ -14,7 +14,7 @@ import random
 import re
 import socket
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -60,6 +60,7 @@ RETRY_MAX: Final = 300.0
 REFRESH_FLOOR: Final = 5.0
 HANGUP_ON_STOP_TIMEOUT: Final = 3.0
 RECENT_FINALS: Final = 64  # answers remembered for INVITEs retransmitted after their call ended
+UNWANTED_BYE_TIMEOUT: Final = 4.0  # seconds a BYE to an answer nobody wanted may take
 KEEPALIVE_JITTER: Final = 0.85
 AUTH_FAILURES: Final = frozenset({401, 403, 404, 407})
 ALLOW: Final = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY, REFER, UPDATE"
@@ -111,6 +112,11 @@ def granted_expires(response: SipMessage, requested: int, contact: str = "") -> 
             return int(expires)
     expires = response.header("expires")
     return int(expires) if expires and expires.isdigit() else requested
+
+
+def _without_tag(value: str) -> str:
+    """A From or To value without its tag parameter."""
+    return re.sub(r";\s*tag=[^;]*", "", value).strip()
 
 
 def min_expires(response: SipMessage) -> int:
@@ -211,6 +217,8 @@ class SipPhone:
         self._transactions: dict[tuple[str, str], ClientTransaction] = {}
         self._calls: dict[str, CallLeg] = {}
         self._recent_finals: OrderedDict[str, SipMessage] = OrderedDict()
+        self._dialled: deque[str] = deque(maxlen=RECENT_FINALS)  # Call-IDs of our recent INVITEs
+        self._cleanups: set[asyncio.Task[None]] = set()  # BYEs to sessions nobody wanted
         self._media_clock = MediaClock()  # one media timer for all calls of this phone
         self._register_task: asyncio.Task[None] | None = None
         self._keepalive_task: asyncio.Task[None] | None = None
@@ -430,6 +438,9 @@ class SipPhone:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._register_task = self._keepalive_task = None
+        for cleanup in list(self._cleanups):  # BYEs to unwanted answers: the far end times them out
+            cleanup.cancel()
+        await asyncio.gather(*self._cleanups, return_exceptions=True)
         calls = list(self._calls.values())
         if calls:
             with contextlib.suppress(TimeoutError):
@@ -592,6 +603,44 @@ class SipPhone:
         with self.track(transaction):
             return await transaction.run()
 
+    def end_unwanted_session(self, response: SipMessage) -> None:
+        """ACK and BYE a 2xx to an INVITE of ours that no call takes (RFC 3261 §13.2.2.4).
+
+        A second fork's answer, or an answer that crossed our CANCEL or came after the call
+        ended: left alone, the far end repeats it for 32 s and may hold (and bill) a session
+        nobody listens to.
+        """
+        if (
+            response.cseq_method != "INVITE"
+            or not 200 <= (response.status or 0) < 300
+            or response.from_tag is None
+            or response.to_tag is None
+            or not response.header("contact")
+        ):
+            return
+        dialog = Dialog(
+            call_id=response.call_id,
+            local_tag=response.from_tag,
+            local_uri=_without_tag(response.header("from") or ""),
+            remote_uri=_without_tag(response.header("to") or ""),
+        )
+        dialog.confirm(response)
+        ack = dialog.build(
+            "ACK", [("Via", self.via(new_branch())), ("Contact", self.contact)], cseq=response.cseq
+        )
+        self.send_in_dialog(ack, dialog)
+        dialog.local_cseq = response.cseq
+        bye = dialog.build("BYE", [("Via", self.via(new_branch()))])
+        _LOGGER.debug("Ending an answer nobody wanted (%s)", response.status)
+
+        async def bye_it() -> None:
+            with contextlib.suppress(SipError):
+                await self.request_in_dialog(bye, dialog, timeout=UNWANTED_BYE_TIMEOUT)
+
+        task = asyncio.get_running_loop().create_task(bye_it(), name="hold_slayer BYE unwanted")
+        self._cleanups.add(task)
+        task.add_done_callback(self._cleanups.discard)
+
     def respond(self, req: SipMessage, response: SipMessage) -> None:
         """Send a response back to where the request came from."""
         source = req.source or self._server
@@ -607,6 +656,8 @@ class SipPhone:
                 transaction.receive(message)
             elif call := self._calls.get(message.call_id):
                 call.on_stray_response(message)
+            elif message.call_id in self._dialled:
+                self.end_unwanted_session(message)  # a 2xx after our CANCEL, or after the call ended
             return
         message.source = source
         self._on_request(message)
@@ -709,6 +760,7 @@ class SipPhone:
         except OSError as err:
             raise SipConfigError(str(err)) from err
         call = Call(self, uri, media, may_redirect=may_redirect)
+        self._dialled.append(call.call_id)
         if ring_timeout is not None:
             call.ring_timeout = ring_timeout
         self._calls[call.call_id] = call

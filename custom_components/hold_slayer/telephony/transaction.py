@@ -68,6 +68,7 @@ class ClientTransaction:
         *,
         timeout: float = TIMER_B,
         on_provisional: Callable[[SipMessage], None] | None = None,
+        on_late_2xx: Callable[[SipMessage], None] | None = None,
     ) -> None:
         self.transport = transport
         self.request = req
@@ -76,6 +77,9 @@ class ClientTransaction:
         self.branch = req.top_via_branch or ""
         self.method = req.method or ""
         self._on_provisional = on_provisional
+        # A 2xx to INVITE after the final one (a repeat, or another fork's answer) is the
+        # caller's to acknowledge (RFC 6026 §7.2: passed up, not absorbed).
+        self._on_late_2xx = on_late_2xx
         self._final: asyncio.Future[SipMessage] = asyncio.get_running_loop().create_future()
         self._provisional = asyncio.Event()
 
@@ -96,6 +100,13 @@ class ClientTransaction:
             self._ack_error(response)  # also for retransmitted finals
         if not self._final.done():
             self._final.set_result(response)
+        elif status < 300 and self._on_late_2xx is not None:
+            self._on_late_2xx(response)
+
+    @property
+    def final(self) -> SipMessage | None:
+        """The final response, once it came."""
+        return self._final.result() if self._final.done() and not self._final.cancelled() else None
 
     def _ack_error(self, response: SipMessage) -> None:
         """The hop-by-hop ACK for a non-2xx final response to INVITE (RFC 3261 §17.1.1.3)."""
