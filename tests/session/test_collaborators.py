@@ -180,6 +180,35 @@ def test_the_words_after_a_silence_decide_whether_it_was_the_hold(words: str, ve
     assert judge.on_tick(view, decided=True) == []  # decided once
 
 
+@pytest.mark.parametrize(
+    ("words", "verdict"),
+    [
+        (
+            "Press 9 now to verify your identity and keep your place in line.",
+            [StartHold(5.0, 0.8), LearnHoldSegment()],
+        ),
+        ("Please enter your date of birth.", [DiscardHold()]),
+    ],
+)
+def test_a_voice_the_monitor_took_for_a_person_while_the_hold_was_held_back(
+    words: str, verdict: list[object]
+) -> None:
+    """The announcement that makes a silent hold a hold sounded like a new voice to the monitor,
+    which then stopped listening for one: when the hold counts, the monitor learns the voice was
+    the hold's and listens again (a person right after it went unnoticed when the words were
+    read after the monitor's report)."""
+    judge = HoldJudge()
+    view = View(audio_time=10.0, labels=_labels(5, 10, Label.SILENCE), has_answered=True)
+    judge.on_monitor_event(view, _hold(10.0, 5.0))
+    view.speaking, view.audio_time = True, 10.1
+    assert judge.on_tick(view, decided=True) == []
+    person = MonitorEvent(13.0, EventKind.HUMAN_DETECTED, 0.8, 10.1)
+    assert judge.on_monitor_event(view, person) == []  # in the menu: not a person to report
+    view.speaking, view.transcribing, view.audio_time = False, 1, 14.0
+    assert judge.on_tick(view, decided=True) == []
+    assert judge.on_transcript(view, 10.1, words) == verdict
+
+
 def test_speech_after_a_silence_with_nothing_legible_was_a_pause() -> None:
     judge = HoldJudge()
     view = View(audio_time=10.0, labels=_labels(5, 10, Label.SILENCE))

@@ -68,6 +68,9 @@ class HoldJudge:
         self._held_back: MonitorEvent | None = None  # a hold reported while the menu may be waiting
         self._words_after_silence = False  # the line spoke after a held-back silence: its words decide
         self._spoke_at = 0.0  # audio seconds the line was last heard saying those words
+        # The monitor reported a person while a hold was held back: when the hold counts, that
+        # voice was the hold's (an announcement), and the monitor must go back to listening.
+        self._person_while_held_back = False
         self._limit_reached = False
 
     def on_monitor_event(self, view: LineView, event: MonitorEvent) -> list[Command]:
@@ -81,6 +84,9 @@ class HoldJudge:
             return self._start_hold(event)
         if event.kind is EventKind.ANNOUNCEMENT:
             return [Emit(EventType.ANNOUNCEMENT, {"confidence": round(event.confidence, 2)})]
+        if event.kind is EventKind.HUMAN_DETECTED and view.state is SessionState.IVR:
+            self._person_while_held_back = self._held_back is not None
+            return []
         if event.kind is EventKind.HUMAN_DETECTED and view.state is SessionState.ON_HOLD:
             if not view.can_transcribe:
                 return self._report(view, event.began, event.confidence, "audio")
@@ -127,8 +133,7 @@ class HoldJudge:
         self._words_after_silence = False
         if prompt.kind is PromptKind.HOLD or offer_only(prompt):
             return self._start_hold(event)
-        self._held_back = None
-        return [DiscardHold()]  # the menu went on: the silence was it waiting
+        return self._discard()  # the menu went on: the silence was it waiting
 
     def _judge_person_words(self, view: LineView, text: str) -> list[Command]:
         """Words after a person was reported: the person's, or the hold's after all."""
@@ -192,13 +197,12 @@ class HoldJudge:
                 return []
             if view.audio_time - self._spoke_at < WORDS_DUE:
                 return []
-            self._held_back, self._words_after_silence = None, False
-            return [DiscardHold()]
+            self._words_after_silence = False
+            return self._discard()
         if view.answered_current_prompt and (view.answered_at is None or onset < view.answered_at):
             # Quiet from before our answer was the menu waiting for it; quiet after it is judged
             # below like any silence.
-            self._held_back = None
-            return [DiscardHold()]
+            return self._discard()
         if _silent_since(view.labels, onset):
             if view.audio_time - onset >= SILENT_HOLD:
                 return self._start_hold(event)
@@ -206,15 +210,21 @@ class HoldJudge:
                 self._words_after_silence, self._spoke_at = True, view.audio_time
                 return []
             if view.speaking:
-                self._held_back = None
-                return [DiscardHold()]  # the line spoke again: with no words to read, a pause
+                return self._discard()  # the line spoke again: with no words to read, a pause
             return []
         return self._start_hold(event)
+
+    def _discard(self) -> list[Command]:
+        """The quiet held back was the menu waiting: the monitor starts afresh."""
+        self._held_back, self._person_while_held_back = None, False
+        return [DiscardHold()]
 
     def _start_hold(self, event: MonitorEvent) -> list[Command]:
         self._held_back = None
         self._words_after_silence = False
-        return [StartHold(event.began, event.confidence)]
+        relearn = [LearnHoldSegment()] if self._person_while_held_back else []
+        self._person_while_held_back = False
+        return [StartHold(event.began, event.confidence), *relearn]
 
     def _report(
         self, view: LineView, onset: float, confidence: float, source: str, words: str = ""
