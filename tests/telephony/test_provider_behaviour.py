@@ -4,6 +4,8 @@
 - 503 Service Unavailable with ``Retry-After``: wait that long before trying again, however
   short our own backoff;
 - a 3xx redirect: followed once, to a target the caller's dial plan allows, in the same call;
+- a proxy that challenges every request: the BYE is sent again with credentials, the 2xx's ACK
+  carries the INVITE's;
 - answers nobody wants (a second fork's 2xx, a 2xx after our CANCEL): ACKed and ended with a BYE
   (a scripted peer: a forking proxy or a racing CANCEL will not happen on demand).
 """
@@ -169,3 +171,14 @@ async def test_an_answer_after_our_cancel_is_acknowledged_and_ended() -> None:
             peer.reply(got[1], 200)
     finally:
         await peer.close()
+
+
+async def test_a_proxy_that_challenges_every_request() -> None:
+    async with sipp_peer("challenges_in_dialog.xml") as carrier:
+        phone = SipPhone(direct_account(carrier.port), register=False)
+        async with started(phone):
+            call = await phone.dial("company")
+            await call.wait_answered()
+            end = await call.hangup()
+            assert end.cause is EndCause.LOCAL_HANGUP
+        await carrier.succeeded()

@@ -450,11 +450,20 @@ class CallLeg:
             _LOGGER.debug("Session refresh answered %s; retrying", status)
             self._run_session_timer(timer, refresh=True, delay=min(4.0, interval / 8))
 
-    def _acknowledge(self, response: SipMessage) -> None:
-        """The ACK for a 2xx to our INVITE (kept for the 2xx's retransmissions)."""
+    def _acknowledge(self, response: SipMessage, invite: SipMessage | None = None) -> None:
+        """The ACK for a 2xx to our ``invite`` (kept for the 2xx's retransmissions).
+
+        With the INVITE's credentials, if it carried any (RFC 3261 §13.2.2.4): proxies that
+        challenged the INVITE may check the ACK too.
+        """
+        credentials = [
+            (name, value)
+            for name, value in (invite.headers if invite is not None else [])
+            if name in ("Authorization", "Proxy-Authorization")
+        ]
         ack = self.dialog.build(
             "ACK",
-            [("Via", self._phone.via(new_branch())), ("Contact", self._phone.contact)],
+            [("Via", self._phone.via(new_branch())), ("Contact", self._phone.contact), *credentials],
             cseq=response.cseq,
         )
         self._last_ack = ack
@@ -812,7 +821,7 @@ class Call(CallLeg):
 
     async def _on_answered(self, response: SipMessage) -> None:
         self.dialog.confirm(response)
-        self._acknowledge(response)
+        self._acknowledge(response, self._invite_request)
         if self._cancel_requested:  # the 200 crossed our CANCEL: end it properly
             await self._send_bye()
             self._end(CallEnd(EndCause.LOCAL_HANGUP, None, "cancelled"))

@@ -60,6 +60,10 @@ RETRY_MAX: Final = 300.0
 REFRESH_FLOOR: Final = 5.0
 HANGUP_ON_STOP_TIMEOUT: Final = 3.0
 RECENT_FINALS: Final = 64  # answers remembered for INVITEs retransmitted after their call ended
+# Headers a request answered 401/407 gets anew when it is sent again with credentials.
+_REBUILT_ON_RETRY: Final = frozenset(
+    {"Via", "CSeq", "Authorization", "Proxy-Authorization", "Content-Length"}
+)
 UNWANTED_BYE_TIMEOUT: Final = 4.0  # seconds a BYE to an answer nobody wanted may take
 KEEPALIVE_JITTER: Final = 0.85
 AUTH_FAILURES: Final = frozenset({401, 403, 404, 407})
@@ -596,7 +600,30 @@ class SipPhone:
     async def request_in_dialog(
         self, req: SipMessage, dialog: Dialog, *, timeout: float | None = None
     ) -> SipMessage:
-        """Send an in-dialog request (BYE, REFER) and await its final response."""
+        """Send an in-dialog request (BYE, REFER, re-INVITE) and await its final response.
+
+        A 401/407 is answered once with our credentials, in a new request of the dialog (next
+        CSeq, new branch): proxies of many providers challenge every request, not only REGISTER
+        and INVITE.
+        """
+        response = await self._in_dialog_transaction(req, dialog, timeout)
+        if response.status in (401, 407):
+            dialog.local_cseq += 1
+            kept = [(name, value) for name, value in req.headers if name not in _REBUILT_ON_RETRY]
+            headers = [
+                ("Via", self.via(new_branch())),
+                *kept,
+                ("CSeq", f"{dialog.local_cseq} {req.method}"),
+                self.authorization(response, req.method or "", req.uri or ""),
+            ]
+            response = await self._in_dialog_transaction(
+                request(req.method or "", req.uri or "", headers, req.body), dialog, timeout
+            )
+        return response
+
+    async def _in_dialog_transaction(
+        self, req: SipMessage, dialog: Dialog, timeout: float | None
+    ) -> SipMessage:
         transaction = ClientTransaction(
             self.transport, req, self._dialog_destination(dialog), timeout=timeout or self.transaction_timeout
         )
