@@ -32,7 +32,7 @@ from .errors import (
     SipError,
     SipRejectedError,
 )
-from .incoming import IncomingCall
+from .incoming import IncomingCall, without_tag
 from .rtp import MediaClock, MediaStream
 from .session_timer import too_brief
 from .sipmsg import (
@@ -116,11 +116,6 @@ def granted_expires(response: SipMessage, requested: int, contact: str = "") -> 
             return int(expires)
     expires = response.header("expires")
     return int(expires) if expires and expires.isdigit() else requested
-
-
-def _without_tag(value: str) -> str:
-    """A From or To value without its tag parameter."""
-    return re.sub(r";\s*tag=[^;]*", "", value).strip()
 
 
 def min_expires(response: SipMessage) -> int:
@@ -648,8 +643,8 @@ class SipPhone:
         dialog = Dialog(
             call_id=response.call_id,
             local_tag=response.from_tag,
-            local_uri=_without_tag(response.header("from") or ""),
-            remote_uri=_without_tag(response.header("to") or ""),
+            local_uri=without_tag(response.header("from") or ""),
+            remote_uri=without_tag(response.header("to") or ""),
         )
         dialog.confirm(response)
         ack = dialog.build(
