@@ -38,6 +38,15 @@ async def answered_call(phone: SipPhone, peer: ScriptedPeer) -> tuple[Call, SipM
 
 
 @pytest.fixture
+async def scripted() -> AsyncIterator[ScriptedPeer]:
+    """A scripted far end."""
+    peer = ScriptedPeer()
+    await peer.start()
+    yield peer
+    await peer.close()
+
+
+@pytest.fixture
 async def peer() -> AsyncIterator[Baresip]:
     """An auto-answering baresip that plays FAR_END_AUDIO and records what it hears."""
     async with baresip_peer(FAR_END_AUDIO) as running:

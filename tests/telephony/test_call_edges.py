@@ -27,15 +27,6 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 
 @pytest.fixture
-async def scripted() -> AsyncIterator[ScriptedPeer]:
-    """A scripted far end."""
-    peer = ScriptedPeer()
-    await peer.start()
-    yield peer
-    await peer.close()
-
-
-@pytest.fixture
 async def phone(scripted: ScriptedPeer) -> AsyncIterator[SipPhone]:
     """A direct phone pointed at the scripted peer."""
     phone = SipPhone(direct_account(scripted.port), register=False, transaction_timeout=1.0)

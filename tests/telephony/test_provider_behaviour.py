@@ -118,59 +118,49 @@ async def _messages(peer: ScriptedPeer, count: int) -> list[SipMessage]:
         return [await peer.received.get() for _ in range(count)]
 
 
-async def test_a_second_fork_that_answers_is_acknowledged_and_ended() -> None:
-    peer = ScriptedPeer()
-    await peer.start()
-    try:
-        phone = SipPhone(direct_account(peer.port), register=False)
-        async with started(phone):
-            call = await phone.dial(f"sip:company@127.0.0.1:{peer.port}")
-            invite = await peer.expect("INVITE")
-            _answer(peer, invite, "desk1")
-            _answer(peer, invite, "desk2")  # a forking proxy: two phones picked up
-            got = await _messages(peer, 3)
-            acks = sorted((m.to_tag or "") for m in got if m.method == "ACK")
-            [bye] = [m for m in got if m.method == "BYE"]
-            assert acks == ["desk1", "desk2"]
-            assert (bye.to_tag, bye.call_id, bye.uri) == (
-                "desk2",
-                invite.call_id,
-                f"sip:desk2@127.0.0.1:{peer.port}",
-            )
-            assert bye.cseq > invite.cseq
-            peer.reply(bye, 200)
-            await call.wait_answered()
-            assert (call.state, call.dialog.remote_tag) == (CallState.ANSWERED, "desk1")
-            _answer(peer, invite, "desk1")  # the kept answer, repeated: ACKed again, not ended
-            again = await peer.expect("ACK")
-            assert again.to_tag == "desk1"
-            assert call.state is CallState.ANSWERED
-    finally:
-        await peer.close()
+async def test_a_second_fork_that_answers_is_acknowledged_and_ended(scripted: ScriptedPeer) -> None:
+    phone = SipPhone(direct_account(scripted.port), register=False)
+    async with started(phone):
+        call = await phone.dial(f"sip:company@127.0.0.1:{scripted.port}")
+        invite = await scripted.expect("INVITE")
+        _answer(scripted, invite, "desk1")
+        _answer(scripted, invite, "desk2")  # a forking proxy: two phones picked up
+        got = await _messages(scripted, 3)
+        acks = sorted((m.to_tag or "") for m in got if m.method == "ACK")
+        [bye] = [m for m in got if m.method == "BYE"]
+        assert acks == ["desk1", "desk2"]
+        assert (bye.to_tag, bye.call_id, bye.uri) == (
+            "desk2",
+            invite.call_id,
+            f"sip:desk2@127.0.0.1:{scripted.port}",
+        )
+        assert bye.cseq > invite.cseq
+        scripted.reply(bye, 200)
+        await call.wait_answered()
+        assert (call.state, call.dialog.remote_tag) == (CallState.ANSWERED, "desk1")
+        _answer(scripted, invite, "desk1")  # the kept answer, repeated: ACKed again, not ended
+        again = await scripted.expect("ACK")
+        assert again.to_tag == "desk1"
+        assert call.state is CallState.ANSWERED
 
 
-async def test_an_answer_after_our_cancel_is_acknowledged_and_ended() -> None:
-    peer = ScriptedPeer()
-    await peer.start()
-    try:
-        phone = SipPhone(direct_account(peer.port), register=False)
-        async with started(phone):
-            call = await phone.dial(f"sip:company@127.0.0.1:{peer.port}")
-            invite = await peer.expect("INVITE")
-            peer.reply(invite, 180)
-            hanging_up = asyncio.create_task(call.hangup())
-            cancel = await peer.expect("CANCEL")
-            peer.reply(cancel, 200)
-            peer.reply(invite, 487)
-            await peer.expect("ACK")  # for the 487
-            await hanging_up
-            assert call.state is CallState.ENDED
-            _answer(peer, invite, "late")  # the callee picked up as the CANCEL crossed
-            got = await _messages(peer, 2)
-            assert [(m.method, m.to_tag) for m in got] == [("ACK", "late"), ("BYE", "late")]
-            peer.reply(got[1], 200)
-    finally:
-        await peer.close()
+async def test_an_answer_after_our_cancel_is_acknowledged_and_ended(scripted: ScriptedPeer) -> None:
+    phone = SipPhone(direct_account(scripted.port), register=False)
+    async with started(phone):
+        call = await phone.dial(f"sip:company@127.0.0.1:{scripted.port}")
+        invite = await scripted.expect("INVITE")
+        scripted.reply(invite, 180)
+        hanging_up = asyncio.create_task(call.hangup())
+        cancel = await scripted.expect("CANCEL")
+        scripted.reply(cancel, 200)
+        scripted.reply(invite, 487)
+        await scripted.expect("ACK")  # for the 487
+        await hanging_up
+        assert call.state is CallState.ENDED
+        _answer(scripted, invite, "late")  # the callee picked up as the CANCEL crossed
+        got = await _messages(scripted, 2)
+        assert [(m.method, m.to_tag) for m in got] == [("ACK", "late"), ("BYE", "late")]
+        scripted.reply(got[1], 200)
 
 
 async def test_a_proxy_that_challenges_every_request() -> None:
