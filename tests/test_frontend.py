@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_CALL_SERVICE, MATCH_ALL
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -26,6 +27,8 @@ from tests.test_speech import add_wyoming
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 TIMELINE = "hold_slayer/call/timeline"
+START_CALL = "hold_slayer/call/start"
+SEND_DTMF = "hold_slayer/call/send_dtmf"
 KINDS = {"silence", "music", "speech", "announcement", "tone"}
 CALL_WITHIN = 30.0  # seconds of real time for the demo line to ring and answer
 
@@ -244,3 +247,85 @@ async def test_timeline_of_a_live_then_ended_call(
     assert len(ended["call"]["spans"]) >= len(spans)  # the strip stays for the ended call
     # What was drawn stays drawn: only the growing run, and the run a sliver may fold into, change.
     assert ended["call"]["spans"][: len(spans) - 2] == spans[:-2]
+
+
+async def test_card_call_and_keypad_keep_secrets_out_of_the_recorder(
+    hass: HomeAssistant, hass_ws_client: WebSocketGenerator, wyoming_tts: tuple[str, int]
+) -> None:
+    """The card's Call and keypad run the actions' code without HA's ``call_service`` event,
+    which the recorder keeps: an account number reaches the call and nothing on the bus."""
+    tts_id = await add_wyoming(hass, wyoming_tts[1], "tts")
+    entry = await _add_demo(hass)
+    hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_TTS_ENGINE: tts_id})
+    await hass.async_block_till_done()
+    on_the_bus: list[Event] = []
+    hass.bus.async_listen(MATCH_ALL, on_the_bus.append)
+    ws = await hass_ws_client(hass)
+
+    async def send(command: str, **data: Any) -> dict[str, Any]:
+        await ws.send_json_auto_id({"type": command, "config_entry_id": entry.entry_id, **data})
+        response: dict[str, Any] = await ws.receive_json()
+        return response
+
+    started = await send(
+        START_CALL,
+        company="Demo Bank",
+        goal="a question about my bill",
+        secrets={"account_number": "1234 567890"},
+    )
+    assert started["success"], started
+    call_id = started["result"]["call_id"]
+    session = entry.runtime_data.calls.get(call_id)
+    assert session is not None
+    assert session.request.secrets == {"account_number": "1234567890"}
+    assert session.request.company == "Demo Bank"
+
+    async def keyed() -> dict[str, Any]:
+        return await send(SEND_DTMF, call_id=call_id, digits="7")
+
+    # Keys are refused until the line has answered; then the keypad's digit reaches the call.
+    response = await _wait_for(keyed, lambda result: result["success"], CALL_WITHIN)
+    assert response["success"], response
+    await hass.services.async_call(
+        DOMAIN, "hangup", {"config_entry_id": entry.entry_id, "call_id": call_id}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert session.events, "the call ran"
+    assert any(event.event_type == EVENT_CALL_SERVICE for event in on_the_bus)  # the hangup action
+    leaked = [event for event in on_the_bus if "1234567890" in str(event.data) or "567890" in str(event.data)]
+    assert not leaked
+    assert not [
+        event
+        for event in on_the_bus
+        if event.event_type == EVENT_CALL_SERVICE and event.data["service"] in ("call", "send_dtmf")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("command", "data", "key"),
+    [
+        (START_CALL, {"company": "Demo Bank", "secrets": {"account_number": 12.5}}, "invalid_secret_value"),
+        (START_CALL, {"company": "Nobody In The Book"}, "unknown_company"),
+        (START_CALL, {"number": "911"}, "emergency_number"),
+        (SEND_DTMF, {"digits": "12"}, "no_active_call"),
+        (SEND_DTMF, {"digits": "1x"}, "invalid_dtmf"),
+    ],
+)
+async def test_card_controls_errors_are_translated(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    command: str,
+    data: dict[str, Any],
+    key: str,
+) -> None:
+    """As an action's: a translated validation error, and no call placed."""
+    entry = await _add_demo(hass)
+    ws = await hass_ws_client(hass)
+    await ws.send_json_auto_id({"type": command, "config_entry_id": entry.entry_id, **data})
+    response = await ws.receive_json()
+    assert not response["success"]
+    error = response["error"]
+    assert error["code"] == "service_validation_error"
+    assert (error["translation_domain"], error["translation_key"]) == (DOMAIN, key)
+    assert key not in error["message"]
+    assert not entry.runtime_data.calls.active

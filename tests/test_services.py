@@ -62,6 +62,11 @@ def _sip(registrar: Registrar, user: str) -> str:
         ("call", {"number": "+18005550100", "transfer_to": "+1 900 555 0100"}, "premium_number"),
         ("call", {"number": "+18005550100", "secrets": {"Bad Name": "1"}}, "invalid_secret_name"),
         ("call", {"number": "+18005550100", "secrets": {"pin": "!secret nope"}}, "unknown_secret"),
+        ("call", {"number": "+18005550100", "secrets": {"account_number": 12.5}}, "invalid_secret_value"),
+        ("call", {"number": "+18005550100", "secrets": {"account_number": True}}, "invalid_secret_value"),
+        ("call", {"number": "+18005550100", "secrets": {"pin": "12a4"}}, "invalid_secret_value"),
+        ("call", {"number": "+18005550100", "secrets": {"pin": ""}}, "invalid_secret_value"),
+        ("call", {"number": "+18005550100", "secrets": {"pin": "!secret words"}}, "invalid_secret_value"),
         ("hangup", {}, "no_active_call"),
         ("hangup", {"call_id": "nope"}, "call_not_found"),
         ("send_dtmf", {"digits": "12x"}, "invalid_dtmf"),
@@ -76,7 +81,7 @@ async def test_service_errors(
 ) -> None:
     """Bad input gets a translated error, and no call is placed."""
     await _setup(hass, registrar, **{CONF_BLOCKED_PREFIXES: ["+1800666"]})
-    (Path(hass.config.config_dir) / "secrets.yaml").write_text("acme: '1234'\n")
+    (Path(hass.config.config_dir) / "secrets.yaml").write_text("acme: '1234'\nwords: my pin\n")
     with pytest.raises(ServiceValidationError) as caught:
         await _call(hass, service, **data)
     assert caught.value.translation_key == error
@@ -109,7 +114,8 @@ async def test_busy_company_fails_with_events_and_states(
         number=_sip(registrar, "busy"),
         company="Busy Co",
         goal="billing",
-        secrets={"pin": "!secret acme_pin", "account_number": "99887766"},
+        # As an automation sends them: HA's script engine makes a quoted "5566" the number 5566.
+        secrets={"pin": "!secret acme_pin", "account_number": "9988 7766", "member_id": 5566},
     )
     call_id = response["call_id"]
     for _ in range(200):
@@ -139,7 +145,8 @@ async def test_busy_company_fails_with_events_and_states(
     assert entry is not None
     session = entry.runtime_data.calls.get(call_id)
     assert session is not None
-    assert session.request.secrets == {"pin": "4321", "account_number": "99887766"}
+    # A number grouped as it is printed is keyed without the grouping.
+    assert session.request.secrets == {"pin": "4321", "account_number": "99887766", "member_id": "5566"}
     assert all("4321" not in str(event.data) and "99887766" not in str(event.data) for event in events)
     stats = hass.states.get("sensor.alice_127_0_0_1_last_hold_time")
     assert stats is not None

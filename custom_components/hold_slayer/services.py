@@ -7,6 +7,7 @@ export_routes and forget_route on the routes a line has learned.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Final
 
 import voluptuous as vol
@@ -56,24 +57,29 @@ ATTR_METHOD: Final = "method"
 _DTMF: Final = re.compile(r"^[0-9*#A-Da-d]{1,32}$")
 _SECRET_NAME: Final = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 _SECRET_REF: Final = re.compile(r"^!secret\s+(\S+)$")
+_SECRET_VALUE: Final = re.compile(r"^[0-9*#]{1,64}$")
+# People group long numbers as they are printed ("1234 5678", "1234-5678"); the keys are the same.
+_GROUPING: Final = re.compile(r"[\s-]")
 
-_ENTRY: dict[vol.Marker, Any] = {vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string}
-_CALL: dict[vol.Marker, Any] = {**_ENTRY, vol.Optional(ATTR_CALL_ID): cv.string}
-CALL_SCHEMA: Final = vol.Schema(
-    {
-        **_ENTRY,
-        vol.Optional(ATTR_NUMBER): cv.string,  # else the company's, from the phone book
-        vol.Optional(ATTR_COMPANY, default=""): cv.string,
-        vol.Optional(ATTR_GOAL, default=""): cv.string,
-        vol.Optional(ATTR_SECRETS, default=dict): vol.Schema({cv.string: cv.string}),
-        vol.Optional(ATTR_MAX_HOLD_MINUTES): vol.All(vol.Coerce(int), vol.Range(min=1, max=600)),
-        vol.Optional(ATTR_TRANSFER_TO): cv.string,
-        vol.Optional(ATTR_ANNOUNCE_TO_AGENT): cv.string,
-        vol.Optional(ATTR_ACCEPT_CALLBACK, default=False): cv.boolean,
-    }
-)
+_ENTRY: dict[str | vol.Marker, Any] = {vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string}
+_CALL: dict[str | vol.Marker, Any] = {**_ENTRY, vol.Optional(ATTR_CALL_ID): cv.string}
+# The call's fields, shared by the action and the card's websocket command.
+CALL_FIELDS: Final[dict[str | vol.Marker, Any]] = {
+    **_ENTRY,
+    vol.Optional(ATTR_NUMBER): cv.string,  # else the company's, from the phone book
+    vol.Optional(ATTR_COMPANY, default=""): cv.string,
+    vol.Optional(ATTR_GOAL, default=""): cv.string,
+    # Values are checked in async_start_call, where a wrong one gets a translated error.
+    vol.Optional(ATTR_SECRETS, default=dict): vol.Schema({cv.string: object}),
+    vol.Optional(ATTR_MAX_HOLD_MINUTES): vol.All(vol.Coerce(int), vol.Range(min=1, max=600)),
+    vol.Optional(ATTR_TRANSFER_TO): cv.string,
+    vol.Optional(ATTR_ANNOUNCE_TO_AGENT): cv.string,
+    vol.Optional(ATTR_ACCEPT_CALLBACK, default=False): cv.boolean,
+}
+CALL_SCHEMA: Final = vol.Schema(CALL_FIELDS)
 HANGUP_SCHEMA: Final = vol.Schema(_CALL)
-SEND_DTMF_SCHEMA: Final = vol.Schema({**_CALL, vol.Required(ATTR_DIGITS): cv.string})
+SEND_DTMF_FIELDS: Final[dict[str | vol.Marker, Any]] = {**_CALL, vol.Required(ATTR_DIGITS): cv.string}
+SEND_DTMF_SCHEMA: Final = vol.Schema(SEND_DTMF_FIELDS)
 SAY_SCHEMA: Final = vol.Schema(
     {**_CALL, vol.Required(ATTR_TEXT): vol.All(cv.string, vol.Length(min=1, max=500))}
 )
@@ -114,25 +120,36 @@ def _entry(hass: HomeAssistant, call: ServiceCall) -> HoldSlayerConfigEntry:
     return loaded_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
 
 
-def _session(hass: HomeAssistant, call: ServiceCall) -> CallSession:
-    calls = _entry(hass, call).runtime_data.calls
-    call_id = call.data.get(ATTR_CALL_ID)
+def _session(hass: HomeAssistant, data: Mapping[str, Any]) -> CallSession:
+    """The call ``data`` names (``call_id``, else the line's current call); a translated error otherwise."""
+    calls = loaded_entry(hass, data[ATTR_CONFIG_ENTRY_ID]).runtime_data.calls
+    call_id = data.get(ATTR_CALL_ID)
     session = calls.get(call_id)
     if session is None:
         raise _error("call_not_found", call_id=call_id) if call_id else _error("no_active_call")
     return session
 
 
-def _resolve_secrets(hass: HomeAssistant, secrets: dict[str, str]) -> dict[str, str]:
-    """Values, with ``!secret name`` read from secrets.yaml (never logged)."""
+def _resolve_secrets(hass: HomeAssistant, secrets: dict[str, object]) -> dict[str, str]:
+    """Values as the keys to press, with ``!secret name`` read from secrets.yaml (never logged).
+
+    Whole numbers are taken as their digits: HA's script engine (automations, the Actions page)
+    turns a quoted "1234567890" into a number, though never one with a leading zero. Anything
+    else that is not keys (letters, a fraction) is refused rather than keyed wrong.
+    """
     resolved: dict[str, str] = {}
-    for name, value in secrets.items():
+    for name, given in secrets.items():
         if not _SECRET_NAME.match(name):
             raise _error("invalid_secret_name", name=name)
+        value = str(given) if isinstance(given, int) and not isinstance(given, bool) and given >= 0 else given
+        if not isinstance(value, str):
+            raise _error("invalid_secret_value", name=name)
         if match := _SECRET_REF.match(value.strip()):
-            resolved[name] = _read_secret(hass, match.group(1))
-        else:
-            resolved[name] = value
+            value = _read_secret(hass, match.group(1))
+        keys = _GROUPING.sub("", value)
+        if not _SECRET_VALUE.match(keys):
+            raise _error("invalid_secret_value", name=name)
+        resolved[name] = keys
     return resolved
 
 
@@ -154,7 +171,7 @@ async def async_start_call(
     number: str | None,
     company: str = "",
     goal: str = "",
-    secrets: dict[str, str] | None = None,
+    secrets: Mapping[str, object] | None = None,
     max_hold_minutes: int | None = None,
     transfer_to: str | None = None,
     announce_to_agent: str | None = None,
@@ -213,39 +230,49 @@ async def async_start_call(
     return data.calls.async_start(request, create_task=create_task)
 
 
-async def _async_call(call: ServiceCall) -> ServiceResponse:
-    session = await async_start_call(
-        call.hass,
-        _entry(call.hass, call),
-        number=call.data.get(ATTR_NUMBER),
-        company=call.data[ATTR_COMPANY],
-        goal=call.data[ATTR_GOAL],
-        secrets=dict(call.data[ATTR_SECRETS]),
-        max_hold_minutes=call.data.get(ATTR_MAX_HOLD_MINUTES),
-        transfer_to=call.data.get(ATTR_TRANSFER_TO),
-        announce_to_agent=call.data.get(ATTR_ANNOUNCE_TO_AGENT),
-        accept_callback=call.data[ATTR_ACCEPT_CALLBACK],
+async def async_call_from_data(hass: HomeAssistant, data: Mapping[str, Any]) -> CallSession:
+    """Start the call that ``data`` (validated by ``CALL_FIELDS``) asks for: the action and the card."""
+    return await async_start_call(
+        hass,
+        loaded_entry(hass, data[ATTR_CONFIG_ENTRY_ID]),
+        number=data.get(ATTR_NUMBER),
+        company=data[ATTR_COMPANY],
+        goal=data[ATTR_GOAL],
+        secrets=dict(data[ATTR_SECRETS]),
+        max_hold_minutes=data.get(ATTR_MAX_HOLD_MINUTES),
+        transfer_to=data.get(ATTR_TRANSFER_TO),
+        announce_to_agent=data.get(ATTR_ANNOUNCE_TO_AGENT),
+        accept_callback=data[ATTR_ACCEPT_CALLBACK],
     )
-    return {"call_id": session.id}
 
 
-async def _async_hangup(call: ServiceCall) -> None:
-    await _session(call.hass, call).hangup()
-
-
-async def _async_send_dtmf(call: ServiceCall) -> None:
-    digits = call.data[ATTR_DIGITS].replace(" ", "")
+async def async_send_dtmf_from_data(hass: HomeAssistant, data: Mapping[str, Any]) -> None:
+    """Key ``data``'s digits into its call (validated by ``SEND_DTMF_FIELDS``): the action and the card."""
+    digits = data[ATTR_DIGITS].replace(" ", "")
     if not _DTMF.match(digits):
         raise _error("invalid_dtmf")
-    session = _session(call.hass, call)
+    session = _session(hass, data)
     try:
         await session.send_dtmf(digits)
     except (CallNotConnectedError, SipError) as err:
         raise _error("call_not_connected") from err
 
 
+async def _async_call(call: ServiceCall) -> ServiceResponse:
+    session = await async_call_from_data(call.hass, call.data)
+    return {"call_id": session.id}
+
+
+async def _async_hangup(call: ServiceCall) -> None:
+    await _session(call.hass, call.data).hangup()
+
+
+async def _async_send_dtmf(call: ServiceCall) -> None:
+    await async_send_dtmf_from_data(call.hass, call.data)
+
+
 async def _async_say(call: ServiceCall) -> None:
-    session = _session(call.hass, call)
+    session = _session(call.hass, call.data)
     if not session.can_speak:
         raise _error("no_tts_engine")
     try:
@@ -256,7 +283,7 @@ async def _async_say(call: ServiceCall) -> None:
 
 async def _async_transfer(call: ServiceCall) -> None:
     entry = _entry(call.hass, call)
-    session = _session(call.hass, call)
+    session = _session(call.hass, call.data)
     target = call.data.get(ATTR_TARGET) or entry.options.get(CONF_DESK_EXTENSION)
     if not target:
         raise _error("no_desk_extension")
@@ -275,7 +302,7 @@ async def _async_transfer(call: ServiceCall) -> None:
 
 
 async def _async_get_transcript(call: ServiceCall) -> ServiceResponse:
-    session = _session(call.hass, call)
+    session = _session(call.hass, call.data)
     return {
         "call_id": session.id,
         "company": session.request.company,

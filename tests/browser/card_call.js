@@ -3,26 +3,16 @@
 //   node tests/browser/card_call.js PLAN.json
 //
 // PLAN.json (written by tests/browser/test_card_browser.py): {dashboard, tokens (hassTokens as the
-// frontend stores them), artifacts (a folder), chromium, company, goal, timeouts (seconds)}.
-// It opens the dashboard already logged in, starts a call from the card's Call form, waits for the
-// card to show the phone menu, the hold and the person (read from the card's shadow DOM, every
+// frontend stores them), artifacts (a folder), chromium, company, goal, secrets ({name: value}),
+// timeouts (seconds)}. It opens the dashboard already logged in, starts a call from the card's Call
+// form (the secrets typed into its "Account numbers and PINs" rows), waits for the card to show the phone menu, the hold and the person (read from the card's shadow DOM, every
 // state change recorded by a MutationObserver in the page), takes a screenshot at each step, hangs
 // up from the card and checks it shows the call ended. It writes result.json (and prints it) and
 // exits 1 with the reason when anything is not as expected; the browser is closed in every case.
 
-import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { chromium } from "playwright-core";
-
-export const CHROMIUM_FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--disable-quic",
-];
+import { withBrowser } from "./browser.js";
 const CARD = "hold-slayer-card";
 const PERSON = "A person is on the line!";
 
@@ -109,6 +99,14 @@ async function drive(plan, page, run) {
 
   await run.card.locator('input[name="target"]').fill(plan.company);
   await run.card.locator('input[name="goal"]').fill(plan.goal);
+  const secrets = Object.entries(plan.secrets ?? {});
+  if (secrets.length) await run.card.locator("details.secrets summary").click();
+  for (const [index, [name, value]] of secrets.entries()) {
+    if (index > 0) await run.card.locator("button.add-secret").click();
+    const row = run.card.locator(".secret-row").nth(index);
+    await row.locator('input[name="secret-name"]').fill(name);
+    await row.locator('input[name="secret-value"]').fill(value);
+  }
   await callButton.click();
 
   await run.reached("ivr", timeouts.answer);
@@ -152,48 +150,18 @@ async function drive(plan, page, run) {
 
 export async function main(planFile) {
   const plan = JSON.parse(await readFile(planFile, "utf8"));
-  await mkdir(plan.artifacts, { recursive: true });
-  const result = { ok: false, states: [], steps: [], page_errors: [], console_errors: [] };
-  const browser = await chromium.launch({
-    executablePath: plan.chromium,
-    headless: true,
-    args: CHROMIUM_FLAGS,
-  });
-  try {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
-    // Logged in as the owner, as if this browser had used the login form before.
-    await context.addInitScript((tokens) => {
-      window.localStorage.setItem("hassTokens", JSON.stringify(tokens));
-    }, plan.tokens);
-    const page = await context.newPage();
-    page.on("pageerror", (err) => result.page_errors.push(String(err.stack || err)));
-    page.on("console", (msg) => {
-      if (msg.type() === "error") result.console_errors.push(msg.text());
-    });
+  return withBrowser(plan, async (page, result) => {
     const run = new Run(plan, page);
     try {
       Object.assign(result, await drive(plan, page, run));
       const cardErrors = result.page_errors.filter((text) => text.includes(CARD));
       if (cardErrors.length) throw new Error(`the card threw: ${cardErrors.join("\n")}`);
-      result.ok = true;
-    } catch (err) {
-      result.error = String(err.message || err);
-      await page.screenshot({ path: path.join(plan.artifacts, "failure.png") }).catch(() => {});
     } finally {
       result.states = await run.states().catch(() => []);
       result.steps = run.steps;
       result.seconds = run.seconds();
     }
-  } finally {
-    await browser.close();
-  }
-  await writeFile(path.join(plan.artifacts, "result.json"), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(JSON.stringify(result));
-  if (!result.ok) {
-    console.error(`browser test failed: ${result.error}`);
-    return 1;
-  }
-  return 0;
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -18,6 +18,7 @@ import {
   formatDuration,
   lineEntities,
   looksLikeNumber,
+  secretsFrom,
   timelineLayout,
   timelineSummary,
   viewModel,
@@ -567,6 +568,10 @@ describe("the timeline strip", () => {
 });
 
 describe("controls", () => {
+  function calls(hass) {
+    return hass.ws.filter((msg) => msg.type.startsWith("hold_slayer/call/") && msg.type !== "hold_slayer/call/timeline");
+  }
+
   function submit(form) {
     form.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true }));
   }
@@ -576,23 +581,90 @@ describe("controls", () => {
     const card = mount(hass);
     await settle();
     assert.deepEqual(
-      $$(card, "datalist option").map((node) => node.value),
+      $$(card, "#hold-slayer-companies option").map((node) => node.value),
       ["Demo Bank", "Demo Paper Company"],
     );
-    assert.equal($(card, 'input[name="target"]').getAttribute("list"), $(card, "datalist").id);
+    assert.equal($(card, 'input[name="target"]').getAttribute("list"), $(card, "#hold-slayer-companies").id);
     $(card, 'input[name="target"]').value = "Demo Bank";
     $(card, 'input[name="goal"]').value = "  a question about my bill ";
     submit($(card, ".start"));
     await settle();
-    assert.deepEqual(hass.services, [
+    // Over the integration's command, not the call action (whose data HA's recorder keeps).
+    assert.equal(hass.services.length, 0);
+    assert.deepEqual(calls(hass), [
       {
-        domain: "hold_slayer",
-        service: "call",
-        data: { config_entry_id: ENTRY_ID, company: "Demo Bank", goal: "a question about my bill" },
+        type: "hold_slayer/call/start",
+        config_entry_id: ENTRY_ID,
+        company: "Demo Bank",
+        goal: "a question about my bill",
       },
     ]);
     assert.equal($(card, 'input[name="goal"]').value, "", "the goal is cleared after a placed call");
-    assert.equal(hass.notifyOnError, false, "the card shows errors itself, no toast besides");
+  });
+
+  test("Call with secrets: named rows, masked, sent once and not kept", async () => {
+    const hass = makeHass();
+    const card = mount(hass);
+    const details = $(card, "details.secrets");
+    assert.equal($(card, ".secrets-title").textContent, STRINGS.secrets);
+    assert.deepEqual(
+      $$(card, "#hold-slayer-secret-names option").map((node) => node.value).slice(0, 2),
+      ["account_number", "pin"],
+    );
+    details.open = true;
+    let rows = $$(card, ".secret-row");
+    assert.equal(rows.length, 1);
+    const value = rows[0].querySelector('input[name="secret-value"]');
+    assert.equal(value.getAttribute("type"), "password", "a secret is never shown");
+    assert.equal(value.getAttribute("autocomplete"), "off");
+    rows[0].querySelector('input[name="secret-name"]').value = "Account number";
+    value.value = " 1234 567890 ";
+    $(card, ".add-secret").click();
+    rows = $$(card, ".secret-row");
+    assert.equal(rows.length, 2);
+    assert.equal(card.shadowRoot.activeElement, rows[1].querySelector('input[name="secret-name"]'));
+    rows[1].querySelector('input[name="secret-name"]').value = "pin";
+    rows[1].querySelector('input[name="secret-value"]').value = "!secret bank_pin";
+    $(card, 'input[name="target"]').value = "Demo Bank";
+    submit($(card, ".start"));
+    await settle();
+    assert.deepEqual(calls(hass)[0].secrets, { account_number: "1234 567890", pin: "!secret bank_pin" });
+    rows = $$(card, ".secret-row");
+    assert.equal(rows.length, 1, "one empty row again");
+    assert.equal(rows[0].querySelector('input[name="secret-value"]').value, "");
+    assert.equal(details.open, false);
+  });
+
+  test("a secret row with one half is refused before anything is sent; a failed call keeps the rows", async () => {
+    const hass = makeHass();
+    const card = mount(hass);
+    $(card, 'input[name="target"]').value = "Demo Bank";
+    const row = $(card, ".secret-row");
+    row.querySelector('input[name="secret-value"]').value = "4321";
+    submit($(card, ".start"));
+    await settle();
+    assert.equal(calls(hass).length, 0);
+    assert.equal($(card, ".error-text").textContent, STRINGS.secretNameNeeded);
+    row.querySelector('input[name="secret-name"]').value = "pin";
+    row.querySelector('input[name="secret-value"]').value = "";
+    submit($(card, ".start"));
+    await settle();
+    assert.equal($(card, ".error-text").textContent, STRINGS.secretValueNeeded("pin"));
+    row.querySelector('input[name="secret-value"]').value = "43x1";
+    hass.commandError = { code: "service_validation_error", message: "The value of pin must be keypad digits." };
+    submit($(card, ".start"));
+    await settle();
+    assert.equal($(card, ".error-text").textContent, "The value of pin must be keypad digits.");
+    assert.equal(row.querySelector('input[name="secret-value"]').value, "43x1", "kept to fix");
+    assert.equal(row.isConnected, true);
+  });
+
+  test("secretsFrom names rows as the integration wants them", () => {
+    assert.deepEqual(secretsFrom([["Policy-Number", "4007"], ["", ""], ["  PIN ", " 12 "]]), {
+      secrets: { policy_number: "4007", pin: "12" },
+    });
+    assert.deepEqual(secretsFrom([]), { secrets: {} });
+    assert.deepEqual(secretsFrom([["", "1"]]), { error: STRINGS.secretNameNeeded });
   });
 
   test("Call with a number; nothing typed places nothing", async () => {
@@ -604,7 +676,9 @@ describe("controls", () => {
     $(card, 'input[name="target"]').value = "+1 (800) 555-0100";
     submit($(card, ".start"));
     await settle();
-    assert.deepEqual(hass.services[0].data, { config_entry_id: ENTRY_ID, number: "+1 (800) 555-0100" });
+    assert.deepEqual(calls(hass), [
+      { type: "hold_slayer/call/start", config_entry_id: ENTRY_ID, number: "+1 (800) 555-0100" },
+    ]);
   });
 
   test("Hang up and Transfer name the call", async () => {
@@ -646,13 +720,12 @@ describe("controls", () => {
     keypad.dispatchEvent(new KeyboardEvent("keydown", { key: "x", bubbles: true, cancelable: true }));
     keypad.dispatchEvent(new KeyboardEvent("keydown", { key: "5", ctrlKey: true, bubbles: true, cancelable: true }));
     await settle();
-    assert.deepEqual(
-      hass.services.map(({ service, data }) => [service, data]),
-      [
-        ["send_dtmf", { config_entry_id: ENTRY_ID, call_id: CALL_ID, digits: "#" }],
-        ["send_dtmf", { config_entry_id: ENTRY_ID, call_id: CALL_ID, digits: "4" }],
-      ],
-    );
+    // Keys may be an account number the line asked for: the command, not the action.
+    assert.equal(hass.services.length, 0);
+    assert.deepEqual(calls(hass), [
+      { type: "hold_slayer/call/send_dtmf", config_entry_id: ENTRY_ID, call_id: CALL_ID, digits: "#" },
+      { type: "hold_slayer/call/send_dtmf", config_entry_id: ENTRY_ID, call_id: CALL_ID, digits: "4" },
+    ]);
     toggle.click();
     assert.ok(!visible(card, ".keypad"));
   });
@@ -677,7 +750,7 @@ describe("controls", () => {
 
   test("an action's error is shown (role alert) and can be dismissed; the input is kept", async () => {
     const hass = makeHass();
-    hass.serviceError = { code: "service_validation_error", message: "Hold Slayer refuses to call emergency numbers." };
+    hass.commandError = { code: "service_validation_error", message: "Hold Slayer refuses to call emergency numbers." };
     const card = mount(hass);
     $(card, 'input[name="target"]').value = "911";
     $(card, 'input[name="goal"]').value = "test";
@@ -692,11 +765,11 @@ describe("controls", () => {
     $(card, ".dismiss").click();
     assert.ok(box.hidden);
     // The next action that succeeds clears an old error too.
-    hass.serviceError = new Error("Failed to call service hold_slayer/call");
+    hass.commandError = new Error("Connection lost");
     submit($(card, ".start"));
     await settle();
-    assert.equal($(card, ".error-text").textContent, "Failed to call service hold_slayer/call");
-    hass.serviceError = null;
+    assert.equal($(card, ".error-text").textContent, "Connection lost");
+    hass.commandError = null;
     submit($(card, ".start"));
     await settle();
     assert.ok(box.hidden);
@@ -725,7 +798,7 @@ describe("controls", () => {
     hass.wsError = { code: "unknown_command", message: "Unknown command." };
     const card = mount(hass);
     await settle();
-    assert.equal($$(card, "datalist option").length, 0);
+    assert.equal($$(card, "#hold-slayer-companies option").length, 0);
     assert.ok(!visible(card, ".error"), "a missing phone book is no error");
   });
 });

@@ -47,6 +47,7 @@ export function makeHass({ state = "idle", call = {}, states = {}, timeline = nu
     ws: [],
     serviceError: null,
     wsError: null,
+    commandError: null, // for the call commands (call/start, call/send_dtmf)
     timeline,
     companies,
     async callService(domain, service, data, target, notifyOnError) {
@@ -61,6 +62,10 @@ export function makeHass({ state = "idle", call = {}, states = {}, timeline = nu
       if (msg.type === "hold_slayer/call/timeline") return { call: this.timeline };
       if (msg.type === "hold_slayer/phone_book") return { companies: this.companies };
       if (msg.type === "config_entries/get") return this.entries ?? [];
+      if (msg.type === "hold_slayer/call/start" || msg.type === "hold_slayer/call/send_dtmf") {
+        if (this.commandError) throw this.commandError;
+        return msg.type.endsWith("start") ? { call_id: CALL_ID } : null;
+      }
       throw { code: "unknown_command", message: `Unknown command ${msg.type}` };
     },
   };

@@ -4,8 +4,11 @@
 // (the integration registers it as an extra module, its URL versioned by the file's hash). It reads
 // the line's entities (found through the entity and device registries by the config entry), asks
 // the integration's websocket command for the timeline strip while a call is live (every
-// POLL_MS, never faster than MIN_FETCH_MS), and calls the integration's actions. Texts come in
-// masked from the integration; the card shows them with textContent only.
+// POLL_MS, never faster than MIN_FETCH_MS), and calls the integration's actions. Starting a call
+// and the keypad, which may carry an account number or a PIN, use the integration's websocket
+// commands that run the same code: HA's recorder keeps every action's data. Texts come in masked
+// from the integration; the card shows them with textContent only, and secrets typed into the
+// card are sent once and never shown or kept.
 
 export const DOMAIN = "hold_slayer";
 export const CARD_TYPE = "hold-slayer-card";
@@ -24,6 +27,8 @@ const ANSWERED_STATES = new Set(["ivr", "on_hold", "human", "transferring", "con
 const TRANSFERABLE_STATES = new Set(["ivr", "on_hold", "human"]);
 const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
 const TIMELINE_KINDS = ["music", "speech", "announcement", "silence", "tone"];
+// Names the line's prompts ask for most; the call keys a secret when a prompt names it.
+const SECRET_NAMES = ["account_number", "pin", "policy_number", "member_id", "date_of_birth", "zip_code"];
 
 // Every string the card shows, in one table (English for now).
 export const STRINGS = {
@@ -85,6 +90,14 @@ export const STRINGS = {
   companyOrNumber: "Company or number",
   companyHelp: "A company from the line's phone book, or a phone number",
   goalPlaceholder: "What the call is about",
+  secrets: "Account numbers and PINs",
+  secretsHelp: "Keyed in when the line asks for one by its name; never shown, spoken or stored.",
+  secretName: "Name",
+  secretNamePlaceholder: "account_number",
+  secretValue: "Number",
+  addSecret: "Add another",
+  secretNameNeeded: "Give each number a name, such as account_number.",
+  secretValueNeeded: (name) => `${name} has no number.`,
   call: "Call",
   hangUp: "Hang up",
   transfer: "Transfer to desk",
@@ -191,6 +204,24 @@ export function timelineSummary(spans, marks) {
 export function looksLikeNumber(text) {
   const value = String(text).trim();
   return /^sip:/i.test(value) || (/^\+?[\d\s().\-*#]+$/.test(value) && /\d{3}/.test(value.replace(/\D/g, "")));
+}
+
+/**
+ * The call's secrets from the form's name/number rows: names as the integration wants them
+ * ("Account number" → "account_number"), empty rows skipped. `{secrets}`, or `{error}` for a
+ * row with only one half.
+ */
+export function secretsFrom(rows) {
+  const secrets = {};
+  for (const [rawName, rawValue] of rows) {
+    const name = String(rawName).trim().toLowerCase().replace(/[\s-]+/g, "_");
+    const value = String(rawValue).trim();
+    if (!name && !value) continue;
+    if (!name) return { error: STRINGS.secretNameNeeded };
+    if (!value) return { error: STRINGS.secretValueNeeded(name) };
+    secrets[name] = value;
+  }
+  return { secrets };
 }
 
 /** A rejected action's message, as HA's websocket gives it (translated) or any error. */
@@ -324,6 +355,10 @@ const STYLE = `
   .error { display: flex; gap: 8px; align-items: flex-start; justify-content: space-between; padding: 8px 12px;
     border-radius: 8px; border: 1px solid var(--error-color); color: var(--error-color); }
   form, .controls { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-end; }
+  details.secrets { flex: 1 1 100%; font-size: 0.875rem; }
+  details.secrets summary { cursor: pointer; color: var(--secondary-text-color); }
+  details.secrets p { margin: 4px 0; font-size: 0.75rem; }
+  .secret-row { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 8px; }
   label { display: flex; flex-direction: column; gap: 2px; flex: 1 1 160px; min-width: 0;
     font-size: 0.75rem; color: var(--secondary-text-color); }
   input { font: inherit; font-size: 1rem; padding: 8px; border-radius: 6px; min-width: 0;
@@ -387,6 +422,12 @@ const TEMPLATE = `
         <label><span class="company-label"></span>
           <input name="target" autocomplete="off" required></label>
         <label><span class="goal-label"></span><input name="goal" autocomplete="off"></label>
+        <details class="secrets">
+          <summary class="secrets-title"></summary>
+          <p class="secrets-help muted"></p>
+          <div class="secret-rows"></div>
+          <button type="button" class="add-secret"></button>
+        </details>
         <button type="submit" class="primary call"></button>
       </form>
       <div class="controls" hidden>
@@ -507,6 +548,9 @@ export class HoldSlayerCard extends HTMLElement {
     text(".transcript-title", STRINGS.transcript);
     text(".company-label", STRINGS.companyOrNumber);
     text(".goal-label", STRINGS.goal);
+    text(".secrets-title", STRINGS.secrets);
+    text(".secrets-help", STRINGS.secretsHelp);
+    text(".add-secret", STRINGS.addSecret);
     text(".call", STRINGS.call);
     text(".hangup", STRINGS.hangUp);
     text(".transfer", STRINGS.transfer);
@@ -528,6 +572,18 @@ export class HoldSlayerCard extends HTMLElement {
     list.id = "hold-slayer-companies";
     this._$(".start").append(list);
     target.setAttribute("list", list.id);
+    const names = document.createElement("datalist");
+    names.id = "hold-slayer-secret-names";
+    names.append(
+      ...SECRET_NAMES.map((name) => {
+        const option = document.createElement("option");
+        option.value = name;
+        return option;
+      }),
+    );
+    this._$(".start").append(names);
+    this._addSecretRow();
+    this._$(".add-secret").addEventListener("click", () => this._addSecretRow().querySelector("input").focus());
     const keypad = this._$(".keypad");
     for (const key of KEYS) {
       const button = document.createElement("button");
@@ -793,7 +849,7 @@ export class HoldSlayerCard extends HTMLElement {
     } catch (_err) {
       return; // The form still takes a number or a name typed in full.
     }
-    const list = this._$("datalist");
+    const list = this._$("#hold-slayer-companies");
     list.replaceChildren(
       ...this._companies.map((name) => {
         const option = document.createElement("option");
@@ -805,19 +861,26 @@ export class HoldSlayerCard extends HTMLElement {
 
   // -- actions ------------------------------------------------------------------------------------
 
-  async _callService(service, data) {
+  _callService(service, data) {
+    // No toast from HA (notifyOnError false): the card shows the error itself.
+    return this._request(() =>
+      this._hass.callService(DOMAIN, service, { config_entry_id: this._config.config_entry_id, ...data }, undefined, false),
+    );
+  }
+
+  /** The integration's websocket command for a control that may carry a secret (call/start, call/send_dtmf). */
+  _command(command, data) {
+    return this._request(() =>
+      this._hass.callWS({ type: `${DOMAIN}/call/${command}`, config_entry_id: this._config.config_entry_id, ...data }),
+    );
+  }
+
+  async _request(send) {
     this._busy = true;
     this._showError(null);
     this._update();
     try {
-      // No toast from HA (notifyOnError false): the card shows the error itself.
-      await this._hass.callService(
-        DOMAIN,
-        service,
-        { config_entry_id: this._config.config_entry_id, ...data },
-        undefined,
-        false,
-      );
+      await send();
       return true;
     } catch (err) {
       this._showError(errorMessage(err));
@@ -832,13 +895,45 @@ export class HoldSlayerCard extends HTMLElement {
     return this._vm?.callId ? { call_id: this._vm.callId } : {};
   }
 
+  _addSecretRow() {
+    const row = document.createElement("div");
+    row.className = "secret-row";
+    row.innerHTML = `<label><span></span><input name="secret-name" autocomplete="off" spellcheck="false"
+      list="hold-slayer-secret-names"></label><label><span></span><input name="secret-value" type="password"
+      inputmode="numeric" autocomplete="off"></label>`;
+    const [nameLabel, valueLabel] = row.querySelectorAll("label > span");
+    nameLabel.textContent = STRINGS.secretName;
+    valueLabel.textContent = STRINGS.secretValue;
+    row.querySelector('input[name="secret-name"]').setAttribute("placeholder", STRINGS.secretNamePlaceholder);
+    this._$(".secret-rows").append(row);
+    return row;
+  }
+
+  _secretRows() {
+    return [...this._root.querySelectorAll(".secret-row")].map((row) => [
+      row.querySelector('input[name="secret-name"]').value,
+      row.querySelector('input[name="secret-value"]').value,
+    ]);
+  }
+
   async _startCall() {
     const target = this._$('input[name="target"]').value.trim();
     const goal = this._$('input[name="goal"]').value.trim();
     if (!target) return;
+    const { secrets, error } = secretsFrom(this._secretRows());
+    if (error) {
+      this._showError(error);
+      return;
+    }
     const data = looksLikeNumber(target) ? { number: target } : { company: target };
     if (goal) data.goal = goal;
-    if (await this._callService("call", data)) this._$('input[name="goal"]').value = "";
+    if (Object.keys(secrets).length) data.secrets = secrets;
+    if (!(await this._command("start", data))) return; // everything typed is kept to fix
+    this._$('input[name="goal"]').value = "";
+    // Secrets are sent once and not kept in the page: one empty row again, folded away.
+    this._$(".secret-rows").replaceChildren();
+    this._addSecretRow();
+    this._$(".secrets").open = false;
   }
 
   _act(service) {
@@ -846,7 +941,7 @@ export class HoldSlayerCard extends HTMLElement {
   }
 
   _press(key) {
-    return this._callService("send_dtmf", { ...this._callData(), digits: key });
+    return this._command("send_dtmf", { ...this._callData(), digits: key });
   }
 
   async _say() {
