@@ -226,6 +226,12 @@ def test_music_is_a_hold_at_once() -> None:
     assert HoldJudge().on_monitor_event(view, _hold(10.0, 5.0)) == [StartHold(5.0, 0.8)]
 
 
+def test_a_hold_never_begins_before_our_last_answer() -> None:
+    """The monitor may date the hold from the prompt we were answering: that was still the menu."""
+    view = View(audio_time=12.0, labels=_labels(8, 12, Label.MUSIC), has_answered=True, answered_at=7.5)
+    assert HoldJudge().on_monitor_event(view, _hold(12.0, 4.0)) == [StartHold(7.5, 0.8)]
+
+
 def test_a_person_on_hold_is_read_first_then_reported_or_kept_as_the_hold() -> None:
     judge = HoldJudge()
     view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=60.0)

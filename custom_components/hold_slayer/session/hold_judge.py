@@ -81,7 +81,7 @@ class HoldJudge:
             if view.awaiting_us or _silent_since(view.labels, event.began):
                 self._held_back = event  # the quiet may be the menu waiting for our answer
                 return []
-            return self._start_hold(event)
+            return self._start_hold(view, event)
         if event.kind is EventKind.ANNOUNCEMENT:
             return [Emit(EventType.ANNOUNCEMENT, {"confidence": round(event.confidence, 2)})]
         if event.kind is EventKind.HUMAN_DETECTED and view.state is SessionState.IVR:
@@ -125,14 +125,14 @@ class HoldJudge:
         if view.state is SessionState.IVR and view.has_answered and sounds_like_person(text):
             return self._report(view, start, TRANSCRIPT_CONFIDENCE, "transcript", text)  # no hold at all
         if view.state is SessionState.IVR and self._words_after_silence and self._held_back is not None:
-            return self._words_decide_silence(self._held_back, parse_prompt(text))
+            return self._words_decide_silence(view, self._held_back, parse_prompt(text))
         return []
 
-    def _words_decide_silence(self, event: MonitorEvent, prompt: Prompt) -> list[Command]:
+    def _words_decide_silence(self, view: LineView, event: MonitorEvent, prompt: Prompt) -> list[Command]:
         """The first words after a held-back silence: the hold speaking, or the menu going on."""
         self._words_after_silence = False
         if prompt.kind is PromptKind.HOLD or offer_only(prompt):
-            return self._start_hold(event)
+            return self._start_hold(view, event)
         return self._discard()  # the menu went on: the silence was it waiting
 
     def _judge_person_words(self, view: LineView, text: str) -> list[Command]:
@@ -187,7 +187,7 @@ class HoldJudge:
                 and not view.words_pending
                 and not view.transcribing
             ):
-                return self._start_hold(event)
+                return self._start_hold(view, event)
             return []
         if self._words_after_silence:
             # The line spoke after the silence: its words, still being read, decide; nothing
@@ -205,26 +205,29 @@ class HoldJudge:
             return self._discard()
         if _silent_since(view.labels, onset):
             if view.audio_time - onset >= SILENT_HOLD:
-                return self._start_hold(event)
+                return self._start_hold(view, event)
             if view.speaking and view.can_transcribe:
                 self._words_after_silence, self._spoke_at = True, view.audio_time
                 return []
             if view.speaking:
                 return self._discard()  # the line spoke again: with no words to read, a pause
             return []
-        return self._start_hold(event)
+        return self._start_hold(view, event)
 
     def _discard(self) -> list[Command]:
         """The quiet held back was the menu waiting: the monitor starts afresh."""
         self._held_back, self._person_while_held_back = None, False
         return [DiscardHold()]
 
-    def _start_hold(self, event: MonitorEvent) -> list[Command]:
+    def _start_hold(self, view: LineView, event: MonitorEvent) -> list[Command]:
+        """The hold counts from where the monitor heard it begin, but never before our last answer:
+        until the menu had that answer, what the line played was the menu."""
         self._held_back = None
         self._words_after_silence = False
         relearn = [LearnHoldSegment()] if self._person_while_held_back else []
         self._person_while_held_back = False
-        return [StartHold(event.began, event.confidence), *relearn]
+        onset = max(event.began, view.answered_at or event.began)
+        return [StartHold(onset, event.confidence), *relearn]
 
     def _report(
         self, view: LineView, onset: float, confidence: float, source: str, words: str = ""
