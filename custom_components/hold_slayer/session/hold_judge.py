@@ -220,8 +220,10 @@ class HoldJudge:
         return [DiscardHold()]
 
     def _start_hold(self, view: LineView, event: MonitorEvent) -> list[Command]:
-        """The hold counts from where the monitor heard it begin, but never before our last answer:
-        until the menu had that answer, what the line played was the menu."""
+        """Start the hold where the monitor heard it begin, never before our last answer.
+
+        Until the menu had that answer, what the line played was the menu.
+        """
         self._held_back = None
         self._words_after_silence = False
         relearn = [LearnHoldSegment()] if self._person_while_held_back else []
