@@ -205,6 +205,33 @@ async def test_retransmitted_ok_is_acked_again(phone: SipPhone, scripted: Script
     call.media_timeout = 60
 
 
+async def test_reliable_early_media_is_acknowledged_once(phone: SipPhone, scripted: ScriptedPeer) -> None:
+    """A reliable 183 (RFC 3262) is PRACKed until the PRACK's 200; its repeat is PRACKed, not applied."""
+    call = await phone.dial(f"sip:company@127.0.0.1:{scripted.port}")
+    invite = await scripted.expect("INVITE")
+    reliable = [("Require", "100rel"), ("RSeq", "7")]
+    scripted.reply(invite, 183, answer_sdp(scripted.rtp_port), reliable)
+    prack = await scripted.expect("PRACK")
+    assert (prack.uri, prack.to_tag, prack.cseq, prack.header("rack")) == (
+        f"sip:peer@127.0.0.1:{scripted.port}",
+        scripted.tag,
+        invite.cseq + 1,
+        f"7 {invite.cseq} INVITE",
+    )
+    again = await scripted.expect("PRACK", within=1.0)  # no 200 yet: repeated after T1
+    assert (again.top_via_branch, again.cseq) == (prack.top_via_branch, prack.cseq)
+    scripted.reply(again, 200)
+    assert call.state is CallState.EARLY_MEDIA
+    assert call.media.remote == ("127.0.0.1", scripted.rtp_port)
+    scripted.reply(invite, 183, answer_sdp(scripted.rtp_port + 2), reliable)  # by its RSeq, a repeat
+    repeated = await scripted.expect("PRACK")
+    assert (repeated.top_via_branch, repeated.cseq) == (prack.top_via_branch, prack.cseq)
+    assert call.media.remote == ("127.0.0.1", scripted.rtp_port)
+    scripted.reply(invite, 200, answer_sdp(scripted.rtp_port))
+    await scripted.expect("ACK")
+    await call.wait_answered()
+
+
 async def test_media_timeout(phone: SipPhone, scripted: ScriptedPeer) -> None:
     """A far end that stops sending RTP for good is hung up with media_timeout."""
     call, _ = await answered_call(phone, scripted)

@@ -73,6 +73,13 @@ def ack_for(peer: ScriptedPeer, inv: SipMessage, response: SipMessage) -> SipMes
     return request("ACK", f"sip:company@127.0.0.1:{to_port(response)}", headers)
 
 
+def ack_for_refusal(inv: SipMessage, refusal: SipMessage) -> SipMessage:
+    """The caller's ACK for a final failure: hop by hop, in the INVITE's transaction (RFC 3261 §17.1.1.3)."""
+    headers = [(n, v) for n, v in inv.headers if n in ("Via", "From", "Call-ID")]
+    headers += [("To", refusal.header("to") or ""), ("CSeq", f"{inv.cseq} ACK"), ("Max-Forwards", "70")]
+    return request("ACK", inv.uri or "", headers)
+
+
 def to_port(response: SipMessage) -> int:
     contact = response.header("contact") or ""
     return int(contact.rsplit(":", 1)[1].rstrip(">"))
@@ -135,14 +142,14 @@ async def test_ack_stops_retransmission_and_late_cancel(
 async def test_refused_invites(callee: tuple[SipPhone, Inbox], scripted: ScriptedPeer) -> None:
     """No SDP or no common codec: 488; an INVITE resent after a refusal gets the same refusal."""
     phone, inbox = callee
-    scripted.send(invite(scripted, phone, body=b"", call_id="no-sdp"), to(phone))
-    assert (await scripted.expect(488)).status == 488
-    scripted.send(
-        invite(scripted, phone, body=answer_sdp(scripted.rtp_port, pts="18"), call_id="g729"), to(phone)
-    )
-    await scripted.expect(488)
-    scripted.send(invite(scripted, phone, body=b"v=0\r\nm=video 1 RTP/AVP 0\r\n", call_id="bad"), to(phone))
-    await scripted.expect(488)
+    for call_id, body in (
+        ("no-sdp", b""),
+        ("g729", answer_sdp(scripted.rtp_port, pts="18")),
+        ("bad", b"v=0\r\nm=video 1 RTP/AVP 0\r\n"),
+    ):
+        unwanted = invite(scripted, phone, body=body, call_id=call_id)
+        scripted.send(unwanted, to(phone))
+        scripted.send(ack_for_refusal(unwanted, await scripted.expect(488)), to(phone))
     inv = invite(scripted, phone, call_id="refused")
     scripted.send(inv, to(phone))
     await scripted.expect(100)
@@ -153,6 +160,7 @@ async def test_refused_invites(callee: tuple[SipPhone, Inbox], scripted: Scripte
     scripted.send(inv, to(phone))
     again = await scripted.expect(603)
     assert again.header("to") == refusal.header("to")
+    scripted.send(ack_for_refusal(inv, refusal), to(phone))
     assert inbox.calls.empty()
     for index in range(70):  # the memory of refusals is bounded
         phone.remember_final(f"old-{index}", refusal)
@@ -203,3 +211,37 @@ async def test_ring_timer_does_nothing_after_an_answer(
     await incoming.hangup()
     bye = await scripted.expect("BYE")
     scripted.reply(bye, 200)
+
+
+async def test_a_refusal_is_repeated_until_its_ack(
+    callee: tuple[SipPhone, Inbox], scripted: ScriptedPeer
+) -> None:
+    """A 486 after our 100 goes again at T1, 3·T1 … until the caller's ACK (RFC 3261 §17.2.1)."""
+    phone, inbox = callee
+    inv = invite(scripted, phone, call_id="busy")
+    scripted.send(inv, to(phone))
+    await scripted.expect(100)
+    (await inbox.next()).reject(486)
+    loop = asyncio.get_running_loop()
+    busy = await scripted.expect(486)
+    sent_at = loop.time()
+    repeats = [await scripted.expect(486, within=1.5) for _ in range(2)]  # at 0.5 s and 1.5 s
+    assert loop.time() - sent_at < 1.8
+    assert {repeat.to_tag for repeat in repeats} == {busy.to_tag}
+    scripted.send(ack_for_refusal(inv, busy), to(phone))
+    with pytest.raises(TimeoutError):
+        await scripted.expect(486, within=2.5)  # the next copy was due 2 s after the last
+
+
+async def test_a_refusal_without_ack_stops_after_timer_h(
+    callee: tuple[SipPhone, Inbox], scripted: ScriptedPeer
+) -> None:
+    """Without an ACK the refusal is repeated for Timer H (shortened here), then given up."""
+    phone, _inbox = callee
+    phone.refusal_ack_timeout = 1.6
+    phone.on_incoming = None  # the phone itself refuses: 486
+    scripted.send(invite(scripted, phone, call_id="nobody"), to(phone))
+    copies = [await scripted.expect(486, within=1.5) for _ in range(3)]  # at 0, 0.5 s and 1.5 s
+    assert len({copy.to_tag for copy in copies}) == 1
+    with pytest.raises(TimeoutError):
+        await scripted.expect(486, within=2.5)

@@ -39,7 +39,7 @@ from harness.servers.kamailio import free_port
 from harness.servers.scripted_peer import ScriptedPeer, answer_sdp
 from harness.servers.sipp import sipp_peer
 from tests.telephony.conftest import answered_call, started
-from tests.telephony.test_incoming_edges import ack_for, invite
+from tests.telephony.test_incoming_edges import ack_for, ack_for_refusal, invite
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -395,6 +395,7 @@ async def test_too_brief_session_interval_is_refused_with_422() -> None:
             peer.send(brief, ours)
             refused = await peer.expect(422)
             assert refused.header("min-se") == "90"
+            peer.send(ack_for_refusal(brief, refused), ours)
             assert offered.empty()
 
             call, inv, ok = await _incoming_answered(peer, phone, offered)

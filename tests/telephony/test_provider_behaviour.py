@@ -7,12 +7,16 @@
 - a proxy that challenges every request: the BYE is sent again with credentials, the 2xx's ACK
   carries the INVITE's;
 - answers nobody wants (a second fork's 2xx, a 2xx after our CANCEL): ACKed and ended with a BYE
-  (a scripted peer: a forking proxy or a racing CANCEL will not happen on demand).
+  (a scripted peer: a forking proxy or a racing CANCEL will not happen on demand);
+- reliable provisional responses (RFC 3262): each PRACKed in its early dialog, with credentials
+  when challenged, again when repeated, never out of order;
+- a caller whose ACK for our refusal is late: the 486 is repeated until the ACK (RFC 3261 §17.2.1).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -21,6 +25,7 @@ from custom_components.hold_slayer.telephony.call import CallState
 from custom_components.hold_slayer.telephony.phone import RegistrationStatus, min_expires, retry_after
 from custom_components.hold_slayer.telephony.sipmsg import SipMessage, response_to
 from harness.accounts import direct_account, make_account
+from harness.servers.kamailio import free_port
 from harness.servers.scripted_peer import ScriptedPeer, answer_sdp
 from harness.servers.sipp import sipp_peer
 from tests.telephony.conftest import started
@@ -172,3 +177,33 @@ async def test_a_proxy_that_challenges_every_request() -> None:
             end = await call.hangup()
             assert end.cause is EndCause.LOCAL_HANGUP
         await carrier.succeeded()
+
+
+async def test_reliable_provisional_responses_are_acknowledged() -> None:
+    async with sipp_peer("prack.xml", timeout=30) as carrier:
+        phone = SipPhone(direct_account(carrier.port), register=False)
+        states: list[CallState] = []
+        async with started(phone):
+            call = await phone.dial("company")
+            call.async_listen(states.append)
+            async with asyncio.timeout(10):
+                await call.wait_answered()
+            end = await call.hangup()
+        await carrier.succeeded()
+    assert states == [CallState.EARLY_MEDIA, CallState.ANSWERED, CallState.ENDED]
+    assert end.cause is EndCause.LOCAL_HANGUP
+
+
+async def test_a_refusal_is_repeated_until_the_callers_ack() -> None:
+    phone = SipPhone(direct_account(free_port()), register=False, on_incoming=lambda call: call.reject(486))
+    async with started(phone):
+        values = {"UNACKED_MS": 1700, "AFTER_MS": 2500}  # our copies: 0, 0.5 s, 1.5 s, then 3.5 s
+        remote = ("127.0.0.1", phone.transport.local_port or 0)
+        async with sipp_peer("refused_uac.xml", values, remote=remote) as caller:
+            await caller.succeeded()
+            log = caller.messages()
+    trace = re.findall(r"UDP message (received|sent)[^\n]*\n\n([^\r\n]+)", log)
+    acked = next(index for index, (way, line) in enumerate(trace) if way == "sent" and line.startswith("ACK"))
+    busy = [index for index, (way, line) in enumerate(trace) if way == "received" and " 486 " in line]
+    assert len([index for index in busy if index < acked]) >= 2
+    assert [index for index in busy if index > acked] == []

@@ -30,7 +30,16 @@ from .session_timer import (
     uas_answer,
     we_refresh,
 )
-from .sipmsg import SipMessage, new_branch, new_call_id, new_tag, request, response_to, uri_of
+from .sipmsg import (
+    SipMessage,
+    SipParseError,
+    new_branch,
+    new_call_id,
+    new_tag,
+    request,
+    response_to,
+    uri_of,
+)
 from .transaction import TIMER_H, ClientTransaction, retransmit
 
 if TYPE_CHECKING:
@@ -101,6 +110,36 @@ class CallEnd:
 def cause_for_status(status: int) -> EndCause:
     """Map a final SIP failure status to a cause."""
     return _FAILURE_CAUSES.get(status, EndCause.REJECTED)
+
+
+def reliable_sequence(response: SipMessage) -> int | None:
+    """The ``RSeq`` of a reliable provisional response (RFC 3262 §7.1), else ``None``.
+
+    Reliable means ``Require: 100rel`` with a valid ``RSeq`` and a To tag (the early dialog
+    the PRACK goes in). Anything less cannot be acknowledged and is an ordinary 1xx.
+    """
+    if not 100 < (response.status or 0) < 200 or response.to_tag is None:
+        return None
+    required = {
+        tag.strip().lower() for value in response.header_values("require") for tag in value.split(",")
+    }
+    rseq = (response.header("rseq") or "").strip()
+    if "100rel" not in required or not rseq.isdigit() or not 0 < int(rseq) < 2**31:
+        return None
+    return int(rseq)
+
+
+@dataclass(slots=True)
+class EarlyDialog:
+    """An early dialog of our INVITE with reliable provisional responses (RFC 3262 §4).
+
+    ``rseq`` is the last RSeq acknowledged, ``prack`` the PRACK that acknowledged it (sent
+    again when its response is repeated).
+    """
+
+    dialog: Dialog
+    rseq: int
+    prack: SipMessage | None = None
 
 
 class CallFailedError(SipError):
@@ -686,6 +725,8 @@ class Call(CallLeg):
         self._invite: ClientTransaction | None = None
         self._invite_request: SipMessage | None = None
         self._cancel_requested = False
+        # Early dialogs with reliable 1xx of the current INVITE, by To tag (one per fork).
+        self._early: dict[str, EarlyDialog] = {}
 
     # -- dialing --------------------------------------------------------------------------------
 
@@ -708,7 +749,9 @@ class Call(CallLeg):
             ("Contact", phone.contact),
             *phone.initial_route(),
             ("Allow", phone.allow),
-            ("Supported", "replaces, timer"),
+            # RFC 3262 §3: a UAC that can PRACK says so in every INVITE; carriers that interwork
+            # with the PSTN send their 18x (and the early media answer in a 183) reliably.
+            ("Supported", "100rel, replaces, timer"),
             ("User-Agent", phone.user_agent),
             ("Content-Type", "application/sdp"),
         ]
@@ -728,6 +771,7 @@ class Call(CallLeg):
         try:
             for _attempt in range(5):  # again after 401/407 and after 422; a redirect, and its 401
                 self._invite_request = self._build_invite(cseq, auth, interval, minimum)
+                self._early.clear()  # RSeq spaces belong to one INVITE (RFC 3262 §4)
                 transaction = ClientTransaction(
                     phone.transport,
                     self._invite_request,
@@ -754,8 +798,8 @@ class Call(CallLeg):
                     auth = None  # another target may challenge afresh
                 else:
                     break
-                cseq += 1
-                self.dialog.local_cseq = cseq
+                # Above any PRACK of this INVITE too: they share our CSeq space.
+                cseq = self.dialog.local_cseq = max(cseq, self.dialog.local_cseq) + 1
         except SipTimeoutError:
             if self._invite is not None and self._invite.provisional_received:
                 await self._send_cancel()
@@ -798,12 +842,78 @@ class Call(CallLeg):
         if self._cancel_requested:
             self._spawn(self._send_cancel(), "hold_slayer CANCEL")
             return
+        rseq = reliable_sequence(response)
+        if rseq is not None and not self._acknowledge_provisional(response, rseq):
+            return  # a repeat, or out of order
         sdp_body = bool(response.body) and response.content_type == "application/sdp"
         if sdp_body and self._apply_answer(response, early=True):
             self._set_state(CallState.EARLY_MEDIA)
             return
         if response.status in (180, 181, 182, 183) and self.state is CallState.DIALING:
             self._set_state(CallState.RINGING)
+
+    def _acknowledge_provisional(self, response: SipMessage, rseq: int) -> bool:
+        """PRACK a reliable 1xx (RFC 3262 §4); whether it is new and to be processed.
+
+        The PRACK goes in the early dialog the 1xx sets up (its To tag, its Contact as the
+        target, its Record-Route as the route set). Only the next RSeq of that early dialog is
+        new. A repeat of the last one is not processed again, but gets our PRACK again: the far
+        end repeats its 1xx until a PRACK reaches it, and the same request (same CSeq and
+        branch) is absorbed by its transaction if ours crossed the repeat. Any other RSeq is out
+        of order and ignored, without a PRACK, as RFC 3262 §4 requires.
+        """
+        tag = response.to_tag or ""
+        early = self._early.get(tag)
+        if early is None:
+            dialog = Dialog(
+                call_id=self.dialog.call_id,
+                local_tag=self.dialog.local_tag,
+                local_uri=self.dialog.local_uri,
+                remote_uri=self.dialog.remote_uri,
+                remote_target=self.request_uri,  # a 1xx without Contact: where the INVITE went
+            )
+            dialog.confirm(response)
+            early = self._early[tag] = EarlyDialog(dialog, rseq - 1)
+        if rseq == early.rseq:
+            if early.prack is not None:
+                self._phone.send_in_dialog(early.prack, early.dialog)
+            return False
+        if rseq != early.rseq + 1:
+            _LOGGER.debug(
+                "Ignoring a reliable %s out of order (RSeq %d after %d)", response.status, rseq, early.rseq
+            )
+            return False
+        early.rseq = rseq
+        # One CSeq space for the early dialogs and the dialog the answer confirms.
+        early.dialog.local_cseq = max(early.dialog.local_cseq, self.dialog.local_cseq)
+        prack = early.dialog.build(
+            "PRACK",
+            [
+                ("Via", self._phone.via(new_branch())),
+                ("RAck", f"{rseq} {response.cseq} {response.cseq_method}"),
+            ],
+        )
+        self.dialog.local_cseq = early.dialog.local_cseq
+        early.prack = prack
+        self._spawn(self._send_prack(early, prack), "hold_slayer PRACK")
+        return True
+
+    async def _send_prack(self, early: EarlyDialog, prack: SipMessage) -> None:
+        """The PRACK's transaction, with credentials if a proxy challenges it."""
+
+        def sent(req: SipMessage) -> None:
+            early.prack = req  # the request with credentials is the one to repeat
+
+        try:
+            response = await self._phone.request_in_dialog(prack, early.dialog, on_send=sent)
+        except (SipError, SipParseError) as err:
+            # The far end gives up on the 1xx in time (RFC 3262 §3); the INVITE goes on.
+            _LOGGER.debug("PRACK failed: %s", err)
+            return
+        finally:
+            self.dialog.local_cseq = max(self.dialog.local_cseq, early.dialog.local_cseq)
+        if not 200 <= (response.status or 0) < 300:
+            _LOGGER.debug("PRACK answered %s %s", response.status, response.reason)
 
     def _apply_answer(self, response: SipMessage, *, early: bool) -> bool:
         try:

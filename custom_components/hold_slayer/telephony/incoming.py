@@ -196,9 +196,9 @@ class IncomingCall(CallLeg):
     def _refuse(self, status: int, end: CallEnd, reason: str | None = None) -> None:
         final = self._response(status, reason=reason)
         self._final = final
-        self._send(final)
-        # A retransmitted INVITE after we forgot the call still gets this answer.
-        self._phone.remember_final(self.call_id, final)
+        # The phone repeats it until the ACK and answers a repeated INVITE with it: the call
+        # ends here and is forgotten.
+        self._phone.refuse(self.invite, final)
         self._end(end)
 
     def _answer_sdp(self) -> bytes:

@@ -15,10 +15,10 @@ import re
 import socket
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from . import sdp
 from .account import DEFAULT_PORTS, SipAccount, Transport
@@ -47,7 +47,7 @@ from .sipmsg import (
     response_to,
     uri_of,
 )
-from .transaction import ClientTransaction
+from .transaction import TIMER_H, ClientTransaction, retransmit
 from .transport import Address, SipTransport
 
 _LOGGER = logging.getLogger(__name__)
@@ -187,6 +187,7 @@ class SipPhone:
     retry_first: float = RETRY_FIRST
     retry_max: float = RETRY_MAX
     refresh_floor: float = REFRESH_FLOOR
+    refusal_ack_timeout: float = TIMER_H  # RFC 3261 §17.2.1: a refusal repeated without its ACK
 
     def __init__(
         self,
@@ -217,7 +218,10 @@ class SipPhone:
         self._calls: dict[str, CallLeg] = {}
         self._recent_finals: OrderedDict[str, SipMessage] = OrderedDict()
         self._dialled: deque[str] = deque(maxlen=RECENT_FINALS)  # Call-IDs of our recent INVITEs
-        self._cleanups: set[asyncio.Task[None]] = set()  # BYEs to sessions nobody wanted
+        # Work no call owns: BYEs to sessions nobody wanted, refusals repeated until their ACK.
+        self._cleanups: set[asyncio.Task[None]] = set()
+        # Refusals of calls to us whose ACK is due, by Call-ID and our To tag.
+        self._refusals: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._media_clock = MediaClock()  # one media timer for all calls of this phone
         self._register_task: asyncio.Task[None] | None = None
         self._keepalive_task: asyncio.Task[None] | None = None
@@ -437,9 +441,6 @@ class SipPhone:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._register_task = self._keepalive_task = None
-        for cleanup in list(self._cleanups):  # BYEs to unwanted answers: the far end times them out
-            cleanup.cancel()
-        await asyncio.gather(*self._cleanups, return_exceptions=True)
         calls = list(self._calls.values())
         if calls:
             with contextlib.suppress(TimeoutError):
@@ -447,6 +448,11 @@ class SipPhone:
                     await asyncio.gather(*(call.hangup() for call in calls))
             # Whatever the far ends said, nothing of these calls may outlive the phone.
             await asyncio.gather(*(call.close() for call in calls))
+        # After the hang-ups, which refuse calls still ringing: BYEs to unwanted answers and
+        # repeated refusals stop here (the far ends time them out).
+        for cleanup in list(self._cleanups):
+            cleanup.cancel()
+        await asyncio.gather(*self._cleanups, return_exceptions=True)
         if self._registered:
             self._registered = False
             try:
@@ -593,14 +599,22 @@ class SipPhone:
             _LOGGER.debug("Could not send %s: %s", req.method, err)
 
     async def request_in_dialog(
-        self, req: SipMessage, dialog: Dialog, *, timeout: float | None = None
+        self,
+        req: SipMessage,
+        dialog: Dialog,
+        *,
+        timeout: float | None = None,
+        on_send: Callable[[SipMessage], None] | None = None,
     ) -> SipMessage:
-        """Send an in-dialog request (BYE, REFER, re-INVITE) and await its final response.
+        """Send an in-dialog request (BYE, REFER, re-INVITE, PRACK) and await its final response.
 
         A 401/407 is answered once with our credentials, in a new request of the dialog (next
         CSeq, new branch): proxies of many providers challenge every request, not only REGISTER
-        and INVITE.
+        and INVITE. ``on_send`` sees each request as it goes out, the first and the one with
+        credentials.
         """
+        if on_send is not None:
+            on_send(req)
         response = await self._in_dialog_transaction(req, dialog, timeout)
         if response.status in (401, 407):
             dialog.local_cseq += 1
@@ -611,9 +625,10 @@ class SipPhone:
                 ("CSeq", f"{dialog.local_cseq} {req.method}"),
                 self.authorization(response, req.method or "", req.uri or ""),
             ]
-            response = await self._in_dialog_transaction(
-                request(req.method or "", req.uri or "", headers, req.body), dialog, timeout
-            )
+            retry = request(req.method or "", req.uri or "", headers, req.body)
+            if on_send is not None:
+                on_send(retry)
+            response = await self._in_dialog_transaction(retry, dialog, timeout)
         return response
 
     async def _in_dialog_transaction(
@@ -659,7 +674,11 @@ class SipPhone:
             with contextlib.suppress(SipError):
                 await self.request_in_dialog(bye, dialog, timeout=UNWANTED_BYE_TIMEOUT)
 
-        task = asyncio.get_running_loop().create_task(bye_it(), name="hold_slayer BYE unwanted")
+        self._in_background(bye_it(), "hold_slayer BYE unwanted")
+
+    def _in_background(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """A task no call owns; :meth:`stop` cancels what is left of it."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
         self._cleanups.add(task)
         task.add_done_callback(self._cleanups.discard)
 
@@ -686,6 +705,9 @@ class SipPhone:
 
     def _on_request(self, req: SipMessage) -> None:
         method = req.method
+        if method == "ACK" and (req.call_id, req.to_tag or "") in self._refusals:
+            self._refusals.pop((req.call_id, req.to_tag or "")).set_result(None)  # stop repeating it
+            return
         if req.to_tag is not None:
             call = self._calls.get(req.call_id)
             if call is not None and call.dialog.accepts(req):
@@ -715,11 +737,12 @@ class SipPhone:
         if isinstance(existing, IncomingCall):
             existing.on_invite_retransmission(req)
             return
-        if (final := self._recent_finals.get(req.call_id)) is not None:
+        # A repeat of a refused INVITE; a new INVITE of the call (after a 422, say) is not one.
+        if (final := self._recent_finals.get(req.call_id)) is not None and final.cseq == req.cseq:
             self.respond(req, final)
             return
         if self.on_incoming is None or existing is not None:
-            self.respond(req, response_to(req, 486, to_tag=new_tag()))  # we only place calls
+            self.refuse(req, response_to(req, 486, to_tag=new_tag()))  # we only place calls
             return
         try:
             offer = sdp.parse(req.body)
@@ -727,18 +750,18 @@ class SipPhone:
             _LOGGER.debug("Refusing an INVITE: %s", err)
             offer = None
         if offer is None or offer.codec is None:  # also no offer at all: we need one in the INVITE
-            self.respond(req, response_to(req, 488, to_tag=new_tag()))
+            self.refuse(req, response_to(req, 488, to_tag=new_tag()))
             return
         if too_brief(req, IncomingCall.min_se):  # RFC 4028 §8.1
             headers = [("Min-SE", str(IncomingCall.min_se))]
-            self.respond(req, response_to(req, 422, to_tag=new_tag(), headers=headers))
+            self.refuse(req, response_to(req, 422, to_tag=new_tag(), headers=headers))
             return
         media = MediaStream(self.local_ip, clock=self._media_clock, bind_host=self.bind_host)
         try:
             media.bind(self.account.rtp_ports.ports())
         except OSError as err:
             _LOGGER.warning("Refusing an incoming call: %s", err)
-            self.respond(req, response_to(req, 503, to_tag=new_tag()))
+            self.refuse(req, response_to(req, 503, to_tag=new_tag()))
             return
         call = IncomingCall(self, req, media, offer)
         self._calls[call.call_id] = call
@@ -751,6 +774,34 @@ class SipPhone:
                 call.reject(500)
             return
         call.start_ring_timer()
+
+    def refuse(self, invite: SipMessage, response: SipMessage) -> None:
+        """Answer a new INVITE with a final failure, repeated until its ACK (RFC 3261 §17.2.1).
+
+        Over UDP the answer goes again after T1, 2·T1 … T2 until the caller's ACK, for at most
+        Timer H: a caller that had our 100 Trying no longer repeats its INVITE, so a lost 486
+        would leave it ringing until its own timeout. A repeated INVITE gets the same answer.
+        """
+        self.remember_final(invite.call_id, response)
+        self.respond(invite, response)
+        if self.transport.kind is not Transport.UDP:
+            return
+        key = (invite.call_id, response.to_tag or "")
+        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._refusals[key] = acked
+
+        async def repeat() -> None:
+            try:
+                await retransmit(
+                    lambda: self.respond(invite, response), acked, timeout=self.refusal_ack_timeout, sent=True
+                )
+            except TimeoutError:
+                _LOGGER.debug("No ACK for our %s within %.0f s", response.status, self.refusal_ack_timeout)
+            finally:
+                if self._refusals.get(key) is acked:
+                    del self._refusals[key]
+
+        self._in_background(repeat(), f"hold_slayer {response.status} until ACK")
 
     def remember_final(self, call_id: str, response: SipMessage) -> None:
         """Keep a refused call's final answer for INVITE retransmissions (bounded)."""

@@ -38,6 +38,8 @@ _CANONICAL: Final = {
     "cseq": "CSeq",
     "www-authenticate": "WWW-Authenticate",
     "mime-version": "MIME-Version",
+    "rack": "RAck",
+    "rseq": "RSeq",
 }
 _REQUIRED: Final = ("via", "from", "to", "call-id", "cseq")
 _STATUS_LINE = re.compile(r"^SIP/2\.0 ([1-6]\d\d)(?: (.*))?$")

@@ -16,7 +16,7 @@ _LOGGER = logging.getLogger(__name__)
 T1: Final = 0.5
 T2: Final = 4.0
 TIMER_B: Final = 64 * T1  # 32 s: no response at all
-TIMER_H: Final = 64 * T1  # 32 s: a UAS's 2xx (or non-2xx) to INVITE without an ACK
+TIMER_H: Final = 64 * T1  # 32 s: a UAS's final response to INVITE without an ACK
 
 
 def _never() -> bool:
@@ -31,18 +31,21 @@ async def retransmit(
     reliable: bool = False,
     cap: float | None = T2,
     paused: Callable[[], bool] = _never,
+    sent: bool = False,
 ) -> None:
     """Send now, then again after T1, 2·T1, 4·T1 … (capped at ``cap``) until ``done`` completes.
 
-    The one retransmission loop of the stack (RFC 3261 §17.1.1.2, §17.1.2.2, §13.3.1.4): client
-    requests, and the 2xx a UAS repeats until the ACK. Nothing is repeated over a ``reliable``
-    transport or while ``paused()`` (an INVITE that got a provisional response). Raises
-    :class:`TimeoutError` when ``done`` is still pending after ``timeout`` seconds.
+    The one retransmission loop of the stack (RFC 3261 §17.1.1.2, §17.1.2.2, §13.3.1.4,
+    §17.2.1): client requests, the 2xx a UAS repeats until the ACK, and its final failures
+    (Timer G). Nothing is repeated over a ``reliable`` transport or while ``paused()`` (an
+    INVITE that got a provisional response). ``sent``: the caller sent the first copy itself.
+    Raises :class:`TimeoutError` when ``done`` is still pending after ``timeout`` seconds.
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     interval = T1
-    send()
+    if not sent:
+        send()
     while not done.done():
         remaining = deadline - loop.time()
         if remaining <= 0:
@@ -52,7 +55,8 @@ async def retransmit(
             async with asyncio.timeout(min(interval, remaining) if repeat else remaining):
                 await asyncio.shield(done)
         except TimeoutError:
-            if repeat and not done.done() and loop.time() < deadline:
+            # paused() again: a provisional response during the wait stops this repeat too.
+            if repeat and not paused() and not done.done() and loop.time() < deadline:
                 send()
                 interval = interval * 2 if cap is None else min(interval * 2, cap)
 
