@@ -4,29 +4,51 @@ sipp is an independent SIP implementation that does exactly what its scenario sa
 how carriers' protocol corners (holds with ``a=inactive``, answers in the ACK, NAT-reporting
 registrars) are reproduced. Scenario files may hold ``@NAME@`` placeholders that the test fills
 in; sipp's own ``[keywords]`` stay as they are. The process is stopped and reaped on exit, and
-its error and message logs are attached to a failure.
+its error and message logs are attached to a failure. It can run inside a network namespace
+of :mod:`harness.netns` (the far side of a home router).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.servers.kamailio import free_port
+
+if TYPE_CHECKING:
+    from harness.netns import Namespace
 
 SIPP = "sipp"
 SCENARIOS = Path(__file__).resolve().parents[2] / "tests" / "telephony" / "sipp"
 READY_TIMEOUT = 10.0
+# A message in sipp's -trace_msg log: its local-time stamp, then whether it was sent or received.
+TRACED = re.compile(
+    r"^-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\n"
+    r"\w+ message (sent|received)[^\n]*\n\n([^\n]*)\n(.*?)(?=^-{20,}|\Z)",
+    re.MULTILINE | re.DOTALL,
+)
 
 
 class SippUnavailableError(RuntimeError):
     """sipp is missing or did not start: fail loudly, never skip."""
+
+
+@dataclass(frozen=True, slots=True)
+class Traced:
+    """One message in sipp's trace: when (wall clock, s), which way, its start line and CSeq."""
+
+    at: float
+    sent: bool
+    start_line: str
+    cseq: str
 
 
 @dataclass
@@ -37,11 +59,13 @@ class Sipp:
     port: int
     media_port: int
     workdir: Path
+    host: str = "127.0.0.1"
+    netns: Namespace | None = None
 
     @property
     def uri(self) -> str:
         """A SIP URI that reaches the scenario."""
-        return f"sip:carrier@127.0.0.1:{self.port}"
+        return f"sip:carrier@{self.host}:{self.port}"
 
     def logs(self) -> str:
         """Sipp's error log and the tail of its message trace (for assertion messages)."""
@@ -54,6 +78,16 @@ class Sipp:
     def messages(self) -> str:
         """Every message sipp sent and received."""
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.workdir.glob("*_messages.log")))
+
+    def trace(self) -> list[Traced]:
+        """Every message sipp sent and received, in order, with the time it did."""
+        traced = []
+        for found in TRACED.finditer(self.messages()):
+            stamp, way, start_line, rest = found.groups()
+            cseq = re.search(r"^\s*CSeq:\s*(.+?)\s*$", rest, re.MULTILINE)
+            at = dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f").astimezone().timestamp()
+            traced.append(Traced(at, way == "sent", start_line.strip(), cseq.group(1) if cseq else ""))
+        return traced
 
     async def wait(self, within: float = 30.0) -> int:
         """Sipp's exit status once its calls are done (0: every call followed the scenario)."""
@@ -85,10 +119,16 @@ async def sipp_peer(
     calls: int = 1,
     timeout: float = 60.0,
     remote: tuple[str, int] | None = None,
+    host: str = "127.0.0.1",
+    netns: Namespace | None = None,
+    rtp_echo: bool = False,
 ) -> AsyncIterator[Sipp]:
-    """Run ``scenario`` on 127.0.0.1 until ``calls`` calls are done (or ``timeout``).
+    """Run ``scenario`` on ``host`` (127.0.0.1) until ``calls`` calls are done (or ``timeout``).
 
     Without ``remote`` sipp waits for calls (a UAS scenario); with it, it places them there.
+    ``netns`` runs sipp inside that network namespace (``host`` one of its addresses);
+    ``rtp_echo`` sends every RTP packet back to where it came from, as a far end that plays
+    media would, from the port its SDP names.
     """
     binary = shutil.which(SIPP)
     if binary is None:
@@ -99,16 +139,16 @@ async def sipp_peer(
         workdir = Path(tmp)
         xml = workdir / "scenario.xml"
         xml.write_text(render(scenario, {"MEDIA_PORT": media_port, **(values or {})}))
-        proc = await asyncio.create_subprocess_exec(
+        command = [
             binary,
             "-sf",
             str(xml),
             "-i",
-            "127.0.0.1",
+            host,
             "-p",
             str(port),
             "-mi",
-            "127.0.0.1",
+            host,
             "-mp",
             str(media_port),
             "-m",
@@ -119,13 +159,17 @@ async def sipp_peer(
             "-nostdin",
             "-trace_err",
             "-trace_msg",
+            *(["-rtp_echo"] if rtp_echo else []),
             *([f"{remote[0]}:{remote[1]}"] if remote else []),
+        ]
+        proc = await asyncio.create_subprocess_exec(
+            *(netns.command(command) if netns else command),
             cwd=workdir,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
-        running = Sipp(proc, port, media_port, workdir)
+        running = Sipp(proc, port, media_port, workdir, host, netns)
         try:
             await _wait_until_listening(running)
             yield running
@@ -146,7 +190,7 @@ async def _wait_until_listening(sipp: Sipp) -> None:
     while loop.time() < deadline:
         if sipp.proc.returncode is not None:
             raise SippUnavailableError(f"sipp exited with {sipp.proc.returncode}\n{sipp.logs()}")
-        if _udp_bound(sipp.port):
+        if await asyncio.to_thread(sipp.netns.bound, sipp.port) if sipp.netns else _udp_bound(sipp.port):
             return
         await asyncio.sleep(0.05)
     raise SippUnavailableError(f"sipp did not listen on {sipp.port}\n{sipp.logs()}")
