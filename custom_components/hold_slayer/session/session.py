@@ -455,9 +455,10 @@ class CallSession:
     # -- the user's requests (services) -----------------------------------------------------------
 
     async def hangup(self, reason: str = "hung up") -> None:
-        """End the call from our side."""
+        """End the call from our side; a call already ending is left to end (no error)."""
         if self._reacting:
-            await self._request(EndCall(EndCause.LOCAL_HANGUP, reason))
+            with contextlib.suppress(CallNotConnectedError):  # it ended while the request queued
+                await self._request(EndCall(EndCause.LOCAL_HANGUP, reason))
         elif self.call is not None and not self.call.ended.done():
             self._end_requested = SessionOutcome(SessionState.ENDED, EndCause.LOCAL_HANGUP, reason)
             await self.call.hangup()
