@@ -63,7 +63,7 @@ def no_setup() -> Iterator[None]:
 async def _submit(hass: HomeAssistant, user_input: dict[str, Any]) -> Any:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["sip_account", "demo"]
+    assert result["menu_options"] == ["sip_account", "sip_trunk", "demo"]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "sip_account"}
     )

@@ -90,7 +90,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HoldSlayerConfigEntry) -
         demo, account = await async_start_demo_line(hass, lambda: speech_engines(hass, entry.options)[1])
     else:
         account = _account(entry)
-    phone = SipPhone(account, register=demo is None)
+    phone = SipPhone(account, register=demo is None and account.registers)
     try:
         await _async_start_phone(phone)
     except BaseException:

@@ -12,12 +12,14 @@ from .const import (
     CONF_ADVANCED,
     CONF_AUTH_USERNAME,
     CONF_CALLER_ID,
+    CONF_FROM_NUMBER,
     CONF_KEEPALIVE,
     CONF_OUTBOUND_PROXY,
     CONF_REWRITE_CONTACT,
     CONF_RTP_PORTS,
     CONF_SIP_PORTS,
     CONF_TRANSPORT,
+    CONF_TRUNK,
     DEFAULT_RTP_PORTS,
     DEFAULT_SIP_PORTS,
 )
@@ -25,6 +27,9 @@ from .telephony import DEFAULT_PORTS, KEEPALIVE_INTERVAL, PortRange, SipAccount,
 
 _HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _RANGE = re.compile(r"^\s*(\d{1,5})\s*(?:-\s*(\d{1,5}))?\s*$")
+# A trunk's From number: E.164 or a national number, as the trunk's provider assigned it.
+_FROM_NUMBER = re.compile(r"^\+?[0-9]{3,15}$")
+_NUMBER_PUNCTUATION = re.compile(r"[\s().-]")
 
 
 class InvalidAccountFieldError(ValueError):
@@ -57,9 +62,23 @@ def parse_host_port(text: str, field: str) -> tuple[str, int | None]:
     return host.lower(), int(port) if port else None
 
 
+def from_number(text: str) -> str:
+    """A trunk's From number as the form gave it → its digits (``+`` kept); raise when it is none."""
+    number = _NUMBER_PUNCTUATION.sub("", text or "")
+    if not _FROM_NUMBER.match(number):
+        raise InvalidAccountFieldError(CONF_FROM_NUMBER, f"invalid_{CONF_FROM_NUMBER}")
+    return number
+
+
 def account_from_data(data: Mapping[str, Any]) -> SipAccount:
-    """Build the account from config entry data (or a submitted form); raise on bad fields."""
+    """Build the account from config entry data (or a submitted form); raise on bad fields.
+
+    A trunk (``trunk``) does not register: our number is the user of From and Contact (trunks
+    authorise calls by it), and the optional username and password answer its challenges.
+    """
     advanced: Mapping[str, Any] = data.get(CONF_ADVANCED) or {}
+    trunk = bool(data.get(CONF_TRUNK))
+    username = (data.get(CONF_USERNAME) or "").strip()
     host, _ = parse_host_port(data[CONF_HOST], CONF_HOST)
     transport = Transport(data.get(CONF_TRANSPORT, Transport.UDP))
     proxy_host: str | None = None
@@ -73,11 +92,13 @@ def account_from_data(data: Mapping[str, Any]) -> SipAccount:
         raise InvalidAccountFieldError(CONF_RTP_PORTS, f"invalid_{CONF_RTP_PORTS}")
     return SipAccount(
         registrar=host,
-        username=data[CONF_USERNAME].strip(),
-        password=data[CONF_PASSWORD],
+        username=from_number(data.get(CONF_FROM_NUMBER, "")) if trunk else username,
+        password=data.get(CONF_PASSWORD) or "",
         port=int(data.get(CONF_PORT) or DEFAULT_PORTS[transport]),
         transport=transport,
-        auth_username=(advanced.get(CONF_AUTH_USERNAME) or "").strip() or None,
+        auth_username=(username or None)
+        if trunk
+        else (advanced.get(CONF_AUTH_USERNAME) or "").strip() or None,
         outbound_proxy=proxy_host,
         outbound_proxy_port=proxy_port,
         caller_id=(data.get(CONF_CALLER_ID) or "").strip() or None,
@@ -85,4 +106,5 @@ def account_from_data(data: Mapping[str, Any]) -> SipAccount:
         rtp_ports=rtp_ports,
         keepalive_interval=float(advanced.get(CONF_KEEPALIVE, KEEPALIVE_INTERVAL)),
         rewrite_contact=bool(advanced.get(CONF_REWRITE_CONTACT, True)),
+        registers=not trunk,
     )

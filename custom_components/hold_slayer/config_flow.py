@@ -1,6 +1,8 @@
-"""Config flow for Hold Slayer: a SIP account (tested with a real REGISTER), or the demo line.
+"""Config flow for Hold Slayer: a SIP account, a SIP trunk, or the demo line.
 
-The demo company line needs no account: simulated companies answer on this machine.
+An account is tested with a real REGISTER; a trunk that takes calls without registration (by
+our IP address, or credentials on each call) with an OPTIONS ping. The demo company line needs
+no account: simulated companies answer on this machine.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
 
-from .account import InvalidAccountFieldError, account_from_data
+from .account import InvalidAccountFieldError, account_from_data, from_number
 from .const import (
     CONF_ADVANCED,
     CONF_AUTH_USERNAME,
     CONF_CALLER_ID,
     CONF_DEMO,
+    CONF_FROM_NUMBER,
     CONF_KEEPALIVE,
     CONF_OUTBOUND_PROXY,
     CONF_REWRITE_CONTACT,
@@ -33,6 +36,7 @@ from .const import (
     CONF_SIP_PORTS,
     CONF_STT_ENGINE,
     CONF_TRANSPORT,
+    CONF_TRUNK,
     CONF_TTS_ENGINE,
     DEFAULT_RTP_PORTS,
     DEFAULT_SIP_PORTS,
@@ -53,6 +57,7 @@ from .telephony import (
     SipTimeoutError,
     Transport,
     probe_registration,
+    probe_trunk,
 )
 
 _ADVANCED_FIELDS = frozenset({CONF_AUTH_USERNAME, CONF_OUTBOUND_PROXY, CONF_SIP_PORTS, CONF_RTP_PORTS})
@@ -128,11 +133,50 @@ def _account_schema(defaults: Mapping[str, Any]) -> vol.Schema:
     )
 
 
+def _trunk_schema(defaults: Mapping[str, Any]) -> vol.Schema:
+    """The trunk form: its termination host, our number on it, credentials if it wants them."""
+    advanced: Mapping[str, Any] = defaults.get(CONF_ADVANCED) or {}
+    return vol.Schema(
+        {
+            vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, vol.UNDEFINED)): _TEXT,
+            vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, 5060)): _PORT,
+            vol.Required(
+                CONF_TRANSPORT, default=defaults.get(CONF_TRANSPORT, Transport.UDP.value)
+            ): _TRANSPORT,
+            vol.Required(CONF_FROM_NUMBER, default=defaults.get(CONF_FROM_NUMBER, vol.UNDEFINED)): _TEXT,
+            vol.Optional(CONF_USERNAME, description={"suggested_value": defaults.get(CONF_USERNAME)}): _TEXT,
+            vol.Optional(CONF_PASSWORD): _PASSWORD,
+            vol.Required(CONF_ADVANCED): section(
+                vol.Schema(
+                    {
+                        vol.Optional(
+                            CONF_OUTBOUND_PROXY,
+                            description={"suggested_value": advanced.get(CONF_OUTBOUND_PROXY)},
+                        ): _TEXT,
+                        vol.Required(
+                            CONF_SIP_PORTS, default=advanced.get(CONF_SIP_PORTS, DEFAULT_SIP_PORTS)
+                        ): _TEXT,
+                        vol.Required(
+                            CONF_RTP_PORTS, default=advanced.get(CONF_RTP_PORTS, DEFAULT_RTP_PORTS)
+                        ): _TEXT,
+                        vol.Required(
+                            CONF_KEEPALIVE, default=advanced.get(CONF_KEEPALIVE, KEEPALIVE_INTERVAL)
+                        ): _KEEPALIVE,
+                    }
+                ),
+                {"collapsed": True},
+            ),
+        }
+    )
+
+
 def _clean(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Normalise a submitted account form into what the entry stores."""
+    """Normalise a submitted account or trunk form into what the entry stores."""
     data = dict(user_input)
     data[CONF_HOST] = data[CONF_HOST].strip().lower()
-    data[CONF_USERNAME] = data[CONF_USERNAME].strip()
+    data[CONF_USERNAME] = (data.get(CONF_USERNAME) or "").strip()
+    if CONF_FROM_NUMBER in data:
+        data[CONF_FROM_NUMBER] = data[CONF_FROM_NUMBER].strip()
     data[CONF_PORT] = int(data[CONF_PORT])
     data[CONF_ADVANCED] = {
         key: value.strip() if isinstance(value, str) else value
@@ -142,8 +186,20 @@ def _clean(user_input: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def unique_id_for(data: Mapping[str, Any]) -> str:
-    """``username@registrar``: one entry per SIP account."""
-    return f"{data[CONF_USERNAME].strip()}@{data[CONF_HOST].strip().lower()}"
+    """``username@registrar``: one entry per SIP account; ``number@host`` per trunk number."""
+    user = data[CONF_FROM_NUMBER] if data.get(CONF_TRUNK) else data[CONF_USERNAME]
+    return f"{user.strip()}@{data[CONF_HOST].strip().lower()}"
+
+
+def _from_number_error(data: dict[str, Any]) -> dict[str, str]:
+    """The form error of a trunk's unusable From number (none for an account); kept normalised."""
+    if not data.get(CONF_TRUNK):
+        return {}
+    try:
+        data[CONF_FROM_NUMBER] = from_number(data[CONF_FROM_NUMBER])
+    except InvalidAccountFieldError as err:
+        return {err.field: err.error}
+    return {}
 
 
 class HoldSlayerConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -156,16 +212,19 @@ class HoldSlayerConfigFlow(ConfigFlow, domain=DOMAIN):
     register_timeout: ClassVar[float] = REGISTER_TEST_TIMEOUT
 
     async def _async_test_account(self, data: Mapping[str, Any]) -> dict[str, str]:
-        """Register once with ``data``; return form errors (empty when it worked)."""
+        """Register once with ``data`` (a trunk: ping it); return form errors (empty when it worked)."""
         try:
             account = account_from_data(data)
         except InvalidAccountFieldError as err:
             # Fields inside the collapsed section report on the form as a whole.
             return {"base" if err.field in _ADVANCED_FIELDS else err.field: err.error}
         try:
-            await probe_registration(account, answer_within=self.register_timeout)
+            if account.registers:
+                await probe_registration(account, answer_within=self.register_timeout)
+            else:
+                await probe_trunk(account, answer_within=self.register_timeout)
         except SipAuthError:
-            return {"base": "invalid_auth"}
+            return {"base": "invalid_auth" if account.registers else "trunk_refused"}
         except SipTimeoutError:
             return {"base": "timeout"}
         except SipCertificateError:
@@ -184,7 +243,7 @@ class HoldSlayerConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """A real SIP account, or the demo company line to try Hold Slayer without one."""
-        return self.async_show_menu(step_id="user", menu_options=["sip_account", "demo"])
+        return self.async_show_menu(step_id="user", menu_options=["sip_account", "sip_trunk", "demo"])
 
     async def async_step_demo(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Explain the demo line, then add it (once: it is the same line for everyone)."""
@@ -229,6 +288,21 @@ class HoldSlayerConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    async def async_step_sip_trunk(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the trunk (no registration) and ping it."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**_clean(user_input), CONF_TRUNK: True}
+            if not (errors := _from_number_error(data)):
+                await self.async_set_unique_id(unique_id_for(data))
+                self._abort_if_unique_id_configured()
+                errors = await self._async_test_account(data)
+            if not errors:
+                return self.async_create_entry(title=unique_id_for(data), data=data)
+        return self.async_show_form(
+            step_id="sip_trunk", data_schema=_trunk_schema(user_input or {}), errors=errors
+        )
+
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
         """The registrar rejected the stored credentials."""
         return await self.async_step_reauth_confirm()
@@ -253,18 +327,30 @@ class HoldSlayerConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         if entry.data.get(CONF_DEMO):
             return self.async_abort(reason="demo_not_reconfigurable")
+        trunk = bool(entry.data.get(CONF_TRUNK))
         errors: dict[str, str] = {}
         if user_input is not None:
-            data = _clean(user_input)
-            await self.async_set_unique_id(unique_id_for(data))
-            self._abort_if_unique_id_mismatch(reason="wrong_account")
-            if not (errors := await self._async_test_account(data)):
+            data = {**_clean(user_input), CONF_TRUNK: True} if trunk else _clean(user_input)
+            if trunk and CONF_PASSWORD not in user_input and entry.data.get(CONF_PASSWORD):
+                data[CONF_PASSWORD] = entry.data[CONF_PASSWORD]  # left empty: kept, never shown
+            if not (errors := _from_number_error(data)):
+                await self.async_set_unique_id(unique_id_for(data))
+                self._abort_if_unique_id_mismatch(reason="wrong_account")
+                errors = await self._async_test_account(data)
+            if not errors:
                 return self._async_update_and_abort(entry, data, "reconfigure_successful")
+        schema = _trunk_schema if trunk else _account_schema
         return self.async_show_form(
-            step_id="reconfigure",
-            data_schema=_account_schema(user_input or entry.data),
+            step_id="reconfigure_trunk" if trunk else "reconfigure",
+            data_schema=schema(user_input or entry.data),
             errors=errors,
         )
+
+    async def async_step_reconfigure_trunk(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The trunk's form of :meth:`async_step_reconfigure`."""
+        return await self.async_step_reconfigure(user_input)
 
     def _async_update_and_abort(
         self, entry: ConfigEntry, data: Mapping[str, Any], reason: str

@@ -25,6 +25,10 @@ CONF_RTP_PORTS: Final = "rtp_ports"
 CONF_KEEPALIVE: Final = "keepalive_interval"  # seconds between NAT keep-alive packets; 0: none
 CONF_REWRITE_CONTACT: Final = "rewrite_contact"  # adopt the public address the registrar reports
 CONF_DEMO: Final = "demo"  # the entry is the demo company line (no SIP account)
+# The entry is a SIP trunk taking calls without registration (by our IP address, or credentials
+# on each call): ``host`` is its termination host, ``from_number`` our number on it.
+CONF_TRUNK: Final = "trunk"
+CONF_FROM_NUMBER: Final = "from_number"
 DEMO_UNIQUE_ID: Final = "demo"
 
 DEFAULT_SIP_PORTS: Final = "5060-5080"

@@ -13,7 +13,7 @@ from .errors import (
     SipTransferError,
 )
 from .incoming import IncomingCall
-from .phone import RegistrationState, RegistrationStatus, SipPhone, probe_registration
+from .phone import RegistrationState, RegistrationStatus, SipPhone, probe_registration, probe_trunk
 
 __all__ = [
     "DEFAULT_PORTS",
@@ -40,4 +40,5 @@ __all__ = [
     "SipTransferError",
     "Transport",
     "probe_registration",
+    "probe_trunk",
 ]

@@ -68,6 +68,9 @@ class SipAccount:
     # Adopt the public address the registrar reports in the REGISTER response's Via
     # (received/rport, RFC 3581) for Contact, and for SDP when our host is behind NAT.
     rewrite_contact: bool = True
+    # False: a trunk that takes our calls without REGISTER (it knows our IP address, or
+    # challenges each call); ``registrar`` is then its termination host.
+    registers: bool = True
 
     @property
     def aor(self) -> str:

@@ -303,8 +303,13 @@ class SipPhone:
             return target
         if not re.fullmatch(r"\+?[0-9A-Za-z*#._-]{1,64}", target):
             raise ValueError(f"not a number or SIP URI: {target!r}")
+        return f"sip:{target}@{self._host_port}"
+
+    @property
+    def _host_port(self) -> str:
+        """The domain, with the account's port where it is not the transport's default."""
         port = "" if self.account.port == DEFAULT_PORTS[self.account.transport] else f":{self.account.port}"
-        return f"sip:{target}@{self.domain}{port}"
+        return f"{self.domain}{port}"
 
     # -- status ---------------------------------------------------------------------------------
 
@@ -523,6 +528,44 @@ class SipPhone:
         if status in AUTH_FAILURES:
             raise SipAuthError(f"{status} {response.reason}")
         raise SipRejectedError(status, response.reason, retry_after=retry_after(response))
+
+    async def ping(self, *, timeout: float | None = None) -> SipMessage:
+        """One OPTIONS to the server (RFC 3261 §11), answered with credentials if challenged.
+
+        A trunk without registration is tested this way. Any answer shows the server is there
+        and takes our requests, whether or not it implements OPTIONS (404, 405, 501), except a
+        refusal of us: 401/407 still after our credentials (or without a password to give), or
+        403 (an IP-authenticated trunk that does not know our address) raise
+        :class:`SipAuthError`; a 5xx/6xx raises :class:`SipRejectedError`.
+        """
+        uri = f"sip:{self._host_port}"
+        call_id, tag = new_call_id(self.local_ip), new_tag()
+        auth: tuple[str, str] | None = None
+        for cseq in (1, 2):
+            headers = [
+                ("Via", self.via(new_branch())),
+                ("Max-Forwards", "70"),
+                ("From", f"{self.from_value};tag={tag}"),
+                ("To", f"<{uri}>"),
+                ("Call-ID", call_id),
+                ("CSeq", f"{cseq} OPTIONS"),
+                ("Contact", self.contact),
+                *self.initial_route(),
+                ("Accept", "application/sdp"),
+                ("User-Agent", USER_AGENT),
+                *([auth] if auth else []),
+            ]
+            response = await self.request(request("OPTIONS", uri, headers), timeout=timeout)
+            status = response.status or 0
+            if status in (401, 407) and auth is None and self.account.password:
+                auth = self.authorization(response, "OPTIONS", uri)
+                continue
+            break
+        if status in (401, 403, 407):
+            raise SipAuthError(f"{status} {response.reason}")
+        if status >= 500:
+            raise SipRejectedError(status, response.reason, retry_after=retry_after(response))
+        return response
 
     def _adopt_public_address(self, response: SipMessage) -> str | None:
         """Take the address the registrar saw (RFC 3581) as ours; the old Contact if it changed.
@@ -861,3 +904,17 @@ async def probe_registration(
     phone = SipPhone(account, expires=60, transaction_timeout=answer_within)
     await phone.start()
     await phone.stop()
+
+
+async def probe_trunk(account: SipAccount, *, answer_within: float = DEFAULT_TRANSACTION_TIMEOUT) -> None:
+    """Ask a trunk without registration whether it takes our requests (OPTIONS, see ``ping``).
+
+    Raises :class:`SipConnectionError`, :class:`SipTimeoutError`, :class:`SipAuthError`,
+    :class:`SipRejectedError` or :class:`SipConfigError`.
+    """
+    phone = SipPhone(account, register=False, transaction_timeout=answer_within)
+    await phone.start()
+    try:
+        await phone.ping()
+    finally:
+        await phone.stop()
