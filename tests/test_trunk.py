@@ -193,6 +193,7 @@ async def test_a_call_through_the_trunk(hass: HomeAssistant, hass_client: Client
         )
         await trunk.succeeded()
         diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        assert isinstance(diagnostics["registration"], dict)
         assert diagnostics["registration"]["state"] == "direct"
         assert NUMBER not in str(diagnostics)
         assert "s3cret" not in str(diagnostics)
