@@ -74,6 +74,21 @@ async def test_digits_from_the_matching_secret() -> None:
     assert await _decide("my bill", text, {"pin"}) is None  # not given: someone else decides
 
 
+@pytest.mark.parametrize(
+    ("heard", "secret"),
+    [
+        ("Please enter your long number, followed by the pound key.", "loan_number"),  # "loan"
+        ("Please enter your polity number, followed by the pound key.", "policy_number"),
+        # Not near enough, or near two: another decider (or the caller) says.
+        ("Please enter the amount, followed by the pound key.", None),
+        ("Please enter your member number, followed by the pound key.", None),
+    ],
+)
+async def test_a_misheard_secret_name_still_finds_the_one_secret(heard: str, secret: str | None) -> None:
+    action = await _decide("my mortgage", heard, {"loan_number", "account_number", "policy_number"})
+    assert (action.secret if isinstance(action, Press) else None) == secret
+
+
 async def test_speech_answers() -> None:
     door = (
         "In a few words, tell me what you're calling about. For example, you can say billing, "

@@ -7,6 +7,7 @@ calling" — and passes anything it is unsure of to the next decider.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import unicodedata
@@ -38,6 +39,8 @@ _PERSON: Final = frozenset(
     map(stem, "representative agent operator someone person human associate specialist advisor".split())  # noqa: SIM905
 )
 # What menus call the numbers users name their secrets after ("rx_number" → "prescription").
+# How much of a secret's word a misheard one keeps, in order (difflib's ratio): "long" is 0.75 of "loan".
+ALIKE: Final = 0.75
 _SECRET_ALIASES: Final = {
     "rx": "prescription",
     "dob": "date of birth",
@@ -308,14 +311,38 @@ def goal_keywords(goal: str) -> frozenset[str]:
 
 
 def matching_secret(prompt: Prompt, secret_names: frozenset[str]) -> str | None:
-    """The secret a digit prompt asks for, by the words of its name ("rx_number" → prescription)."""
+    """The secret a digit prompt asks for, by the words of its name ("rx_number" → prescription).
+
+    When no name's words are in the prompt, a misheard one may be ("long number" for "loan
+    number"): a word that sounds alike (:func:`_sounds_alike`) names the secret only if it
+    names exactly one, since keying the wrong number is worse than letting another decide.
+    Words are compared as stems.
+    """
     wanted = keywords(prompt.digits_for or "")
     best, best_score = None, 0
     for name in sorted(secret_names):
         score = len(wanted & secret_keywords(name))
         if score > best_score:
             best, best_score = name, score
-    return best
+    if best is not None:
+        return best
+    alike = [
+        name
+        for name in sorted(secret_names)
+        if any(_sounds_alike(word, stem) for word in wanted for stem in secret_keywords(name))
+    ]
+    return alike[0] if len(alike) == 1 else None
+
+
+def _sounds_alike(heard: str, word: str) -> bool:
+    """A recogniser's near miss of ``word``: its first two letters, and 75 % of it in order.
+
+    ("long" for "loan", "polity" for "policy"); the opening keeps "amount" from passing
+    for "account", and short words are too easily alike to tell.
+    """
+    if min(len(heard), len(word)) < 4 or heard[:2] != word[:2]:
+        return False
+    return difflib.SequenceMatcher(None, heard, word).ratio() >= ALIKE
 
 
 def secret_keywords(name: str) -> frozenset[str]:
