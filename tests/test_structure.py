@@ -12,7 +12,7 @@ import pytest
 import voluptuous as vol
 from homeassistant.data_entry_flow import section
 
-from custom_components.hold_slayer.config_flow import _account_schema
+from custom_components.hold_slayer.config_flow import _account_schema, _trunk_schema
 from custom_components.hold_slayer.options import build_options_schema
 
 ROOT = Path(__file__).parent.parent
@@ -126,10 +126,15 @@ def test_account_form_is_fully_translated(step: str) -> None:
     _assert_translated(TRANSLATIONS["config"]["step"][step], _fields(_account_schema({})), step)
 
 
+@pytest.mark.parametrize("step", ["sip_trunk", "reconfigure_trunk"])
+def test_trunk_forms_are_fully_translated(step: str) -> None:
+    _assert_translated(TRANSLATIONS["config"]["step"][step], _fields(_trunk_schema({})), step)
+
+
 def test_first_step_menu_is_translated() -> None:
-    """The first step offers a SIP account or the demo line; both options and the demo step have text."""
+    """The first step offers an account, a trunk or the demo line; each option and the demo step have text."""
     steps = TRANSLATIONS["config"]["step"]
-    assert set(steps["user"]["menu_options"]) == {"sip_account", "demo"}
+    assert set(steps["user"]["menu_options"]) == {"sip_account", "sip_trunk", "demo"}
     assert all(steps["user"]["menu_options"].values())
     assert steps["demo"]["title"]
     assert "Demo Bank" in steps["demo"]["description"]
