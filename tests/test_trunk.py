@@ -198,3 +198,27 @@ async def test_a_call_through_the_trunk(hass: HomeAssistant, hass_client: Client
         assert NUMBER not in str(diagnostics)
         assert "s3cret" not in str(diagnostics)
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("no_setup")
+async def test_reconfigure_a_trunk_keeps_its_credential(hass: HomeAssistant) -> None:
+    """The trunk's own form; a password left empty stays as stored; another number is refused."""
+    data = {**_trunk_input(5060, **{CONF_USERNAME: TRUNK_USER, CONF_PASSWORD: "s3cret"}), CONF_TRUNK: True}
+    data[CONF_FROM_NUMBER] = NUMBER
+    entry = MockConfigEntry(
+        domain=DOMAIN, title=f"{NUMBER}@127.0.0.1", unique_id=f"{NUMBER}@127.0.0.1", data=data
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "reconfigure_trunk")
+    async with sipp_peer("trunk_options_challenge.xml", {"USER": TRUNK_USER}) as trunk:
+        changed = _trunk_input(trunk.port, **{CONF_USERNAME: TRUNK_USER})
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], changed)
+        await trunk.succeeded()
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "reconfigure_successful")
+    assert entry.data[CONF_PORT] == trunk.port
+    assert entry.data[CONF_PASSWORD] == "s3cret"
+    result = await entry.start_reconfigure_flow(hass)
+    other = _trunk_input(free_port(), **{CONF_FROM_NUMBER: "+14155550199"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], other)
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "wrong_account")
