@@ -21,15 +21,6 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 
 @pytest.fixture
-async def scripted() -> AsyncIterator[ScriptedPeer]:
-    """A scripted caller."""
-    peer = ScriptedPeer()
-    await peer.start()
-    yield peer
-    await peer.close()
-
-
-@pytest.fixture
 async def callee() -> AsyncIterator[tuple[SipPhone, Inbox]]:
     """A phone taking calls."""
     inbox = Inbox()
