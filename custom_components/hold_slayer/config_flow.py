@@ -87,47 +87,56 @@ DEMO_TITLE = "Hold Slayer demo line"
 DEFAULT_ENGINE = "Home Assistant's default"  # shown when no local engine exists
 
 
+def _server_fields(defaults: Mapping[str, Any]) -> dict[vol.Marker, Any]:
+    """Where the account's registrar, or the trunk, is: host, port and transport."""
+    return {
+        vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, vol.UNDEFINED)): _TEXT,
+        vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, 5060)): _PORT,
+        vol.Required(CONF_TRANSPORT, default=defaults.get(CONF_TRANSPORT, Transport.UDP.value)): _TRANSPORT,
+    }
+
+
+def _advanced_section(
+    advanced: Mapping[str, Any], before: Mapping[vol.Marker, Any], after: Mapping[vol.Marker, Any]
+) -> dict[vol.Marker, Any]:
+    """The collapsed Advanced section: proxy, local ports and keep-alive, between ``before`` and ``after``."""
+    fields = {
+        **before,
+        vol.Optional(
+            CONF_OUTBOUND_PROXY, description={"suggested_value": advanced.get(CONF_OUTBOUND_PROXY)}
+        ): _TEXT,
+        vol.Required(CONF_SIP_PORTS, default=advanced.get(CONF_SIP_PORTS, DEFAULT_SIP_PORTS)): _TEXT,
+        vol.Required(CONF_RTP_PORTS, default=advanced.get(CONF_RTP_PORTS, DEFAULT_RTP_PORTS)): _TEXT,
+        vol.Required(CONF_KEEPALIVE, default=advanced.get(CONF_KEEPALIVE, KEEPALIVE_INTERVAL)): _KEEPALIVE,
+        **after,
+    }
+    return {vol.Required(CONF_ADVANCED): section(vol.Schema(fields), {"collapsed": True})}
+
+
 def _account_schema(defaults: Mapping[str, Any]) -> vol.Schema:
     """The account form, pre-filled with ``defaults`` (password never pre-filled)."""
     advanced: Mapping[str, Any] = defaults.get(CONF_ADVANCED) or {}
     return vol.Schema(
         {
-            vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, vol.UNDEFINED)): _TEXT,
-            vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, 5060)): _PORT,
-            vol.Required(
-                CONF_TRANSPORT, default=defaults.get(CONF_TRANSPORT, Transport.UDP.value)
-            ): _TRANSPORT,
+            **_server_fields(defaults),
             vol.Required(CONF_USERNAME, default=defaults.get(CONF_USERNAME, vol.UNDEFINED)): _TEXT,
             vol.Required(CONF_PASSWORD): _PASSWORD,
             vol.Optional(
                 CONF_CALLER_ID, description={"suggested_value": defaults.get(CONF_CALLER_ID)}
             ): _TEXT,
-            vol.Required(CONF_ADVANCED): section(
-                vol.Schema(
-                    {
-                        vol.Optional(
-                            CONF_AUTH_USERNAME,
-                            description={"suggested_value": advanced.get(CONF_AUTH_USERNAME)},
-                        ): _TEXT,
-                        vol.Optional(
-                            CONF_OUTBOUND_PROXY,
-                            description={"suggested_value": advanced.get(CONF_OUTBOUND_PROXY)},
-                        ): _TEXT,
-                        vol.Required(
-                            CONF_SIP_PORTS, default=advanced.get(CONF_SIP_PORTS, DEFAULT_SIP_PORTS)
-                        ): _TEXT,
-                        vol.Required(
-                            CONF_RTP_PORTS, default=advanced.get(CONF_RTP_PORTS, DEFAULT_RTP_PORTS)
-                        ): _TEXT,
-                        vol.Required(
-                            CONF_KEEPALIVE, default=advanced.get(CONF_KEEPALIVE, KEEPALIVE_INTERVAL)
-                        ): _KEEPALIVE,
-                        vol.Required(
-                            CONF_REWRITE_CONTACT, default=advanced.get(CONF_REWRITE_CONTACT, True)
-                        ): selector.BooleanSelector(),
-                    }
-                ),
-                {"collapsed": True},
+            **_advanced_section(
+                advanced,
+                before={
+                    vol.Optional(
+                        CONF_AUTH_USERNAME,
+                        description={"suggested_value": advanced.get(CONF_AUTH_USERNAME)},
+                    ): _TEXT
+                },
+                after={
+                    vol.Required(
+                        CONF_REWRITE_CONTACT, default=advanced.get(CONF_REWRITE_CONTACT, True)
+                    ): selector.BooleanSelector()
+                },
             ),
         }
     )
@@ -135,37 +144,13 @@ def _account_schema(defaults: Mapping[str, Any]) -> vol.Schema:
 
 def _trunk_schema(defaults: Mapping[str, Any]) -> vol.Schema:
     """The trunk form: its termination host, our number on it, credentials if it wants them."""
-    advanced: Mapping[str, Any] = defaults.get(CONF_ADVANCED) or {}
     return vol.Schema(
         {
-            vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, vol.UNDEFINED)): _TEXT,
-            vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, 5060)): _PORT,
-            vol.Required(
-                CONF_TRANSPORT, default=defaults.get(CONF_TRANSPORT, Transport.UDP.value)
-            ): _TRANSPORT,
+            **_server_fields(defaults),
             vol.Required(CONF_FROM_NUMBER, default=defaults.get(CONF_FROM_NUMBER, vol.UNDEFINED)): _TEXT,
             vol.Optional(CONF_USERNAME, description={"suggested_value": defaults.get(CONF_USERNAME)}): _TEXT,
             vol.Optional(CONF_PASSWORD): _PASSWORD,
-            vol.Required(CONF_ADVANCED): section(
-                vol.Schema(
-                    {
-                        vol.Optional(
-                            CONF_OUTBOUND_PROXY,
-                            description={"suggested_value": advanced.get(CONF_OUTBOUND_PROXY)},
-                        ): _TEXT,
-                        vol.Required(
-                            CONF_SIP_PORTS, default=advanced.get(CONF_SIP_PORTS, DEFAULT_SIP_PORTS)
-                        ): _TEXT,
-                        vol.Required(
-                            CONF_RTP_PORTS, default=advanced.get(CONF_RTP_PORTS, DEFAULT_RTP_PORTS)
-                        ): _TEXT,
-                        vol.Required(
-                            CONF_KEEPALIVE, default=advanced.get(CONF_KEEPALIVE, KEEPALIVE_INTERVAL)
-                        ): _KEEPALIVE,
-                    }
-                ),
-                {"collapsed": True},
-            ),
+            **_advanced_section(defaults.get(CONF_ADVANCED) or {}, before={}, after={}),
         }
     )
 
