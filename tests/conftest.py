@@ -18,6 +18,7 @@ from syrupy.assertion import SnapshotAssertion
 
 # Import our package before HA scans phacc's testing_config/custom_components.
 import custom_components.hold_slayer  # noqa: F401
+from custom_components.hold_slayer.config_flow import HoldSlayerConfigFlow
 from custom_components.hold_slayer.const import (
     CONF_ADVANCED,
     CONF_AUTH_USERNAME,
@@ -48,6 +49,20 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Snapshots with HA's serializer (stable ids, no timestamps)."""
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+def short_register_timeout() -> Iterator[None]:
+    """The config flow's test REGISTER or trunk ping gives up after 1 s instead of 10 s."""
+    with patch.object(HoldSlayerConfigFlow, "register_timeout", 1.0):
+        yield
+
+
+@pytest.fixture
+def no_setup() -> Iterator[None]:
+    """Flow tests check the flow; entry setup has its own tests."""
+    with patch("custom_components.hold_slayer.async_setup_entry", return_value=True):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -15,7 +14,6 @@ from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.hold_slayer.account import account_from_data
-from custom_components.hold_slayer.config_flow import HoldSlayerConfigFlow
 from custom_components.hold_slayer.const import (
     CONF_ADVANCED,
     CONF_ALLOWED_PREFIXES,
@@ -43,21 +41,7 @@ from harness.servers.certs import make_certificates
 from harness.servers.kamailio import Registrar, free_port, run_registrar
 from tests.conftest import PASSWORD, USERNAME, account_input
 
-pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.registrar]
-
-
-@pytest.fixture(autouse=True)
-def short_register_timeout() -> Iterator[None]:
-    """Unanswered REGISTERs give up after 1 s instead of 10 s."""
-    with patch.object(HoldSlayerConfigFlow, "register_timeout", 1.0):
-        yield
-
-
-@pytest.fixture
-def no_setup() -> Iterator[None]:
-    """Flow tests check the flow; entry setup has its own tests."""
-    with patch("custom_components.hold_slayer.async_setup_entry", return_value=True):
-        yield
+pytestmark = [pytest.mark.usefixtures("socket_enabled", "short_register_timeout"), pytest.mark.registrar]
 
 
 async def _submit(hass: HomeAssistant, user_input: dict[str, Any]) -> Any:

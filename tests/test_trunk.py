@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from typing import Any
 from unittest.mock import patch
 
@@ -24,7 +23,6 @@ from pytest_homeassistant_custom_component.components.diagnostics import get_dia
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.hold_slayer.account import account_from_data
-from custom_components.hold_slayer.config_flow import HoldSlayerConfigFlow
 from custom_components.hold_slayer.const import (
     CONF_ADVANCED,
     CONF_FROM_NUMBER,
@@ -39,24 +37,11 @@ from custom_components.hold_slayer.const import (
 from harness.servers.kamailio import free_port
 from harness.servers.sipp import sipp_peer
 
-pytestmark = pytest.mark.usefixtures("socket_enabled")
+pytestmark = pytest.mark.usefixtures("socket_enabled", "short_register_timeout")
 
 NUMBER = "+14155550100"  # ours on the trunk
 TRUNK_USER = "trunkuser"
 ADVANCED = {CONF_SIP_PORTS: "5060-5080", CONF_RTP_PORTS: "10000-10999", CONF_KEEPALIVE: 30}
-
-
-@pytest.fixture(autouse=True)
-def short_timeout() -> Iterator[None]:
-    """An unanswered ping gives up after 1 s instead of 10 s."""
-    with patch.object(HoldSlayerConfigFlow, "register_timeout", 1.0):
-        yield
-
-
-@pytest.fixture
-def no_setup() -> Iterator[None]:
-    with patch("custom_components.hold_slayer.async_setup_entry", return_value=True):
-        yield
 
 
 def _trunk_input(port: int, **overrides: Any) -> dict[str, Any]:
