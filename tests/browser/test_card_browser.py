@@ -27,6 +27,7 @@ import os
 import shutil
 import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -34,7 +35,7 @@ import aiohttp
 import pytest
 
 from dev_ha.process import ROOT, log_tail, running_hass
-from dev_ha.provision import HomeAssistantApi, Tokens, provision
+from dev_ha.provision import HomeAssistantApi, Provisioned, Tokens, provision
 from harness.servers.kamailio import free_port
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.timeout(480)]
@@ -108,16 +109,25 @@ def _run_driver(node: str, script: Path, plan: dict[str, Any], plan_file: Path) 
     return driver.returncode, stderr
 
 
+@contextlib.contextmanager
+def _provisioned_hass(
+    artifacts: Path, tmp_path: Path, stt: tuple[str, int], tts: tuple[str, int]
+) -> Iterator[tuple[str, Provisioned, Path]]:
+    """A fresh HA set up as script/develop sets it up: its URL, what was set up, and its log
+    (kept in ``artifacts``, emptied first)."""
+    shutil.rmtree(artifacts, ignore_errors=True)
+    artifacts.mkdir(parents=True)
+    log = artifacts / "hass.log"
+    with running_hass(tmp_path / "config", free_port(), log) as url:
+        yield url, asyncio.run(provision(url, USER, PASSWORD, {"stt": stt, "tts": tts})), log
+
+
 def test_call_from_the_card(
     tmp_path: Path, wyoming_stt: tuple[str, int], wyoming_tts: tuple[str, int]
 ) -> None:
     """Call from the card → the card shows menu, hold, the person banner → hang up from the card."""
     node = _require_browser()
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
-    log = ARTIFACTS / "hass.log"
-    with running_hass(tmp_path / "config", free_port(), log) as url:
-        setup = asyncio.run(provision(url, USER, PASSWORD, {"stt": wyoming_stt, "tts": wyoming_tts}))
+    with _provisioned_hass(ARTIFACTS, tmp_path, wyoming_stt, wyoming_tts) as (_, setup, log):
         assert setup.onboarded
         assert (setup.stt_entity.split(".")[0], setup.tts_entity.split(".")[0]) == ("stt", "tts")
         plan = {
@@ -181,11 +191,7 @@ def test_call_from_the_actions_form(
 ) -> None:
     """HA's Actions page, UI mode: the Secrets field typed in reaches the call; a bad value is told."""
     node = _require_browser()
-    shutil.rmtree(ACTIONS_ARTIFACTS, ignore_errors=True)
-    ACTIONS_ARTIFACTS.mkdir(parents=True)
-    log = ACTIONS_ARTIFACTS / "hass.log"
-    with running_hass(tmp_path / "config", free_port(), log) as url:
-        setup = asyncio.run(provision(url, USER, PASSWORD, {"stt": wyoming_stt, "tts": wyoming_tts}))
+    with _provisioned_hass(ACTIONS_ARTIFACTS, tmp_path, wyoming_stt, wyoming_tts) as (url, setup, log):
         plan = {
             "base": url,
             "tokens": setup.tokens.browser_storage(),
