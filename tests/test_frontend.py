@@ -244,7 +244,9 @@ async def test_timeline_of_a_live_then_ended_call(
     ended = await _wait_for(lambda: timeline(call_id=call_id), lambda result: not result["call"]["live"], 10)
     assert ended["call"]["live"] is False
     assert ended["call"]["state"] == "ended"
-    assert len(ended["call"]["spans"]) >= len(spans)  # the strip stays for the ended call
+    # The strip stays for the ended call; a growing run shorter than MIN_SPAN folds into the span
+    # before it, so the live strip's last span may be gone.
+    assert len(ended["call"]["spans"]) >= len(spans) - 1
     # What was drawn stays drawn: only the growing run, and the run a sliver may fold into, change.
     assert ended["call"]["spans"][: len(spans) - 2] == spans[:-2]
 
