@@ -9,7 +9,7 @@ The packages DESIGN.md reserves for the independent evaluation are not sources: 
 trains, tunes or tests on them.
 
 Audio is decoded once to 8 kHz 16-bit mono under ``.cache/corpus/sources`` (Debian's ``sox``
-for WAV, Ogg Vorbis and MP3; ``fluidsynth`` with the FluidR3 General MIDI font for MIDI;
+for WAV, Ogg Vorbis and MP3; ``opusdec`` for Opus; ``fluidsynth`` with the FluidR3 General MIDI font for MIDI;
 ``espeak-ng`` and the Piper voice of the TTS server's venv for synthetic voices). Nothing is
 downloaded: the packages are Debian's (``script/setup --corpus``).
 """
@@ -134,6 +134,32 @@ MUSIC: Final = (
         "xmoto-music", Kind.MUSIC, "xmoto-data", "", False, "/usr/share/games/xmoto/Textures/Musics/*.ogg"
     ),
     Source(
+        "warzone2100-music",
+        Kind.MUSIC,
+        "warzone2100-music opus-tools",
+        "",
+        False,
+        "/usr/share/games/warzone2100/music/albums/*/*.opus",
+    ),
+    Source("supertux-music", Kind.MUSIC, "supertux-data", "", False, "/usr/share/games/supertux2/music/*/*.ogg"),
+    Source("etr-music", Kind.MUSIC, "extremetuxracer-data", "", False, "/usr/share/games/etr/music/*.ogg"),
+    Source(
+        "freedroidrpg-music",
+        Kind.MUSIC,
+        "freedroidrpg-data",
+        "",
+        False,
+        "/usr/share/freedroidrpg/data/sound/music/*.ogg",
+    ),
+    Source(
+        "megaglest-music",
+        Kind.MUSIC,
+        "megaglest-data",
+        "",
+        False,
+        "/usr/share/games/megaglest/{data/core/menu,techs/megapack/factions/*}/music/*.ogg",
+    ),
+    Source(
         "drascula-music", Kind.MUSIC, "drascula-music", "", True, "/usr/share/scummvm/drascula/audio/*.ogg"
     ),
     Source(
@@ -156,6 +182,17 @@ VOICES: Final = (
         False,
         "/usr/share/codec2/raw/{hts1,hts2,forig,morig,mmt1,kristoff,big_dog,f2400,m2400,cq_ref}.raw",
         8000,
+    ),
+    Source(
+        "tuxpaint-readers",
+        Kind.LIVE_VOICE,
+        "tuxpaint-stamps-default",
+        "",
+        False,
+        "/usr/share/tuxpaint/stamps/**/*_desc*.ogg",
+    ),
+    Source(
+        "ktuberling-words", Kind.LIVE_VOICE, "ktuberling-data", "", False, "/usr/share/ktuberling/sounds/*/*.ogg"
     ),
     Source(
         "pocketsphinx-readers",
@@ -388,6 +425,14 @@ def _decoded(source: Source, path: Path) -> Pcm:
                 capture_output=True,
             )
             _to_8k([str(rendered)], out)
+        elif path.suffix == ".opus":  # sox reads no Opus
+            decoded = out.with_name("opus.wav")
+            subprocess.run(  # noqa: S603 - Debian's opusdec, our own arguments
+                [_program("opusdec", "opus-tools"), "--quiet", str(path), str(decoded)],
+                check=True,
+                capture_output=True,
+            )
+            _to_8k([str(decoded)], out)
         elif source.raw_rate:
             _to_8k(
                 ["-t", "raw", "-r", str(source.raw_rate), "-e", "signed", "-b", "16", "-c", "1", str(path)],
