@@ -141,7 +141,9 @@ MUSIC: Final = (
         False,
         "/usr/share/games/warzone2100/music/albums/*/*.opus",
     ),
-    Source("supertux-music", Kind.MUSIC, "supertux-data", "", False, "/usr/share/games/supertux2/music/*/*.ogg"),
+    Source(
+        "supertux-music", Kind.MUSIC, "supertux-data", "", False, "/usr/share/games/supertux2/music/*/*.ogg"
+    ),
     Source("etr-music", Kind.MUSIC, "extremetuxracer-data", "", False, "/usr/share/games/etr/music/*.ogg"),
     Source(
         "freedroidrpg-music",
@@ -192,7 +194,12 @@ VOICES: Final = (
         "/usr/share/tuxpaint/stamps/**/*_desc*.ogg",
     ),
     Source(
-        "ktuberling-words", Kind.LIVE_VOICE, "ktuberling-data", "", False, "/usr/share/ktuberling/sounds/*/*.ogg"
+        "ktuberling-words",
+        Kind.LIVE_VOICE,
+        "ktuberling-data",
+        "",
+        False,
+        "/usr/share/ktuberling/sounds/*/*.ogg",
     ),
     Source(
         "pocketsphinx-readers",
