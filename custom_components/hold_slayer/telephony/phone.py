@@ -31,8 +31,10 @@ from .errors import (
     SipConnectionError,
     SipError,
     SipRejectedError,
+    SipTimeoutError,
 )
 from .incoming import IncomingCall, without_tag
+from .resolver import ServerTarget, SipResolver
 from .rtp import MediaClock, MediaStream
 from .session_timer import too_brief
 from .sipmsg import (
@@ -157,6 +159,13 @@ def reported_address(response: SipMessage) -> Address | None:
     return (host, int(port_text))
 
 
+def _server_unavailable(err: SipError) -> bool:
+    """Whether another of the domain's servers may serve: no answer, no route, or 503."""
+    if isinstance(err, SipRejectedError):
+        return err.status == 503
+    return isinstance(err, SipTimeoutError | SipConnectionError)
+
+
 def local_address_for(host: str, port: int) -> str:
     """The local IPv4 address the kernel would use to reach ``host`` (no packet is sent)."""
     try:
@@ -212,6 +221,10 @@ class SipPhone:
         self.bind_host = bind_host  # the local address SIP and RTP sockets bind (all by default)
         self.transport = SipTransport(account.transport, self._on_message, bind_host=bind_host)
         self._server: Address = ("0.0.0.0", 0)
+        # Where the registrar or proxy is (RFC 3263), in the order to try; tests name a DNS server.
+        self.resolver = SipResolver()
+        self._targets: list[ServerTarget] = []
+        self._target_index = 0
         self._status = RegistrationStatus(RegistrationState.UNREGISTERED)
         self._listeners: list[Callable[[RegistrationStatus], None]] = []
         self._transactions: dict[tuple[str, str], ClientTransaction] = {}
@@ -342,24 +355,11 @@ class SipPhone:
         exponential backoff after failures, until :meth:`stop`.
         """
         account = self.account
-        server_host = account.outbound_proxy or account.registrar
-        server_port = (
-            (account.outbound_proxy_port or account.port) if account.outbound_proxy else account.port
-        )
         loop = asyncio.get_running_loop()
         self._set_status(RegistrationState.REGISTERING if self.register_enabled else RegistrationState.DIRECT)
         try:
-            self.local_ip = await loop.run_in_executor(None, local_address_for, server_host, server_port)
-            server_ip = server_host if _is_ip(server_host) else self.local_ip
-            if not _is_ip(server_host):
-                infos = await loop.getaddrinfo(server_host, server_port, family=socket.AF_INET)
-                server_ip = str(infos[0][4][0])
-            self._server = (server_ip, server_port)
-            await self.transport.open(account.sip_ports.ports(), (server_host, server_port))
-            self._started = True
-            self._register_call_id = new_call_id(self.local_ip)
-            if self.register_enabled:
-                granted = await self._register()
+            self._targets = await self.resolver.locate(*self._server_name(), account.transport)
+            granted = await self._first_answering_target()
         except SipError as err:
             state = (
                 RegistrationState.AUTH_FAILED if isinstance(err, SipAuthError) else RegistrationState.FAILED
@@ -383,6 +383,63 @@ class SipPhone:
                 self._keep_alive(), name=f"hold_slayer keep-alive {account.aor}"
             )
 
+    def _server_name(self) -> tuple[str, int]:
+        """The registrar's (or outbound proxy's) name and port as configured."""
+        account = self.account
+        if account.outbound_proxy:
+            return account.outbound_proxy, account.outbound_proxy_port or account.port
+        return account.registrar, account.port
+
+    async def _first_answering_target(self) -> int:
+        """Open the transport to the first target that answers; register there (RFC 3263 §4.3).
+
+        A target that does not answer, cannot be reached or is unavailable (503) hands over to
+        the next; any other answer (a refusal, a wrong password) is the server's word.
+        """
+        last: SipError = SipConnectionError("no SIP server found")
+        for index, target in enumerate(self._targets):
+            self._target_index = index
+            try:
+                granted = await self._open_target(target)
+            except SipError as err:
+                if not _server_unavailable(err):
+                    raise
+                last = err
+            else:
+                return granted
+            _LOGGER.info(
+                "SIP server %s:%d did not serve (%s); trying the next", target.host, target.port, last
+            )
+            await self.transport.close()
+            self._started = False
+        raise last
+
+    async def _open_target(self, target: ServerTarget) -> int:
+        """Open the transport towards ``target`` and register there (when registering)."""
+        loop = asyncio.get_running_loop()
+        self.local_ip = await loop.run_in_executor(None, local_address_for, target.address, target.port)
+        self._server = (target.address, target.port)
+        await self.transport.open(self.account.sip_ports.ports(), (target.host, target.port))
+        self._started = True
+        self._register_call_id = new_call_id(self.local_ip)
+        return await self._register() if self.register_enabled else 0
+
+    async def _fail_over(self) -> None:
+        """After a failed refresh: the next target, the domain's records looked up afresh after the last."""
+        index = self._target_index + 1
+        if index >= len(self._targets):
+            with contextlib.suppress(SipConnectionError):
+                self._targets = await self.resolver.locate(*self._server_name(), self.account.transport)
+            index = 0
+        target = self._targets[index]
+        self._target_index = index
+        if (target.address, target.port) == self._server:
+            return  # nowhere else to go
+        _LOGGER.info("SIP server fails over to %s:%d", target.host, target.port)
+        await self.transport.close()
+        self._server = (target.address, target.port)
+        await self.transport.open(self.account.sip_ports.ports(), (target.host, target.port))
+
     async def _keep_registered(self, granted: int) -> None:
         delay = refresh_delay(granted, self.refresh_floor)
         while True:
@@ -402,6 +459,11 @@ class SipPhone:
                 )
                 _LOGGER.warning("SIP registration failed (%s); retrying in %.0f s", err, delay)
                 self._set_status(state, str(err))
+                if _server_unavailable(err):
+                    try:
+                        await self._fail_over()
+                    except (SipError, OSError) as failed:
+                        _LOGGER.debug("SIP fail-over did not open: %s", failed)
                 continue
             if self._failures:
                 _LOGGER.info("SIP registration restored after %d failures", self._failures)

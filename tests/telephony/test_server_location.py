@@ -1,0 +1,207 @@
+"""Finding the registrar through DNS (RFC 3263), against a real DNS server and registrar on 127.0.0.1.
+
+dnsmasq answers made-up names; Kamailio registers; a scripted server plays the one that fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+
+import dns.name
+import pytest
+from dns.rdtypes.IN.SRV import SRV
+
+from custom_components.hold_slayer.telephony import RegistrationState, SipAuthError, SipPhone
+from custom_components.hold_slayer.telephony.account import Transport
+from custom_components.hold_slayer.telephony.resolver import ServerTarget, SipResolver
+from harness.accounts import make_account
+from harness.servers.dns import Naptr, Srv, dns_server
+from harness.servers.kamailio import Registrar, free_port
+from harness.servers.scripted_peer import ScriptedPeer
+from harness.waiting import until
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+USER, PASSWORD = "alice", "correct-horse"
+DOMAIN = "example.test"
+
+
+def _phone(nameserver: tuple[str, int], host: str = DOMAIN, port: int = 5060, **kw: object) -> SipPhone:
+    phone = SipPhone(make_account(host, port, USER, PASSWORD), **kw)  # type: ignore[arg-type]
+    phone.resolver = SipResolver(nameserver)
+    return phone
+
+
+async def test_srv_records_name_the_registrar(registrar: Registrar) -> None:
+    """A domain with the default port: its SRV record says where SIP is."""
+    with dns_server(
+        hosts={"pbx.example.test": registrar.host},
+        srv=[Srv("_sip._udp.example.test", "pbx.example.test", registrar.port)],
+    ) as nameserver:
+        phone = _phone(nameserver)
+        try:
+            await phone.start()
+            assert phone.status.state is RegistrationState.REGISTERED
+            assert phone._server == (registrar.host, registrar.port)
+        finally:
+            await phone.stop()
+
+
+async def test_a_naptr_record_names_the_srv_records_of_the_transport(registrar: Registrar) -> None:
+    """NAPTR of the domain → the SRV name for UDP (another transport's record is passed over)."""
+    with dns_server(
+        hosts={"edge.provider.test": registrar.host},
+        naptr=[
+            Naptr(DOMAIN, "SIP+D2T", "_sip._tcp.provider.test", order=5),
+            Naptr(DOMAIN, "SIP+D2U", "_sip._udp.provider.test", order=10),
+        ],
+        srv=[
+            Srv("_sip._udp.provider.test", "edge.provider.test", registrar.port),
+            Srv("_sip._udp.example.test", "edge.provider.test", free_port()),  # not read: NAPTR wins
+        ],
+    ) as nameserver:
+        phone = _phone(nameserver)
+        try:
+            await phone.start()
+            assert phone._server == (registrar.host, registrar.port)
+        finally:
+            await phone.stop()
+
+
+async def test_a_server_that_does_not_answer_hands_over_to_the_next(registrar: Registrar) -> None:
+    """Priority 10 is silent: after its transaction times out, priority 20 registers us."""
+    silent = ScriptedPeer()
+    await silent.start()
+    with dns_server(
+        hosts={"a.example.test": "127.0.0.1", "b.example.test": registrar.host},
+        srv=[
+            Srv("_sip._udp.example.test", "a.example.test", silent.port, priority=10),
+            Srv("_sip._udp.example.test", "b.example.test", registrar.port, priority=20),
+        ],
+    ) as nameserver:
+        phone = _phone(nameserver, transaction_timeout=0.5)
+        try:
+            await phone.start()
+            assert (await silent.expect("REGISTER")).method == "REGISTER"
+            assert phone.status.state is RegistrationState.REGISTERED
+            assert phone._server == (registrar.host, registrar.port)
+        finally:
+            await phone.stop()
+            await silent.close()
+
+
+async def test_a_503_hands_over_but_a_refusal_of_the_password_does_not(registrar: Registrar) -> None:
+    """503 Service Unavailable: the next server. 401 with our own credentials: the server's word."""
+    busy = ScriptedPeer()
+    await busy.start()
+
+    async def unavailable() -> None:
+        while True:
+            busy.reply(await busy.expect("REGISTER", within=30), 503)
+
+    answering = asyncio.create_task(unavailable())
+    with dns_server(
+        hosts={"a.example.test": "127.0.0.1", "b.example.test": registrar.host},
+        srv=[
+            Srv("_sip._udp.example.test", "a.example.test", busy.port, priority=10),
+            Srv("_sip._udp.example.test", "b.example.test", registrar.port, priority=20),
+        ],
+    ) as nameserver:
+        phone = _phone(nameserver)
+        wrong = SipPhone(make_account(DOMAIN, 5060, USER, "wrong"))
+        wrong.resolver = SipResolver(nameserver)
+        try:
+            await phone.start()
+            assert phone._server == (registrar.host, registrar.port)
+            with pytest.raises(SipAuthError):
+                await wrong.start()
+        finally:
+            answering.cancel()
+            await phone.stop()
+            await wrong.stop()
+            await busy.close()
+
+
+async def test_a_refresh_that_fails_moves_to_the_next_server(registrar: Registrar) -> None:
+    """Registered at the first server, which then stops answering: the refresh goes to the second."""
+    first = ScriptedPeer()
+    await first.start()
+    with dns_server(
+        hosts={"a.example.test": "127.0.0.1", "b.example.test": registrar.host},
+        srv=[
+            Srv("_sip._udp.example.test", "a.example.test", first.port, priority=10),
+            Srv("_sip._udp.example.test", "b.example.test", registrar.port, priority=20),
+        ],
+    ) as nameserver:
+        phone = _phone(nameserver, expires=2, transaction_timeout=0.5)
+        phone.refresh_floor = 0.2
+        phone.retry_first = 0.2
+        phone.retry_max = 0.5
+        states: list[RegistrationState] = []
+        phone.async_listen(lambda status: states.append(status.state))
+        try:
+            starting = asyncio.create_task(phone.start())
+            first.reply(await first.expect("REGISTER"), 200, headers=[("Expires", "2")])
+            await starting
+            assert phone._server == ("127.0.0.1", first.port)
+            await first.expect("REGISTER", within=5)  # the refresh, never answered
+            await until(
+                lambda: phone._server == (registrar.host, registrar.port)
+                and states[-1] is RegistrationState.REGISTERED
+            )
+            assert RegistrationState.FAILED in states
+        finally:
+            await phone.stop()
+            await first.close()
+
+
+async def test_a_port_of_its_own_is_used_as_given(registrar: Registrar) -> None:
+    """A host with a port other than the default: its address at that port, no SRV."""
+    with dns_server(
+        hosts={"pbx.example.test": registrar.host},
+        srv=[Srv("_sip._udp.pbx.example.test", "pbx.example.test", free_port())],
+    ) as nameserver:
+        phone = _phone(nameserver, host="pbx.example.test", port=registrar.port)
+        try:
+            await phone.start()
+            assert phone._server == (registrar.host, registrar.port)
+        finally:
+            await phone.stop()
+
+
+async def test_a_domain_without_srv_records_is_reached_at_its_address() -> None:
+    with dns_server(hosts={"plain.test": "127.0.0.9"}) as nameserver:
+        resolver = SipResolver(nameserver)
+        assert await resolver.locate("plain.test", 5060, Transport.UDP) == [
+            ServerTarget("plain.test", "127.0.0.9", 5060)
+        ]
+        assert await resolver.locate("plain.test", 5061, Transport.TLS) == [
+            ServerTarget("plain.test", "127.0.0.9", 5061)
+        ]
+        assert await resolver.locate("10.1.2.3", 5060, Transport.UDP) == [
+            ServerTarget("10.1.2.3", "10.1.2.3", 5060)
+        ]
+
+
+def test_srv_order_is_by_priority_then_by_weight() -> None:
+    """RFC 2782: lower priority first; within one, heavier weights first more often; zero weights last."""
+    resolver = SipResolver()
+    resolver._random = random.Random(5)  # a fixed draw for the test
+
+    def record(target: str, priority: int, weight: int) -> SRV:
+        return SRV(1, 33, priority, weight, 5060, dns.name.from_text(target))
+
+    heavy, light, spare, backup = (
+        record("heavy.test", 10, 90),
+        record("light.test", 10, 10),
+        record("spare.test", 10, 0),
+        record("backup.test", 20, 50),
+    )
+    firsts: Counter[str] = Counter()
+    for _ in range(2000):
+        order = resolver._srv_order([light, spare, backup, heavy])
+        assert [str(r.target) for r in order[2:]] == ["spare.test.", "backup.test."]
+        firsts[str(order[0].target)] += 1
+    assert 1650 < firsts["heavy.test."] < 1950
