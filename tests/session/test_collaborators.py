@@ -255,7 +255,7 @@ def test_without_a_recogniser_the_monitor_is_believed() -> None:
 
 def test_friendly_words_the_hold_plays_again_are_retracted_and_then_the_hold() -> None:
     judge = HoldJudge()
-    view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=30.0)
+    view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=30.0, quiet_for=1.5)
     jessica = "Hi, this is Jessica from Acme. Thanks for your patience, please stay on the line."
     sam = "Thanks for holding, this is Sam, who am I speaking with?"
     assert judge.on_transcript(view, 25.0, jessica) == [ReportPerson(25.0, 0.9, "transcript", jessica)]
@@ -267,9 +267,50 @@ def test_friendly_words_the_hold_plays_again_are_retracted_and_then_the_hold() -
     assert judge.on_transcript(view, 90.0, sam) == [ReportPerson(90.0, 0.9, "transcript", sam)]
 
 
+def test_person_like_words_count_once_the_line_waits_for_a_reply_with_no_music() -> None:
+    """The first part of a longer utterance says "this is Jessica": the music straight back after
+    it vetoes the words; a voice that then waits for a reply with no music is a person."""
+    jessica = "Hi, this is Jessica from Acme. Thanks for your patience, please stay on the line."
+    judge = HoldJudge()
+    view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=16.0, speaking=True)
+    assert judge.on_transcript(view, 14.5, jessica) == []
+    view.audio_time, view.labels = 18.5, _labels(14.5, 18.5, Label.SPEECH)
+    assert judge.on_tick(view, decided=True) == []  # still speaking
+    view.audio_time, view.labels = (
+        19.0,
+        [*_labels(14.5, 18.5, Label.SPEECH), *_labels(18.5, 19.0, Label.MUSIC)],
+    )
+    assert judge.on_tick(view, decided=True) == []  # the music is back: a recording
+    view.speaking = False
+    assert judge.on_tick(view, decided=True) == []  # and the words stay vetoed
+
+    sam = "Thanks for holding, this is Sam in billing. Who am I speaking with?"
+    judge = HoldJudge()
+    view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=56.0, speaking=True)
+    assert judge.on_transcript(view, 54.7, sam) == []
+    view.audio_time, view.labels = 58.0, _labels(54.7, 58.0, Label.SPEECH)
+    assert judge.on_tick(view, decided=True) == []
+    view.audio_time, view.speaking, view.quiet_for = 58.6, False, 0.6
+    view.labels = [*_labels(54.7, 58.0, Label.SPEECH), *_labels(58.0, 58.6, Label.SILENCE)]
+    assert judge.on_tick(view, decided=True) == []  # a pause in a sentence, not yet one for a reply
+    view.audio_time, view.quiet_for = 59.1, 1.1
+    view.labels = [*_labels(54.7, 58.0, Label.SPEECH), *_labels(58.0, 59.1, Label.SILENCE)]
+    assert judge.on_tick(view, decided=True) == [ReportPerson(54.7, 0.9, "transcript", sam)]
+    assert judge.on_tick(view, decided=True) == []  # reported once
+
+
+def test_an_announcement_the_monitor_names_vetoes_words_read_while_it_spoke() -> None:
+    judge = HoldJudge()
+    view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=16.0, speaking=True)
+    assert judge.on_transcript(view, 14.5, "Hi, this is Jessica, please stay on the line.") == []
+    judge.on_monitor_event(view, MonitorEvent(18.0, EventKind.ANNOUNCEMENT, 1.0, 14.5))
+    view.audio_time, view.speaking = 19.5, False
+    assert judge.on_tick(view, decided=True) == []
+
+
 def test_a_suspected_person_is_confirmed_or_retracted_when_the_music_is_back() -> None:
     judge = HoldJudge()
-    view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=100.0)
+    view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=100.0, quiet_for=1.5)
     judge.on_transcript(view, 99.0, "This is Sam, how can I help?")
     view.state, view.phase = SessionState.HUMAN, Phase.SUSPECTED
     view.audio_time, view.labels = 101.0, _labels(99, 101, Label.SPEECH)

@@ -13,7 +13,10 @@ waiting for:
   Without a recogniser, speech means the silence was a pause.
 - A person the monitor reports is read first when a recogniser is there: new announcements
   sound like a person, their words do not. Transcript cues ("this is Sam, how can I help?")
-  raise a person the monitor missed, but never words the hold has played before.
+  raise a person the monitor missed, but never words the hold has played before. They count
+  once the line has been quiet for a reply (``CUE_PAUSE``): words read at a pause may be the
+  first part of a recording, and the music coming back, or the monitor naming an announcement,
+  vetoes them (a recorded "hi, this is Jessica, please stay on the line").
 - A reported person is a suspicion (:class:`PersonCheck`): confirmed when they pause for a reply,
   retracted when the music comes back, the same words play again, or the words turn out to be
   an announcement's (a queue position, a wait time, a menu).
@@ -58,6 +61,8 @@ UNANSWERED_HOLD: Final = 20.0  # quiet seconds after a menu we could not answer 
 TRANSCRIPT_CONFIDENCE: Final = 0.9  # a person the words make plain
 WORDS_DUE: Final = 2.0  # seconds after the line stopped speaking by which its words are read
 EARLY_HOLD: Final = 30.0  # seconds of hold in which a prompt asking for keys means the menu paused
+MUSIC_VETO: Final = 5  # music decisions (0.5 s) after a person's words that make them the hold's
+CUE_PAUSE: Final = 1.0  # quiet seconds after person-like words: a reply awaited, not a pause in a recording
 
 
 class HoldJudge:
@@ -72,6 +77,8 @@ class HoldJudge:
         # voice was the hold's (an announcement), and the monitor must go back to listening.
         self._person_while_held_back = False
         self._limit_reached = False
+        # Person-like words read while the line went on speaking: (onset, words), judged when it stops.
+        self._cue: tuple[float, str] | None = None
 
     def on_monitor_event(self, view: LineView, event: MonitorEvent) -> list[Command]:
         """The monitor reported a hold, an announcement or a person."""
@@ -83,6 +90,7 @@ class HoldJudge:
                 return []
             return self._start_hold(view, event)
         if event.kind is EventKind.ANNOUNCEMENT:
+            self._cue = None  # the words of the voice just heard were an announcement's
             return [Emit(EventType.ANNOUNCEMENT, {"confidence": round(event.confidence, 2)})]
         if event.kind is EventKind.HUMAN_DETECTED and view.state is SessionState.IVR:
             self._person_while_held_back = self._held_back is not None
@@ -119,14 +127,31 @@ class HoldJudge:
             if self.person.heard_on_hold(text):
                 return []  # words the hold plays again are the hold's, however friendly they sound
             if sounds_like_person(text) and view.phase is Phase.WAITING:
-                # The acoustic detector missed a person the words make plain ("this is Sam").
-                return self._report(view, start, TRANSCRIPT_CONFIDENCE, "transcript", text)
+                # The acoustic detector missed a person the words make plain ("this is Sam") —
+                # or the words are the first part of a recording that pauses: they count once the
+                # line has waited for a reply with the music not back.
+                self._cue = (start, text)
+                return self._judge_cue(view, start, text)
             return []
         if view.state is SessionState.IVR and view.has_answered and sounds_like_person(text):
             return self._report(view, start, TRANSCRIPT_CONFIDENCE, "transcript", text)  # no hold at all
         if view.state is SessionState.IVR and self._words_after_silence and self._held_back is not None:
             return self._words_decide_silence(view, self._held_back, parse_prompt(text))
         return []
+
+    def _judge_cue(self, view: LineView, onset: float, text: str) -> list[Command]:
+        """Person-like words: a person once the line waits for a reply, unless the music came back."""
+        if view.state is not SessionState.ON_HOLD or view.phase is not Phase.WAITING:
+            self._cue = None
+            return []
+        music = sum(1 for time, label in view.labels if time >= onset and label is Label.MUSIC)
+        if music >= MUSIC_VETO:
+            self._cue = None  # a recording: the hold's music was straight back after it
+            return []
+        if view.speaking or view.quiet_for < CUE_PAUSE:
+            return []
+        self._cue = None
+        return self._report(view, onset, TRANSCRIPT_CONFIDENCE, "transcript", text)
 
     def _words_decide_silence(self, view: LineView, event: MonitorEvent, prompt: Prompt) -> list[Command]:
         """The first words after a held-back silence: the hold speaking, or the menu going on."""
@@ -151,6 +176,8 @@ class HoldJudge:
 
     def on_tick(self, view: LineView, *, decided: bool) -> list[Command]:
         """The audio clock moved (``decided``: with new classifier decisions)."""
+        if self._cue is not None and (judged := self._judge_cue(view, *self._cue)):
+            return judged
         # While the desk rings for a person reported moments ago, the music coming back undoes it.
         ringing = view.state is SessionState.TRANSFERRING and view.phase is Phase.HANDING_OVER
         if decided and (view.state is SessionState.HUMAN or ringing):
