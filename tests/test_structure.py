@@ -91,7 +91,8 @@ def test_manifest() -> None:
     assert MANIFEST["config_flow"] is True
     assert MANIFEST["iot_class"] == "local_push"
     assert "http" in MANIFEST["dependencies"]
-    pinned_by_ha = {"numpy", "aiohttp", "wyoming", "openai", "voluptuous", "audioop-lts"}
+    # dnspython: HA's DHCP discovery (aiodiscover) and rfcvoip need it too.
+    pinned_by_ha = {"numpy", "aiohttp", "wyoming", "openai", "voluptuous", "audioop-lts", "dnspython"}
     for requirement in MANIFEST["requirements"]:
         name = re.split(r"[=><]", requirement)[0].lower()
         if name in pinned_by_ha:
