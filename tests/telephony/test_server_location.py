@@ -13,7 +13,12 @@ import dns.name
 import pytest
 from dns.rdtypes.IN.SRV import SRV
 
-from custom_components.hold_slayer.telephony import RegistrationState, SipAuthError, SipPhone
+from custom_components.hold_slayer.telephony import (
+    RegistrationState,
+    SipAuthError,
+    SipConnectionError,
+    SipPhone,
+)
 from custom_components.hold_slayer.telephony.account import Transport
 from custom_components.hold_slayer.telephony.resolver import ServerTarget, SipResolver
 from harness.accounts import make_account
@@ -183,6 +188,10 @@ async def test_a_domain_without_srv_records_is_reached_at_its_address() -> None:
         assert await resolver.locate("10.1.2.3", 5060, Transport.UDP) == [
             ServerTarget("10.1.2.3", "10.1.2.3", 5060)
         ]
+        with pytest.raises(SipConnectionError, match="cannot look up"):
+            await resolver.locate("a" * 70 + ".test", 5060, Transport.UDP)
+        with pytest.raises(SipConnectionError, match="no address"):
+            await resolver.locate("missing.test", 5060, Transport.UDP)
 
 
 def test_srv_order_is_by_priority_then_by_weight() -> None:

@@ -77,7 +77,7 @@ class HoldJudge:
         # voice was the hold's (an announcement), and the monitor must go back to listening.
         self._person_while_held_back = False
         self._limit_reached = False
-        # Person-like words read while the line went on speaking: (onset, words), judged when it stops.
+        # Person-like words waiting for the line's pause for a reply: (onset, words).
         self._cue: tuple[float, str] | None = None
 
     def on_monitor_event(self, view: LineView, event: MonitorEvent) -> list[Command]:

@@ -139,6 +139,8 @@ class SipResolver:
             return []
         except dns.exception.Timeout as err:
             raise SipConnectionError(f"DNS did not answer for {name!r}") from err
+        except dns.exception.DNSException as err:  # a name DNS cannot ask for (a label too long)
+            raise SipConnectionError(f"cannot look up {name!r}: {err}") from err
         return list(answer)
 
     async def _ready(self) -> dns.asyncresolver.Resolver:
