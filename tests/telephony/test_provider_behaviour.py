@@ -22,7 +22,12 @@ import pytest
 
 from custom_components.hold_slayer.telephony import CallFailedError, EndCause, RegistrationState, SipPhone
 from custom_components.hold_slayer.telephony.call import CallState
-from custom_components.hold_slayer.telephony.phone import RegistrationStatus, min_expires, retry_after
+from custom_components.hold_slayer.telephony.phone import (
+    RegistrationStatus,
+    min_expires,
+    retry_after,
+    unsupported_extensions,
+)
 from custom_components.hold_slayer.telephony.sipmsg import SipMessage, response_to
 from harness.accounts import direct_account, make_account
 from harness.servers.kamailio import free_port
@@ -207,3 +212,32 @@ async def test_a_refusal_is_repeated_until_the_callers_ack() -> None:
     busy = [index for index, (way, line) in enumerate(trace) if way == "received" and " 486 " in line]
     assert len([index for index in busy if index < acked]) >= 2
     assert [index for index in busy if index > acked] == []
+
+
+async def test_a_call_that_requires_reliable_provisional_responses_is_refused_with_420() -> None:
+    """RFC 3261 §8.2.2.3: 420 Bad Extension, Unsupported naming what we lack; nobody is rung."""
+    rung: list[object] = []
+    phone = SipPhone(direct_account(free_port()), register=False, on_incoming=rung.append)
+    async with started(phone):
+        remote = ("127.0.0.1", phone.transport.local_port or 0)
+        async with sipp_peer("requires_100rel_uac.xml", remote=remote) as caller:
+            await caller.succeeded()
+    assert rung == []
+
+
+def test_session_timers_are_the_one_extension_a_caller_may_require() -> None:
+    def invite(require: str) -> SipMessage:
+        return SipMessage.parse(
+            (
+                "INVITE sip:company@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1\r\n"
+                "From: <sip:caller@127.0.0.1>;tag=1\r\nTo: <sip:company@127.0.0.1>\r\n"
+                f"Call-ID: a\r\nCSeq: 1 INVITE\r\n{require}Content-Length: 0\r\n\r\n"
+            ).encode()
+        )
+
+    assert unsupported_extensions(invite("")) == []
+    assert unsupported_extensions(invite("Require: timer\r\n")) == []
+    assert unsupported_extensions(invite("Require: Timer, 100rel\r\nRequire: 100rel, gruu\r\n")) == [
+        "100rel",
+        "gruu",
+    ]

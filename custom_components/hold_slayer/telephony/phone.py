@@ -70,6 +70,9 @@ UNWANTED_BYE_TIMEOUT: Final = 4.0  # seconds a BYE to an answer nobody wanted ma
 KEEPALIVE_JITTER: Final = 0.85
 AUTH_FAILURES: Final = frozenset({401, 403, 404, 407})
 ALLOW: Final = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY, REFER, UPDATE"
+# Extensions a request to us may require (RFC 3261 §8.2.2.3): session timers. Not 100rel: we
+# send no reliable provisional responses.
+UAS_EXTENSIONS: Final = frozenset({"timer"})
 USER_AGENT: Final = f"Hold Slayer (rfcvoip {LIBRARY_VERSION} digest)"
 
 
@@ -157,6 +160,12 @@ def reported_address(response: SipMessage) -> Address | None:
     if not _is_ip(host) or not port_text.isdigit():
         return None
     return (host, int(port_text))
+
+
+def unsupported_extensions(req: SipMessage) -> list[str]:
+    """The option tags ``req`` requires that we do not support, in its order (RFC 3261 §8.2.2.3)."""
+    required = [tag.strip().lower() for tag in req.header_values("Require") if tag.strip()]
+    return [tag for tag in dict.fromkeys(required) if tag not in UAS_EXTENSIONS]
 
 
 def _server_unavailable(err: SipError) -> bool:
@@ -845,6 +854,10 @@ class SipPhone:
         # A repeat of a refused INVITE; a new INVITE of the call (after a 422, say) is not one.
         if (final := self._recent_finals.get(req.call_id)) is not None and final.cseq == req.cseq:
             self.respond(req, final)
+            return
+        if unsupported := unsupported_extensions(req):
+            headers = [("Unsupported", ", ".join(unsupported))]
+            self.refuse(req, response_to(req, 420, to_tag=new_tag(), headers=headers))
             return
         if self.on_incoming is None or existing is not None:
             self.refuse(req, response_to(req, 486, to_tag=new_tag()))  # we only place calls
