@@ -351,3 +351,27 @@ async def test_hangup_before_any_response(phone: SipPhone, scripted: ScriptedPee
         end = await call.hangup()
     assert end.cause is EndCause.LOCAL_HANGUP
     assert phone.calls == []
+
+
+async def test_a_repeated_failure_is_acknowledged_again_until_timer_d(
+    phone: SipPhone, scripted: ScriptedPeer
+) -> None:
+    """Our ACK for a 486 was lost: the far end repeats the 486 and gets another ACK (Timer D,
+    RFC 3261 §17.1.1.2), after the call has failed. Stopping the phone forgets the transaction."""
+    call = await phone.dial(f"sip:company@127.0.0.1:{scripted.port}")
+    invite = await scripted.expect("INVITE")
+    scripted.reply(invite, 486)
+    first = await scripted.expect("ACK")
+    with pytest.raises(CallFailedError):
+        await call.wait_answered()
+    scripted.reply(invite, 486)  # as if the ACK never came
+    again = await scripted.expect("ACK")
+    assert (again.call_id, again.cseq, again.top_via_branch) == (
+        first.call_id,
+        first.cseq,
+        first.top_via_branch,
+    )
+    assert phone._lingering
+    await phone.stop()
+    assert not phone._lingering
+    assert not phone._transactions

@@ -237,6 +237,7 @@ class SipPhone:
         self._status = RegistrationStatus(RegistrationState.UNREGISTERED)
         self._listeners: list[Callable[[RegistrationStatus], None]] = []
         self._transactions: dict[tuple[str, str], ClientTransaction] = {}
+        self._lingering: dict[tuple[str, str], asyncio.TimerHandle] = {}  # finished ones, Timer D
         self._calls: dict[str, CallLeg] = {}
         self._recent_finals: OrderedDict[str, SipMessage] = OrderedDict()
         self._dialled: deque[str] = deque(maxlen=RECENT_FINALS)  # Call-IDs of our recent INVITEs
@@ -529,6 +530,10 @@ class SipPhone:
         for cleanup in list(self._cleanups):
             cleanup.cancel()
         await asyncio.gather(*self._cleanups, return_exceptions=True)
+        for key, handle in self._lingering.items():
+            handle.cancel()
+            self._transactions.pop(key, None)
+        self._lingering.clear()
         if self._registered:
             self._registered = False
             try:
@@ -669,12 +674,21 @@ class SipPhone:
 
     @contextlib.contextmanager
     def track(self, transaction: ClientTransaction) -> Iterator[None]:
-        """Route responses to ``transaction`` while the block runs."""
+        """Route responses to ``transaction`` while the block runs, and while it lingers after (Timer D)."""
         self._transactions[transaction.key] = transaction
         try:
             yield
         finally:
-            self._transactions.pop(transaction.key, None)
+            if linger := transaction.linger:
+                handle = asyncio.get_running_loop().call_later(linger, self._forget, transaction)
+                self._lingering[transaction.key] = handle
+            else:
+                self._transactions.pop(transaction.key, None)
+
+    def _forget(self, transaction: ClientTransaction) -> None:
+        self._lingering.pop(transaction.key, None)
+        if self._transactions.get(transaction.key) is transaction:
+            del self._transactions[transaction.key]
 
     async def request(self, req: SipMessage, *, timeout: float | None = None) -> SipMessage:
         """Send an out-of-dialog request to the registrar/proxy and await its final response."""

@@ -17,6 +17,7 @@ T1: Final = 0.5
 T2: Final = 4.0
 TIMER_B: Final = 64 * T1  # 32 s: no response at all
 TIMER_H: Final = 64 * T1  # 32 s: a UAS's final response to INVITE without an ACK
+TIMER_D: Final = 32.0  # an INVITE's failure over UDP: its repeats are ACKed this long (RFC 3261 §17.1.1.2)
 
 
 def _never() -> bool:
@@ -106,6 +107,17 @@ class ClientTransaction:
             self._final.set_result(response)
         elif status < 300 and self._on_late_2xx is not None:
             self._on_late_2xx(response)
+
+    @property
+    def linger(self) -> float:
+        """Seconds to stay after the final response: Timer D for an INVITE's failure over UDP.
+
+        The far end repeats its failure until our ACK arrives; a lost ACK is sent again for
+        each repeat (``receive``). Over TCP and TLS nothing is repeated, so nothing lingers.
+        """
+        final = self.final
+        failed = final is not None and (final.status or 0) >= 300
+        return TIMER_D if self.method == "INVITE" and failed and self.transport.kind.value == "udp" else 0.0
 
     @property
     def final(self) -> SipMessage | None:
