@@ -21,7 +21,7 @@ import re
 import pytest
 
 from custom_components.hold_slayer.telephony import CallFailedError, EndCause, RegistrationState, SipPhone
-from custom_components.hold_slayer.telephony.call import CallState
+from custom_components.hold_slayer.telephony.call import Call, CallState
 from custom_components.hold_slayer.telephony.phone import (
     RegistrationStatus,
     min_expires,
@@ -241,3 +241,30 @@ def test_session_timers_are_the_one_extension_a_caller_may_require() -> None:
         "100rel",
         "gruu",
     ]
+
+
+async def test_the_ack_of_a_challenged_refresh_carries_its_credentials(
+    scripted: ScriptedPeer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Our session refresh (a re-INVITE) is challenged with 407 and sent again with credentials;
+    the ACK for its 2xx carries them too (RFC 3261 §13.2.2.4), as the first INVITE's does."""
+    monkeypatch.setattr(Call, "session_expires", 2)
+    phone = SipPhone(direct_account(scripted.port), register=False)
+    async with started(phone):
+        call = await phone.dial(f"sip:company@127.0.0.1:{scripted.port}")
+        invite = await scripted.expect("INVITE")
+        timer = [("Require", "timer"), ("Session-Expires", "2;refresher=uac")]
+        scripted.reply(invite, 200, answer_sdp(scripted.rtp_port), headers=timer)
+        await scripted.expect("ACK")
+        await call.wait_answered()
+        refresh = await scripted.expect("INVITE", within=5)
+        challenge = [("Proxy-Authenticate", 'Digest realm="carrier", nonce="n1", algorithm=MD5')]
+        scripted.reply(refresh, 407, headers=challenge)
+        await scripted.expect("ACK")  # for the 407, hop by hop
+        again = await scripted.expect("INVITE")
+        assert (again.header("Proxy-Authorization") or "").startswith("Digest ")
+        scripted.reply(again, 200, answer_sdp(scripted.rtp_port), headers=timer)
+        ack = await scripted.expect("ACK")
+        assert ack.cseq == again.cseq
+        assert ack.header("Proxy-Authorization") == again.header("Proxy-Authorization")
+        await call.hangup()

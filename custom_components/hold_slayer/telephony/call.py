@@ -444,6 +444,7 @@ class CallLeg:
         """Our refresh: a re-INVITE with the session as it is (RFC 4028 §7.4), 422 retried once."""
         interval, minimum = timer.interval, None
         response: SipMessage | None = None
+        sent: list[SipMessage] = []  # the re-INVITEs, the last one with credentials if challenged
         for _attempt in range(2):
             headers = [
                 ("Via", self._phone.via(new_branch())),
@@ -458,7 +459,7 @@ class CallLeg:
             )
             try:
                 response = await self._phone.request_in_dialog(
-                    self.dialog.build("INVITE", headers, body), self.dialog
+                    self.dialog.build("INVITE", headers, body), self.dialog, on_send=sent.append
                 )
             except SipTimeoutError:
                 response = None
@@ -474,7 +475,7 @@ class CallLeg:
             break
         status = response.status or 0 if response is not None else 408
         if 200 <= status < 300 and response is not None:
-            self._acknowledge(response)
+            self._acknowledge(response, sent[-1])  # with the credentials the 2xx answered
             self._apply_refresh_answer(response)
             self.session_refreshes += 1
             granted = session_expires(response)
