@@ -820,8 +820,12 @@ class SipPhone:
 
     def _on_message(self, message: SipMessage, source: Address) -> None:
         if not message.is_request:
-            transaction = self._transactions.get((message.top_via_branch or "", message.cseq_method))
-            if transaction is not None:
+            key = (message.top_via_branch or "", message.cseq_method)
+            transaction = self._transactions.get(key)
+            # A lingering INVITE (Timer D) absorbs repeats of its failure; a 2xx after it (an
+            # answer that crossed our CANCEL) is the dialog's business, as after Timer D.
+            late_answer = key in self._lingering and 200 <= (message.status or 0) < 300
+            if transaction is not None and not late_answer:
                 transaction.receive(message)
             elif call := self._calls.get(message.call_id):
                 call.on_stray_response(message)
