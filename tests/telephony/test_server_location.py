@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from contextlib import AbstractContextManager
 
 import dns.name
 import pytest
@@ -37,6 +38,17 @@ def _phone(nameserver: tuple[str, int], host: str = DOMAIN, port: int = 5060, **
     phone = SipPhone(make_account(host, port, USER, PASSWORD), **kw)  # type: ignore[arg-type]
     phone.resolver = SipResolver(nameserver)
     return phone
+
+
+def _first_then(first_port: int, registrar: Registrar) -> AbstractContextManager[tuple[str, int]]:
+    """DNS of a domain whose SRV records put a server on ``first_port`` before the registrar."""
+    return dns_server(
+        hosts={"a.example.test": "127.0.0.1", "b.example.test": registrar.host},
+        srv=[
+            Srv("_sip._udp.example.test", "a.example.test", first_port, priority=10),
+            Srv("_sip._udp.example.test", "b.example.test", registrar.port, priority=20),
+        ],
+    )
 
 
 async def test_srv_records_name_the_registrar(registrar: Registrar) -> None:
@@ -79,13 +91,7 @@ async def test_a_server_that_does_not_answer_hands_over_to_the_next(registrar: R
     """Priority 10 is silent: after its transaction times out, priority 20 registers us."""
     silent = ScriptedPeer()
     await silent.start()
-    with dns_server(
-        hosts={"a.example.test": "127.0.0.1", "b.example.test": registrar.host},
-        srv=[
-            Srv("_sip._udp.example.test", "a.example.test", silent.port, priority=10),
-            Srv("_sip._udp.example.test", "b.example.test", registrar.port, priority=20),
-        ],
-    ) as nameserver:
+    with _first_then(silent.port, registrar) as nameserver:
         phone = _phone(nameserver, transaction_timeout=0.5)
         try:
             await phone.start()
@@ -107,13 +113,7 @@ async def test_a_503_hands_over_but_a_refusal_of_the_password_does_not(registrar
             busy.reply(await busy.expect("REGISTER", within=30), 503)
 
     answering = asyncio.create_task(unavailable())
-    with dns_server(
-        hosts={"a.example.test": "127.0.0.1", "b.example.test": registrar.host},
-        srv=[
-            Srv("_sip._udp.example.test", "a.example.test", busy.port, priority=10),
-            Srv("_sip._udp.example.test", "b.example.test", registrar.port, priority=20),
-        ],
-    ) as nameserver:
+    with _first_then(busy.port, registrar) as nameserver:
         phone = _phone(nameserver)
         wrong = SipPhone(make_account(DOMAIN, 5060, USER, "wrong"))
         wrong.resolver = SipResolver(nameserver)
@@ -133,13 +133,7 @@ async def test_a_refresh_that_fails_moves_to_the_next_server(registrar: Registra
     """Registered at the first server, which then stops answering: the refresh goes to the second."""
     first = ScriptedPeer()
     await first.start()
-    with dns_server(
-        hosts={"a.example.test": "127.0.0.1", "b.example.test": registrar.host},
-        srv=[
-            Srv("_sip._udp.example.test", "a.example.test", first.port, priority=10),
-            Srv("_sip._udp.example.test", "b.example.test", registrar.port, priority=20),
-        ],
-    ) as nameserver:
+    with _first_then(first.port, registrar) as nameserver:
         phone = _phone(nameserver, expires=2, transaction_timeout=0.5)
         phone.refresh_floor = 0.2
         phone.retry_first = 0.2

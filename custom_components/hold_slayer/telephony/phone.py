@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import random
 import re
@@ -34,7 +33,7 @@ from .errors import (
     SipTimeoutError,
 )
 from .incoming import IncomingCall, without_tag
-from .resolver import ServerTarget, SipResolver
+from .resolver import ServerTarget, SipResolver, is_ip
 from .rtp import MediaClock, MediaStream
 from .session_timer import too_brief
 from .sipmsg import (
@@ -150,14 +149,14 @@ def reported_address(response: SipMessage) -> Address | None:
     sent_by = vias[0].split(";", 1)[0].split()[-1] if vias[0].split() else ""
     host, _, port_text = sent_by.rpartition(":") if ":" in sent_by else (sent_by, "", "")
     if received is not None:
-        if not _is_ip(received):
+        if not is_ip(received):
             return None
         host = received
     if rport is not None:
         if not rport.isdigit() or not 0 < int(rport) < 65536:
             return None
         port_text = rport
-    if not _is_ip(host) or not port_text.isdigit():
+    if not is_ip(host) or not port_text.isdigit():
         return None
     return (host, int(port_text))
 
@@ -188,14 +187,6 @@ def local_address_for(host: str, port: int) -> str:
         except OSError as err:
             raise SipConnectionError(f"no route to {host}: {err}") from err
         return str(probe.getsockname()[0])
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 class SipPhone:
@@ -707,7 +698,7 @@ class SipPhone:
 
     def _resolve(self, host: str, port: int | None) -> Address:
         port = port or DEFAULT_PORTS[self.account.transport]
-        if _is_ip(host):
+        if is_ip(host):
             return (host, port)
         if host in (self.account.registrar, self.account.outbound_proxy):
             return (self._server[0], port)
