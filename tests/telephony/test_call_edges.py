@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from custom_components.hold_slayer.telephony import (
+    CallEnd,
     CallFailedError,
     CallState,
     EndCause,
@@ -18,6 +19,7 @@ from custom_components.hold_slayer.telephony import (
     SipTransferError,
 )
 from custom_components.hold_slayer.telephony import call as call_module
+from custom_components.hold_slayer.telephony import transaction as transaction_module
 from custom_components.hold_slayer.telephony.sipmsg import SipMessage, request, response_to
 from harness.accounts import direct_account
 from harness.servers.scripted_peer import ScriptedPeer, answer_sdp
@@ -120,6 +122,31 @@ async def test_no_response_at_all(phone: SipPhone, scripted: ScriptedPeer) -> No
     assert failed.value.end.cause is EndCause.FAILED
 
 
+async def test_timer_b_ends_a_silent_invite_before_the_ring_timeout(
+    phone: SipPhone, scripted: ScriptedPeer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No response at all ends the INVITE at Timer B (shortened here); a 1xx leaves it to the ring timeout."""
+    monkeypatch.setattr(transaction_module, "TIMER_B", 1.0)
+    loop = asyncio.get_running_loop()
+    silent = await phone.dial(f"sip:company@127.0.0.1:{scripted.port}", ring_timeout=30)
+    started = loop.time()
+    with pytest.raises(CallFailedError) as failed:
+        await silent.wait_answered()
+    assert loop.time() - started < 2.0
+    assert failed.value.end == CallEnd(EndCause.FAILED, None, "no response to INVITE")
+    while not scripted.received.empty():
+        scripted.received.get_nowait()  # the silent INVITE's repeats
+    ringing = await phone.dial(f"sip:company@127.0.0.1:{scripted.port}", ring_timeout=2.5)
+    dialled = loop.time()
+    invite = await scripted.expect("INVITE")
+    scripted.reply(invite, 180)
+    cancel = await scripted.expect("CANCEL", within=4)  # at the ring timeout, not at Timer B
+    assert loop.time() - dialled > 2.0
+    scripted.reply(cancel, 200)
+    scripted.reply(invite, 487)
+    assert (await ringing.ended).cause is EndCause.NO_ANSWER
+
+
 async def test_challenge_and_retry(phone: SipPhone, scripted: ScriptedPeer) -> None:
     """A 401 is ACKed and the INVITE retried once with credentials and CSeq + 1."""
     call = await phone.dial(f"sip:company@127.0.0.1:{scripted.port}")
@@ -189,7 +216,9 @@ async def test_requests_inside_the_dialog(phone: SipPhone, scripted: ScriptedPee
     scripted.send(bye, ours)
     await scripted.expect(200)
     assert (await call.ended).cause is EndCause.REMOTE_HANGUP
-    scripted.send(bye, ours)  # a late retransmission after the call is gone
+    scripted.send(bye, ours)  # a repeat after the call is gone: its transaction answers it again
+    assert (await scripted.expect(200)).cseq == bye.cseq
+    scripted.send(scripted.in_dialog(invite, "BYE"), ours)  # a new request: the dialog is gone
     await scripted.expect(481)
 
 
@@ -371,7 +400,6 @@ async def test_a_repeated_failure_is_acknowledged_again_until_timer_d(
         first.cseq,
         first.top_via_branch,
     )
-    assert phone._lingering
+    assert phone.transactions.open_count == 1  # the failed INVITE, lingering
     await phone.stop()
-    assert not phone._lingering
-    assert not phone._transactions
+    assert phone.transactions.open_count == 0

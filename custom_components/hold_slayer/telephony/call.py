@@ -8,7 +8,7 @@ import re
 from collections.abc import AsyncGenerator, Callable, Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -41,9 +41,7 @@ from .sipmsg import (
     uri_of,
 )
 from .transaction import TIMER_H, ClientTransaction, retransmit
-
-if TYPE_CHECKING:
-    from .phone import SipPhone
+from .ua_core import UaCore
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -163,7 +161,7 @@ class CallLeg:
     session_expires: int = SESSION_EXPIRES
     min_se: int = MIN_SE
 
-    def __init__(self, phone: SipPhone, media: MediaStream, dialog: Dialog, state: CallState) -> None:
+    def __init__(self, phone: UaCore, media: MediaStream, dialog: Dialog, state: CallState) -> None:
         self._phone = phone
         self.media = media
         self.state = state
@@ -175,7 +173,6 @@ class CallLeg:
         self._listeners: list[Callable[[CallState], None]] = []
         self._origin = SessionVersion()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._remote_responses: dict[tuple[int, str], SipMessage] = {}
         # re-INVITEs answered 200 whose ACK is due, by CSeq: (ACK arrived, our 200 carried an offer)
         self._acks_due: dict[int, tuple[asyncio.Future[SipMessage], bool]] = {}
         self._notify: asyncio.Queue[int] = asyncio.Queue()
@@ -238,10 +235,7 @@ class CallLeg:
         if method == "ACK":
             self._on_ack(req)
             return
-        key = (req.cseq, method)
-        if previous := self._remote_responses.get(key):  # a retransmission: same answer again
-            self._phone.respond(req, previous)
-            return
+        # Repeats of a request never come here: the transaction layer answers them.
         if self.dialog.remote_cseq is not None and req.cseq <= self.dialog.remote_cseq:
             self._reply(req, 500, reason="CSeq out of order")
             return
@@ -275,17 +269,13 @@ class CallLeg:
         reason: str | None = None,
         extra: list[tuple[str, str]] | None = None,
     ) -> SipMessage:
-        """Our response to an in-dialog request, remembered for its retransmissions."""
+        """Our response to an in-dialog request."""
         headers = [("Contact", self._phone.contact), ("Allow", self._phone.allow), *(extra or [])]
         if body:
             headers.append(("Content-Type", "application/sdp"))
-        message = response_to(
+        return response_to(
             req, status, to_tag=self.dialog.local_tag, headers=headers, body=body, reason=reason
         )
-        self._remote_responses[(req.cseq, req.method or "")] = message
-        if len(self._remote_responses) > 16:
-            self._remote_responses.pop(next(iter(self._remote_responses)))
-        return message
 
     def _reply(
         self,
@@ -363,7 +353,7 @@ class CallLeg:
                 lambda: self._phone.respond(req, ok),
                 acked,
                 timeout=TIMER_H,
-                reliable=self._phone.transport.kind.value != "udp",
+                reliable=self._phone.transactions.reliable,
             )
         except TimeoutError:
             self._acks_due.pop(req.cseq, None)
@@ -670,7 +660,7 @@ class CallLeg:
         self._set_state(CallState.ENDED)
         self.state = CallState.ENDED
         self.ended.set_result(end)
-        self._phone.forget(self)
+        self._phone.forget(self.call_id)
         self._spawn(self._cleanup(), "hold_slayer call cleanup")
 
     async def _cleanup(self) -> None:
@@ -707,7 +697,7 @@ class Call(CallLeg):
 
     def __init__(
         self,
-        phone: SipPhone,
+        phone: UaCore,
         request_uri: str,
         media: MediaStream,
         *,
@@ -773,8 +763,7 @@ class Call(CallLeg):
             for _attempt in range(5):  # again after 401/407 and after 422; a redirect, and its 401
                 self._invite_request = self._build_invite(cseq, auth, interval, minimum)
                 self._early.clear()  # RSeq spaces belong to one INVITE (RFC 3262 §4)
-                transaction = ClientTransaction(
-                    phone.transport,
+                transaction = phone.transactions.client(
                     self._invite_request,
                     phone.out_of_dialog_destination(self.request_uri),
                     timeout=self.ring_timeout,
@@ -782,7 +771,7 @@ class Call(CallLeg):
                     on_late_2xx=self.on_stray_response,
                 )
                 self._invite = transaction
-                with phone.track(transaction):
+                with phone.transactions.track(transaction):
                     if self._cancel_requested:
                         return
                     response = await transaction.run()
@@ -966,11 +955,9 @@ class Call(CallLeg):
         ]
         headers += [("CSeq", f"{inv.cseq} CANCEL"), ("Max-Forwards", "70")]
         cancel = request("CANCEL", inv.uri or "", headers)
-        transaction = ClientTransaction(
-            self._phone.transport, cancel, self._invite.destination, timeout=BYE_TIMEOUT
-        )
+        transaction = self._phone.transactions.client(cancel, self._invite.destination, timeout=BYE_TIMEOUT)
         try:
-            with self._phone.track(transaction):
+            with self._phone.transactions.track(transaction):
                 await transaction.run()
         except SipError as err:
             _LOGGER.debug("CANCEL failed: %s", err)

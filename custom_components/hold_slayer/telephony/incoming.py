@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from . import sdp
 from .call import RING_TIMEOUT, CallEnd, CallFailedError, CallLeg, CallState, EndCause
@@ -20,9 +20,7 @@ from .sdp import MediaDescription
 from .session_timer import uas_answer, we_refresh
 from .sipmsg import SipMessage, SipUri, new_tag, response_to, uri_of
 from .transaction import TIMER_H, retransmit
-
-if TYPE_CHECKING:
-    from .phone import SipPhone
+from .ua_core import UaCore
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,7 +45,7 @@ class IncomingCall(CallLeg):
     ack_timeout: float = ACK_TIMEOUT
 
     def __init__(
-        self, phone: SipPhone, invite: SipMessage, media: MediaStream, offer: MediaDescription
+        self, phone: UaCore, invite: SipMessage, media: MediaStream, offer: MediaDescription
     ) -> None:
         dialog = Dialog(
             call_id=invite.call_id,
@@ -66,7 +64,6 @@ class IncomingCall(CallLeg):
         self.offer = offer
         self._final: SipMessage | None = None
         self._session_answer = uas_answer(invite)  # RFC 4028: what our 2xx says, if asked
-        self._last_response: SipMessage | None = None
         # Done at the ACK for our 2xx, or when the call ends first.
         self._acked: asyncio.Future[None] = self._loop.create_future()
         self.ended.add_done_callback(self._stop_waiting_for_ack)
@@ -110,11 +107,6 @@ class IncomingCall(CallLeg):
         await asyncio.sleep(seconds)
         if self._final is None:
             self._refuse(480, CallEnd(EndCause.NO_ANSWER, 480, "not answered"))
-
-    def on_invite_retransmission(self, _req: SipMessage) -> None:
-        """The caller missed our last response: send it again."""
-        if self._last_response is not None:
-            self._send(self._last_response)
 
     def on_cancel(self, cancel: SipMessage) -> None:
         """CANCEL: 200 for the CANCEL; 487 for the INVITE unless it already had a final answer."""
@@ -164,7 +156,7 @@ class IncomingCall(CallLeg):
                 lambda: self._send(ok),
                 self._acked,
                 timeout=self.ack_timeout,
-                reliable=self._phone.transport.kind.value != "udp",
+                reliable=self._phone.transactions.reliable,
             )
         except TimeoutError:
             _LOGGER.info("No ACK for our 200 OK within %.0f s; hanging up", self.ack_timeout)
@@ -196,9 +188,9 @@ class IncomingCall(CallLeg):
     def _refuse(self, status: int, end: CallEnd, reason: str | None = None) -> None:
         final = self._response(status, reason=reason)
         self._final = final
-        # The phone repeats it until the ACK and answers a repeated INVITE with it: the call
-        # ends here and is forgotten.
-        self._phone.refuse(self.invite, final)
+        # The INVITE's server transaction repeats it until the ACK and answers a repeated
+        # INVITE with it: the call ends here and is forgotten.
+        self._send(final)
         self._end(end)
 
     def _answer_sdp(self) -> bytes:
@@ -228,5 +220,4 @@ class IncomingCall(CallLeg):
         )
 
     def _send(self, response: SipMessage) -> None:
-        self._last_response = response
         self._phone.respond(self.invite, response)

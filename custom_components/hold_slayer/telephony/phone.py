@@ -13,8 +13,8 @@ import random
 import re
 import socket
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Coroutine, Iterator
+from collections import deque
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
@@ -48,7 +48,7 @@ from .sipmsg import (
     response_to,
     uri_of,
 )
-from .transaction import TIMER_H, ClientTransaction, retransmit
+from .transaction_layer import TransactionLayer
 from .transport import Address, SipTransport
 
 _LOGGER = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ RETRY_FIRST: Final = 5.0
 RETRY_MAX: Final = 300.0
 REFRESH_FLOOR: Final = 5.0
 HANGUP_ON_STOP_TIMEOUT: Final = 3.0
-RECENT_FINALS: Final = 64  # answers remembered for INVITEs retransmitted after their call ended
+RECENT_DIALLED: Final = 64  # Call-IDs of our INVITEs kept to end answers that come after the call
 # Headers a request answered 401/407 gets anew when it is sent again with credentials.
 _REBUILT_ON_RETRY: Final = frozenset(
     {"Via", "CSeq", "Authorization", "Proxy-Authorization", "Content-Length"}
@@ -196,7 +196,6 @@ class SipPhone:
     retry_first: float = RETRY_FIRST
     retry_max: float = RETRY_MAX
     refresh_floor: float = REFRESH_FLOOR
-    refusal_ack_timeout: float = TIMER_H  # RFC 3261 §17.2.1: a refusal repeated without its ACK
 
     def __init__(
         self,
@@ -227,15 +226,11 @@ class SipPhone:
         self._target_index = 0
         self._status = RegistrationStatus(RegistrationState.UNREGISTERED)
         self._listeners: list[Callable[[RegistrationStatus], None]] = []
-        self._transactions: dict[tuple[str, str], ClientTransaction] = {}
-        self._lingering: dict[tuple[str, str], asyncio.TimerHandle] = {}  # finished ones, Timer D
+        self.transactions = TransactionLayer(self.transport)
         self._calls: dict[str, CallLeg] = {}
-        self._recent_finals: OrderedDict[str, SipMessage] = OrderedDict()
-        self._dialled: deque[str] = deque(maxlen=RECENT_FINALS)  # Call-IDs of our recent INVITEs
-        # Work no call owns: BYEs to sessions nobody wanted, refusals repeated until their ACK.
+        self._dialled: deque[str] = deque(maxlen=RECENT_DIALLED)  # Call-IDs of our recent INVITEs
+        # Work no call owns: BYEs to sessions nobody wanted.
         self._cleanups: set[asyncio.Task[None]] = set()
-        # Refusals of calls to us whose ACK is due, by Call-ID and our To tag.
-        self._refusals: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._media_clock = MediaClock()  # one media timer for all calls of this phone
         self._register_task: asyncio.Task[None] | None = None
         self._keepalive_task: asyncio.Task[None] | None = None
@@ -521,10 +516,7 @@ class SipPhone:
         for cleanup in list(self._cleanups):
             cleanup.cancel()
         await asyncio.gather(*self._cleanups, return_exceptions=True)
-        for key, handle in self._lingering.items():
-            handle.cancel()
-            self._transactions.pop(key, None)
-        self._lingering.clear()
+        self.transactions.stop()
         if self._registered:
             self._registered = False
             try:
@@ -663,30 +655,13 @@ class SipPhone:
 
     # -- requests and responses -----------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def track(self, transaction: ClientTransaction) -> Iterator[None]:
-        """Route responses to ``transaction`` while the block runs, and while it lingers after (Timer D)."""
-        self._transactions[transaction.key] = transaction
-        try:
-            yield
-        finally:
-            if linger := transaction.linger:
-                handle = asyncio.get_running_loop().call_later(linger, self._forget, transaction)
-                self._lingering[transaction.key] = handle
-            else:
-                self._transactions.pop(transaction.key, None)
-
-    def _forget(self, transaction: ClientTransaction) -> None:
-        self._lingering.pop(transaction.key, None)
-        if self._transactions.get(transaction.key) is transaction:
-            del self._transactions[transaction.key]
-
     async def request(self, req: SipMessage, *, timeout: float | None = None) -> SipMessage:
         """Send an out-of-dialog request to the registrar/proxy and await its final response."""
-        transaction = ClientTransaction(
-            self.transport, req, self._server, timeout=timeout or self.transaction_timeout
-        )
-        with self.track(transaction):
+        return await self._run(req, self._server, timeout)
+
+    async def _run(self, req: SipMessage, destination: Address, timeout: float | None) -> SipMessage:
+        transaction = self.transactions.client(req, destination, timeout=timeout or self.transaction_timeout)
+        with self.transactions.track(transaction):
             return await transaction.run()
 
     def out_of_dialog_destination(self, uri: str) -> Address:
@@ -753,11 +728,7 @@ class SipPhone:
     async def _in_dialog_transaction(
         self, req: SipMessage, dialog: Dialog, timeout: float | None
     ) -> SipMessage:
-        transaction = ClientTransaction(
-            self.transport, req, self._dialog_destination(dialog), timeout=timeout or self.transaction_timeout
-        )
-        with self.track(transaction):
-            return await transaction.run()
+        return await self._run(req, self._dialog_destination(dialog), timeout)
 
     def end_unwanted_session(self, response: SipMessage) -> None:
         """ACK and BYE a 2xx to an INVITE of ours that no call takes (RFC 3261 §13.2.2.4).
@@ -802,35 +773,29 @@ class SipPhone:
         task.add_done_callback(self._cleanups.discard)
 
     def respond(self, req: SipMessage, response: SipMessage) -> None:
-        """Send a response back to where the request came from."""
-        source = req.source or self._server
-        try:
-            self.transport.send(response, source)
-        except SipError as err:
-            _LOGGER.debug("Could not respond %s: %s", response.status, err)
+        """Answer a request we received, through its server transaction (which answers its repeats).
+
+        A final failure to an INVITE is repeated there until its ACK (Timer G), for at most
+        Timer H: a caller that had our 100 Trying no longer repeats its INVITE, so a lost 486
+        would leave it ringing until its own timeout.
+        """
+        self.transactions.respond(req, response)
 
     def _on_message(self, message: SipMessage, source: Address) -> None:
         if not message.is_request:
-            key = (message.top_via_branch or "", message.cseq_method)
-            transaction = self._transactions.get(key)
-            # A lingering INVITE (Timer D) absorbs repeats of its failure; a 2xx after it (an
-            # answer that crossed our CANCEL) is the dialog's business, as after Timer D.
-            late_answer = key in self._lingering and 200 <= (message.status or 0) < 300
-            if transaction is not None and not late_answer:
-                transaction.receive(message)
-            elif call := self._calls.get(message.call_id):
+            if self.transactions.receive_response(message):
+                return
+            if call := self._calls.get(message.call_id):
                 call.on_stray_response(message)
             elif message.call_id in self._dialled:
                 self.end_unwanted_session(message)  # a 2xx after our CANCEL, or after the call ended
             return
         message.source = source
-        self._on_request(message)
+        if not self.transactions.receive_request(message):  # a repeat is answered there
+            self._on_request(message)
 
     def _on_request(self, req: SipMessage) -> None:
         method = req.method
-        if method == "ACK" and (req.call_id, req.to_tag or "") in self._refusals:
-            self._refusals.pop((req.call_id, req.to_tag or "")).set_result(None)  # stop repeating it
-            return
         if req.to_tag is not None:
             call = self._calls.get(req.call_id)
             if call is not None and call.dialog.accepts(req):
@@ -855,21 +820,14 @@ class SipPhone:
     # -- calls to us ----------------------------------------------------------------------------
 
     def _on_invite(self, req: SipMessage) -> None:
-        """A new INVITE (no To tag): a retransmission, or a call for ``on_incoming``."""
+        """A new INVITE (no To tag; its repeats stay in the transaction layer): a call for ``on_incoming``."""
         existing = self._calls.get(req.call_id)
-        if isinstance(existing, IncomingCall):
-            existing.on_invite_retransmission(req)
-            return
-        # A repeat of a refused INVITE; a new INVITE of the call (after a 422, say) is not one.
-        if (final := self._recent_finals.get(req.call_id)) is not None and final.cseq == req.cseq:
-            self.respond(req, final)
-            return
         if unsupported := unsupported_extensions(req):
             headers = [("Unsupported", ", ".join(unsupported))]
-            self.refuse(req, response_to(req, 420, to_tag=new_tag(), headers=headers))
+            self.respond(req, response_to(req, 420, to_tag=new_tag(), headers=headers))
             return
         if self.on_incoming is None or existing is not None:
-            self.refuse(req, response_to(req, 486, to_tag=new_tag()))  # we only place calls
+            self.respond(req, response_to(req, 486, to_tag=new_tag()))  # we only place calls
             return
         try:
             offer = sdp.parse(req.body)
@@ -877,18 +835,18 @@ class SipPhone:
             _LOGGER.debug("Refusing an INVITE: %s", err)
             offer = None
         if offer is None or offer.codec is None:  # also no offer at all: we need one in the INVITE
-            self.refuse(req, response_to(req, 488, to_tag=new_tag()))
+            self.respond(req, response_to(req, 488, to_tag=new_tag()))
             return
         if too_brief(req, IncomingCall.min_se):  # RFC 4028 §8.1
             headers = [("Min-SE", str(IncomingCall.min_se))]
-            self.refuse(req, response_to(req, 422, to_tag=new_tag(), headers=headers))
+            self.respond(req, response_to(req, 422, to_tag=new_tag(), headers=headers))
             return
         media = MediaStream(self.local_ip, clock=self._media_clock, bind_host=self.bind_host)
         try:
             media.bind(self.account.rtp_ports.ports())
         except OSError as err:
             _LOGGER.warning("Refusing an incoming call: %s", err)
-            self.refuse(req, response_to(req, 503, to_tag=new_tag()))
+            self.respond(req, response_to(req, 503, to_tag=new_tag()))
             return
         call = IncomingCall(self, req, media, offer)
         self._calls[call.call_id] = call
@@ -901,40 +859,6 @@ class SipPhone:
                 call.reject(500)
             return
         call.start_ring_timer()
-
-    def refuse(self, invite: SipMessage, response: SipMessage) -> None:
-        """Answer a new INVITE with a final failure, repeated until its ACK (RFC 3261 §17.2.1).
-
-        Over UDP the answer goes again after T1, 2·T1 … T2 until the caller's ACK, for at most
-        Timer H: a caller that had our 100 Trying no longer repeats its INVITE, so a lost 486
-        would leave it ringing until its own timeout. A repeated INVITE gets the same answer.
-        """
-        self.remember_final(invite.call_id, response)
-        self.respond(invite, response)
-        if self.transport.kind is not Transport.UDP:
-            return
-        key = (invite.call_id, response.to_tag or "")
-        acked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._refusals[key] = acked
-
-        async def repeat() -> None:
-            try:
-                await retransmit(
-                    lambda: self.respond(invite, response), acked, timeout=self.refusal_ack_timeout, sent=True
-                )
-            except TimeoutError:
-                _LOGGER.debug("No ACK for our %s within %.0f s", response.status, self.refusal_ack_timeout)
-            finally:
-                if self._refusals.get(key) is acked:
-                    del self._refusals[key]
-
-        self._in_background(repeat(), f"hold_slayer {response.status} until ACK")
-
-    def remember_final(self, call_id: str, response: SipMessage) -> None:
-        """Keep a refused call's final answer for INVITE retransmissions (bounded)."""
-        self._recent_finals[call_id] = response
-        while len(self._recent_finals) > RECENT_FINALS:
-            self._recent_finals.popitem(last=False)
 
     # -- calls ----------------------------------------------------------------------------------
 
@@ -967,9 +891,9 @@ class SipPhone:
         call.start()
         return call
 
-    def forget(self, call: CallLeg) -> None:
+    def forget(self, call_id: str) -> None:
         """A call ended: stop routing its dialog."""
-        self._calls.pop(call.call_id, None)
+        self._calls.pop(call_id, None)
 
     @property
     def calls(self) -> list[CallLeg]:
