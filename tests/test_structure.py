@@ -43,6 +43,37 @@ def test_core_packages_do_not_import_home_assistant() -> None:
     assert offenders == []
 
 
+def _sibling_imports(path: Path) -> set[str]:
+    """Modules of the same package ``path`` imports (``from .x import``, type-only ones too)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                names.add(node.module.split(".")[0])
+            else:
+                names.update(alias.name for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize("package", CORE_PACKAGES)
+def test_no_import_cycles_inside_a_core_package(package: str) -> None:
+    """Modules of a core package import each other one way only (type-only imports count too)."""
+    modules = {path.stem: path for path in (PACKAGE / package).glob("*.py")}
+    graph = {name: _sibling_imports(path) & modules.keys() for name, path in modules.items()}
+    cycles: list[list[str]] = []
+
+    def visit(name: str, trail: list[str]) -> None:
+        for imported in sorted(graph[name]):
+            if imported in trail:
+                cycles.append([*trail[trail.index(imported) :], imported])
+            elif len(trail) < len(modules):
+                visit(imported, [*trail, imported])
+
+    for start in sorted(modules):
+        visit(start, [start])
+    assert cycles == []
+
+
 def test_only_the_engine_imports_the_sip_library() -> None:
     """One module imports the SIP library (rfcvoip)."""
     importers = sorted(
