@@ -20,7 +20,7 @@ from custom_components.hold_slayer.telephony import (
 )
 from custom_components.hold_slayer.telephony import call as call_module
 from custom_components.hold_slayer.telephony import transaction as transaction_module
-from custom_components.hold_slayer.telephony.sipmsg import SipMessage, request, response_to
+from custom_components.hold_slayer.telephony.sipmsg import SipMessage, new_branch, request, response_to
 from harness.accounts import direct_account
 from harness.servers.scripted_peer import ScriptedPeer, answer_sdp
 from tests.telephony.conftest import answered_call
@@ -32,6 +32,7 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 async def phone(scripted: ScriptedPeer) -> AsyncIterator[SipPhone]:
     """A direct phone pointed at the scripted peer."""
     phone = SipPhone(direct_account(scripted.port), register=False, transaction_timeout=1.0)
+    phone.dialog_timeout = phone.reinvite_timeout = 1.0  # unanswered requests fail fast here
     await phone.start()
     yield phone
     scripted.auto_reply = {"BYE", "CANCEL"}
@@ -145,6 +146,34 @@ async def test_timer_b_ends_a_silent_invite_before_the_ring_timeout(
     scripted.reply(cancel, 200)
     scripted.reply(invite, 487)
     assert (await ringing.ended).cause is EndCause.NO_ANSWER
+
+
+async def test_a_reinvite_waits_for_its_answer_past_a_provisional(
+    phone: SipPhone, scripted: ScriptedPeer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-INVITE with a 100 gets its time (Timer C); one with no response at all ends at Timer B.
+
+    A session refresh through a B2BUA that asks the other leg first must not fail at the
+    registration's short transaction timeout (which would end a long hold).
+    """
+    monkeypatch.setattr(transaction_module, "TIMER_B", 1.0)
+    phone.reinvite_timeout = 10.0
+    call, _invite = await answered_call(phone, scripted)
+    refresh = asyncio.create_task(
+        phone.request_in_dialog(call.dialog.build("INVITE", [("Via", phone.via(new_branch()))]), call.dialog)
+    )
+    reinvite = await scripted.expect("INVITE")
+    scripted.reply(reinvite, 100)
+    await asyncio.sleep(2.0)  # past transaction_timeout and Timer B
+    scripted.reply(reinvite, 200)
+    assert (await refresh).status == 200
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(SipError, match="no response to INVITE"):
+        await phone.request_in_dialog(
+            call.dialog.build("INVITE", [("Via", phone.via(new_branch()))]), call.dialog
+        )
+    assert loop.time() - started < 2.0
 
 
 async def test_challenge_and_retry(phone: SipPhone, scripted: ScriptedPeer) -> None:

@@ -22,11 +22,13 @@ from custom_components.hold_slayer.telephony import (
 )
 from custom_components.hold_slayer.telephony.account import Transport
 from custom_components.hold_slayer.telephony.resolver import ServerTarget, SipResolver
-from harness.accounts import make_account
+from custom_components.hold_slayer.telephony.sipmsg import response_to
+from harness.accounts import direct_account, make_account
 from harness.servers.dns import Naptr, Srv, dns_server
 from harness.servers.kamailio import Registrar, free_port
-from harness.servers.scripted_peer import ScriptedPeer
+from harness.servers.scripted_peer import ScriptedPeer, answer_sdp
 from harness.waiting import until
+from tests.telephony.conftest import started
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -208,3 +210,44 @@ def test_srv_order_is_by_priority_then_by_weight() -> None:
         assert [str(r.target) for r in order[2:]] == ["spare.test.", "backup.test."]
         firsts[str(order[0].target)] += 1
     assert 1650 < firsts["heavy.test."] < 1950
+
+
+async def test_host_names_inside_a_dialog_are_looked_up() -> None:
+    """The answer's Contact names a host: ACK and BYE go where DNS says, not to the first peer.
+
+    A direct line (no registrar) dials the edge at 127.0.0.1; its 200 hands the dialog to
+    ``far.example.test`` with no port, so the SRV record gives it. Before, such a name was sent
+    to the server we dialled.
+    """
+    edge, far = ScriptedPeer(), ScriptedPeer()
+    await edge.start()
+    await far.start()
+    try:
+        with dns_server(
+            hosts={"far.example.test": "127.0.0.1"},
+            srv=[Srv("_sip._udp.far.example.test", "far.example.test", far.port)],
+        ) as nameserver:
+            phone = SipPhone(direct_account(edge.port), register=False)
+            phone.resolver = SipResolver(nameserver)
+            async with started(phone):
+                call = await phone.dial(f"sip:company@127.0.0.1:{edge.port}")
+                invite = await edge.expect("INVITE")
+                assert invite.source is not None
+                ok = response_to(
+                    invite,
+                    200,
+                    to_tag=edge.tag,
+                    headers=[("Contact", "<sip:peer@far.example.test>"), ("Content-Type", "application/sdp")],
+                    body=answer_sdp(far.rtp_port),
+                )
+                edge.send(ok, invite.source)
+                assert (await far.expect("ACK")).cseq == invite.cseq
+                await call.wait_answered()
+                hanging_up = asyncio.create_task(call.hangup())
+                bye = await far.expect("BYE")
+                far.reply(bye, 200)
+                await hanging_up
+            assert edge.received.empty()  # nothing of the dialog went to the edge after its 200
+    finally:
+        await edge.close()
+        await far.close()

@@ -765,7 +765,7 @@ class Call(CallLeg):
                 self._early.clear()  # RSeq spaces belong to one INVITE (RFC 3262 §4)
                 transaction = phone.transactions.client(
                     self._invite_request,
-                    phone.out_of_dialog_destination(self.request_uri),
+                    await phone.out_of_dialog_destination(self.request_uri),
                     timeout=self.ring_timeout,
                     on_provisional=self._on_provisional,
                     on_late_2xx=self.on_stray_response,

@@ -48,6 +48,7 @@ from .sipmsg import (
     response_to,
     uri_of,
 )
+from .transaction import TIMER_C, TIMER_F
 from .transaction_layer import TransactionLayer
 from .transport import Address, SipTransport
 
@@ -67,6 +68,8 @@ _REBUILT_ON_RETRY: Final = frozenset(
 )
 UNWANTED_BYE_TIMEOUT: Final = 4.0  # seconds a BYE to an answer nobody wanted may take
 KEEPALIVE_JITTER: Final = 0.85
+HOP_KEPT: Final = 300.0  # seconds a host name found inside a dialog is used before it is looked up again
+HOPS_KEPT: Final = 64  # host names kept at most
 AUTH_FAILURES: Final = frozenset({401, 403, 404, 407})
 ALLOW: Final = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY, REFER, UPDATE"
 # Extensions a request to us may require (RFC 3261 §8.2.2.3): session timers. Not 100rel: we
@@ -196,6 +199,12 @@ class SipPhone:
     retry_first: float = RETRY_FIRST
     retry_max: float = RETRY_MAX
     refresh_floor: float = REFRESH_FLOOR
+    # Requests inside a dialog wait as long as RFC 3261 allows: a non-INVITE for Timer F; a
+    # re-INVITE (a session refresh through a B2BUA that asks the other leg first) for Timer C
+    # once something came, and Timer B when nothing at all does. ``transaction_timeout`` is
+    # for registration and pings, where the user waits for the answer.
+    dialog_timeout: float = TIMER_F
+    reinvite_timeout: float = TIMER_C
 
     def __init__(
         self,
@@ -228,6 +237,8 @@ class SipPhone:
         self._listeners: list[Callable[[RegistrationStatus], None]] = []
         self.transactions = TransactionLayer(self.transport)
         self._calls: dict[str, CallLeg] = {}
+        # Host names of dialogs' next hops (and direct peers) found in DNS: address, until when.
+        self._hops: dict[tuple[str, int | None], tuple[Address, float]] = {}
         self._dialled: deque[str] = deque(maxlen=RECENT_DIALLED)  # Call-IDs of our recent INVITEs
         # Work no call owns: BYEs to sessions nobody wanted.
         self._cleanups: set[asyncio.Task[None]] = set()
@@ -664,20 +675,54 @@ class SipPhone:
         with self.transactions.track(transaction):
             return await transaction.run()
 
-    def out_of_dialog_destination(self, uri: str) -> Address:
-        """Where a new request goes: the registrar or proxy; a direct peer otherwise."""
+    async def out_of_dialog_destination(self, uri: str) -> Address:
+        """Where a new request goes: the registrar or proxy; a direct peer otherwise (RFC 3263)."""
         if self.register_enabled or self.account.outbound_proxy:
             return self._server
         target = SipUri.parse(uri)
-        return self._resolve(target.host, target.port)
+        return await self._locate(target.host, target.port)
 
     def _resolve(self, host: str, port: int | None) -> Address:
-        port = port or DEFAULT_PORTS[self.account.transport]
+        """Where ``host`` is, without waiting: an IP, our server, a name found before; else the server."""
+        given = port or DEFAULT_PORTS[self.account.transport]
         if is_ip(host):
-            return (host, port)
+            return (host, given)
         if host in (self.account.registrar, self.account.outbound_proxy):
-            return (self._server[0], port)
-        return self._server  # a name we cannot resolve without blocking: let the server route it
+            return (self._server[0], given)
+        return self._found(host, port) or self._server
+
+    def _found(self, host: str, port: int | None) -> Address | None:
+        kept = self._hops.get((host, port))
+        return kept[0] if kept is not None and kept[1] > time.monotonic() else None
+
+    def _known(self, host: str, port: int | None) -> bool:
+        """Whether :meth:`_resolve` knows ``host`` without asking DNS."""
+        return (
+            is_ip(host)
+            or host in (self.account.registrar, self.account.outbound_proxy)
+            or (self._found(host, port) is not None)
+        )
+
+    async def _locate(self, host: str, port: int | None) -> Address:
+        """Where ``host`` is: a name is looked up as RFC 3263 says (SRV without a port) and kept a while.
+
+        Only UDP sends each request where it is addressed; a TCP or TLS account keeps its one
+        connection to the registrar or proxy. A name DNS does not know goes through the server.
+        """
+        if self._known(host, port) or self.account.transport is not Transport.UDP:
+            return self._resolve(host, port)
+        try:
+            targets = await self.resolver.locate(host, port or DEFAULT_PORTS[Transport.UDP], Transport.UDP)
+        except SipConnectionError as err:
+            _LOGGER.debug("No address for %s (%s); sending through the server", host, err)
+            return self._server
+        address = (targets[0].address, targets[0].port)
+        now = time.monotonic()
+        self._hops = {key: kept for key, kept in self._hops.items() if kept[1] > now}
+        if len(self._hops) >= HOPS_KEPT:
+            self._hops.pop(next(iter(self._hops)))
+        self._hops[(host, port)] = (address, now + HOP_KEPT)
+        return address
 
     def _dialog_destination(self, dialog: Dialog) -> Address:
         if self.account.outbound_proxy:
@@ -685,10 +730,27 @@ class SipPhone:
         host, port = dialog.next_hop()
         return self._resolve(host, port)
 
+    async def _dialog_hop(self, dialog: Dialog) -> Address:
+        """Where an in-dialog request goes, a host name looked up first (RFC 3261 §12.2.1.1, RFC 3263)."""
+        if self.account.outbound_proxy:
+            return self._server
+        return await self._locate(*dialog.next_hop())
+
     def send_in_dialog(self, req: SipMessage, dialog: Dialog) -> None:
-        """Send a request that needs no transaction (ACK)."""
+        """Send a request that needs no transaction (ACK); to a name not looked up yet, after the lookup."""
+        udp = self.account.transport is Transport.UDP
+        if self.account.outbound_proxy or not udp or self._known(*dialog.next_hop()):
+            self._send_to(req, self._dialog_destination(dialog))
+            return
+
+        async def send_located() -> None:
+            self._send_to(req, await self._dialog_hop(dialog))
+
+        self._in_background(send_located(), f"hold_slayer {req.method} to a host name")
+
+    def _send_to(self, req: SipMessage, destination: Address) -> None:
         try:
-            self.transport.send(req, self._dialog_destination(dialog))
+            self.transport.send(req, destination)
         except (SipError, SipParseError) as err:
             _LOGGER.debug("Could not send %s: %s", req.method, err)
 
@@ -728,7 +790,9 @@ class SipPhone:
     async def _in_dialog_transaction(
         self, req: SipMessage, dialog: Dialog, timeout: float | None
     ) -> SipMessage:
-        return await self._run(req, self._dialog_destination(dialog), timeout)
+        if timeout is None:
+            timeout = self.reinvite_timeout if req.method == "INVITE" else self.dialog_timeout
+        return await self._run(req, await self._dialog_hop(dialog), timeout)
 
     def end_unwanted_session(self, response: SipMessage) -> None:
         """ACK and BYE a 2xx to an INVITE of ours that no call takes (RFC 3261 §13.2.2.4).

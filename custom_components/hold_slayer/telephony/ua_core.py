@@ -44,8 +44,8 @@ class UaCore(Protocol):
     def target_uri(self, target: str) -> str:
         """A number, extension or SIP URI as a Request-URI."""
 
-    def out_of_dialog_destination(self, uri: str) -> Address:
-        """Where a request outside any dialog goes."""
+    async def out_of_dialog_destination(self, uri: str) -> Address:
+        """Where a request outside any dialog goes (a host name looked up)."""
 
     def authorization(self, challenge: SipMessage, method: str, uri: str) -> tuple[str, str]:
         """The credentials header answering a 401/407."""
