@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 from collections.abc import AsyncIterator
 from unittest.mock import patch
 
@@ -191,6 +193,40 @@ async def test_challenge_and_retry(phone: SipPhone, scripted: ScriptedPeer) -> N
     with pytest.raises(CallFailedError) as failed:
         await call.wait_answered()
     assert failed.value.end.status == 401
+
+
+def _digest_params(value: str) -> dict[str, str]:
+    return {
+        key.lower(): quoted or bare
+        for key, quoted, bare in re.findall(r'(\w+)=(?:"([^"]*)"|([^\s,]+))', value)
+    }
+
+
+async def test_auth_int_covers_the_body_sent(phone: SipPhone, scripted: ScriptedPeer) -> None:
+    """qop=auth-int: the digest hashes the SDP of the INVITE it goes in (RFC 7616 §3.4.3), not nothing."""
+    call = await phone.dial(f"sip:company@127.0.0.1:{scripted.port}")
+    invite = await scripted.expect("INVITE")
+    scripted.reply(
+        invite,
+        407,
+        headers=[("Proxy-Authenticate", 'Digest realm="peer", nonce="n1", qop="auth-int", algorithm=MD5')],
+    )
+    await scripted.expect("ACK")
+    retry = await scripted.expect("INVITE")
+    assert retry.body
+    given = _digest_params(retry.header("proxy-authorization") or "")
+    assert given["qop"] == "auth-int"
+
+    def md5(text: bytes) -> str:
+        return hashlib.md5(text).hexdigest()  # noqa: S324 - the digest RFC 7616 names
+
+    ha1 = md5(b"slayer:peer:unused")
+    ha2 = md5(f"INVITE:{given['uri']}:{md5(retry.body)}".encode())
+    expected = md5(f"{ha1}:n1:{given['nc']}:{given['cnonce']}:auth-int:{ha2}".encode())
+    assert given["response"] == expected
+    scripted.reply(retry, 486)
+    with pytest.raises(CallFailedError):
+        await call.wait_answered()
 
 
 async def test_requests_inside_the_dialog(phone: SipPhone, scripted: ScriptedPeer) -> None:

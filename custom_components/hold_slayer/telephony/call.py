@@ -726,8 +726,9 @@ class Call(CallLeg):
         self._spawn(self._run_invite(), "hold_slayer INVITE")
 
     def _build_invite(
-        self, cseq: int, auth: tuple[str, str] | None, interval: int, minimum: int | None
+        self, cseq: int, challenge: SipMessage | None, interval: int, minimum: int | None
     ) -> SipMessage:
+        """Our INVITE; after a 401/407 ``challenge``, with credentials over this very body (auth-int)."""
         phone = self._phone
         body = sdp.build(phone.media_address, self.media.local_port or 0, origin=self._origin)
         headers = [
@@ -742,7 +743,7 @@ class Call(CallLeg):
             ("Allow", phone.allow),
             # RFC 3262 §3: a UAC that can PRACK says so in every INVITE; carriers that interwork
             # with the PSTN send their 18x (and the early media answer in a 183) reliably.
-            ("Supported", "100rel, replaces, timer"),
+            ("Supported", "100rel, timer"),
             ("User-Agent", phone.user_agent),
             ("Content-Type", "application/sdp"),
         ]
@@ -750,18 +751,18 @@ class Call(CallLeg):
             headers.append(SessionTimer(interval).header())
         if minimum:
             headers.append(("Min-SE", str(minimum)))
-        if auth:
-            headers.append(auth)
+        if challenge is not None:
+            headers.append(phone.authorization(challenge, "INVITE", self.request_uri, body=body))
         return request("INVITE", self.request_uri, headers, body)
 
     async def _run_invite(self) -> None:
         phone = self._phone
         cseq = self.dialog.local_cseq
-        auth: tuple[str, str] | None = None
+        challenge: SipMessage | None = None
         interval, minimum = self.session_expires, None
         try:
             for _attempt in range(5):  # again after 401/407 and after 422; a redirect, and its 401
-                self._invite_request = self._build_invite(cseq, auth, interval, minimum)
+                self._invite_request = self._build_invite(cseq, challenge, interval, minimum)
                 self._early.clear()  # RSeq spaces belong to one INVITE (RFC 3262 §4)
                 transaction = phone.transactions.client(
                     self._invite_request,
@@ -777,15 +778,15 @@ class Call(CallLeg):
                     response = await transaction.run()
                 status = response.status or 0
                 wanted = min_se(response)
-                if status in (401, 407) and auth is None:
-                    auth = phone.authorization(response, "INVITE", self.request_uri)
+                if status in (401, 407) and challenge is None:
+                    challenge = response
                 elif status == 422 and minimum is None and wanted is not None and wanted > interval:
                     interval = minimum = wanted  # RFC 4028 §7.3: retry with the Min-SE asked for
                 elif 300 <= status < 400 and (target := self._redirect_target(response)) is not None:
                     # RFC 3261 §8.1.3.4: a new INVITE to the new target, in the same call.
                     _LOGGER.info("Call redirected (%d %s)", status, response.reason)
                     self.redirected_from, self.request_uri = self.request_uri, target
-                    auth = None  # another target may challenge afresh
+                    challenge = None  # another target may challenge afresh
                 else:
                     break
                 # Above any PRACK of this INVITE too: they share our CSeq space.

@@ -654,14 +654,17 @@ class SipPhone:
         self._public = public
         return previous
 
-    def authorization(self, challenge: SipMessage, method: str, uri: str) -> tuple[str, str]:
-        """Answer a 401/407 with our credentials."""
+    def authorization(
+        self, challenge: SipMessage, method: str, uri: str, *, body: bytes = b""
+    ) -> tuple[str, str]:
+        """Answer a 401/407 with our credentials (``body``: of the request they go in, for auth-int)."""
         return authorization(
             challenge,
             method=method,
             uri=uri,
             username=self.account.auth_username or self.account.username,
             password=self.account.password,
+            body=body,
         )
 
     # -- requests and responses -----------------------------------------------------------------
@@ -779,7 +782,7 @@ class SipPhone:
                 ("Via", self.via(new_branch())),
                 *kept,
                 ("CSeq", f"{dialog.local_cseq} {req.method}"),
-                self.authorization(response, req.method or "", req.uri or ""),
+                self.authorization(response, req.method or "", req.uri or "", body=req.body),
             ]
             retry = request(req.method or "", req.uri or "", headers, req.body)
             if on_send is not None:

@@ -47,8 +47,10 @@ class UaCore(Protocol):
     async def out_of_dialog_destination(self, uri: str) -> Address:
         """Where a request outside any dialog goes (a host name looked up)."""
 
-    def authorization(self, challenge: SipMessage, method: str, uri: str) -> tuple[str, str]:
-        """The credentials header answering a 401/407."""
+    def authorization(
+        self, challenge: SipMessage, method: str, uri: str, *, body: bytes = b""
+    ) -> tuple[str, str]:
+        """The credentials header answering a 401/407 (over ``body`` for auth-int)."""
 
     async def request_in_dialog(
         self,
