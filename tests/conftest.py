@@ -25,6 +25,7 @@ from custom_components.hold_slayer.const import (
     CONF_CALLER_ID,
     CONF_HOME_COUNTRY_CODE,
     CONF_KEEPALIVE,
+    CONF_KEEPALIVE_METHOD,
     CONF_OUTBOUND_PROXY,
     CONF_PHONE_BOOK,
     CONF_REWRITE_CONTACT,
@@ -101,6 +102,7 @@ def account_input(registrar: Registrar, **overrides: Any) -> dict[str, Any]:
             CONF_SIP_PORTS: f"{(low := free_port(30000, 39000))}-{low + 10}",
             CONF_RTP_PORTS: "40000-40099",
             CONF_KEEPALIVE: 30,
+            CONF_KEEPALIVE_METHOD: "crlf",
             CONF_REWRITE_CONTACT: True,
         },
     }

@@ -23,6 +23,7 @@ from custom_components.hold_slayer.const import (
     CONF_EMERGENCY_NUMBERS,
     CONF_HOME_COUNTRY_CODE,
     CONF_KEEPALIVE,
+    CONF_KEEPALIVE_METHOD,
     CONF_MAX_CONCURRENT_CALLS,
     CONF_MAX_HOLD_MINUTES,
     CONF_OPENAI_API_KEY,
@@ -36,7 +37,7 @@ from custom_components.hold_slayer.const import (
     CONF_TRANSPORT,
     DOMAIN,
 )
-from custom_components.hold_slayer.telephony import KEEPALIVE_INTERVAL, SipPhone
+from custom_components.hold_slayer.telephony import KEEPALIVE_INTERVAL, KeepaliveMethod, SipPhone
 from harness.servers.certs import make_certificates
 from harness.servers.kamailio import Registrar, free_port, run_registrar
 from tests.conftest import PASSWORD, USERNAME, account_input
@@ -194,19 +195,31 @@ async def test_reauth(hass: HomeAssistant, registrar: Registrar) -> None:
 async def test_nat_settings_are_kept_and_reach_the_phone(hass: HomeAssistant, registrar: Registrar) -> None:
     """The advanced NAT settings are stored with the entry and are what the line's phone uses;
     an entry saved before they existed gets the defaults."""
-    nat = {CONF_KEEPALIVE: 15, CONF_REWRITE_CONTACT: False}
+    nat = {CONF_KEEPALIVE: 15, CONF_KEEPALIVE_METHOD: "options", CONF_REWRITE_CONTACT: False}
     result = await _submit(hass, account_input(registrar, **{CONF_ADVANCED: nat}))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_ADVANCED] | nat == result["data"][CONF_ADVANCED]
     account = account_from_data(result["data"])
-    assert (account.keepalive_interval, account.rewrite_contact) == (15.0, False)
+    assert (account.keepalive_interval, account.keepalive_method, account.rewrite_contact) == (
+        15.0,
+        KeepaliveMethod.OPTIONS,
+        False,
+    )
     phone = SipPhone(account)
-    assert (phone.keepalive_interval, phone.rewrite_contact) == (15.0, False)
+    assert (phone.keepalive_interval, phone.keepalive_method, phone.rewrite_contact) == (
+        15.0,
+        KeepaliveMethod.OPTIONS,
+        False,
+    )
     older = account_input(registrar)
     for key in nat:
-        del older[CONF_ADVANCED][key]
+        older[CONF_ADVANCED].pop(key, None)
     account = account_from_data(older)
-    assert (account.keepalive_interval, account.rewrite_contact) == (KEEPALIVE_INTERVAL, True)
+    assert (account.keepalive_interval, account.keepalive_method, account.rewrite_contact) == (
+        KEEPALIVE_INTERVAL,
+        KeepaliveMethod.CRLF,
+        True,
+    )
 
 
 @pytest.mark.usefixtures("no_setup")

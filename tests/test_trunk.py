@@ -28,6 +28,7 @@ from custom_components.hold_slayer.const import (
     CONF_FROM_NUMBER,
     CONF_HOME_COUNTRY_CODE,
     CONF_KEEPALIVE,
+    CONF_KEEPALIVE_METHOD,
     CONF_RTP_PORTS,
     CONF_SIP_PORTS,
     CONF_TRANSPORT,
@@ -41,7 +42,12 @@ pytestmark = pytest.mark.usefixtures("socket_enabled", "short_register_timeout")
 
 NUMBER = "+14155550100"  # ours on the trunk
 TRUNK_USER = "trunkuser"
-ADVANCED = {CONF_SIP_PORTS: "5060-5080", CONF_RTP_PORTS: "10000-10999", CONF_KEEPALIVE: 30}
+ADVANCED = {
+    CONF_SIP_PORTS: "5060-5080",
+    CONF_RTP_PORTS: "10000-10999",
+    CONF_KEEPALIVE: 30,
+    CONF_KEEPALIVE_METHOD: "crlf",
+}
 
 
 def _trunk_input(port: int, **overrides: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from .const import (
     CONF_CALLER_ID,
     CONF_FROM_NUMBER,
     CONF_KEEPALIVE,
+    CONF_KEEPALIVE_METHOD,
     CONF_OUTBOUND_PROXY,
     CONF_REWRITE_CONTACT,
     CONF_RTP_PORTS,
@@ -23,7 +24,7 @@ from .const import (
     DEFAULT_RTP_PORTS,
     DEFAULT_SIP_PORTS,
 )
-from .telephony import DEFAULT_PORTS, KEEPALIVE_INTERVAL, PortRange, SipAccount, Transport
+from .telephony import DEFAULT_PORTS, KEEPALIVE_INTERVAL, KeepaliveMethod, PortRange, SipAccount, Transport
 
 _HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _RANGE = re.compile(r"^\s*(\d{1,5})\s*(?:-\s*(\d{1,5}))?\s*$")
@@ -105,6 +106,7 @@ def account_from_data(data: Mapping[str, Any]) -> SipAccount:
         sip_ports=sip_ports,
         rtp_ports=rtp_ports,
         keepalive_interval=float(advanced.get(CONF_KEEPALIVE, KEEPALIVE_INTERVAL)),
+        keepalive_method=KeepaliveMethod(advanced.get(CONF_KEEPALIVE_METHOD, KeepaliveMethod.CRLF)),
         rewrite_contact=bool(advanced.get(CONF_REWRITE_CONTACT, True)),
         registers=not trunk,
     )

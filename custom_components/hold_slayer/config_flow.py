@@ -30,6 +30,7 @@ from .const import (
     CONF_DEMO,
     CONF_FROM_NUMBER,
     CONF_KEEPALIVE,
+    CONF_KEEPALIVE_METHOD,
     CONF_OUTBOUND_PROXY,
     CONF_REWRITE_CONTACT,
     CONF_RTP_PORTS,
@@ -49,6 +50,7 @@ from .demo_entry import async_cloud_tts_problem, async_demo_options, async_local
 from .options import build_options_schema, validate_options
 from .telephony import (
     KEEPALIVE_INTERVAL,
+    KeepaliveMethod,
     SipAuthError,
     SipCertificateError,
     SipConfigError,
@@ -72,6 +74,13 @@ _PORT = selector.NumberSelector(
 _KEEPALIVE = selector.NumberSelector(
     selector.NumberSelectorConfig(
         min=0, max=120, step=1, unit_of_measurement="s", mode=selector.NumberSelectorMode.BOX
+    )
+)
+_KEEPALIVE_METHOD = selector.SelectSelector(
+    selector.SelectSelectorConfig(
+        options=[method.value for method in KeepaliveMethod],
+        translation_key=CONF_KEEPALIVE_METHOD,
+        mode=selector.SelectSelectorMode.DROPDOWN,
     )
 )
 _TRANSPORT = selector.SelectSelector(
@@ -108,6 +117,9 @@ def _advanced_section(
         vol.Required(CONF_SIP_PORTS, default=advanced.get(CONF_SIP_PORTS, DEFAULT_SIP_PORTS)): _TEXT,
         vol.Required(CONF_RTP_PORTS, default=advanced.get(CONF_RTP_PORTS, DEFAULT_RTP_PORTS)): _TEXT,
         vol.Required(CONF_KEEPALIVE, default=advanced.get(CONF_KEEPALIVE, KEEPALIVE_INTERVAL)): _KEEPALIVE,
+        vol.Required(
+            CONF_KEEPALIVE_METHOD, default=advanced.get(CONF_KEEPALIVE_METHOD, KeepaliveMethod.CRLF.value)
+        ): _KEEPALIVE_METHOD,
         **after,
     }
     return {vol.Required(CONF_ADVANCED): section(vol.Schema(fields), {"collapsed": True})}

@@ -21,6 +21,7 @@ from custom_components.hold_slayer.telephony import (
     CallState,
     EndCause,
     IncomingCall,
+    KeepaliveMethod,
     RegistrationState,
     SipPhone,
 )
@@ -237,6 +238,43 @@ async def test_keepalives_while_registered_stop_with_registration() -> None:
         await stopping
         await asyncio.sleep(3 * KEEPALIVE)
         assert all(ping < unregistered_at for ping in peer.pings)
+    finally:
+        await peer.close()
+
+
+async def test_options_keepalives_for_a_registrar_that_wants_them() -> None:
+    """The OPTIONS method: an OPTIONS to the registrar every interval instead of an empty line,
+    a challenge answered; none after the registration ends."""
+    peer = PingRecorder()
+    await peer.start()
+    try:
+        phone = SipPhone(make_account("127.0.0.1", peer.port, "slayer", "secret"))
+        phone.keepalive_interval = KEEPALIVE
+        phone.keepalive_method = KeepaliveMethod.OPTIONS
+        starting = asyncio.create_task(phone.start())
+        _registered(peer, await peer.expect("REGISTER"))
+        await starting
+        loop = asyncio.get_running_loop()
+        challenged = await peer.expect("OPTIONS", within=1.0)
+        peer.reply(challenged, 407, headers=[("Proxy-Authenticate", 'Digest realm="peer", nonce="k1"')])
+        answered = await peer.expect("OPTIONS", within=1.0)
+        assert (answered.header("proxy-authorization") or "").startswith("Digest ")
+        peer.reply(answered, 200)
+        times = []
+        for _ in range(3):
+            peer.reply(await peer.expect("OPTIONS", within=1.0), 200)
+            times.append(loop.time())
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+        assert all(0.7 * KEEPALIVE <= gap <= KEEPALIVE + 0.2 for gap in gaps), gaps
+        assert peer.pings == []  # no empty lines
+        assert phone.keepalives_sent >= 4
+        stopping = asyncio.create_task(phone.stop())
+        while (unregister := await asyncio.wait_for(peer.received.get(), 5)).method != "REGISTER":
+            pass  # an OPTIONS already on its way
+        _registered(peer, unregister)
+        await stopping
+        await asyncio.sleep(3 * KEEPALIVE)
+        assert peer.received.empty()
     finally:
         await peer.close()
 

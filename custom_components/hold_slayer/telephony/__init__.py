@@ -1,6 +1,6 @@
 """Telephony: the only package that touches the SIP library; an asyncio API above it."""
 
-from .account import DEFAULT_PORTS, KEEPALIVE_INTERVAL, PortRange, SipAccount, Transport
+from .account import DEFAULT_PORTS, KEEPALIVE_INTERVAL, KeepaliveMethod, PortRange, SipAccount, Transport
 from .call import Call, CallEnd, CallFailedError, CallLeg, CallState, EndCause
 from .errors import (
     SipAuthError,
@@ -25,6 +25,7 @@ __all__ = [
     "CallState",
     "EndCause",
     "IncomingCall",
+    "KeepaliveMethod",
     "PortRange",
     "RegistrationState",
     "RegistrationStatus",

@@ -47,6 +47,13 @@ DEFAULT_RTP_PORTS = PortRange(10000, 10999)
 KEEPALIVE_INTERVAL = 30.0
 
 
+class KeepaliveMethod(StrEnum):
+    """What a keep-alive is: an empty line (RFC 5626 §3.5.1), or an OPTIONS request (RFC 3261 §11)."""
+
+    CRLF = "crlf"
+    OPTIONS = "options"
+
+
 @dataclass(frozen=True, slots=True)
 class SipAccount:
     """A SIP account at a registrar (a PBX or an internet telephony provider)."""
@@ -65,6 +72,9 @@ class SipAccount:
     # Double-CRLF pings (RFC 5626 §3.5.1) to the registrar/proxy while registered or in a call,
     # so a home router's UDP pinhole stays open between REGISTERs; 0 turns them off.
     keepalive_interval: float = KEEPALIVE_INTERVAL
+    # OPTIONS instead, for registrars that drop a binding they hear no request on (an empty
+    # line is not one to them) or that do not let an empty line through.
+    keepalive_method: KeepaliveMethod = KeepaliveMethod.CRLF
     # Adopt the public address the registrar reports in the REGISTER response's Via
     # (received/rport, RFC 3581) for Contact, and for SDP when our host is behind NAT.
     rewrite_contact: bool = True

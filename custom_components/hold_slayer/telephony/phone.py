@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from . import sdp
-from .account import DEFAULT_PORTS, SipAccount, Transport
+from .account import DEFAULT_PORTS, KeepaliveMethod, SipAccount, Transport
 from .auth import LIBRARY_VERSION, authorization
 from .call import Call, CallLeg, CallState
 from .dialog import Dialog
@@ -219,6 +219,7 @@ class SipPhone:
         self.account = account
         # The account's NAT settings, as attributes so tests can shorten the keep-alive.
         self.keepalive_interval = account.keepalive_interval
+        self.keepalive_method = account.keepalive_method
         self.rewrite_contact = account.rewrite_contact
         # Who decides about calls placed to us; without one every INVITE is refused with 486.
         self.on_incoming = on_incoming
@@ -483,10 +484,16 @@ class SipPhone:
 
         A double CRLF (RFC 5626 §3.5.1), on UDP too, as pjsip, Linphone and most desk phones
         send: servers ignore it (RFC 3261 §7.5) or answer a single CRLF, which the transport
-        counts and drops. Nothing is sent while neither registered nor in a call.
+        counts and drops. With the OPTIONS method, one OPTIONS to the registrar, proxy or trunk
+        instead (what Asterisk calls qualify): its answer, whatever it is, is the server's. Nothing
+        is sent while neither registered nor in a call.
         """
         while True:
             await asyncio.sleep(self.keepalive_interval * random.uniform(KEEPALIVE_JITTER, 1.0))  # noqa: S311 (jitter, not a secret)
+            if self.keepalive_method is KeepaliveMethod.OPTIONS:
+                if self._keepalive_destinations():
+                    await self._ping_to_keep_alive()
+                continue
             for destination in self._keepalive_destinations():
                 try:
                     self.transport.send_keepalive(destination)
@@ -494,6 +501,13 @@ class SipPhone:
                     _LOGGER.debug("Keep-alive not sent: %s", err)
                     continue
                 self.keepalives_sent += 1
+
+    async def _ping_to_keep_alive(self) -> None:
+        self.keepalives_sent += 1
+        try:
+            await self.ping(timeout=min(self.transaction_timeout, self.keepalive_interval))
+        except SipError as err:
+            _LOGGER.debug("Keep-alive OPTIONS: %s", err)
 
     def _keepalive_destinations(self) -> set[Address]:
         through_server = self.register_enabled or bool(self.account.outbound_proxy)
