@@ -120,7 +120,9 @@ class Baresip:
                 await self._pump
 
 
-def _config(workdir: Path, sip_port: int, ctrl_port: int, source: Path, rtp_low: int) -> str:
+def _config(
+    workdir: Path, sip_port: int, ctrl_port: int, source: Path, rtp_low: int, modules: tuple[str, ...] = ()
+) -> str:
     return "\n".join(
         [
             "poll_method epoll",
@@ -143,6 +145,7 @@ def _config(workdir: Path, sip_port: int, ctrl_port: int, source: Path, rtp_low:
             "module g711.so",
             "module aufile.so",
             "module sndfile.so",
+            *(f"module {module}" for module in modules),
             "module_app account.so",
             "module_app menu.so",
             "module_app ctrl_tcp.so",
@@ -159,11 +162,15 @@ def run_baresip(
     *,
     account: str | None = None,
     answer: str = "auto",
+    modules: tuple[str, ...] = (),
+    account_params: str = "",
 ) -> Iterator[Baresip]:
     """Start baresip with ``source`` as its microphone.
 
     ``account`` is a full baresip account line (e.g. to register at Kamailio); the default is a
     direct, unregistered ``ivr@127.0.0.1:<port>``. ``answer`` is ``auto`` or ``manual`` (rings).
+    ``modules`` are loaded besides the usual ones, and ``account_params`` end the account line
+    (``srtp.so`` and ``;mediaenc=srtp-mand``: SRTP with SDES keys, required).
     """
     binary = shutil.which("baresip") or BARESIP
     if not Path(binary).exists():
@@ -174,12 +181,14 @@ def run_baresip(
         workdir = Path(tmp)
         wav = workdir / "source.wav"
         write_wav(wav, source)
-        (workdir / "config").write_text(_config(workdir, sip_port, ctrl_port, wav, rtp_low))
+        (workdir / "config").write_text(_config(workdir, sip_port, ctrl_port, wav, rtp_low, modules))
         aor = "ivr"
         line = account or f"<sip:{aor}@127.0.0.1:{sip_port}>;regint=0"
         if account:
             aor = account.split("sip:", 1)[1].split("@", 1)[0]
-        (workdir / "accounts").write_text(f"{line};answermode={answer};audio_codecs=PCMU,PCMA\n")
+        (workdir / "accounts").write_text(
+            f"{line};answermode={answer};audio_codecs=PCMU,PCMA{account_params}\n"
+        )
         (workdir / "contacts").write_text("")
         log = workdir / "baresip.log"
         with log.open("wb") as log_file:

@@ -18,7 +18,7 @@ from .dtmf import dtmf_tone
 from .errors import SipAuthError, SipError, SipTimeoutError, SipTransferError
 from .g711 import Pcm
 from .rtp import MediaStream
-from .sdp import Direction, SdpError, SessionVersion
+from .sdp import Direction, MediaDescription, SdpError, SessionVersion
 from .session_timer import (
     MIN_SE,
     SESSION_EXPIRES,
@@ -40,6 +40,7 @@ from .sipmsg import (
     response_to,
     uri_of,
 )
+from .srtp import Crypto, SrtpContext
 from .transaction import TIMER_H, ClientTransaction, retransmit
 from .ua_core import UaCore
 
@@ -172,6 +173,7 @@ class CallLeg:
         self._answered: asyncio.Future[None] = self._loop.create_future()
         self._listeners: list[Callable[[CallState], None]] = []
         self._origin = SessionVersion()
+        self._crypto: Crypto | None = None  # our SRTP key line, offered or in force (RFC 4568)
         self._tasks: set[asyncio.Task[None]] = set()
         # re-INVITEs answered 200 whose ACK is due, by CSeq: (ACK arrived, our 200 carried an offer)
         self._acks_due: dict[int, tuple[asyncio.Future[SipMessage], bool]] = {}
@@ -296,7 +298,7 @@ class CallLeg:
             self._reply(req, 488)
             return None
         codec = offer.codec
-        if codec is None:
+        if codec is None or not self._use_keys(offer, answering=True):
             self._reply(req, 488)
             return None
         ours = offer.direction.answer()
@@ -315,7 +317,42 @@ class CallLeg:
             event_pt=event_pt,
             direction=direction,
             origin=self._origin,
+            crypto=self._crypto,
         )
+
+    def _use_keys(self, description: MediaDescription, *, answering: bool) -> bool:
+        """SRTP as the far end's offer or answer says; ``False``: it asks for SRTP we cannot do.
+
+        Answering, we take the offer's first line we can use and answer it with our own key (the
+        same key for the whole call, under the line's tag). In their answer, the line of our
+        suite is theirs. A plain stream ends SRTP. The session (and its replay window) is kept
+        while neither key changes.
+        """
+        if not description.secure:
+            if self.media.srtp is not None:
+                _LOGGER.info("The far end's SDP is plain RTP: media is no longer encrypted")
+            self.media.srtp, self._crypto = None, None
+            return True
+        if answering:
+            if not description.crypto:
+                return False
+            theirs = description.crypto[0]
+            key = self._crypto.key if self._crypto and self._crypto.suite == theirs.suite else None
+            ours = Crypto(theirs.tag, theirs.suite, key) if key else theirs.answering()
+        else:
+            ours_offered = self._crypto
+            theirs_found = next(
+                (line for line in description.crypto if ours_offered and line.suite == ours_offered.suite),
+                None,
+            )
+            if ours_offered is None or theirs_found is None:
+                return False
+            ours, theirs = ours_offered, theirs_found
+        current = self.media.srtp
+        if current is None or (current.ours.key, current.theirs.key) != (ours.key, theirs.key):
+            self.media.srtp = SrtpContext(ours, theirs)
+        self._crypto = ours
+        return True
 
     def _on_reinvite(self, req: SipMessage) -> None:
         """Hold, resume, a media change or a session refresh by the far end (RFC 3264 §8)."""
@@ -383,8 +420,8 @@ class CallLeg:
         except SdpError as err:
             _LOGGER.debug("Unusable SDP answer in ACK: %s", err)
             return
-        if answer.codec is None:
-            _LOGGER.debug("SDP answer in ACK has no codec we offered; media unchanged")
+        if answer.codec is None or not self._use_keys(answer, answering=False):
+            _LOGGER.debug("SDP answer in ACK has no codec or SRTP key we offered; media unchanged")
             return
         self.media.set_remote(
             answer.address, answer.port, answer.codec, answer.event_pt, answer.direction.answer()
@@ -507,7 +544,7 @@ class CallLeg:
         except SdpError as err:
             _LOGGER.debug("Unusable SDP answer to our refresh: %s", err)
             return
-        if answer.codec is not None:
+        if answer.codec is not None and self._use_keys(answer, answering=False):
             self.media.set_remote(
                 answer.address, answer.port, answer.codec, answer.event_pt, answer.direction.answer()
             )
@@ -718,6 +755,8 @@ class Call(CallLeg):
         self._cancel_requested = False
         # Early dialogs with reliable 1xx of the current INVITE, by To tag (one per fork).
         self._early: dict[str, EarlyDialog] = {}
+        # SRTP offered where the account wants it (TLS); a 488 to it is retried in plain RTP.
+        self._crypto = Crypto.new() if phone.secure_media else None
 
     # -- dialing --------------------------------------------------------------------------------
 
@@ -730,7 +769,9 @@ class Call(CallLeg):
     ) -> SipMessage:
         """Our INVITE; after a 401/407 ``challenge``, with credentials over this very body (auth-int)."""
         phone = self._phone
-        body = sdp.build(phone.media_address, self.media.local_port or 0, origin=self._origin)
+        body = sdp.build(
+            phone.media_address, self.media.local_port or 0, origin=self._origin, crypto=self._crypto
+        )
         headers = [
             ("Via", phone.via(new_branch())),
             ("Max-Forwards", "70"),
@@ -780,6 +821,9 @@ class Call(CallLeg):
                 wanted = min_se(response)
                 if status in (401, 407) and challenge is None:
                     challenge = response
+                elif status == 488 and self._crypto is not None:
+                    _LOGGER.info("The far end refused SRTP (488): calling again with plain RTP")
+                    self._crypto = None
                 elif status == 422 and minimum is None and wanted is not None and wanted > interval:
                     interval = minimum = wanted  # RFC 4028 §7.3: retry with the Min-SE asked for
                 elif 300 <= status < 400 and (target := self._redirect_target(response)) is not None:
@@ -913,7 +957,7 @@ class Call(CallLeg):
             _LOGGER.debug("Unusable SDP in %s: %s", response.status, err)
             return False
         codec = answer.codec
-        if codec is None:
+        if codec is None or not self._use_keys(answer, answering=False):
             return False
         ours = Direction.RECVONLY if early else answer.direction.answer()
         self.media.set_remote(answer.address, answer.port, codec, answer.event_pt, ours)
@@ -929,7 +973,7 @@ class Call(CallLeg):
             return
         if not self._apply_answer(response, early=False):
             await self._send_bye()
-            self._end(CallEnd(EndCause.FAILED, 488, "no common codec in the answer"))
+            self._end(CallEnd(EndCause.FAILED, 488, "no common codec (or SRTP key) in the answer"))
             return
         self._mark_answered()
         if (granted := session_expires(response)) is not None:

@@ -69,6 +69,7 @@ class IncomingCall(CallLeg):
         self.ended.add_done_callback(self._stop_waiting_for_ack)
         codec = offer.codec
         assert codec is not None  # the phone refuses offers without a common codec (488)
+        self._use_keys(offer, answering=True)  # the phone refused SRTP offers without a usable key
         media.set_remote(offer.address, offer.port, codec, offer.event_pt, offer.direction.answer())
 
     def _stop_waiting_for_ack(self, _ended: object) -> None:
@@ -202,6 +203,7 @@ class IncomingCall(CallLeg):
             event_pt=self.offer.event_pt,
             direction=self.media.direction,
             origin=self._origin,
+            crypto=self._crypto,
         )
 
     def _response(self, status: int, *, body: bytes = b"", reason: str | None = None) -> SipMessage:

@@ -220,6 +220,9 @@ class SipPhone:
         # The account's NAT settings, as attributes so tests can shorten the keep-alive.
         self.keepalive_interval = account.keepalive_interval
         self.keepalive_method = account.keepalive_method
+        # SRTP (SDES) offered in our INVITEs: on TLS accounts, whose signalling keeps the keys
+        # secret; plain RTP elsewhere. Offers of SRTP to us are answered on any account.
+        self.secure_media = account.transport is Transport.TLS
         self.rewrite_contact = account.rewrite_contact
         # Who decides about calls placed to us; without one every INVITE is refused with 486.
         self.on_incoming = on_incoming
@@ -915,7 +918,8 @@ class SipPhone:
         except sdp.SdpError as err:
             _LOGGER.debug("Refusing an INVITE: %s", err)
             offer = None
-        if offer is None or offer.codec is None:  # also no offer at all: we need one in the INVITE
+        if offer is None or offer.codec is None or (offer.secure and not offer.crypto):
+            # No offer at all (we need one in the INVITE), no common codec, or SRTP without a key we can use.
             self.respond(req, response_to(req, 488, to_tag=new_tag()))
             return
         if too_brief(req, IncomingCall.min_se):  # RFC 4028 §8.1

@@ -32,6 +32,7 @@ import numpy as np
 from . import g711
 from .g711 import FRAME_SAMPLES, Pcm
 from .sdp import PCMA, Direction
+from .srtp import SrtpContext
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -320,6 +321,7 @@ class MediaStream:
         self._sdp_remote: tuple[str, int] | None = None
         self.payload_type = 0
         self.event_pt: int | None = None
+        self.srtp: SrtpContext | None = None  # SRTP keys once negotiated (RFC 4568); plain RTP without
         self.direction = Direction.SENDRECV
         self.on_dtmf = on_dtmf
         self._socket: socket.socket | None = None
@@ -388,10 +390,17 @@ class MediaStream:
         if self.remote is None or addr[0] != self.remote[0]:
             self.stats.packets_dropped_source += 1
             return
+        if addr[1] != self.remote[1] and self._latched:
+            self.stats.packets_dropped_source += (
+                1  # a second source port on the same host: not the peer's stream
+            )
+            return
+        if self.srtp is not None:
+            plain = self.srtp.unprotect(data)
+            if plain is None:
+                return  # not authentic: it neither plays nor latches
+            data = plain
         if addr[1] != self.remote[1]:
-            if self._latched:  # a second source port on the same host: not the peer's stream
-                self.stats.packets_dropped_source += 1
-                return
             self.remote = (self.remote[0], int(addr[1]))  # symmetric RTP behind NAT
         self._latched = True
         packet = RtpPacket.parse(data)
@@ -571,8 +580,9 @@ class MediaStream:
         )
         self._first_packet = False
         self._sequence = (self._sequence + 1) & 0xFFFF
+        wire = packet.encode() if self.srtp is None else self.srtp.protect(packet.encode())
         try:
-            self._socket.sendto(packet.encode(), self.remote)
+            self._socket.sendto(wire, self.remote)
         except (BlockingIOError, InterruptedError):
             return  # the kernel buffer is full: this packet is lost, like on the wire
         except OSError as err:

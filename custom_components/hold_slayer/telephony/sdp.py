@@ -1,4 +1,7 @@
-"""SDP offer/answer (RFC 3264, RFC 4566) for one audio stream: G.711 plus RFC 4733 events."""
+"""SDP offer/answer (RFC 3264, RFC 4566) for one audio stream: G.711 plus RFC 4733 events.
+
+Plain RTP (``RTP/AVP``), or SRTP with its keys in ``a=crypto`` (``RTP/SAVP``, RFC 4568).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
+from .srtp import Crypto
+
+PLAIN: Final = "RTP/AVP"
+SECURE: Final = "RTP/SAVP"
 PCMU: Final = 0
 PCMA: Final = 8
 DEFAULT_EVENT_PT: Final = 101
@@ -50,6 +57,13 @@ class MediaDescription:
     event_pt: int | None = None
     direction: Direction = Direction.SENDRECV
     rtpmap: dict[int, str] = field(default_factory=dict)
+    profile: str = PLAIN  # RTP/AVP, or RTP/SAVP: SRTP (RFC 4568)
+    crypto: tuple[Crypto, ...] = ()  # the a=crypto lines we could use, in the side's order
+
+    @property
+    def secure(self) -> bool:
+        """Whether the stream is SRTP (``RTP/SAVP`` or ``RTP/SAVPF``)."""
+        return self.profile.startswith(SECURE)
 
     @property
     def codec(self) -> int | None:
@@ -64,9 +78,11 @@ _M_LINE = re.compile(r"^audio (\d+)(?:/\d+)? (RTP/S?AVPF?) ([\d ]+)$")
 class _Stream:
     port: int
     pts: tuple[int, ...]
+    profile: str = PLAIN
     address: str | None = None
     direction: Direction | None = None
     rtpmap: dict[int, str] = field(default_factory=dict)
+    crypto: list[Crypto] = field(default_factory=list)
 
 
 def parse(body: bytes) -> MediaDescription:
@@ -87,7 +103,8 @@ def parse(body: bytes) -> MediaDescription:
             if stream is not None:
                 break  # only the first audio stream matters
             if match := _M_LINE.match(value):
-                stream = _Stream(int(match.group(1)), tuple(int(pt) for pt in match.group(3).split()))
+                pts = tuple(int(pt) for pt in match.group(3).split())
+                stream = _Stream(int(match.group(1)), pts, match.group(2))
         elif kind == "c":
             parts = value.split()
             if len(parts) == 3 and parts[0] == "IN":
@@ -96,17 +113,10 @@ def parse(body: bytes) -> MediaDescription:
                     session_address = address
                 else:
                     stream.address = address
-        elif kind == "a":
-            name, _, arg = value.partition(":")
-            if name in _DIRECTIONS:
-                if stream is None:
-                    session_direction = Direction(name)
-                else:
-                    stream.direction = Direction(name)
-            elif name == "rtpmap" and stream is not None:
-                pt_text, _, encoding = arg.partition(" ")
-                if pt_text.isdigit():
-                    stream.rtpmap[int(pt_text)] = encoding.strip()
+        elif kind == "a" and stream is not None:
+            _stream_attribute(stream, value)
+        elif kind == "a" and value in _DIRECTIONS:
+            session_direction = Direction(value)
     if stream is None:
         raise SdpError("no audio stream")
     found = stream.address or session_address
@@ -126,10 +136,32 @@ def parse(body: bytes) -> MediaDescription:
     direction = stream.direction or session_direction or Direction.SENDRECV
     if connection in ("0.0.0.0", "::") and direction is Direction.SENDRECV:
         direction = Direction.SENDONLY  # RFC 2543-style hold
-    return MediaDescription(connection, stream.port, stream.pts, event_pt, direction, stream.rtpmap)
+    return MediaDescription(
+        connection,
+        stream.port,
+        stream.pts,
+        event_pt,
+        direction,
+        stream.rtpmap,
+        stream.profile,
+        tuple(stream.crypto),
+    )
 
 
 _DIRECTIONS: Final = frozenset(d.value for d in Direction)
+
+
+def _stream_attribute(stream: _Stream, value: str) -> None:
+    """An ``a=`` line of the audio stream: direction, crypto or rtpmap (others are not ours)."""
+    name, _, arg = value.partition(":")
+    if name in _DIRECTIONS:
+        stream.direction = Direction(name)
+    elif name == "crypto" and (crypto := Crypto.parse(arg)) is not None:
+        stream.crypto.append(crypto)
+    elif name == "rtpmap":
+        pt_text, _, encoding = arg.partition(" ")
+        if pt_text.isdigit():
+            stream.rtpmap[int(pt_text)] = encoding.strip()
 
 
 @dataclass(slots=True)
@@ -153,8 +185,9 @@ def build(
     event_pt: int | None = DEFAULT_EVENT_PT,
     direction: Direction = Direction.SENDRECV,
     origin: SessionVersion,
+    crypto: Crypto | None = None,
 ) -> bytes:
-    """An SDP body offering (or answering with) ``codecs`` and telephone-events."""
+    """An SDP body offering (or answering with) ``codecs`` and telephone-events; SRTP with ``crypto``."""
     pts = [*codecs, *([event_pt] if event_pt is not None else [])]
     lines = [
         "v=0",
@@ -162,10 +195,12 @@ def build(
         "s=Hold Slayer",
         f"c=IN IP4 {address}",
         "t=0 0",
-        f"m=audio {port} RTP/AVP {' '.join(str(pt) for pt in pts)}",
+        f"m=audio {port} {SECURE if crypto else PLAIN} {' '.join(str(pt) for pt in pts)}",
     ]
     lines += [f"a=rtpmap:{pt} {SUPPORTED_CODECS[pt]}/8000" for pt in codecs]
     if event_pt is not None:
         lines += [f"a=rtpmap:{event_pt} telephone-event/8000", f"a=fmtp:{event_pt} 0-16"]
     lines += ["a=ptime:20", f"a={direction.value}"]
+    if crypto is not None:
+        lines.append(f"a=crypto:{crypto.attribute()}")
     return ("\r\n".join(lines) + "\r\n").encode()

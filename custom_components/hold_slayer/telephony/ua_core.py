@@ -20,6 +20,7 @@ class UaCore(Protocol):
 
     transactions: TransactionLayer
     local_ip: str
+    secure_media: bool  # offer SRTP (SDES) in our INVITEs
     allow: str
     user_agent: str
 
