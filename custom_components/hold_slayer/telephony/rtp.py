@@ -321,7 +321,7 @@ class MediaStream:
         self._sdp_remote: tuple[str, int] | None = None
         self.payload_type = 0
         self.event_pt: int | None = None
-        self.srtp: SrtpContext | None = None  # SRTP keys once negotiated (RFC 4568); plain RTP without
+        self.srtp: SrtpContext | None = None  # once SRTP keys are negotiated (RFC 4568); None: plain RTP
         self.direction = Direction.SENDRECV
         self.on_dtmf = on_dtmf
         self._socket: socket.socket | None = None
@@ -391,9 +391,8 @@ class MediaStream:
             self.stats.packets_dropped_source += 1
             return
         if addr[1] != self.remote[1] and self._latched:
-            self.stats.packets_dropped_source += (
-                1  # a second source port on the same host: not the peer's stream
-            )
+            # A second source port on the same host: not the peer's stream.
+            self.stats.packets_dropped_source += 1
             return
         if self.srtp is not None:
             plain = self.srtp.unprotect(data)
