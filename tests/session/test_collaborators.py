@@ -253,6 +253,19 @@ def test_without_a_recogniser_the_monitor_is_believed() -> None:
     assert HoldJudge().on_monitor_event(view, person) == [ReportPerson(58.0, 0.9, "audio")]
 
 
+def test_the_reported_utterance_s_own_transcript_is_not_a_repeat() -> None:
+    """The monitor reports a person on the first words read; the same utterance's whole
+    transcript comes after the report, and must not retract it (seen on acme-bank-billing)."""
+    judge = HoldJudge()
+    view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=95.4)
+    hello = "Hello, is anyone there?"
+    assert judge.on_words_read(view, 93.8, 0.9, hello) == [ReportPerson(93.8, 0.9, "audio", hello)]
+    view.state, view.phase, view.audio_time = SessionState.HUMAN, Phase.SUSPECTED, 96.0
+    assert judge.on_transcript(view, 93.8, hello) == []
+    retract = [Retract("the same words again: a recording on the hold"), LearnHoldSegment()]
+    assert judge.on_transcript(view, 99.0, hello) == retract  # begun after the report: played again
+
+
 def test_friendly_words_the_hold_plays_again_are_retracted_and_then_the_hold() -> None:
     judge = HoldJudge()
     view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=30.0, quiet_for=1.5)

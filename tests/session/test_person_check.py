@@ -79,5 +79,8 @@ def test_words_the_hold_plays_twice_are_the_hold() -> None:
     assert not check.heard_on_hold("You are caller number 4.")
     assert check.heard_on_hold(JESSICA)
     check.suspect(50.0, "Thanks for holding, this is Sam.")
-    assert check.repeats("thanks for holding this is sam")
-    assert not check.repeats(JESSICA)
+    assert check.repeats(55.0, "thanks for holding this is sam")
+    assert not check.repeats(55.0, JESSICA)
+    # The whole transcript of the utterance that raised the suspicion (begun before the report)
+    # is the person's own words, not a repeat.
+    assert not check.repeats(48.5, "Thanks for holding, this is Sam.")

@@ -120,7 +120,7 @@ class HoldJudge:
     def on_transcript(self, view: LineView, start: float, text: str) -> list[Command]:
         """The line said ``text`` (an utterance that began at ``start``, audio seconds)."""
         if view.state is SessionState.HUMAN:
-            return self._judge_person_words(view, text)
+            return self._judge_person_words(view, start, text)
         if view.state is SessionState.ON_HOLD:
             if _asks_for_keys(view, parse_prompt(text)) and not sounds_like_person(text):
                 return [ResumeMenu(str(Verdict.MENU))]
@@ -160,9 +160,9 @@ class HoldJudge:
             return self._start_hold(view, event)
         return self._discard()  # the menu went on: the silence was it waiting
 
-    def _judge_person_words(self, view: LineView, text: str) -> list[Command]:
+    def _judge_person_words(self, view: LineView, start: float, text: str) -> list[Command]:
         """Words after a person was reported: the person's, or the hold's after all."""
-        if self.person.repeats(text):
+        if self.person.repeats(start, text):
             return self._retract(Verdict.SAME_WORDS)
         if self.person.suspected is None or sounds_like_person(text):
             return []  # long past the report, or plainly a person talking

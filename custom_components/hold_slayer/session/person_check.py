@@ -69,9 +69,17 @@ class PersonCheck:
         self._hold_words.append(text)
         return before
 
-    def repeats(self, text: str) -> bool:
-        """Whether ``text``, heard after the report, is the suspected person's words again."""
-        return self.suspected is not None and likeness(text, self.suspected.words) >= SAME_WORDS
+    def repeats(self, start: float, text: str) -> bool:
+        """Whether ``text``, an utterance that began at ``start``, is the suspected person's words again.
+
+        Only an utterance begun after the report can be a repeat: the one that raised the
+        suspicion (its whole transcript comes after its first words) is the person's own.
+        """
+        return (
+            self.suspected is not None
+            and start >= self.suspected.at
+            and likeness(text, self.suspected.words) >= SAME_WORDS
+        )
 
     def judge(self, now: float, decisions: Iterable[tuple[float, Label]]) -> Verdict | None:
         """Confirm or withdraw the suspicion from the classifier's decisions up to ``now``."""
