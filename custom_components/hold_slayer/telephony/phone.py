@@ -703,25 +703,18 @@ class SipPhone:
         return await self._locate(target.host, target.port)
 
     def _resolve(self, host: str, port: int | None) -> Address:
-        """Where ``host`` is, without waiting: an IP, our server, a name found before; else the server."""
+        """Where ``host`` is, without waiting; a name not known yet goes to the server."""
+        return self._resolve_now(host, port) or self._server
+
+    def _resolve_now(self, host: str, port: int | None) -> Address | None:
+        """Where ``host`` is without asking DNS: an IP, our server, a name found before; else ``None``."""
         given = port or DEFAULT_PORTS[self.account.transport]
         if is_ip(host):
             return (host, given)
         if host in (self.account.registrar, self.account.outbound_proxy):
             return (self._server[0], given)
-        return self._found(host, port) or self._server
-
-    def _found(self, host: str, port: int | None) -> Address | None:
         kept = self._hops.get((host, port))
         return kept[0] if kept is not None and kept[1] > time.monotonic() else None
-
-    def _known(self, host: str, port: int | None) -> bool:
-        """Whether :meth:`_resolve` knows ``host`` without asking DNS."""
-        return (
-            is_ip(host)
-            or host in (self.account.registrar, self.account.outbound_proxy)
-            or (self._found(host, port) is not None)
-        )
 
     async def _locate(self, host: str, port: int | None) -> Address:
         """Where ``host`` is: a name is looked up as RFC 3263 says (SRV without a port) and kept a while.
@@ -729,8 +722,10 @@ class SipPhone:
         Only UDP sends each request where it is addressed; a TCP or TLS account keeps its one
         connection to the registrar or proxy. A name DNS does not know goes through the server.
         """
-        if self._known(host, port) or self.account.transport is not Transport.UDP:
-            return self._resolve(host, port)
+        if (known := self._resolve_now(host, port)) is not None:
+            return known
+        if self.account.transport is not Transport.UDP:
+            return self._server
         try:
             targets = await self.resolver.locate(host, port or DEFAULT_PORTS[Transport.UDP], Transport.UDP)
         except SipConnectionError as err:
@@ -759,7 +754,7 @@ class SipPhone:
     def send_in_dialog(self, req: SipMessage, dialog: Dialog) -> None:
         """Send a request that needs no transaction (ACK); to a name not looked up yet, after the lookup."""
         udp = self.account.transport is Transport.UDP
-        if self.account.outbound_proxy or not udp or self._known(*dialog.next_hop()):
+        if self.account.outbound_proxy or not udp or self._resolve_now(*dialog.next_hop()) is not None:
             self._send_to(req, self._dialog_destination(dialog))
             return
 
