@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import numpy as np
 import pytest
 
-from custom_components.hold_slayer.telephony import Call, SipPhone
+from custom_components.hold_slayer.telephony import Call, CallLeg, SipPhone
+from custom_components.hold_slayer.telephony.g711 import Pcm
 from custom_components.hold_slayer.telephony.sipmsg import SipMessage
 from harness.accounts import direct_account
-from harness.servers.baresip import Baresip, baresip_peer
+from harness.servers.baresip import Baresip, baresip_peer, read_wav
 from harness.servers.scripted_peer import ScriptedPeer, answer_sdp
 from harness.signals import noise
 
@@ -25,6 +28,23 @@ async def started(phone: SipPhone) -> AsyncIterator[SipPhone]:
         yield phone
     finally:
         await phone.stop()
+
+
+async def collect(call: CallLeg, seconds: float) -> Pcm:
+    """The next ``seconds`` of audio heard on ``call``."""
+    frames: list[Pcm] = []
+    async for frame in call.frames():
+        frames.append(frame)
+        if len(frames) >= seconds / 0.02:
+            break
+    return np.concatenate(frames)
+
+
+async def recording(peer: Baresip) -> Pcm:
+    """What baresip heard on its last call (its WAV is complete once the call closed)."""
+    await peer.wait_event("CALL_CLOSED")
+    await asyncio.sleep(0.3)
+    return read_wav(peer.recordings()[-1])
 
 
 async def answered_call(phone: SipPhone, peer: ScriptedPeer) -> tuple[Call, SipMessage]:

@@ -19,23 +19,13 @@ from custom_components.hold_slayer.telephony import (
     Transport,
 )
 from custom_components.hold_slayer.telephony.dtmf import frequencies
-from custom_components.hold_slayer.telephony.g711 import Pcm
 from harness.accounts import direct_account, make_account
-from harness.servers.baresip import Baresip, baresip_peer, read_wav
+from harness.servers.baresip import Baresip, baresip_peer
 from harness.servers.kamailio import Registrar
 from harness.signals import best_alignment, noise, tone_power
-from tests.telephony.conftest import FAR_END_AUDIO, started
+from tests.telephony.conftest import FAR_END_AUDIO, collect, recording, started
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-
-async def _collect(call: Call, seconds: float) -> Pcm:
-    frames: list[Pcm] = []
-    async for frame in call.frames():
-        frames.append(frame)
-        if len(frames) >= seconds / 0.02:
-            break
-    return np.concatenate(frames)
 
 
 async def _answered(phone: SipPhone, target: str) -> Call:
@@ -44,25 +34,18 @@ async def _answered(phone: SipPhone, target: str) -> Call:
     return call
 
 
-async def _recording(peer: Baresip) -> Pcm:
-    """What baresip heard on its last call (its WAV is complete once the call closed)."""
-    await peer.wait_event("CALL_CLOSED")
-    await asyncio.sleep(0.3)
-    return read_wav(peer.recordings()[-1])
-
-
 async def test_audio_both_ways(direct_phone: SipPhone, peer: Baresip) -> None:
     """Far end → us and us → far end arrive intact (G.711 limits: correlation ≥ 0.999)."""
     call = await _answered(direct_phone, peer.uri)
     assert call.state is CallState.ANSWERED
-    heard = await _collect(call, 3.0)
+    heard = await collect(call, 3.0)
     correlation, _ = best_alignment(FAR_END_AUDIO[: 8000 * 10], heard[800:])
     assert correlation > 0.999
     assert call.media.stats.packets_lost == 0
     spoken = noise(2.0, seed=99)
     assert await call.play(spoken) is True
     await call.hangup()
-    correlation, _ = best_alignment(await _recording(peer), spoken)
+    correlation, _ = best_alignment(await recording(peer), spoken)
     assert correlation > 0.999
 
 
@@ -84,7 +67,7 @@ async def test_dtmf_inband_fallback(direct_phone: SipPhone, peer: Baresip) -> No
     call = await _answered(direct_phone, peer.uri)
     await call.send_dtmf("5", inband=True, duration=0.2)
     await call.hangup()
-    heard = await _recording(peer)
+    heard = await recording(peer)
     energy = np.convolve(heard.astype(np.float64) ** 2, np.ones(160), "valid")
     start = int(np.argmax(energy))
     burst = heard[max(0, start - 400) : start + 400]
@@ -141,7 +124,7 @@ async def test_hold_and_resume_by_far_end(direct_phone: SipPhone, peer: Baresip)
     assert call.media.stats.packets_sent > sent_on_hold + 10
     await call.send_dtmf("7")
     await peer.wait_event("CALL_DTMF_START", param="7", within=2)
-    heard = await _collect(call, 1.0)
+    heard = await collect(call, 1.0)
     assert np.std(heard.astype(np.float64)) > 1000  # far-end audio again, not silence
     assert call.state is CallState.ANSWERED
     await call.hangup()
@@ -161,7 +144,7 @@ async def test_redial_right_after_restart(peer: Baresip) -> None:
 async def test_hostile_datagrams_during_call(direct_phone: SipPhone, peer: Baresip) -> None:
     """1,000 malformed or forged datagrams neither crash, end nor redirect the call."""
     call = await _answered(direct_phone, peer.uri)
-    await _collect(call, 0.5)
+    await collect(call, 0.5)
     remote_before = call.media.remote
     sip_target = ("127.0.0.1", direct_phone.transport.local_port or 0)
     rtp_target = ("127.0.0.1", call.media.local_port or 0)
@@ -172,7 +155,7 @@ async def test_hostile_datagrams_during_call(direct_phone: SipPhone, peer: Bares
             attacker.sendto(datagram, rtp_target if index % 10 == 9 else sip_target)
             if index % 50 == 0:
                 await asyncio.sleep(0.005)
-    heard = await _collect(call, 2.0)
+    heard = await collect(call, 2.0)
     assert call.state is CallState.ANSWERED
     assert call.media.remote == remote_before  # the forged re-INVITE did not redirect our audio
     correlation, _ = best_alignment(FAR_END_AUDIO[: 8000 * 60], heard)
@@ -265,7 +248,7 @@ async def test_call_through_record_routing_proxy(registered_phone: SipPhone, reg
         assert route.startswith(f"<sip:127.0.0.1:{registrar.port};lr")
         await asyncio.sleep(1.2)  # baresip would retransmit its 200 OK at 0.5 s without our ACK
         assert call.stray_responses == 0
-        heard = await _collect(call, 1.0)
+        heard = await collect(call, 1.0)
         assert best_alignment(FAR_END_AUDIO[: 8000 * 10], heard)[0] > 0.999
         end = await call.hangup()
         assert end.cause is EndCause.LOCAL_HANGUP
@@ -293,7 +276,7 @@ async def test_tcp_through_outbound_proxy(registrar: Registrar) -> None:
         async with baresip_peer(FAR_END_AUDIO) as far:
             call = await _answered(phone, far.uri)
             assert call.request_uri == far.uri
-            heard = await _collect(call, 1.0)
+            heard = await collect(call, 1.0)
             assert best_alignment(FAR_END_AUDIO[: 8000 * 10], heard)[0] > 0.999
             end = await call.hangup()
             assert end.cause is EndCause.LOCAL_HANGUP

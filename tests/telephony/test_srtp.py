@@ -11,18 +11,15 @@ import base64
 import logging
 import struct
 
-import numpy as np
 import pytest
 
 from custom_components.hold_slayer.telephony import CallState, IncomingCall, SipPhone, sdp
-from custom_components.hold_slayer.telephony.call import CallLeg
-from custom_components.hold_slayer.telephony.g711 import Pcm
 from custom_components.hold_slayer.telephony.srtp import KEY_LENGTH, Crypto, SrtpContext
 from harness.accounts import direct_account
-from harness.servers.baresip import Baresip, baresip_peer, read_wav
+from harness.servers.baresip import baresip_peer, read_wav
 from harness.servers.kamailio import free_port
 from harness.signals import best_alignment, noise
-from tests.telephony.conftest import FAR_END_AUDIO, started
+from tests.telephony.conftest import FAR_END_AUDIO, collect, recording, started
 from tests.telephony.test_incoming import Inbox, uri
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -87,14 +84,14 @@ async def test_a_call_to_a_peer_that_requires_srtp(caplog: pytest.LogCaptureFixt
             await call.wait_answered()
             assert call.state is CallState.ANSWERED
             assert call.media.srtp is not None
-            heard = await _heard(call, 3.0)
+            heard = await collect(call, 3.0)
             correlation, _ = best_alignment(FAR_END_AUDIO[: 8000 * 10], heard[800:])
             assert correlation > 0.999
             assert call.media.srtp.rejected == 0
             spoken = noise(2.0, seed=98)
             assert await call.play(spoken) is True
             await call.hangup()
-            correlation, _ = best_alignment(await _recording(peer), spoken)
+            correlation, _ = best_alignment(await recording(peer), spoken)
             assert correlation > 0.999
             keys = (call.media.srtp.ours.key, call.media.srtp.theirs.key)
     assert caplog.text
@@ -124,7 +121,7 @@ async def test_an_srtp_call_to_us_is_answered_encrypted() -> None:
         assert incoming.media.srtp is not None
         prompt = noise(2.0, seed=34)
         await incoming.play(prompt)
-        assert len(await _heard(incoming, 1.0)) == 8000
+        assert len(await collect(incoming, 1.0)) == 8000
         assert incoming.media.srtp.rejected == 0
         assert incoming.media.stats.packets_received > 0
         await peer.command("hangup")
@@ -133,19 +130,3 @@ async def test_an_srtp_call_to_us_is_answered_encrypted() -> None:
         await asyncio.sleep(0.3)
         correlation, _ = best_alignment(read_wav(peer.recordings()[-1]), prompt)
         assert correlation > 0.99
-
-
-async def _heard(call: CallLeg, seconds: float) -> Pcm:
-    frames: list[Pcm] = []
-    async for frame in call.frames():
-        frames.append(frame)
-        if len(frames) >= seconds / 0.02:
-            break
-    return np.concatenate(frames)
-
-
-async def _recording(peer: Baresip) -> Pcm:
-    """What baresip heard on its last call (its WAV is complete once the call closed)."""
-    await peer.wait_event("CALL_CLOSED")
-    await asyncio.sleep(0.3)
-    return read_wav(peer.recordings()[-1])

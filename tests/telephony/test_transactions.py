@@ -7,7 +7,6 @@ real datagrams from a scripted peer to a running phone on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -153,18 +152,9 @@ async def test_invite_accepted_absorbs_repeats_and_passes_the_cores_2xx() -> Non
     assert not server.receive(ack)
 
 
-@pytest.fixture
-async def peer() -> AsyncIterator[ScriptedPeer]:
-    """A scripted SIP peer on 127.0.0.1."""
-    scripted = ScriptedPeer()
-    await scripted.start()
-    yield scripted
-    await scripted.close()
-
-
 @pytest.mark.usefixtures("socket_enabled")
 async def test_a_repeated_request_gets_the_same_answer_and_the_layer_forgets(
-    peer: ScriptedPeer, monkeypatch: pytest.MonkeyPatch
+    scripted: ScriptedPeer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """OPTIONS and a refused INVITE, repeated: the same response (same tag); gone after their timers."""
     monkeypatch.setattr(transaction, "TIMER_J", 0.5)
@@ -175,24 +165,24 @@ async def test_a_repeated_request_gets_the_same_answer_and_the_layer_forgets(
         options = request(
             "OPTIONS",
             f"sip:us@127.0.0.1:{to(phone)[1]}",
-            [("Via", f"SIP/2.0/UDP 127.0.0.1:{peer.port};branch={new_branch()}"), *options.headers[1:]],
+            [("Via", f"SIP/2.0/UDP 127.0.0.1:{scripted.port};branch={new_branch()}"), *options.headers[1:]],
         )
-        peer.send(options, to(phone))
-        first = await peer.expect(200)
-        peer.send(options, to(phone))
-        again = await peer.expect(200)
+        scripted.send(options, to(phone))
+        first = await scripted.expect(200)
+        scripted.send(options, to(phone))
+        again = await scripted.expect(200)
         assert again.to_tag == first.to_tag  # the same response, not a second answer
-        inv = invite(peer, phone, call_id="refused")
-        peer.send(inv, to(phone))
-        await peer.expect(100)
+        inv = invite(scripted, phone, call_id="refused")
+        scripted.send(inv, to(phone))
+        await scripted.expect(100)
         (await inbox.next()).reject(486)
-        busy = await peer.expect(486)
-        peer.send(inv, to(phone))
-        assert (await peer.expect(486)).to_tag == busy.to_tag
-        peer.send(ack_for_refusal(inv, busy), to(phone))
-        peer.send(ack_for_refusal(inv, busy), to(phone))  # a repeated ACK is absorbed
+        busy = await scripted.expect(486)
+        scripted.send(inv, to(phone))
+        assert (await scripted.expect(486)).to_tag == busy.to_tag
+        scripted.send(ack_for_refusal(inv, busy), to(phone))
+        scripted.send(ack_for_refusal(inv, busy), to(phone))  # a repeated ACK is absorbed
         await asyncio.sleep(1.0)
         assert inbox.calls.empty()
         assert phone.transactions.open_count == 0
         with pytest.raises(TimeoutError):
-            await peer.expect(486, within=0.5)
+            await scripted.expect(486, within=0.5)
