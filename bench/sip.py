@@ -171,8 +171,9 @@ async def _nat_soak(seconds: float, refresh: float, conntrack_timeout: int, keep
         ) as company:
             async with home_phone(
                 router,
-                registrar,
+                f"{registrar.host}:{registrar.port}",
                 "alice",
+                registrar.users["alice"],
                 company.uri,
                 keepalive=keepalive,
                 within=within,

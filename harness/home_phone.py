@@ -1,11 +1,13 @@
 """Hold Slayer's phone behind a home router: a process in the router's ``home`` namespace.
 
 The process (``python -m harness.home_phone``, started through ``ip netns exec``) registers one
-:class:`SipPhone` at the registrar, places one call, waits until the call ends and reports what
-happened as JSON lines on stdout, each with the wall-clock time ``at`` so that a test can line
-it up with a far end's trace:
+:class:`SipPhone` at the registrar (or, ``--trunk``, starts it towards a trunk without
+registration), places one call, waits until the call ends and reports what happened as JSON lines
+on stdout, each with the wall-clock time ``at`` so that a test can line it up with a far end's
+trace:
 
-- ``registered``: the Contact, the public address the registrar reported, the SDP address;
+- ``registered``: the Contact, the public address the registrar (or ``--stun`` server) reported,
+  the SDP address;
 - ``answered``;
 - ``sample`` every ``--sample`` seconds: memory, CPU time, media direction, packets;
 - ``ended``: the cause, session refreshes, keep-alive pings, parse drops, media counters, and the
@@ -33,7 +35,6 @@ from typing import Any
 from custom_components.hold_slayer.telephony import Call, CallEnd, SipPhone
 from harness.accounts import make_account
 from harness.netns import HomeRouter
-from harness.servers.kamailio import Registrar
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 10.0
@@ -112,9 +113,18 @@ async def _call(phone: SipPhone, args: argparse.Namespace) -> None:
 
 
 async def _run(args: argparse.Namespace) -> None:
-    host, port = args.registrar.rsplit(":", 1)
-    account = make_account(host, int(port), args.user, args.password, keepalive_interval=args.keepalive)
-    phone = SipPhone(account)
+    host, port = args.server.rsplit(":", 1)
+    account = make_account(
+        host,
+        int(port),
+        args.user,
+        args.password,
+        keepalive_interval=args.keepalive,
+        registers=not args.trunk,
+        stun_server=args.stun.rsplit(":", 1)[0] if args.stun else None,
+        **({"stun_port": int(args.stun.rsplit(":", 1)[1])} if args.stun else {}),
+    )
+    phone = SipPhone(account, register=not args.trunk)
     await phone.start()
     try:
         public = phone.public_address
@@ -136,7 +146,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--registrar", required=True, help="host:port")
+    parser.add_argument("--server", required=True, help="the registrar's (or trunk's) host:port")
+    parser.add_argument("--trunk", action="store_true", help="a trunk without registration")
+    parser.add_argument("--stun", help="a STUN server's host:port")
     parser.add_argument("--user", required=True)
     parser.add_argument("--password", required=True)
     parser.add_argument("--dial", required=True, help="the SIP URI to call")
@@ -194,23 +206,31 @@ class HomePhone:
 @contextlib.asynccontextmanager
 async def home_phone(
     router: HomeRouter,
-    registrar: Registrar,
+    server: str,
     user: str,
+    password: str,
     dial: str,
     *,
+    trunk: bool = False,
+    stun: str | None = None,
     keepalive: float,
     within: float,
     listen: bool = False,
     sample: float = 0.0,
 ) -> AsyncIterator[HomePhone]:
-    """Start the phone in ``router``'s home namespace; stop it (and reap it) on exit."""
+    """Start the phone in ``router``'s home namespace; stop it (and reap it) on exit.
+
+    ``server`` is the registrar's ``host:port`` (a trunk's with ``trunk``); ``stun`` a STUN server's.
+    """
     argv = [
         sys.executable,
         "-m",
         "harness.home_phone",
-        f"--registrar={registrar.host}:{registrar.port}",
+        f"--server={server}",
         f"--user={user}",
-        f"--password={registrar.users[user]}",
+        f"--password={password}",
+        *(["--trunk"] if trunk else []),
+        *([f"--stun={stun}"] if stun else []),
         f"--dial={dial}",
         f"--keepalive={keepalive}",
         f"--within={within}",

@@ -6,7 +6,8 @@ or packet ever touches the host's own network::
     home 192.168.77.2 ──lan── router 192.168.77.1 │ 203.0.113.1 ──wan── wan 203.0.113.10, .20
 
 ``home`` runs Hold Slayer (default route via the router); ``wan`` runs the registrar on
-:data:`REGISTRAR_IP` and the far end on :data:`FAR_END_IP` (TEST-NET-3, never routed). The
+:data:`REGISTRAR_IP` (a STUN server too, on its own port) and the far end on :data:`FAR_END_IP`
+(TEST-NET-3, never routed). The
 router masquerades what leaves its WAN side, forwards only answers back in, silently drops
 anything unsolicited (a home router's firewall, no ICMP), and forgets an idle UDP mapping after
 ``conntrack_timeout`` seconds, so a NAT binding lives only as long as traffic refreshes it.
@@ -41,7 +42,10 @@ _sequence = itertools.count(1)
 
 # The router's rules. `masquerade random`: a new mapping gets a random public port, as on CGNAT
 # and many home routers. A port-preserving router would give a lapsed binding the same port back
-# at the next outgoing packet and so hide a lapse as a mere delay.
+# at the next outgoing packet and so hide a lapse as a mere delay. A random port per mapping is
+# also one per destination (a symmetric NAT), where a STUN server's answer says nothing of what
+# the SIP server sees; the port-preserving variant keeps a local port's public port for every
+# destination (endpoint-independent mapping, RFC 4787), which STUN relies on.
 RULESET = """
 table ip home_router {
     chain postrouting {
@@ -175,8 +179,12 @@ def _delete_abandoned() -> None:
 
 
 @contextlib.contextmanager
-def home_router(conntrack_timeout: int = 20) -> Iterator[HomeRouter]:
-    """Build the home, router and WAN namespaces; yield them; always delete them."""
+def home_router(conntrack_timeout: int = 20, *, port_preserving: bool = False) -> Iterator[HomeRouter]:
+    """Build the home, router and WAN namespaces; yield them; always delete them.
+
+    ``port_preserving``: the router maps a local port to the same public port where it can (the
+    default masquerade; many consumer routers), instead of a random one.
+    """
     _require_tools()
     _delete_abandoned()
     run_id = f"{PREFIX}{os.getpid()}-{next(_sequence)}"
@@ -207,7 +215,8 @@ def home_router(conntrack_timeout: int = 20) -> Iterator[HomeRouter]:
         _run("ip", "-n", home, "route", "add", "default", "via", LAN_GATEWAY)
         inside = Namespace(router)
         inside.run("sysctl", "-qw", "net.ipv4.ip_forward=1")
-        inside.run("nft", "-f", "-", stdin=RULESET)
+        ruleset = RULESET.replace("masquerade random", "masquerade") if port_preserving else RULESET
+        inside.run("nft", "-f", "-", stdin=ruleset)
         # After the ruleset: the namespace's conntrack tables (and these settings) exist only
         # once something in it uses connection tracking.
         for setting in ("nf_conntrack_udp_timeout", "nf_conntrack_udp_timeout_stream"):

@@ -34,11 +34,14 @@ from custom_components.hold_slayer.const import (
     CONF_REWRITE_CONTACT,
     CONF_RTP_PORTS,
     CONF_SIP_PORTS,
+    CONF_STUN_SERVER,
     CONF_TRANSPORT,
     DOMAIN,
 )
 from custom_components.hold_slayer.telephony import KEEPALIVE_INTERVAL, KeepaliveMethod, SipPhone
+from custom_components.hold_slayer.telephony import stun as stun_module
 from harness.servers.certs import make_certificates
+from harness.servers.coturn import run_stun_server
 from harness.servers.kamailio import Registrar, free_port, run_registrar
 from tests.conftest import PASSWORD, USERNAME, account_input
 
@@ -108,8 +111,9 @@ async def test_user_errors_are_recoverable(
         ({CONF_ADVANCED: {CONF_SIP_PORTS: "5080-5060"}}, {"base": "invalid_sip_ports"}),
         ({CONF_ADVANCED: {CONF_RTP_PORTS: "10000"}}, {"base": "invalid_rtp_ports"}),
         ({CONF_ADVANCED: {CONF_OUTBOUND_PROXY: "proxy:port"}}, {"base": "invalid_outbound_proxy"}),
+        ({CONF_ADVANCED: {CONF_STUN_SERVER: "stun:stun.example.com"}}, {"base": "invalid_stun_server"}),
     ],
-    ids=["host-with-scheme", "reversed-sip-range", "single-rtp-port", "bad-proxy-port"],
+    ids=["host-with-scheme", "reversed-sip-range", "single-rtp-port", "bad-proxy-port", "stun-uri"],
 )
 @pytest.mark.usefixtures("no_setup")
 async def test_user_invalid_fields(
@@ -121,6 +125,28 @@ async def test_user_invalid_fields(
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == errors
     probe.assert_not_called()
+
+
+@pytest.mark.usefixtures("no_setup")
+async def test_user_stun_server(
+    hass: HomeAssistant, registrar: Registrar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A STUN server that does not answer is reported on the form; a real one (coturn) is asked
+    during the test registration and stored with the entry."""
+    monkeypatch.setattr(stun_module, "RETRANSMISSIONS", 1)
+    silent = f"127.0.0.1:{free_port()}"
+    result = await _submit(hass, account_input(registrar, **{CONF_ADVANCED: {CONF_STUN_SERVER: silent}}))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "stun_failed"}
+    with run_stun_server() as server:
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], account_input(registrar, **{CONF_ADVANCED: {CONF_STUN_SERVER: server.address}})
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_ADVANCED][CONF_STUN_SERVER] == server.address
+    account = account_from_data(result["data"])
+    assert (account.stun_server, account.stun_port) == ("127.0.0.1", server.port)
+    assert account_from_data(account_input(registrar)).stun_server is None
 
 
 @pytest.mark.usefixtures("no_setup")

@@ -19,12 +19,21 @@ from .const import (
     CONF_REWRITE_CONTACT,
     CONF_RTP_PORTS,
     CONF_SIP_PORTS,
+    CONF_STUN_SERVER,
     CONF_TRANSPORT,
     CONF_TRUNK,
     DEFAULT_RTP_PORTS,
     DEFAULT_SIP_PORTS,
 )
-from .telephony import DEFAULT_PORTS, KEEPALIVE_INTERVAL, KeepaliveMethod, PortRange, SipAccount, Transport
+from .telephony import (
+    DEFAULT_PORTS,
+    KEEPALIVE_INTERVAL,
+    STUN_PORT,
+    KeepaliveMethod,
+    PortRange,
+    SipAccount,
+    Transport,
+)
 
 _HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 _RANGE = re.compile(r"^\s*(\d{1,5})\s*(?:-\s*(\d{1,5}))?\s*$")
@@ -87,6 +96,10 @@ def account_from_data(data: Mapping[str, Any]) -> SipAccount:
     if proxy := (advanced.get(CONF_OUTBOUND_PROXY) or "").strip():
         proxy_host, proxy_port = parse_host_port(proxy, CONF_OUTBOUND_PROXY)
         proxy_port = proxy_port or DEFAULT_PORTS[transport]
+    stun_host: str | None = None
+    stun_port: int | None = None
+    if stun := (advanced.get(CONF_STUN_SERVER) or "").strip():
+        stun_host, stun_port = parse_host_port(stun, CONF_STUN_SERVER)
     sip_ports = parse_port_range(advanced.get(CONF_SIP_PORTS, DEFAULT_SIP_PORTS), CONF_SIP_PORTS)
     rtp_ports = parse_port_range(advanced.get(CONF_RTP_PORTS, DEFAULT_RTP_PORTS), CONF_RTP_PORTS)
     if len(rtp_ports) < 2:
@@ -108,5 +121,7 @@ def account_from_data(data: Mapping[str, Any]) -> SipAccount:
         keepalive_interval=float(advanced.get(CONF_KEEPALIVE, KEEPALIVE_INTERVAL)),
         keepalive_method=KeepaliveMethod(advanced.get(CONF_KEEPALIVE_METHOD, KeepaliveMethod.CRLF)),
         rewrite_contact=bool(advanced.get(CONF_REWRITE_CONTACT, True)),
+        stun_server=stun_host,
+        stun_port=stun_port or STUN_PORT,
         registers=not trunk,
     )

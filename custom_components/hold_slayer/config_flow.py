@@ -36,6 +36,7 @@ from .const import (
     CONF_RTP_PORTS,
     CONF_SIP_PORTS,
     CONF_STT_ENGINE,
+    CONF_STUN_SERVER,
     CONF_TRANSPORT,
     CONF_TRUNK,
     CONF_TTS_ENGINE,
@@ -56,13 +57,16 @@ from .telephony import (
     SipConfigError,
     SipConnectionError,
     SipRejectedError,
+    SipStunError,
     SipTimeoutError,
     Transport,
     probe_registration,
     probe_trunk,
 )
 
-_ADVANCED_FIELDS = frozenset({CONF_AUTH_USERNAME, CONF_OUTBOUND_PROXY, CONF_SIP_PORTS, CONF_RTP_PORTS})
+_ADVANCED_FIELDS = frozenset(
+    {CONF_AUTH_USERNAME, CONF_OUTBOUND_PROXY, CONF_SIP_PORTS, CONF_RTP_PORTS, CONF_STUN_SERVER}
+)
 _TEXT = selector.TextSelector()
 _PASSWORD = selector.TextSelector(
     selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD, autocomplete="current-password")
@@ -108,7 +112,7 @@ def _server_fields(defaults: Mapping[str, Any]) -> dict[vol.Marker, Any]:
 def _advanced_section(
     advanced: Mapping[str, Any], before: Mapping[vol.Marker, Any], after: Mapping[vol.Marker, Any]
 ) -> dict[vol.Marker, Any]:
-    """The collapsed Advanced section: proxy, local ports and keep-alive, between ``before`` and ``after``."""
+    """The collapsed Advanced section: proxy, ports, keep-alive and STUN, between ``before`` and ``after``."""
     fields = {
         **before,
         vol.Optional(
@@ -120,6 +124,9 @@ def _advanced_section(
         vol.Required(
             CONF_KEEPALIVE_METHOD, default=advanced.get(CONF_KEEPALIVE_METHOD, KeepaliveMethod.CRLF.value)
         ): _KEEPALIVE_METHOD,
+        vol.Optional(
+            CONF_STUN_SERVER, description={"suggested_value": advanced.get(CONF_STUN_SERVER)}
+        ): _TEXT,
         **after,
     }
     return {vol.Required(CONF_ADVANCED): section(vol.Schema(fields), {"collapsed": True})}
@@ -226,6 +233,8 @@ class HoldSlayerConfigFlow(ConfigFlow, domain=DOMAIN):
             return {"base": "timeout"}
         except SipCertificateError:
             return {"base": "tls_untrusted"}
+        except SipStunError:
+            return {"base": "stun_failed"}
         except SipConnectionError:
             return {"base": "cannot_connect"}
         except SipRejectedError as err:

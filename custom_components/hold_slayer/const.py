@@ -25,6 +25,7 @@ CONF_RTP_PORTS: Final = "rtp_ports"
 CONF_KEEPALIVE: Final = "keepalive_interval"  # seconds between NAT keep-alive packets; 0: none
 CONF_KEEPALIVE_METHOD: Final = "keepalive_method"  # an empty line, or an OPTIONS request
 CONF_REWRITE_CONTACT: Final = "rewrite_contact"  # adopt the public address the registrar reports
+CONF_STUN_SERVER: Final = "stun_server"  # host[:port] of a STUN server that tells the public address
 CONF_DEMO: Final = "demo"  # the entry is the demo company line (no SIP account)
 # The entry is a SIP trunk taking calls without registration (by our IP address, or credentials
 # on each call): ``host`` is its termination host, ``from_number`` our number on it.

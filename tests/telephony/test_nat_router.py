@@ -8,14 +8,17 @@ sends nothing on the signalling path for more than three router timeouts, holds 
 refresh re-INVITE, resumes it with another after more than one timeout, and hangs up after one
 more. Each of these requests reaches Hold Slayer only through the binding its keep-alive pings
 hold open: without them the first refresh is lost and the call ends on the session timer instead.
+A trunk without registration learns the router's address from a STUN server (coturn) instead.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from custom_components.hold_slayer.telephony import STUN_PORT
 from harness.home_phone import home_phone
-from harness.netns import home_router
+from harness.netns import PUBLIC_IP, home_router
+from harness.servers.coturn import run_stun_server
 from harness.servers.kamailio import run_registrar
 from harness.servers.sipp import Traced, sipp_peer
 
@@ -70,7 +73,13 @@ async def test_long_hold_behind_a_home_router() -> None:
             "nat_hold.xml", values, host=router.far_end_ip, netns=router.wan, rtp_echo=True, timeout=within
         ) as company:
             async with home_phone(
-                router, registrar, "alice", company.uri, keepalive=KEEPALIVE, within=within
+                router,
+                f"{registrar.host}:{registrar.port}",
+                "alice",
+                USERS["alice"],
+                company.uri,
+                keepalive=KEEPALIVE,
+                within=within,
             ) as phone:
                 registered = await phone.event("registered", within=10)
                 # Kamailio reported the router's address; our Contact and SDP use it.
@@ -95,5 +104,58 @@ async def test_long_hold_behind_a_home_router() -> None:
     reinvites = _answered_within(trace, "INVITE")  # sipp sends only the re-INVITEs
     assert len(reinvites) == 2
     assert all(delay < PROMPT for delay in reinvites), reinvites
+    bye = next(message for message in trace if message.sent and message.start_line.startswith("BYE"))
+    assert 0 <= ended["at"] - bye.at < PROMPT, ended["at"] - bye.at
+
+
+TRUNK_NUMBER = "+14155550100"
+TRUNK_QUIET_S = 2 * CONNTRACK_TIMEOUT + 5  # answered, then nothing on the signalling path: then the BYE
+
+
+@pytest.mark.timeout(180)
+async def test_trunk_behind_a_home_router_learns_its_address_by_stun() -> None:
+    """A trunk without registration: no registrar reports our public address, a STUN server does.
+
+    The router keeps each local port's public port for every destination (as most home routers
+    do), so what coturn on the WAN side sees is what the trunk sees. The trunk (sipp) fails
+    unless the INVITE's Contact and SDP already name the router's address, and its BYE after
+    two router timeouts reaches us through the binding our keep-alive pings hold open.
+    """
+    within = TRUNK_QUIET_S + 30
+    values = {"PUBLIC_RE": PUBLIC_IP.replace(".", r"\."), "QUIET_MS": TRUNK_QUIET_S * 1000}
+    with (
+        home_router(CONNTRACK_TIMEOUT, port_preserving=True) as router,
+        run_stun_server(router.registrar_ip, STUN_PORT, netns=router.wan) as stun,
+    ):
+        async with sipp_peer(
+            "nat_trunk.xml", values, host=router.far_end_ip, netns=router.wan, rtp_echo=True, timeout=within
+        ) as trunk:
+            async with home_phone(
+                router,
+                f"{trunk.host}:{trunk.port}",
+                TRUNK_NUMBER,
+                "",
+                f"sip:carrier@{trunk.host}:{trunk.port}",
+                trunk=True,
+                stun=stun.address,
+                keepalive=KEEPALIVE,
+                within=within,
+            ) as phone:
+                started = await phone.event("registered", within=15)
+                await phone.event("answered", within=10)
+                try:
+                    ended = await phone.event("ended", within=within)
+                except AssertionError as err:
+                    raise AssertionError(f"{err}\n{trunk.logs()}") from None
+                await phone.event("stopped", within=15)
+            await trunk.succeeded(within=10)  # Contact and SDP named the router; the BYE was answered
+            trace = trunk.trace()
+
+    public_ip, public_port = started["public"]
+    assert public_ip == PUBLIC_IP
+    assert started["contact"] == f"<sip:{TRUNK_NUMBER}@{public_ip}:{public_port}>"
+    assert started["media_address"] == public_ip
+    assert ended["cause"] == "remote_hangup", (ended, phone.log_tail())
+    assert ended["keepalives_sent"] >= int(ended["seconds"] / KEEPALIVE)
     bye = next(message for message in trace if message.sent and message.start_line.startswith("BYE"))
     assert 0 <= ended["at"] - bye.at < PROMPT, ended["at"] - bye.at

@@ -1,6 +1,14 @@
 """Telephony: the only package that touches the SIP library; an asyncio API above it."""
 
-from .account import DEFAULT_PORTS, KEEPALIVE_INTERVAL, KeepaliveMethod, PortRange, SipAccount, Transport
+from .account import (
+    DEFAULT_PORTS,
+    KEEPALIVE_INTERVAL,
+    STUN_PORT,
+    KeepaliveMethod,
+    PortRange,
+    SipAccount,
+    Transport,
+)
 from .call import Call, CallEnd, CallFailedError, CallLeg, CallState, EndCause
 from .errors import (
     SipAuthError,
@@ -9,6 +17,7 @@ from .errors import (
     SipConnectionError,
     SipError,
     SipRejectedError,
+    SipStunError,
     SipTimeoutError,
     SipTransferError,
 )
@@ -18,6 +27,7 @@ from .phone import RegistrationState, RegistrationStatus, SipPhone, probe_regist
 __all__ = [
     "DEFAULT_PORTS",
     "KEEPALIVE_INTERVAL",
+    "STUN_PORT",
     "Call",
     "CallEnd",
     "CallFailedError",
@@ -37,6 +47,7 @@ __all__ = [
     "SipError",
     "SipPhone",
     "SipRejectedError",
+    "SipStunError",
     "SipTimeoutError",
     "SipTransferError",
     "Transport",

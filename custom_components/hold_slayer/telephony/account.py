@@ -40,6 +40,7 @@ class PortRange:
         return self.high - self.low + 1
 
 
+STUN_PORT = 3478  # RFC 8489 §18.4
 DEFAULT_SIP_PORTS = PortRange(5060, 5080)
 DEFAULT_RTP_PORTS = PortRange(10000, 10999)
 # Under the 30-120 s a home router keeps a quiet UDP mapping; each wait is 85-100 % of it
@@ -78,6 +79,11 @@ class SipAccount:
     # Adopt the public address the registrar reports in the REGISTER response's Via
     # (received/rport, RFC 3581) for Contact, and for SDP when our host is behind NAT.
     rewrite_contact: bool = True
+    # A STUN server (RFC 8489) to ask for the public address of the SIP socket, for Contact and
+    # SDP behind NAT: a trunk's only source of it, and a registered account's before the
+    # registrar reports one. UDP only (over TCP/TLS requests to us use our connection).
+    stun_server: str | None = None
+    stun_port: int = STUN_PORT
     # False: a trunk that takes our calls without REGISTER (it knows our IP address, or
     # challenges each call); ``registrar`` is then its termination host.
     registers: bool = True

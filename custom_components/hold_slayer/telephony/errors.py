@@ -39,3 +39,7 @@ class SipConfigError(SipError):
 
 class SipTransferError(SipError):
     """The far end refused or failed a blind transfer (REFER)."""
+
+
+class SipStunError(SipError):
+    """The STUN server did not tell us our public address (no answer, an error, or no address)."""

@@ -30,6 +30,7 @@ from .errors import (
     SipConnectionError,
     SipError,
     SipRejectedError,
+    SipStunError,
     SipTimeoutError,
 )
 from .incoming import IncomingCall, without_tag
@@ -48,6 +49,7 @@ from .sipmsg import (
     response_to,
     uri_of,
 )
+from .stun import StunClient
 from .transaction import TIMER_C, TIMER_F
 from .transaction_layer import TransactionLayer
 from .transport import Address, SipTransport
@@ -68,6 +70,7 @@ _REBUILT_ON_RETRY: Final = frozenset(
 )
 UNWANTED_BYE_TIMEOUT: Final = 4.0  # seconds a BYE to an answer nobody wanted may take
 KEEPALIVE_JITTER: Final = 0.85
+STUN_REFRESH: Final = 300.0  # seconds between a trunk's STUN checks that its public address holds
 HOP_KEPT: Final = 300.0  # seconds a host name found inside a dialog is used before it is looked up again
 HOPS_KEPT: Final = 64  # host names kept at most
 AUTH_FAILURES: Final = frozenset({401, 403, 404, 407})
@@ -205,6 +208,7 @@ class SipPhone:
     # for registration and pings, where the user waits for the answer.
     dialog_timeout: float = TIMER_F
     reinvite_timeout: float = TIMER_C
+    stun_refresh: float = STUN_REFRESH
 
     def __init__(
         self,
@@ -231,7 +235,10 @@ class SipPhone:
         self.transaction_timeout = transaction_timeout
         self.local_ip = "0.0.0.0"
         self.bind_host = bind_host  # the local address SIP and RTP sockets bind (all by default)
-        self.transport = SipTransport(account.transport, self._on_message, bind_host=bind_host)
+        self.stun = StunClient(self._send_stun)
+        self.transport = SipTransport(
+            account.transport, self._on_message, on_stun=self.stun.received, bind_host=bind_host
+        )
         self._server: Address = ("0.0.0.0", 0)
         # Where the registrar or proxy is (RFC 3263), in the order to try; tests name a DNS server.
         self.resolver = SipResolver()
@@ -249,7 +256,10 @@ class SipPhone:
         self._media_clock = MediaClock()  # one media timer for all calls of this phone
         self._register_task: asyncio.Task[None] | None = None
         self._keepalive_task: asyncio.Task[None] | None = None
-        self._public: Address | None = None  # our address as the registrar sees it, when not ours
+        self._stun_task: asyncio.Task[None] | None = None
+        # Our address as the registrar (or the STUN server) sees it, when not ours.
+        self._public: Address | None = None
+        self._registrar_reports = False  # the registrar said where it saw us (RFC 3581)
         self.keepalives_sent = 0
         self._register_call_id = ""
         self._register_cseq = 0
@@ -287,7 +297,7 @@ class SipPhone:
 
     @property
     def public_address(self) -> Address | None:
-        """The public address the registrar reported, when it differs from ours (NAT)."""
+        """The public address the registrar or STUN server reported, when it differs from ours (NAT)."""
         return self._public
 
     @property
@@ -393,6 +403,9 @@ class SipPhone:
             self._keepalive_task = loop.create_task(
                 self._keep_alive(), name=f"hold_slayer keep-alive {account.aor}"
             )
+        if self._uses_stun and not self.register_enabled:
+            # A registered account asks before each refresh (see _keep_registered).
+            self._stun_task = loop.create_task(self._keep_public(), name=f"hold_slayer STUN {account.aor}")
 
     def _server_name(self) -> tuple[str, int]:
         """The registrar's (or outbound proxy's) name and port as configured."""
@@ -433,6 +446,7 @@ class SipPhone:
         await self.transport.open(self.account.sip_ports.ports(), (target.host, target.port))
         self._started = True
         self._register_call_id = new_call_id(self.local_ip)
+        await self._ask_stun()  # before the first request, so that its Contact is already right
         return await self._register() if self.register_enabled else 0
 
     async def _fail_over(self) -> None:
@@ -457,7 +471,10 @@ class SipPhone:
             await asyncio.sleep(delay)
             try:
                 await self.transport.ensure_connected()
-                granted = await self._register()
+                # The registrar's report, once it gives one, is what our requests really come
+                # from; STUN only stands in for a registrar that never says.
+                stale = None if self._registrar_reports else await self._check_public()
+                granted = await self._register(stale_contact=stale)
             except SipError as err:
                 self._failures += 1
                 delay = retry_delay(self._failures, self.retry_first, self.retry_max)
@@ -481,6 +498,59 @@ class SipPhone:
             self._failures = 0
             delay = refresh_delay(granted, self.refresh_floor)
             self._set_status(RegistrationState.REGISTERED, None, granted)
+
+    # -- the public address by STUN ------------------------------------------------------------
+
+    @property
+    def _uses_stun(self) -> bool:
+        return bool(self.account.stun_server) and self.account.transport is Transport.UDP
+
+    def _send_stun(self, data: bytes, destination: Address) -> None:
+        self.transport.send_datagram(data, destination)
+
+    async def _ask_stun(self) -> str | None:
+        """Take the address the STUN server saw as ours (when one is set); the old Contact if it changed.
+
+        Raises :class:`SipStunError` when the server cannot be found or does not answer.
+        """
+        if not self._uses_stun:
+            return None
+        assert self.account.stun_server is not None  # _uses_stun
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(
+                self.account.stun_server,
+                self.account.stun_port,
+                family=socket.AF_INET,
+                type=socket.SOCK_DGRAM,
+            )
+        except OSError as err:
+            raise SipStunError(f"STUN server {self.account.stun_server} not found: {err}") from err
+        address = infos[0][4]
+        seen = await self.stun.mapped_address((str(address[0]), int(address[1])))
+        public = None if seen == (self.local_ip, self.transport.local_port) else seen
+        if public == self._public:
+            return None
+        previous = self.contact
+        self._public = public
+        _LOGGER.info("The STUN server sees us at %s:%d; Contact is now %s", *seen, self.contact)
+        return previous
+
+    async def _check_public(self) -> str | None:
+        """:meth:`_ask_stun` while running: a STUN server that does not answer changes nothing."""
+        try:
+            return await self._ask_stun()
+        except SipStunError as err:
+            _LOGGER.warning("Public address not checked: %s", err)
+            return None
+
+    async def _keep_public(self) -> None:
+        """A trunk's public address, checked every ``stun_refresh`` s: a router may map us anew."""
+        while True:
+            await asyncio.sleep(self.stun_refresh)
+            await self._check_public()
+
+    # -- keep-alive -----------------------------------------------------------------------------
 
     async def _keep_alive(self) -> None:
         """Ping the registrar/proxy (and direct peers in a call) so NAT bindings stay open.
@@ -526,12 +596,12 @@ class SipPhone:
 
     async def stop(self) -> None:
         """Hang up every call, deregister, and close the transport; idempotent."""
-        for task in (self._register_task, self._keepalive_task):
+        for task in (self._register_task, self._keepalive_task, self._stun_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        self._register_task = self._keepalive_task = None
+        self._register_task = self._keepalive_task = self._stun_task = None
         calls = list(self._calls.values())
         if calls:
             with contextlib.suppress(TimeoutError):
@@ -664,6 +734,7 @@ class SipPhone:
         seen = reported_address(response)
         if seen is None:
             return None  # the registrar does not say: keep what we have
+        self._registrar_reports = True
         public = None if seen == (self.local_ip, self.transport.local_port) else seen
         if public == self._public:
             return None

@@ -2,7 +2,9 @@
 
 UDP uses one socket for everything. TCP and TLS use one connection to the registrar or the
 outbound proxy (what a phone behind NAT does); every request and response travels on it.
-Anything that does not parse is counted and dropped: a hostile datagram never raises.
+Anything that does not parse is counted and dropped: a hostile datagram never raises. STUN
+answers share the UDP socket with SIP (RFC 7983's first-byte rule tells them apart) and go to
+``on_stun``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Final
 from .account import Transport
 from .errors import SipCertificateError, SipConfigError, SipConnectionError, SipTimeoutError
 from .sipmsg import MAX_MESSAGE_BYTES, SipMessage, SipParseError
+from .stun import is_stun
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -26,15 +29,24 @@ CONNECT_TIMEOUT: Final = 10.0
 KEEPALIVE_PING: Final = b"\r\n\r\n"  # RFC 5626 §3.5.1; the pong is a single CRLF
 Address = tuple[str, int]
 MessageHandler = Callable[[SipMessage, Address], None]
+DatagramHandler = Callable[[bytes, Address], None]
 
 
 class SipTransport(asyncio.DatagramProtocol):
     """Sends and receives SIP messages; hands each parsed one to ``on_message``."""
 
-    def __init__(self, kind: Transport, on_message: MessageHandler, *, bind_host: str = "0.0.0.0") -> None:
+    def __init__(
+        self,
+        kind: Transport,
+        on_message: MessageHandler,
+        *,
+        on_stun: DatagramHandler | None = None,
+        bind_host: str = "0.0.0.0",
+    ) -> None:
         self.kind = kind
         self.bind_host = bind_host  # 127.0.0.1 keeps a local-only endpoint (the demo line) off the LAN
         self.on_message = on_message
+        self.on_stun = on_stun
         self.local_port: int | None = None
         self.dropped = 0
         self.keepalives_received = 0  # CRLF pongs (and pings) from the server: never an error
@@ -117,11 +129,18 @@ class SipTransport(asyncio.DatagramProtocol):
         self._datagram = transport
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
-        """One UDP datagram: one message, or a keep-alive (CRLFs only), counted and dropped."""
+        """One UDP datagram: one message, a STUN answer, or a keep-alive (CRLFs only), counted and dropped."""
+        source = (str(addr[0]), int(addr[1]))
+        if is_stun(data):
+            if self.on_stun is None:
+                self.dropped += 1
+            else:
+                self.on_stun(data, source)
+            return
         if not data.strip(b"\r\n\x00 "):
             self.keepalives_received += 1
             return
-        self._deliver(data, (str(addr[0]), int(addr[1])))
+        self._deliver(data, source)
 
     def error_received(self, exc: Exception) -> None:
         """ICMP errors for UDP: the transaction timers deal with the silence."""
@@ -176,6 +195,12 @@ class SipTransport(asyncio.DatagramProtocol):
             if self._writer is None or self._writer.is_closing():
                 raise SipConnectionError("SIP connection is closed")
             self._writer.write(data)
+
+    def send_datagram(self, data: bytes, destination: Address) -> None:
+        """Send bytes that are not SIP (a STUN request) from the UDP socket."""
+        if self.kind is not Transport.UDP or self._datagram is None:
+            raise SipConnectionError("no SIP UDP socket is open")
+        self._datagram.sendto(data, destination)
 
     def send_keepalive(self, destination: Address) -> None:
         """A double-CRLF ping; over TCP/TLS ``destination`` is the connection's peer."""
