@@ -132,6 +132,7 @@ async def _run(args: argparse.Namespace) -> None:
             "registered",
             contact=phone.contact,
             public=list(public) if public else None,
+            public_from=phone.public_address_source,
             media_address=phone.media_address,
         )
         await _call(phone, args)

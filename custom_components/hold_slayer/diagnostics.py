@@ -23,6 +23,7 @@ from .const import (
     CONF_FROM_NUMBER,
     CONF_OPENAI_API_KEY,
     CONF_OUTBOUND_PROXY,
+    CONF_STUN_SERVER,
 )
 from .ivr.routes import Route
 from .models import HoldSlayerConfigEntry
@@ -35,6 +36,7 @@ TO_REDACT: Final = {
     CONF_AUTH_USERNAME,
     CONF_HOST,
     CONF_OUTBOUND_PROXY,
+    CONF_STUN_SERVER,
     CONF_CALLER_ID,
     CONF_FROM_NUMBER,  # a trunk's number: the user's own
     CONF_OPENAI_API_KEY,
@@ -88,9 +90,10 @@ async def async_get_config_entry_diagnostics(
     """Settings, registration, calls and statistics of one line."""
     data = entry.runtime_data
     calls = data.calls
-    account = data.phone.account
+    phone = data.phone
+    account = phone.account
     private = [value for value in (account.registrar, account.outbound_proxy, account.username) if value]
-    status = data.phone.status
+    status = phone.status
     return {
         "entry": async_redact_data(
             {"title": entry.title, "data": dict(entry.data), "options": dict(entry.options)}, TO_REDACT
@@ -99,6 +102,11 @@ async def async_get_config_entry_diagnostics(
             "state": str(status.state),
             "error": _scrub(status.error, private),
             "expires": status.expires,
+            # Whether we are behind NAT and who said so; never the address itself.
+            "nat": {
+                "public_address_from": phone.public_address_source,
+                "keepalives_sent": phone.keepalives_sent,
+            },
         },
         "calls": {
             "active": len(calls.active),

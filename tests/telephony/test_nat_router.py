@@ -87,6 +87,7 @@ async def test_long_hold_behind_a_home_router() -> None:
                 assert public_ip == router.public_ip
                 assert registered["contact"] == f"<sip:alice@{public_ip}:{public_port}>"
                 assert registered["media_address"] == public_ip
+                assert registered["public_from"] == "registrar"
                 await phone.event("answered", within=10)
                 ended = await phone.event("ended", within=within)
                 assert ended["cause"] == "remote_hangup", (ended, phone.log_tail())
@@ -155,6 +156,7 @@ async def test_trunk_behind_a_home_router_learns_its_address_by_stun() -> None:
     assert public_ip == PUBLIC_IP
     assert started["contact"] == f"<sip:{TRUNK_NUMBER}@{public_ip}:{public_port}>"
     assert started["media_address"] == public_ip
+    assert started["public_from"] == "stun"
     assert ended["cause"] == "remote_hangup", (ended, phone.log_tail())
     assert ended["keepalives_sent"] >= int(ended["seconds"] / KEEPALIVE)
     bye = next(message for message in trace if message.sent and message.start_line.startswith("BYE"))

@@ -259,6 +259,7 @@ class SipPhone:
         self._stun_task: asyncio.Task[None] | None = None
         # Our address as the registrar (or the STUN server) sees it, when not ours.
         self._public: Address | None = None
+        self._public_source: str | None = None  # "registrar" or "stun": who reported _public
         self._registrar_reports = False  # the registrar said where it saw us (RFC 3581)
         self.keepalives_sent = 0
         self._register_call_id = ""
@@ -299,6 +300,11 @@ class SipPhone:
     def public_address(self) -> Address | None:
         """The public address the registrar or STUN server reported, when it differs from ours (NAT)."""
         return self._public
+
+    @property
+    def public_address_source(self) -> str | None:
+        """Who reported :attr:`public_address`: ``"registrar"`` (RFC 3581) or ``"stun"``; None without one."""
+        return self._public_source if self._public is not None else None
 
     @property
     def media_address(self) -> str:
@@ -532,7 +538,7 @@ class SipPhone:
         if public == self._public:
             return None
         previous = self.contact
-        self._public = public
+        self._public, self._public_source = public, "stun"
         _LOGGER.info("The STUN server sees us at %s:%d; Contact is now %s", *seen, self.contact)
         return previous
 
@@ -739,7 +745,7 @@ class SipPhone:
         if public == self._public:
             return None
         previous = self.contact
-        self._public = public
+        self._public, self._public_source = public, "registrar"
         return previous
 
     def authorization(
