@@ -13,7 +13,7 @@ from custom_components.hold_slayer.audio.classifier import Label
 from custom_components.hold_slayer.audio.fingerprint import prompt_fingerprint
 from custom_components.hold_slayer.audio.monitor import EventKind, MonitorEvent
 from custom_components.hold_slayer.ivr.decide import Press, Say, Wait
-from custom_components.hold_slayer.ivr.menu import parse_prompt
+from custom_components.hold_slayer.ivr.menu import likeness, parse_prompt
 from custom_components.hold_slayer.ivr.model import model_chain
 from custom_components.hold_slayer.ivr.routes import Route, RouteDecider, RouteStep, action_to_dict
 from custom_components.hold_slayer.session.commands import (
@@ -50,6 +50,7 @@ from custom_components.hold_slayer.session.navigator import (
     SETTLE,
     Navigator,
 )
+from custom_components.hold_slayer.session.person_check import SAME_WORDS
 from custom_components.hold_slayer.session.request import CallRequest, Handoff
 from custom_components.hold_slayer.session.states import Phase
 from custom_components.hold_slayer.voice.endpoint import Utterance, UtteranceDetector
@@ -278,6 +279,24 @@ def test_friendly_words_the_hold_plays_again_are_retracted_and_then_the_hold() -
     view.state, view.phase = SessionState.ON_HOLD, Phase.WAITING
     assert judge.on_transcript(view, 60.0, jessica) == []  # the hold's words now
     assert judge.on_transcript(view, 90.0, sam) == [ReportPerson(90.0, 0.9, "transcript", sam)]
+
+
+def test_a_greeting_run_on_from_a_known_announcement_is_a_person() -> None:
+    """The agent picks up as the hold's announcement ends and the recogniser hears one utterance
+    (seen on acme-bank-billing): its words are mostly the hold's, but the greeting is new, so it
+    is a person once the line waits for a reply. The announcement alone again is the hold's."""
+    announcement = (
+        "Thank you for calling Acme Bank. All of our representatives are busy helping other "
+        "customers. Your call is important to us, please stay on the line."
+    )
+    merged = f"{announcement} Hi, this is Sam in billing, how can I help?"
+    assert likeness(merged, announcement) >= SAME_WORDS  # as a whole, the announcement again
+    judge = HoldJudge()
+    view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=40.0, quiet_for=1.5)
+    assert judge.on_transcript(view, 30.0, announcement) == []
+    assert judge.on_transcript(view, 60.0, announcement) == []  # played again: the hold's
+    view.audio_time = 104.0
+    assert judge.on_transcript(view, 90.0, merged) == [ReportPerson(90.0, 0.9, "transcript", merged)]
 
 
 def test_person_like_words_count_once_the_line_waits_for_a_reply_with_no_music() -> None:

@@ -84,3 +84,22 @@ def test_words_the_hold_plays_twice_are_the_hold() -> None:
     # The whole transcript of the utterance that raised the suspicion (begun before the report)
     # is the person's own words, not a repeat.
     assert not check.repeats(48.5, "Thanks for holding, this is Sam.")
+
+
+def test_a_greeting_run_on_from_the_hold_s_words_is_new() -> None:
+    """An agent who speaks on as the announcement ends is one utterance with it: the words are
+    mostly the hold's, but the greeting is none of them. A friendly recording played again has
+    no sentence the hold did not play."""
+    announcement = (
+        "Thank you for calling Acme Bank. All of our representatives are busy helping other "
+        "customers. Your call is important to us, please stay on the line."
+    )
+    check = PersonCheck()
+    assert not check.greets_anew(announcement)  # no person's sentence in it
+    assert not check.heard_on_hold(announcement)
+    merged = f"{announcement} Hi, this is Sam in billing, how can I help?"
+    assert check.heard_on_hold(merged)  # most of its words played before …
+    assert check.greets_anew(f"{announcement} Hi, this is Dana, how can I help?")  # … a new greeting
+    assert not check.heard_on_hold(JESSICA)
+    assert not check.greets_anew(f"{announcement} {JESSICA}")  # a recording's greeting, again
+    assert not check.greets_anew(merged)  # kept above: Sam's words are the hold's now

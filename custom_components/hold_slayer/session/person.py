@@ -33,17 +33,26 @@ def sounds_like_person(text: str) -> bool:
     the hold's own callback offer before the greeting ("to request a callback, press 9. Ironclad
     home policies, this is Bea"): the agent answered as the announcement ended.
     """
-    sentences = [part for part in re.split(r"(?<=[.!?])\s+", text.strip()) if part]
+    return bool(person_sentences(text))
+
+
+def person_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` that greet like a person; none when it :func:`sounds_like_person` not."""
+    sentences = _sentences(text)
     greeted = [index for index, sentence in enumerate(sentences) if _person_sentence(sentence)]
     if not greeted:
-        return False
+        return []
     for index, sentence in enumerate(sentences):
         prompt = parse_prompt(sentence)
         if prompt.kind in (PromptKind.MENU, PromptKind.DIGITS) and not (
             offer_only(prompt) and index < greeted[-1]
         ):
-            return False
-    return True
+            return []
+    return [sentences[index] for index in greeted]
+
+
+def _sentences(text: str) -> list[str]:
+    return [part for part in re.split(r"(?<=[.!?])\s+", text.strip()) if part]
 
 
 def _person_sentence(text: str) -> bool:

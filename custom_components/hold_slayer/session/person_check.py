@@ -8,7 +8,9 @@ does not: ``TURN_PAUSE`` of quiet, neither a voice nor music, at least ``CONFIRM
 the report; or when a voice talks on for ``CONFIRM_ANYWAY`` without the hold coming back. It is
 withdrawn when, within ``RETRACT_WINDOW``, the hold music comes back (a person never plays
 music) or the same words play again (a recording). Words heard twice on a hold belong to the
-hold: they never raise a person, however friendly they sound.
+hold: they never raise a person, however friendly they sound; but a person's sentence the hold
+never played, heard in one breath after the hold's words (an agent who spoke on as the
+announcement ended), is that person's.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from enum import StrEnum
 from typing import Final
 
 from custom_components.hold_slayer.audio.classifier import Label
-from custom_components.hold_slayer.ivr.menu import likeness
+from custom_components.hold_slayer.ivr.menu import likeness, prompt_words
+
+from .person import person_sentences
 
 CONFIRM_AFTER: Final = 2.0
 TURN_PAUSE: Final = 1.0  # quiet seconds in which a person awaits our reply (a gap in a recording is shorter)
@@ -68,6 +72,21 @@ class PersonCheck:
         before = any(likeness(text, earlier) >= SAME_WORDS for earlier in self._hold_words)
         self._hold_words.append(text)
         return before
+
+    def greets_anew(self, text: str) -> bool:
+        """Whether ``text`` holds a person's sentence whose words the hold has not played.
+
+        Call before :meth:`heard_on_hold` keeps ``text``. A recording's friendly sentence played
+        again has its words in the earlier transcript; an agent's greeting run on from the
+        announcement (one utterance to the recogniser) does not.
+        """
+        for sentence in person_sentences(text):
+            words = prompt_words(sentence)
+            if words and not any(
+                len(words & prompt_words(earlier)) >= SAME_WORDS * len(words) for earlier in self._hold_words
+            ):
+                return True
+        return False
 
     def repeats(self, start: float, text: str) -> bool:
         """Whether ``text``, an utterance that began at ``start``, is the suspected person's words again.
