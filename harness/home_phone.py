@@ -114,6 +114,10 @@ async def _call(phone: SipPhone, args: argparse.Namespace) -> None:
 
 async def _run(args: argparse.Namespace) -> None:
     host, port = args.server.rsplit(":", 1)
+    stun: dict[str, Any] = {}
+    if args.stun:
+        stun_host, stun_port = args.stun.rsplit(":", 1)
+        stun = {"stun_server": stun_host, "stun_port": int(stun_port)}
     account = make_account(
         host,
         int(port),
@@ -121,8 +125,7 @@ async def _run(args: argparse.Namespace) -> None:
         args.password,
         keepalive_interval=args.keepalive,
         registers=not args.trunk,
-        stun_server=args.stun.rsplit(":", 1)[0] if args.stun else None,
-        **({"stun_port": int(args.stun.rsplit(":", 1)[1])} if args.stun else {}),
+        **stun,
     )
     phone = SipPhone(account, register=not args.trunk)
     await phone.start()

@@ -144,7 +144,12 @@ async def test_registration_issue_raised_and_cleared(
         assert issue.severity is ir.IssueSeverity.ERROR
         assert issue.translation_key == "registration_failed"
         diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
-        assert diagnostics["registration"] == {"state": "failed", "error": ANY, "expires": None}
+        assert diagnostics["registration"] == {
+            "state": "failed",
+            "error": ANY,
+            "expires": None,
+            "nat": {"public_address_from": None, "keepalives_sent": ANY},
+        }
         assert f"127.0.0.1:{port}" not in str(diagnostics)  # the registrar's address is scrubbed
         with run_registrar({USERNAME: PASSWORD}, port=port, max_expires=1):
             for _ in range(400):
