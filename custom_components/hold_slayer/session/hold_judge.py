@@ -124,11 +124,8 @@ class HoldJudge:
         if view.state is SessionState.ON_HOLD:
             if _asks_for_keys(view, parse_prompt(text)) and not sounds_like_person(text):
                 return [ResumeMenu(str(Verdict.MENU))]
-            # Words the hold plays again are the hold's, however friendly they sound; a greeting
-            # run on from them in one utterance is not.
-            greets = self.person.greets_anew(text)
-            if self.person.heard_on_hold(text) and not greets:
-                return []
+            if self.person.heard_on_hold(text):
+                return []  # words the hold plays again are the hold's, however friendly they sound
             if sounds_like_person(text) and view.phase is Phase.WAITING:
                 # The acoustic detector missed a person the words make plain ("this is Sam") —
                 # or the words are the first part of a recording that pauses: they count once the

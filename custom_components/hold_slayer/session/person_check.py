@@ -68,17 +68,21 @@ class PersonCheck:
         self.confirmed = False
 
     def heard_on_hold(self, text: str) -> bool:
-        """Keep words the hold played; whether the hold had played them before."""
+        """Keep words the hold played; whether the hold had played them before.
+
+        Alike to earlier words as a whole is not enough when ``text`` holds a person's sentence
+        the hold never played: an agent's greeting run on from the announcement.
+        """
         before = any(likeness(text, earlier) >= SAME_WORDS for earlier in self._hold_words)
+        before = before and not self._greets_anew(text)
         self._hold_words.append(text)
         return before
 
-    def greets_anew(self, text: str) -> bool:
+    def _greets_anew(self, text: str) -> bool:
         """Whether ``text`` holds a person's sentence whose words the hold has not played.
 
-        Call before :meth:`heard_on_hold` keeps ``text``. A recording's friendly sentence played
-        again has its words in the earlier transcript; an agent's greeting run on from the
-        announcement (one utterance to the recogniser) does not.
+        A recording's friendly sentence played again has its words in an earlier transcript; an
+        agent's greeting run on from the announcement (one utterance to the recogniser) does not.
         """
         for sentence in person_sentences(text):
             words = prompt_words(sentence)

@@ -197,7 +197,7 @@ class SipTransport(asyncio.DatagramProtocol):
             self._writer.write(data)
 
     def send_datagram(self, data: bytes, destination: Address) -> None:
-        """Send bytes that are not SIP (a STUN request) from the UDP socket."""
+        """Send bytes that are no SIP message (a STUN request, a keep-alive ping) from the UDP socket."""
         if self.kind is not Transport.UDP or self._datagram is None:
             raise SipConnectionError("no SIP UDP socket is open")
         self._datagram.sendto(data, destination)
@@ -205,9 +205,7 @@ class SipTransport(asyncio.DatagramProtocol):
     def send_keepalive(self, destination: Address) -> None:
         """A double-CRLF ping; over TCP/TLS ``destination`` is the connection's peer."""
         if self.kind is Transport.UDP:
-            if self._datagram is None:
-                raise SipConnectionError("SIP transport is closed")
-            self._datagram.sendto(KEEPALIVE_PING, destination)
+            self.send_datagram(KEEPALIVE_PING, destination)
         else:
             if self._writer is None or self._writer.is_closing():
                 raise SipConnectionError("SIP connection is closed")
