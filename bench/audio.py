@@ -18,6 +18,9 @@ Monitor: holds of held-out music, a looping announcement (a voice talent or a sy
 mostly a person (``harness/holds.py``); latency counts from the person's first word, in two
 groups: people who speak after the hold has played an announcement, and people who are the
 hold's first voice. human_detected more than 1 s before the first word is a false alarm.
+``--tune`` runs only the monitor, on holds of the validation fold (``harness.sources.VALIDATION``)
+with the model fitted without it (``script/train-classifier --validation``), and prints each false
+alarm and miss: the monitor is tuned there, never on the held-out holds.
 ``--tones-only`` measures just the per-country tone table (every country of Asterisk's
 indications.conf, degraded clips with seeds the tests do not use) and replaces only that part
 of the Audio section.
@@ -56,7 +59,7 @@ without_home_assistant()  # the audio code alone: no Home Assistant in this proc
 
 from custom_components.hold_slayer.audio.classifier import Decision, FrameClassifier, Label  # noqa: E402
 from custom_components.hold_slayer.audio.monitor import HoldMonitor  # noqa: E402
-from custom_components.hold_slayer.audio.network import NETWORK_PATH  # noqa: E402
+from custom_components.hold_slayer.audio.network import NETWORK_PATH, WindowNetwork  # noqa: E402
 from custom_components.hold_slayer.audio.tones import (  # noqa: E402
     CONFLICTS,
     COUNTRIES,
@@ -76,7 +79,7 @@ from harness.holds import score_holds  # noqa: E402
 from harness.labelled_audio import LABELS, SETTLED_FROM, check_score, comfort_noise, music_clip  # noqa: E402
 from harness.labelled_audio import clips as clips_of  # noqa: E402
 from harness.report import PERFORMANCE, write_section  # noqa: E402
-from harness.sources import MUSIC, VOICES, Kind, by_name  # noqa: E402
+from harness.sources import MUSIC, VALIDATION, VOICES, Kind, by_name, fold_model  # noqa: E402
 
 RATE = 8000
 Floats = npt.NDArray[np.float64]
@@ -242,7 +245,6 @@ SEGMENT_CLASSES = {
 HELD_OUT_MUSIC = [source for source in MUSIC if source.held_out]
 HELD_OUT_VOICES = [source for source in VOICES if source.held_out]
 ANNOUNCERS = [source for source in HELD_OUT_VOICES if source.kind is not Kind.LIVE_VOICE]
-TRAINING_VOICES = [source for source in VOICES if not source.held_out]
 
 
 @dataclass
@@ -431,14 +433,24 @@ def monitor_scores(holds: int, seed: int) -> tuple[list[str], float, float]:
 
 
 def tune_report(holds: int, seed: int) -> None:
-    """The monitor on holds of training sources: the figures, then each false alarm and miss."""
+    """The monitor on holds of the validation fold: the figures, then each false alarm and miss.
+
+    The classifier is the validation model (``script/train-classifier --validation``), which never
+    heard those sources: the monitor meets the errors of a model on unheard audio.
+    """
+    path = fold_model(VALIDATION)
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: run script/train-classifier --validation")
+    model = WindowNetwork.load(path)
+    validation = [by_name(name) for name in VALIDATION]
+    voices = [source for source in validation if source.kind is not Kind.MUSIC]
     scores = score_holds(
         holds,
         seed + 1000,
-        music=[source for source in MUSIC if not source.held_out],
-        announcers=[source for source in TRAINING_VOICES if source.kind is not Kind.LIVE_VOICE],
-        people=TRAINING_VOICES,
-        monitor=HoldMonitor,
+        music=[source for source in validation if source.kind is Kind.MUSIC],
+        announcers=[source for source in voices if source.kind is not Kind.LIVE_VOICE],
+        people=voices,
+        monitor=lambda: HoldMonitor(FrameClassifier(model)),
     )
     for group, after in (("after an announcement", True), ("first voice", False)):
         print(f"latency, {group}: {_latency(scores.latencies(after_announcement=after))}")

@@ -6,7 +6,19 @@ from pathlib import Path
 
 import pytest
 
-from harness.sources import MUSIC, SOURCES, VOICES, Kind, Source, _expand, sentences, voice_language
+from harness.sources import (
+    MUSIC,
+    SOURCES,
+    VALIDATION,
+    VOICES,
+    Kind,
+    Source,
+    _expand,
+    by_name,
+    fold_model,
+    sentences,
+    voice_language,
+)
 
 
 def test_every_kind_has_sources_on_both_sides_of_the_split() -> None:
@@ -19,6 +31,18 @@ def test_every_kind_has_sources_on_both_sides_of_the_split() -> None:
         assert any(not source.held_out for source in of_kind), kind
     assert all(source.kind is Kind.MUSIC for source in MUSIC)
     assert all(source.kind is not Kind.MUSIC for source in VOICES)
+
+
+def test_the_validation_fold_is_training_sources_of_every_kind() -> None:
+    """The monitor is tuned on holds of the validation fold: music, announcers and people the
+    validation model never heard, none of them the held-out test; its model has its own file."""
+    fold = [by_name(name) for name in VALIDATION]
+    assert not any(source.held_out for source in fold)
+    assert {source.kind for source in fold} == set(Kind)
+    left = [source for source in SOURCES if not source.held_out and source not in fold]
+    assert {source.kind for source in left} == set(Kind)  # the validation model learns every kind
+    assert fold_model(VALIDATION).name == "model-without-validation.npz"
+    assert fold_model(("xmoto-music",)).name == "model-without-xmoto-music.npz"
 
 
 def test_brace_patterns_expand_like_a_shell() -> None:

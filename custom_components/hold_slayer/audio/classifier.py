@@ -18,7 +18,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from .features import FRAME_FEATURES, frame_features, frame_inputs, window_features
+from .features import FRAME_FEATURES, MEL_BANDS, frame_features, frame_inputs, window_features
 from .network import WindowNetwork
 from .tones import FRAME, DtmfDetector, ProgressToneDetector, ToneKind, dtmf_keys
 
@@ -84,6 +84,9 @@ class FrameClassifier:
         self._frames = 0
         self._tone: ToneKind | None = None
         self._held_tone = False  # a steady on-period of a table tone is under way (not yet named)
+        # The log mel bands of the latest block's frames (20 per frame), for whoever keeps the
+        # call's spectrogram (the hold monitor): computed here once.
+        self.mel: Floats = np.zeros((0, MEL_BANDS))
 
     def push(self, frame: Floats) -> Decision | None:
         """Analyse one frame (160 floats in -1..1); a decision every ``STEP_FRAMES`` frames."""
@@ -93,6 +96,7 @@ class FrameClassifier:
     def push_block(self, block: Floats) -> list[Decision]:
         """Analyse N frames at once (N x 160); returns the decisions they complete."""
         features, self._shape = frame_features(block, self._shape)
+        self.mel = features[:, -MEL_BANDS:]
         history = np.concatenate((self._features, features))
         embeddings = self._embed(frame_inputs(features))
         embedded = embeddings if self._embeddings is None else np.concatenate((self._embeddings, embeddings))

@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .classifier import STEP_FRAMES, Decision, FrameClassifier, Label
-from .fingerprint import HOP, Envelope, Fingerprint
+from .fingerprint import ENVELOPE_FLOOR, HOP, Envelope, Fingerprint
 from .tones import FRAME, SAMPLE_RATE
 
 Floats = npt.NDArray[np.float64]
@@ -98,6 +98,7 @@ class Tuning:
     heard_seconds: float = 60.0  # of each, from its speech
     replay_aligned: float = 0.6  # aligned share of a replay (other speech: up to ~0.45)
     envelope_likeness: float = 0.88  # spectrogram correlation of a replay through a lossy line
+    history_seconds: float = 300.0  # of the hold's spectrogram kept, where a replay is searched
 
     # After a person
     music_return_wait: float = 3.0  # music back this long withdraws a person (or the hold restarts)
@@ -194,6 +195,7 @@ _TABLE: Final = {(row.source, row.trigger): row for row in TRANSITIONS}
 @dataclass(slots=True)
 class _Candidate:
     start: float
+    first_frame: int  # of the call: where ``frames`` begin
     frames: list[Floats] = field(default_factory=list)  # its audio, 20 ms rows, from the pre-roll
     labels: list[Label] = field(default_factory=list)
     confidence: list[float] = field(default_factory=list)  # the classifier's speech probability
@@ -247,7 +249,11 @@ class HoldMonitor:
         self._music_after = 0.0  # seconds of music since the voice over it
         self._over_music_heard: list[Fingerprint] = []  # voices over music, until one repeats
         self._heard: deque[Fingerprint] = deque(maxlen=tuning.heard_segments)  # segments that were no person
-        self._envelopes: deque[Envelope] = deque(maxlen=tuning.heard_segments)  # … their spectrograms
+        # The hold's whole spectrogram, frame by frame (the latest ``history_seconds``): what a
+        # candidate replays need not have been a segment the monitor cut out and kept.
+        self._history: deque[Floats] = deque()
+        self._history_frames = 0  # in ``_history``
+        self._history_dropped = 0  # frames of the call before ``_history``
         # Probes and references start with the step the classifier first named speech, not at the
         # onset it estimates: the 0.3 s before are often the tail of the hold music, which loops,
         # so a person would match an announcement through the music in front of both.
@@ -267,6 +273,7 @@ class HoldMonitor:
     def push_block(self, block: Floats) -> tuple[list[Decision], list[MonitorEvent]]:
         """Analyse N frames (N x 160 floats in -1..1)."""
         decisions = self.classifier.push_block(block)
+        self._remember_spectrogram(self.classifier.mel)
         self._pending.extend(block)
         events: list[MonitorEvent] = []
         for decision in decisions:
@@ -363,6 +370,7 @@ class HoldMonitor:
         speech = decision.probabilities.get(Label.SPEECH, 0.0)
         self._candidate = _Candidate(
             start=now - self.tuning.onset_lag,
+            first_frame=self._consumed - len(self._recent),
             frames=list(self._recent),
             speech_end=len(self._recent),
             labels=[label],
@@ -442,9 +450,6 @@ class HoldMonitor:
             self._loop_labels[1] += decisions
         self._over_music_heard = [*self._over_music_heard, heard][-self.tuning.over_music_heard :]
         self._heard.append(heard)
-        self._envelopes.append(
-            Envelope.of(np.vstack(audio[self._speech_from - self.tuning.reference_lead :]))
-        )
         return events
 
     def _repeats(self, heard: Fingerprint) -> bool:
@@ -725,24 +730,43 @@ class HoldMonitor:
         if len(segment.frames) >= self._speech_from + self.tuning.min_probe_frames:
             end = self._speech_from + round(self.tuning.heard_seconds * SAMPLE_RATE / FRAME)
             self._heard.append(Fingerprint.of(np.concatenate(segment.frames[self._speech_from : end])))
-            # From the reference lead: the next play's speech may be named a little sooner.
-            lead = self._speech_from - self.tuning.reference_lead
-            self._envelopes.append(Envelope.of(np.vstack(segment.frames[lead:end])))
 
     def _sounds_heard(self, candidate: _Candidate) -> bool:
-        """Whether the candidate's latest speech has the spectrogram of something heard before.
+        """Whether the candidate's latest speech has the spectrogram of anything the hold played.
 
         Asked last, as ``_replayed`` is: a recording played again through a lossy line or a codec
-        may keep too few landmarks to match, but keeps its spectrogram's shape.
+        may keep too few landmarks to match, but keeps its spectrogram's shape. Searched in the
+        whole hold before the candidate, not only in segments judged no person: a passage of
+        music the model heard as music the first time may be heard as speech when it comes round.
         """
         end = candidate.speech_end
-        if not self._envelopes or end < self._speech_from + self.tuning.min_probe_frames:
+        if end < self._speech_from + self.tuning.min_probe_frames:
+            return False
+        before = self._hold_before(candidate.first_frame)
+        if before is None:
             return False
         probe = Envelope.of(
             np.vstack(candidate.frames[max(self._speech_from, end - self.tuning.probe_frames) : end])
         )
-        candidate.likeness = max(known.likeness(probe) for known in self._envelopes)
+        candidate.likeness = before.likeness(probe)
         return candidate.likeness >= self.tuning.envelope_likeness
+
+    def _remember_spectrogram(self, mel: Floats) -> None:
+        """Keep a block's log mel rows; drop what is older than ``history_seconds``."""
+        self._history.append(mel)
+        self._history_frames += len(mel)
+        keep = round(self.tuning.history_seconds * SAMPLE_RATE / FRAME)
+        while self._history_frames - len(self._history[0]) >= keep:
+            dropped = self._history.popleft()
+            self._history_frames -= len(dropped)
+            self._history_dropped += len(dropped)
+
+    def _hold_before(self, frame: int) -> Envelope | None:
+        """The spectrogram of the hold kept from before ``frame`` of the call (None: none kept)."""
+        end = frame - self._history_dropped
+        if end < self.tuning.min_probe_frames or not self._history:
+            return None
+        return Envelope(np.maximum(np.vstack(self._history)[:end], ENVELOPE_FLOOR))
 
     def _replayed(self, candidate: _Candidate) -> bool:
         """Whether the candidate's latest 1.5 s of speech replay a segment that was no person.
