@@ -46,6 +46,7 @@ RUNNER_UP_GAP: Final = 5  # hops: the runner-up alignment lies further than this
 # An envelope's floor (natural log of a band's energy; about a -60 dBFS line): lost packets and
 # a digitally silent line are the floor, not detail that must line up.
 ENVELOPE_FLOOR: Final = -9.0
+FLAT_SPREAD: Final = 0.01  # log mel units per cell: a stretch varying less is flat (silence)
 
 Floats = npt.NDArray[np.float64]
 
@@ -366,11 +367,13 @@ def fingerprint_likeness(a: str, b: str) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """The log mel spectrogram of a stretch of audio (20 ms frames x 20 bands).
+    """The spectral shape of a stretch of audio: 20 ms frames x 20 log mel bands, less each mean.
 
-    A recording played again down the same line keeps the shape of its spectrogram, level
-    aside, where a codec or lost packets may cost it the exact spectral peaks landmarks need;
-    another voice, or other words of the same voice, do not keep it.
+    Each frame less its own mean over the bands. A recording played again down the same line
+    keeps the shape of its spectrogram, where a codec or lost packets may cost it the exact
+    spectral peaks landmarks need; another voice, or other words of the same voice, do not keep
+    it. Each frame's level is taken out, not the stretch's: a line's AGC moves the level within a
+    stretch, and did that differently on each play.
     """
 
     mel: Floats
@@ -378,7 +381,13 @@ class Envelope:
     @classmethod
     def of(cls, rows: Floats) -> Envelope:
         """The envelope of N 20 ms frames (N x 160 floats in -1..1)."""
-        return cls(np.maximum(log_mel(rows), ENVELOPE_FLOOR))
+        return cls.of_mel(log_mel(rows))
+
+    @classmethod
+    def of_mel(cls, mel: Floats) -> Envelope:
+        """The envelope of N frames' log mel bands (N x 20, as :func:`.features.log_mel` gives)."""
+        floored = np.maximum(mel, ENVELOPE_FLOOR)
+        return cls(floored - floored.mean(axis=1, keepdims=True))
 
     def __len__(self) -> int:
         return len(self.mel)
@@ -386,13 +395,16 @@ class Envelope:
     def likeness(self, probe: Envelope) -> float:
         """The best correlation of ``probe`` with any stretch of ours as long (-1..1; 0 if shorter).
 
-        Pearson's over the whole spectrogram stretch: a level offset (an AGC, another gain)
-        does not change it, a different spectral pattern over time does.
+        Pearson's over the whole stretch. A stretch with (next to) no variation, such as digital
+        silence, is like nothing: dividing by its vanishing spread would make it like everything.
         """
         length = len(probe)
         if length < 2 or len(self) < length:
             return 0.0
         wanted = probe.mel - probe.mel.mean()  # zero mean: its dot with a stretch needs no centring
+        norm = float(np.linalg.norm(wanted))
+        if norm < FLAT_SPREAD * np.sqrt(wanted.size):
+            return 0.0
         # Sliding sums over every stretch, band by band: no stretch is copied out.
         dots = sum(
             np.correlate(self.mel[:, band], wanted[:, band], mode="valid")
@@ -401,8 +413,9 @@ class Envelope:
         cells = wanted.size
         total = _sliding_sum(self.mel.sum(axis=1), length)
         squares = _sliding_sum((self.mel**2).sum(axis=1), length)
-        spread = np.sqrt(np.maximum(squares - total**2 / cells, 0.0)) * np.linalg.norm(wanted)
-        correlation = np.asarray(dots) / np.maximum(spread, 1e-12)
+        spread = np.sqrt(np.maximum(squares - total**2 / cells, 0.0))
+        flat = spread < FLAT_SPREAD * np.sqrt(cells)
+        correlation = np.where(flat, 0.0, np.asarray(dots) / np.maximum(spread * norm, 1e-12))
         return float(np.max(correlation))
 
 

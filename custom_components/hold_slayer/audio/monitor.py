@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .classifier import STEP_FRAMES, Decision, FrameClassifier, Label
-from .fingerprint import ENVELOPE_FLOOR, HOP, Envelope, Fingerprint
+from .fingerprint import HOP, Envelope, Fingerprint
 from .tones import FRAME, SAMPLE_RATE
 
 Floats = npt.NDArray[np.float64]
@@ -97,7 +97,7 @@ class Tuning:
     heard_segments: int = 32  # kept: flickers, announcements, voices over music, withdrawn people
     heard_seconds: float = 60.0  # of each, from its speech
     replay_aligned: float = 0.6  # aligned share of a replay (other speech: up to ~0.45)
-    envelope_likeness: float = 0.88  # spectrogram correlation of a replay through a lossy line
+    envelope_likeness: float = 0.8  # spectral-shape correlation of a replay through a lossy line
     history_seconds: float = 300.0  # of the hold's spectrogram kept, where a replay is searched
 
     # After a person
@@ -766,7 +766,7 @@ class HoldMonitor:
         end = frame - self._history_dropped
         if end < self.tuning.min_probe_frames or not self._history:
             return None
-        return Envelope(np.maximum(np.vstack(self._history)[:end], ENVELOPE_FLOOR))
+        return Envelope.of_mel(np.vstack(self._history)[:end])
 
     def _replayed(self, candidate: _Candidate) -> bool:
         """Whether the candidate's latest 1.5 s of speech replay a segment that was no person.
