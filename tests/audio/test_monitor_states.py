@@ -128,6 +128,7 @@ REST_OF_THE_TABLE = [
     Trigger.NEW_VOICE,
     Trigger.PERSON_STAYED,
     Trigger.VETO,
+    Trigger.MUSIC_STOPPED,  # test_the_music_stopping_for_a_doubted_voice_is_a_person
 ]
 
 
@@ -468,10 +469,37 @@ def test_a_word_of_clear_speech_inside_a_voice_over_music_is_part_of_it() -> Non
     assert len(announcements) == 2
     assert 5.5 <= (announcements[0].onset or 0) <= 6.0
     assert len(monitor.announcements) == 1
-    # Quiet after the flicker, not the music: no announcement (a person on a noisy line, maybe).
-    quiet = _seconds(Label.MUSIC, 6) + played[:30] + _seconds(Label.SILENCE, 3) + _seconds(Label.MUSIC, 5)
+    # Quiet after the flicker, then the music: no announcement (a person on a noisy line, maybe,
+    # but the music came back).
+    quiet = _seconds(Label.MUSIC, 6) + played[:30] + _seconds(Label.SILENCE, 2.5) + _seconds(Label.MUSIC, 5)
     monitor = _drive(quiet, np.concatenate(parts))
     assert [event.kind for event in monitor.events] == [EventKind.HOLD_STARTED]
+
+
+def test_the_music_stopping_for_a_doubted_voice_is_a_person() -> None:
+    """A person the model hears as a voice over the music, with a word of clear speech: no
+    candidate gets far. The music does not come back and the line stays quiet: after
+    ``music_stopped_wait`` that is someone waiting for a reply, reported from the voice's start.
+    Not when the music comes back in time (an announcement's pause), and not on a hold that had
+    no music before the voice (a silent hold's flicker)."""
+    music = np.random.default_rng(6).normal(0, 0.01, 8000 * 40)
+    voice = _voice(5, 3)
+    doubted = (
+        _seconds(Label.SPEECH_OVER_MUSIC, 2)
+        + _seconds(Label.SPEECH, 0.2)
+        + _seconds(Label.SPEECH_OVER_MUSIC, 0.8)
+    )
+    audio = np.concatenate([music[: 8000 * 6], voice, np.zeros(8000 * 8)])
+    waits = _drive(_seconds(Label.MUSIC, 6) + doubted + _seconds(Label.NOISE, 8), audio)
+    humans = [event for event in waits.events if event.kind is EventKind.HUMAN_DETECTED]
+    assert len(humans) == 1
+    assert Trigger.MUSIC_STOPPED in [trigger for _, trigger in waits.trail]
+    assert 9.0 + TUNING.music_stopped_wait - 0.15 <= humans[0].time <= 9.0 + TUNING.music_stopped_wait + 0.15
+    assert 5.5 <= (humans[0].onset or 0) <= 6.0
+    pause = _seconds(Label.MUSIC, 6) + doubted + _seconds(Label.NOISE, 2) + _seconds(Label.MUSIC, 6)
+    assert not _humans(_drive(pause, audio))
+    silent = _seconds(Label.NOISE, 6) + doubted + _seconds(Label.NOISE, 8)
+    assert Trigger.MUSIC_STOPPED not in [trigger for _, trigger in _drive(silent, audio).trail]
 
 
 def test_speech_with_hold_music_inside_is_not_learned_as_the_loop() -> None:

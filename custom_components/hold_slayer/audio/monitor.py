@@ -73,6 +73,10 @@ class Tuning:
     long_pause: float = 1.6  # longer speech needs a pause any returning music would have broken
     slow_confidence: float = 0.6  # mean speech probability of a slow person: misread music is lower
 
+    # The music stopped for a voice and did not come back
+    music_stopped_wait: float = 3.0  # quiet after a voice this long, the music gone: someone waits
+    music_before_voice: float = 2.0  # the music played this soon before the voice began
+
     # Learning the loop
     learn_max_music: int = 2  # music decisions inside a segment: more is misread music, not learned
     learn_min_speech: float = 1.2  # announcements are sentences: less speech is misread music
@@ -160,6 +164,7 @@ class Trigger(StrEnum):
     MUSIC_BACK = "music_back"  # an unknown voice, then the music: an announcement
     NEW_VOICE = "new_voice"  # the fast path
     REPLY_PAUSE = "reply_pause"  # the slow path
+    MUSIC_STOPPED = "music_stopped"  # a voice the model doubted, then quiet where the music had played
     MUSIC_STAYED = "music_stayed"  # music back for good after a person: withdrawn, or a new hold
     PERSON_STAYED = "person_stayed"  # the person and no music: the hold is over
     VETO = "veto"  # a transcript says it was no person
@@ -185,6 +190,7 @@ TRANSITIONS: Final = (
     Transition(State.CANDIDATE, Trigger.MUSIC_BACK, State.HOLD, EventKind.ANNOUNCEMENT),
     Transition(State.CANDIDATE, Trigger.NEW_VOICE, State.HUMAN, EventKind.HUMAN_DETECTED),
     Transition(State.CANDIDATE, Trigger.REPLY_PAUSE, State.HUMAN, EventKind.HUMAN_DETECTED),
+    Transition(State.HOLD, Trigger.MUSIC_STOPPED, State.HUMAN, EventKind.HUMAN_DETECTED),
     Transition(State.HUMAN, Trigger.MUSIC_STAYED, State.HOLD, EventKind.HOLD_STARTED),
     Transition(State.HUMAN, Trigger.PERSON_STAYED, State.HUMAN, EventKind.HOLD_ENDED),
     Transition(State.HUMAN, Trigger.VETO, State.HOLD, None),
@@ -254,6 +260,11 @@ class HoldMonitor:
         self._history: deque[Floats] = deque()
         self._history_frames = 0  # in ``_history``
         self._history_dropped = 0  # frames of the call before ``_history``
+        # The latest voice on the hold (speech or speech over music) that followed the music:
+        # (began, last heard); None once the music is back or the voice was judged.
+        self._voice: tuple[float, float] | None = None
+        self._last_music: float | None = None
+        self._music_run = 0.0  # seconds of music in a row
         # Probes and references start with the step the classifier first named speech, not at the
         # onset it estimates: the 0.3 s before are often the tail of the hold music, which loops,
         # so a person would match an announcement through the music in front of both.
@@ -316,12 +327,46 @@ class HoldMonitor:
         if self.state is State.WAITING:
             return self._waiting(decision.label, label, now)
         if self.state is State.HOLD:
+            self._follow_voice(decision.label, now)
             events = self._holding(decision, rows, now)
             self._recent_labels.append(decision.label)
-            return events
+            return events or self._music_stopped(now)
         if self.state is State.CANDIDATE:
+            self._follow_voice(decision.label, now)
             return self._judging(decision, now)
         return self._with_human(label, now)
+
+    def _follow_voice(self, label: Label, now: float) -> None:
+        """Keep the latest voice that followed the music, until the music is back."""
+        if label is Label.MUSIC:
+            self._last_music = now
+            self._music_run += _STEP_SECONDS
+            if self._music_run >= self.tuning.music_back - 1e-9:
+                self._voice = None  # the music is back: whatever spoke was the hold's
+            return
+        self._music_run = 0.0
+        if label not in (Label.SPEECH, Label.SPEECH_OVER_MUSIC):
+            return
+        if self._voice is not None:
+            self._voice = (self._voice[0], now)
+        elif self._last_music is not None and now - self._last_music <= self.tuning.music_before_voice:
+            self._voice = (now - self.tuning.onset_lag, now)
+
+    def _music_stopped(self, now: float) -> list[MonitorEvent]:
+        """A voice, then quiet with the music gone: the music stopped for someone who now waits.
+
+        For a voice the model doubted (heard over music, or too little clear speech for a
+        candidate), whose candidate, if any, ended as a flicker: an announcement's music comes
+        back, a known one was matched, and a person waits for a reply in the quiet.
+        """
+        voice = self._voice
+        if voice is None or self._music_run > 0 or now - voice[1] < self.tuning.music_stopped_wait:
+            return []  # no voice, the music coming back, or not yet waited
+        self._voice = None
+        self._forget_over_music()
+        self._calm_since = None
+        self._last_human = _Candidate(start=voice[0], first_frame=self._consumed)
+        return self._go(Trigger.MUSIC_STOPPED, now, onset=voice[0], confidence=0.7)
 
     def _smoothed(self, label: Label) -> Label:
         self._votes.append(label)
@@ -496,6 +541,7 @@ class HoldMonitor:
             return []
         if self._probe_matches(candidate):
             candidate.matched = True  # the hold's announcement again: report it once, now
+            self._voice = None
             return self._go(Trigger.KNOWN, now, onset=candidate.start)
         # Spoken over music: an announcement until the music says otherwise. The fast path, which
         # the known loop guards, does not count the voice leaving the window as music; the slow
@@ -624,6 +670,7 @@ class HoldMonitor:
     def _human(
         self, candidate: _Candidate, now: float, trigger: Trigger, confidence: float
     ) -> list[MonitorEvent]:
+        self._voice = None
         self._last_human = candidate
         self._candidate = None
         self._forget_over_music()
