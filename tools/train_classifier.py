@@ -285,7 +285,8 @@ def main() -> None:
         "Each training source left out of a smaller fit in turn and scored alone (its clips: music and",
         "speech over music for a music source; speech and speech over music for a voice), decisions",
         "from 1 s into 4 s clips on wide lines, against the window label (a voice that has paused is",
-        "the music or the line's noise). The fits are small (`--clips` a label, `--epochs`, where the",
+        "the music or the line's noise). The fits are small"
+        f" ({args.clips} clips a label, {args.epochs} epochs, where the",
         "shipped model has 2,500 and 40), so read the rows against each other, not against the",
         "shipped model's held-out figures. What a source no model has heard costs:",
         "",
