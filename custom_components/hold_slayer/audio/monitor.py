@@ -358,8 +358,9 @@ class HoldMonitor:
         """A voice, then quiet with the music gone: the music stopped for someone who now waits.
 
         For a voice the model doubted (heard over music, or too little clear speech for a
-        candidate), whose candidate, if any, ended as a flicker: an announcement's music comes
-        back, a known one was matched, and a person waits for a reply in the quiet.
+        candidate to last: it ended as a flicker, or as an "announcement" whose "music" was the
+        voice itself): an announcement's music comes back, a known one was matched, and a
+        person waits for a reply in the quiet.
         """
         voice = self._voice
         if voice is None or self._music_run > 0 or now - voice[1] < self.tuning.music_stopped_wait:
@@ -805,7 +806,7 @@ class HoldMonitor:
         self._history.append(mel)
         self._history_frames += len(mel)
         keep = round(self.tuning.history_seconds * SAMPLE_RATE / FRAME)
-        while self._history_frames - len(self._history[0]) >= keep:
+        while len(self._history) > 1 and self._history_frames - len(self._history[0]) >= keep:
             dropped = self._history.popleft()
             self._history_frames -= len(dropped)
             self._history_dropped += len(dropped)
