@@ -792,31 +792,29 @@ class HoldMonitor:
         end = candidate.speech_end
         if end < self._speech_from + self.tuning.min_probe_frames:
             return False
-        before = self._hold_before(candidate.first_frame)
-        if before is None:
+        # The hold before the candidate, and the probe: the same spectrogram, already kept.
+        hold: Floats = np.vstack(self._history)  # frame ``_history_dropped`` of the call first
+        first = candidate.first_frame - self._history_dropped
+        if first < self.tuning.min_probe_frames:
             return False
-        probe = Envelope.of(
-            np.vstack(candidate.frames[max(self._speech_from, end - self.tuning.probe_frames) : end])
-        )
-        candidate.likeness = before.likeness(probe)
+        probe = hold[first + max(self._speech_from, end - self.tuning.probe_frames) : first + end]
+        candidate.likeness = Envelope(hold[:first]).likeness(Envelope(probe))
         return candidate.likeness >= self.tuning.envelope_likeness
 
     def _remember_spectrogram(self, mel: Floats) -> None:
-        """Keep a block's log mel rows; drop what is older than ``history_seconds``."""
-        self._history.append(mel)
-        self._history_frames += len(mel)
+        """Keep a block's spectral shape; drop what is older than ``history_seconds``.
+
+        :meth:`.Envelope.of_mel` works frame by frame, so each frame's shape is computed once,
+        here, not again for every candidate checked against it.
+        """
+        shape = Envelope.of_mel(mel).mel
+        self._history.append(shape)
+        self._history_frames += len(shape)
         keep = round(self.tuning.history_seconds * SAMPLE_RATE / FRAME)
         while len(self._history) > 1 and self._history_frames - len(self._history[0]) >= keep:
             dropped = self._history.popleft()
             self._history_frames -= len(dropped)
             self._history_dropped += len(dropped)
-
-    def _hold_before(self, frame: int) -> Envelope | None:
-        """The spectrogram of the hold kept from before ``frame`` of the call (None: none kept)."""
-        end = frame - self._history_dropped
-        if end < self.tuning.min_probe_frames or not self._history:
-            return None
-        return Envelope.of_mel(np.vstack(self._history)[:end])
 
     def _replayed(self, candidate: _Candidate) -> bool:
         """Whether the candidate's latest 1.5 s of speech replay a segment that was no person.
