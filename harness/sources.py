@@ -301,10 +301,16 @@ VALIDATION: Final = (
 )
 
 
+def fold_name(leave_out: Sequence[str]) -> str:
+    """How a fold's files are named: "all" (nothing left out), "validation", or the source."""
+    if not leave_out:
+        return "all"
+    return "validation" if tuple(leave_out) == VALIDATION else "-".join(leave_out)
+
+
 def fold_model(leave_out: Sequence[str]) -> Path:
     """Where the model fitted without ``leave_out`` is kept (``VALIDATION``: the validation model)."""
-    name = "validation" if tuple(leave_out) == VALIDATION else "-".join(leave_out)
-    return ROOT / ".cache" / "train" / f"model-without-{name}.npz"
+    return ROOT / ".cache" / "train" / f"model-without-{fold_name(leave_out)}.npz"
 
 
 # What synthetic voices say: hold announcements and agents' greetings, by language. The first

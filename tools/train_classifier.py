@@ -51,7 +51,7 @@ from custom_components.hold_slayer.audio.network import NETWORK_PATH, WindowNetw
 from custom_components.hold_slayer.audio.tones import FRAME  # noqa: E402
 from harness.labelled_audio import LABELS, Clip, clips  # noqa: E402
 from harness.report import write_section  # noqa: E402
-from harness.sources import MUSIC, VALIDATION, VOICES, Source, by_name, fold_model  # noqa: E402
+from harness.sources import MUSIC, VALIDATION, VOICES, Source, by_name, fold_model, fold_name  # noqa: E402
 
 CLIP_SECONDS = 4.0
 FIRST_END = 2 * STEP_FRAMES  # the classifier's first decision: 200 ms into a call
@@ -169,8 +169,7 @@ def held_out(leave_out: Sequence[str]) -> tuple[list[Source], list[Source], list
 
 def dataset_path(seed: int, leave_out: Sequence[str]) -> Path:
     """Where a training set is kept for the training venv (and for ``--reuse-data``)."""
-    fold = fold_model(leave_out).stem.removeprefix("model-without-") if leave_out else "all"
-    return WORK / f"dataset-{seed}-{fold}.npz"
+    return WORK / f"dataset-{seed}-{fold_name(leave_out)}.npz"
 
 
 def saved_dataset(path: Path) -> Dataset:
