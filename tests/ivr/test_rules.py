@@ -18,7 +18,9 @@ from custom_components.hold_slayer.ivr.rules import (
     RulesDecider,
     StuckGuard,
     goal_keywords,
+    key_phrase,
     language_of,
+    likely_phrases,
     relevance,
     secret_keywords,
 )
@@ -109,7 +111,7 @@ async def test_speech_answers() -> None:
     answered = DecisionContext("my phone bill", parse_prompt(garbled), history=((door, Say("billing")),))
     assert await RulesDecider().decide(answered) == Say("yes", reason="the line confirms what we said")
     action = await _decide("my router keeps dropping", "Briefly tell us why you are calling.")
-    assert action == Say("my router keeps dropping", reason="an open question: say the goal")
+    assert action == Say("router keeps dropping", reason="an open question: say the goal")
     assert isinstance(await _decide("x", "Thank you for calling."), Wait)
 
 
@@ -306,3 +308,23 @@ def test_a_menu_asked_again_is_the_same_question() -> None:
     assert prompt_signature(parse_prompt("For sales, press 1.")) != prompt_signature(parse_prompt(MENU))
     digits = "Please enter your ten digit account number, followed by the pound key."
     assert prompt_signature(parse_prompt("Sorry. " + digits)) == prompt_signature(parse_prompt(digits))
+
+
+def test_an_open_question_gets_the_goal_in_a_few_words() -> None:
+    """A spoken front door asks for a few words: the goal's meaningful ones, in its order."""
+    assert (
+        key_phrase("I lost my driver's license and need a replacement") == "lost driver's license replacement"
+    )
+    assert key_phrase("I have a question about my water bill") == "question water bill"
+    # Whole where dropping words could change it: a negation, another language, one word left.
+    negated = "my account is locked, it's not a password problem"
+    assert key_phrase(negated) == negated
+    assert (
+        key_phrase("Quiero hablar con un agente sobre mi factura", "es")
+        == "Quiero hablar con un agente sobre mi factura"
+    )
+    assert key_phrase("where is my order") == "where is my order"
+    assert likely_phrases("I have a question about my water bill")[:2] == [
+        "question water bill",
+        "I have a question about my water bill",
+    ]

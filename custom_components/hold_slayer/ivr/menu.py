@@ -207,6 +207,15 @@ def keywords(text: str) -> frozenset[str]:
     )
 
 
+def content_words(text: str) -> list[str]:
+    """The meaningful words of ``text`` in their order and spelling (function words dropped)."""
+    return [
+        word
+        for word in re.findall(r"[A-Za-z0-9][A-Za-z0-9']*", text)
+        if word.lower() not in _STOPWORDS and len(word) > 1
+    ]
+
+
 def _clean_label(label: str) -> str:
     label = re.sub(r"^(?:calling )?(?:about|for|regarding|with)\s+", "", label.strip(" ,"))
     return label.strip(" ,")

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from .decide import Action, DecisionContext, HangUp, Press, Say, Wait
-from .menu import MenuOption, Prompt, PromptKind, keywords, parse_prompt, stem
+from .menu import MenuOption, Prompt, PromptKind, content_words, keywords, parse_prompt, stem
 
 # Words that mean the same thing on a company's menu (compared as stems).
 _SYNONYMS: Final = tuple(
@@ -198,7 +198,9 @@ class RulesDecider:
             case PromptKind.YES_NO:
                 return self._confirm(prompt, goal, context)
             case PromptKind.OPEN:
-                return Say(context.goal, reason="an open question: say the goal")
+                return Say(
+                    key_phrase(context.goal, context.language), reason="an open question: say the goal"
+                )
             case _:
                 return Wait(reason=f"a {prompt.kind} prompt")
 
@@ -296,9 +298,24 @@ class StuckGuard:
         return None
 
 
-def likely_phrases(goal: str) -> list[str]:
+def likely_phrases(goal: str, language: str = "en") -> list[str]:
     """What the rules most often say on a call with this goal (the session synthesises them ahead)."""
-    return [goal, _YES, _NO, "representative"]
+    return list(dict.fromkeys([key_phrase(goal, language), goal, _YES, _NO, "representative"]))
+
+
+def key_phrase(goal: str, language: str = "en") -> str:
+    """The goal in a few words, as a spoken front door asks ("in a few words, tell me why you're calling").
+
+    "I lost my driver's license and need a replacement" is "lost driver's license replacement":
+    the goal's own meaningful words in their order, which recognisers of such doors key on, said
+    in a second instead of three. The goal stays whole where dropping words could change it: a
+    negation ("not a password problem"), a language whose function words we do not know, or
+    nothing left but one word.
+    """
+    if not language.lower().startswith("en") or _NEGATIONS.search(goal.lower()):
+        return goal
+    words = content_words(goal)
+    return " ".join(words) if len(words) >= 2 else goal
 
 
 def goal_keywords(goal: str) -> frozenset[str]:

@@ -412,7 +412,10 @@ class CallSession:
             self._spawn(self._transcribe_worker(), "transcriber"),
             self._spawn(lane.run(), "actions"),
             self._spawn(
-                lane.prepare([*likely_phrases(self.request.goal), *self._handoff.first_words()]), "phrases"
+                lane.prepare(
+                    [*likely_phrases(self.request.goal, self.request.language), *self._handoff.first_words()]
+                ),
+                "phrases",
             ),
         ]
         self._reacting = True
