@@ -402,7 +402,8 @@ def reaction(scenario: Scenario, record: CallRecord | None, session: CallSession
     The part of the time to the queue that Hold Slayer controls: what follows (keying, saying
     the answer, the line recognising it) takes a human as long. Each reading of a menu or digit
     prompt on the way counts (a prompt read again after a timeout or an invalid choice too), with
-    the first decision between its end and the line's next step.
+    the first decision between its start and the line's next step: a remembered prompt answered
+    before it ended (typed ahead) counts as negative.
     """
     if record is None:
         return None
@@ -416,7 +417,7 @@ def reaction(scenario: Scenario, record: CallRecord | None, session: CallSession
             continue
         ended = entered + record.prompt_seconds[node_id]
         left = record.path[index + 1][1] if index + 1 < len(record.path) else math.inf
-        first = next((at for at in decided if ended - 0.5 <= at < left), None)
+        first = next((at for at in decided if entered <= at < left), None)
         if first is not None:
             delays.append(first - ended)
     return round(statistics.median(delays), 2) if delays else None

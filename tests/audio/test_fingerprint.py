@@ -21,6 +21,8 @@ from custom_components.hold_slayer.audio.fingerprint import (
     PRINT_MAX_FRAMES,
     Envelope,
     fingerprint_likeness,
+    fingerprint_part_likeness,
+    fingerprint_seconds,
     prompt_audio,
     prompt_fingerprint,
     utterances_fingerprint,
@@ -164,6 +166,31 @@ def test_a_menu_that_swapped_its_keys_is_another_recording() -> None:
     )
     assert (
         fingerprint_likeness(_first_call(before), prompt_fingerprint(_replayed(before, REPLAYS[0], 1))) > 0.8
+    )
+
+
+def test_the_start_of_a_prompt_is_known_before_it_ends() -> None:
+    """All but a prompt's last seconds, replayed, is its start; another prompt's start is not."""
+    for seed, (name, signal) in enumerate(_sources().items()):
+        kept = _first_call(signal)
+        heard = _replayed(signal, REPLAYS[1], seed)
+        start = prompt_fingerprint(
+            heard[: len(heard) - round(2.0 * RATE)]
+        )  # 1.5 s of it and its tail unheard
+        assert fingerprint_part_likeness(kept, start) >= FINGERPRINT_LIKENESS + 0.15, name
+        assert fingerprint_likeness(kept, start) < fingerprint_part_likeness(kept, start), name
+    before, after = espeak(MENU, VOICE), espeak(SWAPPED, VOICE)
+    kept, swapped = _first_call(before), _replayed(after, REPLAYS[0], 1)
+    assert fingerprint_part_likeness(kept, prompt_fingerprint(swapped[: -2 * RATE])) < 0.3
+    # Its end, from where it was heard, is it too; from elsewhere, or another menu's end, is not.
+    replayed = _replayed(before, REPLAYS[0], 1)
+    end = prompt_fingerprint(replayed[-3 * RATE :])
+    played = fingerprint_seconds(kept) - fingerprint_seconds(end)
+    assert fingerprint_part_likeness(kept, end, played) >= FINGERPRINT_LIKENESS + 0.15
+    assert fingerprint_part_likeness(kept, end, 0.0) < FINGERPRINT_LIKENESS
+    assert (
+        fingerprint_part_likeness(kept, prompt_fingerprint(swapped[-3 * RATE :]), played)
+        < FINGERPRINT_LIKENESS
     )
 
 

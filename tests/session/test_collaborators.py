@@ -48,6 +48,7 @@ from custom_components.hold_slayer.session.navigator import (
     COMPLETE_QUIET,
     RECOGNISED_QUIET,
     SETTLE,
+    TYPE_AHEAD,
     Navigator,
 )
 from custom_components.hold_slayer.session.person_check import SAME_WORDS
@@ -572,12 +573,13 @@ def _recording(text: str, seed: int) -> npt.NDArray[np.int16]:
 ROUTE_MENU = "For billing, press 1. For technical support, press 2. For lost or stolen cards, press 3."
 
 
-def _replaying() -> Navigator:
+def _replaying(*, type_ahead: float = TYPE_AHEAD) -> Navigator:
     """A navigator replaying a route whose first step is ``ROUTE_MENU``, its recording known."""
     first_call = RouteStep(
         ROUTE_MENU, action_to_dict(Press("1")), 8.0, fingerprint=prompt_fingerprint(_recording(ROUTE_MENU, 1))
     )
-    return Navigator(model_chain([], route=RouteDecider(Route("+18005550100", "Acme", [first_call]))))
+    route = RouteDecider(Route("+18005550100", "Acme", [first_call]))
+    return Navigator(model_chain([], route=route), type_ahead=type_ahead)
 
 
 def _line(*parts: npt.NDArray[np.int16] | float) -> npt.NDArray[np.int16]:
@@ -592,21 +594,30 @@ def _line(*parts: npt.NDArray[np.int16] | float) -> npt.NDArray[np.int16]:
     return np.concatenate(pieces)
 
 
-def test_a_remembered_recording_is_answered_as_it_ends() -> None:
-    """On a learned route the menu is known by its recording 0.3 s after it ends: decided then,
-    not after the endpointer's second, the recogniser and the settle; its words, read later, are
-    not a second prompt."""
-    navigator = _replaying()
-    view = View(audio=_line(1.0, _recording(ROUTE_MENU, 2), 3.0))
+def _ticks(navigator: Navigator, view: View) -> list[tuple[float, bool, list[Command]]]:
+    """The line's audio as the session hears it, 20 ms at a time, until a decision: (when its sound
+    ended, whether the endpointer still held an utterance, the commands) of each tick with any."""
     endpointer = UtteranceDetector(end_silence=1.0)
     decided: list[tuple[float, bool, list[Command]]] = []
-    for frame in range(len(view.audio) // 160):  # the line as the session hears it, 20 ms at a time
+    for frame in range(len(view.audio) // 160):
         endpointer.push(view.audio[frame * 160 : (frame + 1) * 160])
         if frame % 5 == 4:
             view.audio_time, view.quiet_for = (frame + 1) / 50, endpointer.quiet_seconds
             view.speaking = view.utterance_open = endpointer.active
             if commands := navigator.on_tick(view):
                 decided.append((view.audio_time - view.quiet_for, endpointer.active, commands))
+                if any(isinstance(command, Decide) for command in commands):
+                    view.phase = Phase.DECIDING  # as the session would: no more looking
+    return decided
+
+
+def test_a_remembered_recording_is_answered_as_it_ends() -> None:
+    """On a learned route the menu is known by its recording 0.3 s after it ends: decided then,
+    not after the endpointer's second, the recogniser and the settle; its words, read later, are
+    not a second prompt. (Here the call does not type ahead.)"""
+    navigator = _replaying(type_ahead=0.0)
+    view = View(audio=_line(1.0, _recording(ROUTE_MENU, 2), 3.0))
+    decided = _ticks(navigator, view)
     spoken = np.flatnonzero(np.abs(view.audio.astype(np.int32)) > 300)
     [(at, open_utterance, commands)] = decided  # not in the pauses between its sentences
     assert commands == [EndUtterance(), Decide(ROUTE_MENU)]
@@ -615,6 +626,86 @@ def test_a_remembered_recording_is_answered_as_it_ends() -> None:
     late = Utterance(view.audio[8000 : round(at * 8000)], 1.0, at)
     assert navigator.on_words(view, "For billing press one, for tech support press two.", late) == []
     assert not navigator.words_pending
+
+
+def _typed_ahead(navigator: Navigator, menu: npt.NDArray[np.int16]) -> float:
+    """Play ``menu`` after a second of line noise; when the navigator answered it (it must, once)."""
+    view = View(audio=_line(1.0, menu, 3.0))
+    [(at, open_utterance, commands)] = _ticks(navigator, view)
+    assert commands == [EndUtterance(), Decide(ROUTE_MENU)]
+    assert open_utterance
+    return at
+
+
+def test_a_remembered_recording_is_answered_before_it_ends() -> None:
+    """Typed ahead: once all but the last 1.5 s of the remembered recording has played (and is its
+    start), the step is decided while the line still speaks; a menu that begins otherwise is not."""
+    menu = _recording(ROUTE_MENU, 2)
+    spoken = np.flatnonzero(np.abs(menu.astype(np.int32)) > 300)
+    ends = 1.0 + spoken[-1] / 8000
+    at = _typed_ahead(_replaying(), menu)
+    assert ends - TYPE_AHEAD - 0.3 <= at <= ends - 0.5
+    other = _recording("For sales, press 1. For billing, press 2. For our opening hours, press 3.", 4)
+    view = View(audio=_line(1.0, other, 3.0))
+    assert all(Decide(ROUTE_MENU) not in commands for _, _, commands in _ticks(_replaying(), view))
+
+
+def test_the_rest_of_a_recording_typed_ahead_over_is_no_prompt() -> None:
+    """A line that plays the prompt on over our answer: its tail is the prompt's, not a prompt of
+    its own."""
+    navigator = _replaying()
+    menu = _recording(ROUTE_MENU, 2)
+    at = _typed_ahead(navigator, menu)
+    line = _line(1.0, menu, 3.0)
+    tail = Utterance(
+        line[round(at * 8000) : round((1.0 + len(menu) / 8000) * 8000)], at, 1.0 + len(menu) / 8000
+    )
+    view = View(audio=line, audio_time=tail.end + 1.0, quiet_for=1.0)
+    assert navigator.knew_recording(tail)
+    assert navigator.on_words(view, "lost or stolen cards, press 3.", tail) == []
+    assert not navigator.words_pending
+
+
+async def test_a_prompt_read_again_after_we_typed_ahead_gets_the_same_answer() -> None:
+    """A line that dropped the keys we typed ahead reads the prompt again: known by its recording,
+    it gets the same answer, unasked, once it ends; the call types ahead no more."""
+    navigator = _replaying()
+    menu = _recording(ROUTE_MENU, 2)
+    at = _typed_ahead(navigator, menu)
+    view = View(audio=_line(1.0, menu, 3.0), phase=Phase.DECIDING)
+    _commands, context = navigator.prepare(view, ROUTE_MENU)
+    assert context is not None
+    typed = await navigator.decide(context)
+    assert typed == Press("1", reason="step 1 of the route, seen 1x, same recording", source="learned route")
+    navigator.on_decided(view, ROUTE_MENU, typed)
+    view.audio_time = at + 0.1
+    navigator.on_action_done(view, typed)
+    # The line played the menu out, waited, then read it again (a new play down the line).
+    again = _recording(ROUTE_MENU, 6)
+    view = View(audio=_line(1.0, menu, 5.0, again, 1.0))
+    view.audio_time = len(view.audio) / 8000 - 1.0 + RECOGNISED_QUIET + 0.1
+    view.quiet_for = RECOGNISED_QUIET + 0.1
+    assert navigator.on_tick(view) == [EndUtterance(), Decide(ROUTE_MENU)]
+    assert not navigator.types_ahead
+    view.phase = Phase.DECIDING
+    _commands, context = navigator.prepare(view, ROUTE_MENU)
+    assert context is not None
+    assert await navigator.decide(context) == typed
+
+
+def test_what_the_line_says_after_it_stopped_for_our_answer_is_read() -> None:
+    """A line that stopped its prompt for our keys: its next prompt, however soon, is read."""
+    navigator = _replaying()
+    menu = _recording(ROUTE_MENU, 2)
+    at = _typed_ahead(navigator, menu)
+    ask = "Please enter your card number, followed by the pound key."
+    following = _recording(ask, 5)
+    next_prompt = Utterance(following, at + 0.4, at + 0.4 + len(following) / 8000)
+    view = View(audio_time=next_prompt.end + 1.0, quiet_for=1.0)
+    assert not navigator.knew_recording(next_prompt)
+    assert navigator.on_words(view, ask, next_prompt) == []
+    assert navigator.words_pending
+    assert navigator.types_ahead
 
 
 async def test_a_remembered_recording_is_decided_by_the_route() -> None:

@@ -348,9 +348,29 @@ def fingerprint_likeness(a: str, b: str) -> float:
     Fingerprints too short to tell, malformed or of another version give 0.
     """
     first, second = _decoded(a), _decoded(b)
-    if first is None or second is None or min(len(first), len(second)) < PRINT_MIN_FRAMES:
+    if first is None or second is None:
         return 0.0
-    longest = max(len(first), len(second))
+    return _likeness(first, second, max(len(first), len(second)))
+
+
+def fingerprint_part_likeness(whole: str, part: str, at: float = 0.0) -> float:
+    """How surely ``part`` is the recording ``whole`` from ``at`` seconds on (±1 s): 0 to 1.
+
+    As :func:`fingerprint_likeness`, over the length of ``part`` only: what the recording has
+    beyond it is not heard (yet). How much of it was heard is the caller's to judge
+    (:func:`fingerprint_seconds`).
+    """
+    first, second = _decoded(whole), _decoded(part)
+    if first is None or second is None:
+        return 0.0
+    begin = max(0, round(at * SAMPLE_RATE / PRINT_HOP))
+    return _likeness(first[begin : begin + len(second) + PRINT_MAX_SHIFT], second, len(second))
+
+
+def _likeness(first: npt.NDArray[np.int64], second: npt.NDArray[np.int64], longest: int) -> float:
+    """The bit agreement of two fingerprints at their best alignment, over ``longest`` frames."""
+    if min(len(first), len(second)) < PRINT_MIN_FRAMES:
+        return 0.0
     best = 0.0
     for shift in range(-PRINT_MAX_SHIFT, PRINT_MAX_SHIFT + 1):
         one = first[max(0, shift) :]

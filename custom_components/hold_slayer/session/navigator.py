@@ -24,6 +24,14 @@ ends: ``recognised_quiet`` after the line's sound stopped, the last stretch of t
 recording the route remembers, the step is decided at once, without waiting for the endpointer,
 the recogniser or the settle. Its words, read afterwards, are the transcript's only.
 
+A remembered prompt is answered before it ends, as an informed caller types ahead: once the
+line has played all of the recording the route remembers but its last ``type_ahead`` seconds,
+and what it played is the recording's start, the step is decided, and our keys or words go
+over the prompt's tail (lines stop a prompt for the caller's first key or word, or keep it for
+its end). What the line says after that, up to the recording's end, is read only if it is not
+the rest of that recording. A line that dropped what we typed ahead reads the prompt again:
+known by its recording, it gets the same answer after it ends, and the call types ahead no more.
+
 Keys a line did not take are not simply pressed again: when the deciders choose the same keys
 for the same prompt a second time they are sent slower and as tones in the audio (some lines
 drop RFC 4733 events, or miss short digits); a third time, the option is said instead, where
@@ -33,11 +41,12 @@ the call can speak and the option has words.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Final
 
 from custom_components.hold_slayer.audio.fingerprint import (
     fingerprint_likeness,
+    fingerprint_part_likeness,
     fingerprint_seconds,
     prompt_fingerprint,
     utterances_fingerprint,
@@ -83,6 +92,24 @@ RECOGNISED_QUIET: Final = 0.3
 SPOKE_ON: Final = 0.1  # seconds of sound after words read at a pause that make them half a sentence
 RECORDING_SLACK: Final = 0.5  # seconds of a remembered recording the line's audio may lack at its ends
 WINDOW_LEAD: Final = 1.0  # seconds of audio before a remembered recording's length taken with it
+# Seconds before a remembered recording's end that its step is answered (the caller types
+# ahead): a menu's last option, which a changed menu rarely changes alone.
+TYPE_AHEAD: Final = 1.5
+TYPE_AHEAD_EVERY: Final = 0.25  # seconds of the line's speech between looks for a recording's start
+TYPE_AHEAD_SHORTEST: Final = 3.0  # seconds a recording needs for all but its end to be enough (half)
+TAIL_SHORTEST: Final = 0.8  # seconds of sound that tell the rest of a recording from other words
+
+
+@dataclass(frozen=True, slots=True)
+class _TypedAhead:
+    """A remembered recording answered before its end: the line may play on its tail."""
+
+    expected: ExpectedPrompt
+    at: float  # audio seconds we answered
+    played: float  # seconds of the recording the line had played then
+    ends: float  # audio seconds it would end, played on
+
+
 CLOSED: Final = "closed"  # the timer after a closed-hours notice
 CLOSED_GRACE: Final = 8.0  # seconds a closed line has to hang up itself before we leave
 
@@ -97,12 +124,14 @@ class Navigator:
         settle: float = SETTLE,
         complete_quiet: float = COMPLETE_QUIET,
         recognised_quiet: float = RECOGNISED_QUIET,
+        type_ahead: float = TYPE_AHEAD,
         closed_grace: float = CLOSED_GRACE,
     ) -> None:
         self.decider = decider
         self.settle = settle
         self.complete_quiet = complete_quiet
         self.recognised_quiet = recognised_quiet
+        self.type_ahead = type_ahead
         self.closed_grace = closed_grace
         self.current_prompt: Prompt | None = None
         self.decisions = 0  # prompts decided on
@@ -118,6 +147,11 @@ class Navigator:
         self._looked_at = 0.0  # audio seconds the line's sound ended when we last looked for a recording
         self._decided_until = 0.0  # utterances begun before this were decided on before their words came
         self._recording_until = 0.0  # … and were a prompt a learned route knew by its recording
+        self._looked_ahead = 0.0  # audio seconds we last looked for a remembered recording's start
+        self._typed_ahead: _TypedAhead | None = None  # the recording we answered before its end
+        self._tails: dict[float, bool] = {}  # utterance start → whether it was the rest of that recording
+        self._typing_ahead = True  # … until a line reads a prompt we typed ahead over again
+        self._answer_again: Action | None = None  # the answer such a prompt gets once more
         self._ahead: tuple[str, Utterance] | None = None  # the open utterance's words, read at its pause
         self._ahead_complete = False  # … and whether, after the pending words, they have plainly said all
         self._ahead_spoken_on = False  # … and whether the line has spoken since (their next piece is due)
@@ -137,7 +171,12 @@ class Navigator:
 
     def knew_recording(self, utterance: Utterance) -> bool:
         """Whether ``utterance`` was (part of) a prompt a learned route knew and we answered already."""
-        return utterance.start < self._recording_until
+        return self._is_tail(utterance) or utterance.start < self._recording_until
+
+    @property
+    def types_ahead(self) -> bool:
+        """Whether the call still answers a remembered prompt before it ends (the line lets it)."""
+        return self._typing_ahead
 
     @property
     def line_spoke_at(self) -> float | None:
@@ -175,7 +214,7 @@ class Navigator:
     def on_words(self, view: LineView, text: str, utterance: Utterance) -> list[Command]:
         """The line said ``text`` in ``utterance`` (the hold judge has had it first)."""
         if view.state is SessionState.IVR:
-            if utterance.start < self._decided_until:
+            if self._is_tail(utterance) or utterance.start < self._decided_until:
                 return []  # decided on already (by its recording, or its words read at a pause)
             if self._ahead is not None and abs(self._ahead[1].start - utterance.start) < 0.01:
                 self._ahead = None  # read whole now
@@ -191,6 +230,9 @@ class Navigator:
 
     def on_words_ahead(self, view: LineView, text: str, utterance: Utterance) -> list[Command]:
         """The words of the utterance the endpointer still holds, read up to its latest pause."""
+        typed = self._typed_ahead
+        if typed is not None and utterance.start < typed.ends + RECORDING_SLACK:
+            return []  # maybe the tail of a recording we typed ahead over: read when it ends
         if view.state is SessionState.IVR and utterance.start >= self._decided_until:
             self._ahead = (text, utterance)
             self._ahead_complete = plainly_complete(" ".join([*self._pending, text]))
@@ -218,6 +260,8 @@ class Navigator:
         """The audio clock moved: decide once the menu has finished."""
         if view.speaking:
             self._speech_seen = view.audio_time
+        if typed := self._type_ahead(view):
+            return typed
         if recognised := self._recognised(view):
             return recognised
         if self._ahead is not None:
@@ -280,14 +324,68 @@ class Navigator:
             return []  # looked at this stretch already, or nothing since our answer
         self._looked_at = ended
         heard: dict[float, str] = {}  # the line's audio from a moment, fingerprinted
-        for expected in expected_of(self.decider):
+        typed = self._typed_ahead
+        again = [typed.expected] if typed is not None and self.history else []
+        for expected in [*expected_of(self.decider), *again]:
             seconds = fingerprint_seconds(expected.fingerprint)
             since = round(max(listened_from, ended - seconds - WINDOW_LEAD), 2)
             if since not in heard:
                 heard[since] = prompt_fingerprint(view.line_audio(since))
             if _is_recording(heard[since], expected, seconds):
+                if expected in again:
+                    # Read again after we typed ahead over it: what we typed ahead was dropped.
+                    self._typing_ahead, self._typed_ahead = False, None
+                    self._answer_again = self.history[-1][1]
                 return self._decide_known(view, expected, heard[since], ended)
         return []
+
+    def _type_ahead(self, view: LineView) -> list[Command]:
+        """A prompt the route expects, known by its recording before it ends: decided at once."""
+        if (
+            self.type_ahead <= 0
+            or not self._typing_ahead
+            or view.state is not SessionState.IVR
+            or view.phase is not Phase.LISTENING
+            or not view.speaking
+            or view.audio_time - self._looked_ahead < TYPE_AHEAD_EVERY
+        ):
+            return []
+        self._looked_ahead = view.audio_time
+        listened_from = self._answered_at or 0.0
+        for expected in expected_of(self.decider):
+            seconds = fingerprint_seconds(expected.fingerprint)
+            if seconds < TYPE_AHEAD_SHORTEST:
+                continue
+            since = round(max(listened_from, view.audio_time - seconds - RECORDING_SLACK), 2)
+            heard = prompt_fingerprint(view.line_audio(since))
+            played = fingerprint_seconds(heard)
+            if not seconds - self.type_ahead <= played < seconds - RECORDING_SLACK:
+                continue  # too little of it yet, or all of it: known as it ends (_recognised)
+            if fingerprint_part_likeness(expected.fingerprint, heard) >= FINGERPRINT_LIKENESS:
+                self._typed_ahead = _TypedAhead(
+                    expected, view.audio_time, played, view.audio_time + seconds - played
+                )
+                self._tails = {}
+                return self._decide_known(view, expected, expected.fingerprint, view.audio_time)
+        return []
+
+    def _is_tail(self, utterance: Utterance) -> bool:
+        """Whether ``utterance`` is the rest of a recording we typed ahead over, played on.
+
+        Begun before the recording would have ended, and, where it is long enough to tell, its
+        audio is the recording from where the line had got to.
+        """
+        typed = self._typed_ahead
+        if typed is None or not typed.at - RECORDING_SLACK <= utterance.start < typed.ends + RECORDING_SLACK:
+            return False
+        if utterance.start not in self._tails:
+            heard = prompt_fingerprint(utterance.audio)
+            at = typed.played + utterance.start - typed.at
+            tail = fingerprint_seconds(heard) < TAIL_SHORTEST or (
+                fingerprint_part_likeness(typed.expected.fingerprint, heard, at) >= FINGERPRINT_LIKENESS
+            )
+            self._tails[utterance.start] = tail
+        return self._tails[utterance.start]
 
     def _decide_known(
         self, view: LineView, expected: ExpectedPrompt, heard: str, ended: float
@@ -305,6 +403,8 @@ class Navigator:
         """Read the prompt ``text``: what to tell, and the deciders' question (None: nothing to ask)."""
         prompt = parse_prompt(text)
         self.current_prompt = prompt
+        if self._typed_ahead is not None and text != self._typed_ahead.expected.text:
+            self._typed_ahead = None  # the line went on to another prompt: it took our answer
         commands: list[Command] = []
         if prompt.kind in ASKING:
             options = [{"key": option.key, "label": option.label} for option in prompt.options]
@@ -346,7 +446,14 @@ class Navigator:
         return commands, context
 
     async def decide(self, context: DecisionContext) -> Action:
-        """Ask the deciding chain; every action carries who decided it."""
+        """Ask the deciding chain; every action carries who decided it.
+
+        A prompt read again because the line dropped what we typed ahead over it gets that
+        answer again, unasked: the answer was right, its timing was not.
+        """
+        if self._answer_again is not None:
+            action, self._answer_again = self._answer_again, None
+            return action
         action = await self.decider.decide(context) or Wait(reason="no decider knew")
         return action if action.source else replace(action, source=source_of(self.decider))
 
