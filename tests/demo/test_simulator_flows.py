@@ -81,6 +81,37 @@ nodes:
     assert all(seconds > 0.5 for seconds in stt.heard)
 
 
+async def test_a_line_without_barge_in_loses_keys_sent_over_its_prompt() -> None:
+    """``barge_in: false``: a key pressed while the menu speaks neither stops it nor counts; the
+    menu times out and is read again, and a key after the prompt is taken."""
+    line = scenario(
+        company_line(
+            """start: hello
+nodes:
+  hello:
+    say: "For the agent, press 1. For anything else, press 2."
+    input: {dtmf: {"1": agent, "2": bye}, timeout: 1.5, retries: 2, on_fail: bye}
+"""
+        ).replace("rings: 0}", "rings: 0, barge_in: false}")
+    )
+    async with company(line) as sim, caller(sim) as phone:
+        call = await dial(phone)
+        record = sim.records[0]
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(1.0)
+        await call.send_dtmf("1")  # over the prompt: lost
+        await asyncio.sleep(1.0)
+        assert record.nodes == ["hello"]
+        prompt = record.prompt_seconds["hello"]
+        # The prompt played out, the timeout passed, the prompt again: then the key is taken.
+        await asyncio.sleep(max(0.0, record.path[0][1] + prompt + 1.5 + prompt - loop.time()) + 0.3)
+        assert record.nodes == ["hello"]
+        await call.send_dtmf("1")
+        await until(lambda: "agent" in record.nodes, within=3)
+        await call.hangup()
+        await asyncio.wait_for(record.finished(), 5)
+
+
 def stt_texts() -> list[str]:
     return ["um, something else", "I have a question about my Billing statement"]
 

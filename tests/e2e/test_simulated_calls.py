@@ -73,6 +73,27 @@ async def test_a_model_places_the_menu_and_the_route_replays_it(
     assert second["reaction_s"] < 0 < first["reaction_s"]
 
 
+@pytest.mark.timeout(420)
+async def test_a_line_that_drops_keys_sent_over_its_prompt(
+    wyoming_stt: tuple[str, int], wyoming_tts: tuple[str, int], tmp_path: Path
+) -> None:
+    """The second call types ahead over the remembered menu; this line drops keys sent while it
+    speaks: the menu is read again after its timeout, gets the same key, and the route notes the
+    line, so the next call answers its prompts after they end."""
+    scenario = load_scenario(SCENARIOS / "quarry-bank-no-barge-in.yaml")
+    async with bench([scenario], stt_at=wyoming_stt, tts_at=wyoming_tts) as parts:
+        parts.routes = RouteBook(JsonFlowStore(tmp_path / "routes.json"))
+        first = await run_one(parts, scenario)
+        second = await run_one(parts, scenario)
+        [route] = parts.routes.routes.values()
+    assert first["ok"], first["failure"]
+    assert first["dtmf_sent"].startswith("1") and not first["dtmf_sent"].startswith("11")
+    assert second["ok"], second["failure"]
+    assert second["dtmf_sent"].startswith("11")  # typed ahead and lost, then again after the prompt
+    assert second["route_steps_replayed"] == 2
+    assert not route.type_ahead
+
+
 async def test_the_secrets_audit_finds_a_leak() -> None:
     """The audit behind ``secret_leaks`` counts every output holding a value, also in words."""
     request = CallRequest("+18005550100", secrets={"pin": "2468"})

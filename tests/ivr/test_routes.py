@@ -342,3 +342,23 @@ async def test_different_prompts_in_a_row_are_all_kept(tmp_path: Path) -> None:
     book = await _book(tmp_path)
     route = await book.record(NUMBER, "Acme", _recorded_steps(), hold_seconds=None)
     assert len(route.steps) == 3
+
+
+async def test_a_line_that_dropped_what_was_typed_ahead_is_answered_after_its_prompts(tmp_path: Path) -> None:
+    """Once a call found the line dropped keys sent over its prompt, the route says so (stored,
+    and kept when the route is rewritten): its prompts are expected, not to be answered early."""
+    book = await _book(tmp_path)
+    await book.record(NUMBER, "Acme", _recorded_steps(), hold_seconds=None)
+    replay = book.decider_for(NUMBER)
+    assert replay is not None
+    assert all(expected.early for expected in replay.expected())
+    await book.record(NUMBER, "Acme", _recorded_steps(), hold_seconds=None, replay=replay, type_ahead=False)
+    assert not book.routes[NUMBER].type_ahead
+    again = await _book(tmp_path)
+    assert not again.routes[NUMBER].type_ahead
+    replay = again.decider_for(NUMBER)
+    assert replay is not None
+    assert [expected.early for expected in replay.expected()] == [False, False]
+    # A menu that changed is learned afresh; the line still takes nothing over its prompts.
+    await again.record(NUMBER, "Acme", _steps()[:1], hold_seconds=None)
+    assert not again.routes[NUMBER].type_ahead

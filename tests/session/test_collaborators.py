@@ -573,12 +573,12 @@ def _recording(text: str, seed: int) -> npt.NDArray[np.int16]:
 ROUTE_MENU = "For billing, press 1. For technical support, press 2. For lost or stolen cards, press 3."
 
 
-def _replaying(*, type_ahead: float = TYPE_AHEAD) -> Navigator:
+def _replaying(*, type_ahead: float = TYPE_AHEAD, line_takes_it: bool = True) -> Navigator:
     """A navigator replaying a route whose first step is ``ROUTE_MENU``, its recording known."""
     first_call = RouteStep(
         ROUTE_MENU, action_to_dict(Press("1")), 8.0, fingerprint=prompt_fingerprint(_recording(ROUTE_MENU, 1))
     )
-    route = RouteDecider(Route("+18005550100", "Acme", [first_call]))
+    route = RouteDecider(Route("+18005550100", "Acme", [first_call], type_ahead=line_takes_it))
     return Navigator(model_chain([], route=route), type_ahead=type_ahead)
 
 
@@ -648,6 +648,16 @@ def test_a_remembered_recording_is_answered_before_it_ends() -> None:
     other = _recording("For sales, press 1. For billing, press 2. For our opening hours, press 3.", 4)
     view = View(audio=_line(1.0, other, 3.0))
     assert all(Decide(ROUTE_MENU) not in commands for _, _, commands in _ticks(_replaying(), view))
+
+
+def test_a_line_that_dropped_what_was_typed_ahead_is_answered_after_its_prompts() -> None:
+    """A route whose line dropped keys sent over its prompt: its prompts are answered as they end."""
+    navigator = _replaying(line_takes_it=False)
+    menu = _recording(ROUTE_MENU, 2)
+    spoken = np.flatnonzero(np.abs(menu.astype(np.int32)) > 300)
+    [(at, _, commands)] = _ticks(navigator, View(audio=_line(1.0, menu, 3.0)))
+    assert commands == [EndUtterance(), Decide(ROUTE_MENU)]
+    assert abs(at - (1.0 + spoken[-1] / 8000)) < 0.1
 
 
 def test_the_rest_of_a_recording_typed_ahead_over_is_no_prompt() -> None:

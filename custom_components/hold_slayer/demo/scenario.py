@@ -72,6 +72,7 @@ class Line:
     number: str
     rings: int = 0
     answer: Answer = Answer.OK
+    barge_in: bool = True  # keys and words stop a menu's prompt; false: what comes during one is lost
 
 
 @dataclass(frozen=True, slots=True)
@@ -466,6 +467,7 @@ _SCENARIO: Final = _record(
                 ),
                 "rings": _count(0),
                 "answer": _one_of(Answer),
+                "barge_in": _FLAG,
             },
             _build(Line),
         ),

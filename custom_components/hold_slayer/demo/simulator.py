@@ -478,10 +478,18 @@ class _Conversation:
     # -- what the company does --------------------------------------------------------------------
 
     async def _say(self, text: str, voice: Voice, *, barge_in: bool = False) -> _Input | None:
-        """Speak; with ``barge_in`` the caller's first digit or phrase stops it and is returned."""
+        """Speak; with ``barge_in`` the caller's first digit or phrase stops it and is returned.
+
+        A line without barge-in (``line.barge_in: false``) plays its prompts out and loses what
+        came during them, as a menu whose recogniser is off while it speaks.
+        """
         audio = await self.sim.voices.speak(text, voice, language=self.scenario.language)
         if self.record.path:
             self.record.prompt_seconds.setdefault(self.record.path[-1][0], len(audio) / CALL_RATE)
+        if barge_in and not self.scenario.line.barge_in:
+            await self._play(audio, barge_in=False)
+            self._clear_inputs()
+            return None
         return await self._play(audio, barge_in=barge_in)
 
     async def _play(

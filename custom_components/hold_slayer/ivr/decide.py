@@ -73,6 +73,7 @@ class ExpectedPrompt:
 
     text: str
     fingerprint: str
+    early: bool = True  # may be answered before it ends (its line took keys and words typed ahead)
 
 
 class Decider(Protocol):

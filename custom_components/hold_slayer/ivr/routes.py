@@ -138,6 +138,7 @@ class Route:
     calls: int = 1
     confirmed: float = 0.0  # unix time of the last call that followed it to a person
     holds: list[tuple[float, int]] = field(default_factory=list)  # (seconds on hold, local hour)
+    type_ahead: bool = True  # its line takes what a call sends over its prompts (false: it dropped it)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Route:
@@ -149,6 +150,7 @@ class Route:
             int(data["calls"]),
             float(data["confirmed"]),
             [(float(seconds), int(hour)) for seconds, hour in data.get("holds", [])],
+            bool(data.get("type_ahead", True)),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -194,7 +196,7 @@ class RouteDecider:
             return []
         ahead = self.route.steps[self.position : self.position + LOOKAHEAD]
         return [
-            ExpectedPrompt(step.prompt, step.fingerprint)
+            ExpectedPrompt(step.prompt, step.fingerprint, early=self.route.type_ahead)
             for step in ahead
             if step.fingerprint is not None and step.action.get("kind") != "wait"
         ]
@@ -346,13 +348,16 @@ class RouteBook:
         hold_seconds: float | None,
         replay: RouteDecider | None = None,
         hour: int | None = None,
+        type_ahead: bool = True,
     ) -> Route:
         """Keep the route a call to a person took.
 
         A replay that matched the whole way confirms the remembered steps (``seen`` + 1) and keeps
         their fingerprints (a step remembered without one gains this call's); a call that decided
         afresh (no route, a stale one, or a menu that changed) replaces them. A prompt whose words
-        had a secret masked keeps no fingerprint: its audio may read the secret back.
+        had a secret masked keeps no fingerprint: its audio may read the secret back. A line that
+        dropped what a call typed ahead (``type_ahead`` false) is answered after its prompts from
+        then on, whatever the route becomes.
         """
         now = self.clock()
         old = self.routes.get(number)
@@ -378,9 +383,10 @@ class RouteBook:
                 [RouteStep(s.prompt, s.action, s.at, 1, now, _keepable(s)) for s in without_retries(steps)],
             )
             if old is not None:
-                route.calls, route.holds = old.calls + 1, old.holds
+                route.calls, route.holds, route.type_ahead = old.calls + 1, old.holds, old.type_ahead
         route.company = company or route.company
         route.confirmed = now
+        route.type_ahead = route.type_ahead and type_ahead
         if hold_seconds is not None:
             local_hour = time.localtime(now).tm_hour if hour is None else hour
             route.holds = [*route.holds, (round(hold_seconds, 1), local_hour)][-KEPT_HOLDS:]

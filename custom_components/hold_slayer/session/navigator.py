@@ -354,8 +354,12 @@ class Navigator:
         listened_from = self._answered_at or 0.0
         for expected in expected_of(self.decider):
             seconds = fingerprint_seconds(expected.fingerprint)
-            if seconds < TYPE_AHEAD_SHORTEST:
-                continue
+            if (
+                not expected.early
+                or seconds < TYPE_AHEAD_SHORTEST
+                or view.audio_time - listened_from < seconds - self.type_ahead
+            ):
+                continue  # too short to know by its start, or not that much said since our answer
             since = round(max(listened_from, view.audio_time - seconds - RECORDING_SLACK), 2)
             heard = prompt_fingerprint(view.line_audio(since))
             played = fingerprint_seconds(heard)

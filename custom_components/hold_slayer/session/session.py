@@ -880,7 +880,12 @@ class CallSession:
             return
         request = self.request
         await book.record(
-            request.target, request.company, self.route_steps, hold_seconds=self.hold_seconds, replay=replay
+            request.target,
+            request.company,
+            self.route_steps,
+            hold_seconds=self.hold_seconds,
+            replay=replay,
+            type_ahead=self._navigator.types_ahead,
         )
 
     # -- speech ---------------------------------------------------------------------------------
