@@ -45,13 +45,15 @@ async def test_list_export_forget_and_reload(hass: HomeAssistant, registrar: Reg
     entry = await setup_line(hass, registrar, ENTRY_ID, {CONF_HOME_COUNTRY_CODE: "1"})
     routes = entry.runtime_data.calls.routes
     await routes.record(BANK, "Acme Bank", _steps(), hold_seconds=240.0, hour=9)
-    await routes.record(GAS, "Demo Gas", _steps()[:1], hold_seconds=None)
+    await routes.record(GAS, "Demo Gas", _steps()[:1], hold_seconds=None, type_ahead=False)
 
     listed = await _call(hass, "list_routes")
     bank = next(route for route in listed["routes"] if route["number"] == BANK)
     assert bank["company"] == "Acme Bank"
     assert bank["steps"] == ["press 1", "press the caller's account then #"]
     assert bank["stale"] is False
+    assert bank["type_ahead"] is True
+    assert next(route for route in listed["routes"] if route["number"] == GAS)["type_ahead"] is False
     assert bank["hold"] == {"typical": 240.0, "longest": 240.0, "by_hour": {9: 240.0}}
 
     exported = await _call(hass, "export_routes")

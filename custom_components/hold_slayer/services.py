@@ -328,6 +328,7 @@ async def _async_list_routes(call: ServiceCall) -> ServiceResponse:
                 "calls": route.calls,
                 "confirmed": _iso(route.confirmed),
                 "stale": not routes.is_fresh(route),
+                "type_ahead": route.type_ahead,
                 "hold": route.hold_profile(),
             }
             for route in routes.routes.values()
