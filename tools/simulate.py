@@ -59,6 +59,8 @@ def summary(results: list[dict[str, Any]], stt_busy: float) -> dict[str, Any]:
     ratios = [r["to_queue_s"] / r["informed_s"] for r in timed if r.get("call", 1) == 1]
     over = [r["to_queue_s"] - r["informed_s"] for r in timed if r.get("call", 1) == 2]
     reactions = [r["reaction_s"] for r in results if r.get("reaction_s") is not None]
+    first_reactions = [r["reaction_s"] for r in first if r.get("reaction_s") is not None]
+    replay_reactions = [r["reaction_s"] for r in second if r.get("reaction_s") is not None]
     return {
         "secret_leaks": sum(r.get("secret_leaks", 0) for r in results),
         "queue_ratio_median": round(statistics.median(ratios), 2) if ratios else None,
@@ -66,6 +68,10 @@ def summary(results: list[dict[str, Any]], stt_busy: float) -> dict[str, Any]:
         "replay_over_informed_max_s": round(max(over), 1) if over else None,
         "reaction_median_s": round(statistics.median(reactions), 2) if reactions else None,
         "reaction_max_s": round(max(reactions), 2) if reactions else None,
+        "reaction_first_median_s": round(statistics.median(first_reactions), 2) if first_reactions else None,
+        "reaction_replay_median_s": round(statistics.median(replay_reactions), 2)
+        if replay_reactions
+        else None,
         "calls": len(results),
         "first_calls_passed": sum(r["ok"] for r in first),
         "model_calls_first": sum(r.get("model_calls", 0) for r in first),
@@ -104,6 +110,8 @@ def write_report(results: list[dict[str, Any]], report: dict[str, Any], command:
         f"| {report['replay_over_informed_max_s']} |",
         "| end of a menu's prompt → our decision, per call (median / worst; an informed human: 1 s) "
         f"| {report['reaction_median_s']} / {report['reaction_max_s']} s |",
+        "| … first calls, and replayed routes (median; typed ahead: before the prompt's end) "
+        f"| {report['reaction_first_median_s']} s, {report['reaction_replay_median_s']} s |",
         f"| median time from dialling to the person detected | {report['median_time_to_person_s']} s |",
         f"| median detection latency (person starts → detected) | {report['median_detect_latency_s']} s |",
         f"| STT real-time factor (processing s / audio s, tiny.en int8) | {report['stt_real_time_factor']} |",
