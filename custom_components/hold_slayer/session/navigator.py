@@ -109,6 +109,10 @@ class _TypedAhead:
     played: float  # seconds of the recording the line had played then
     ends: float  # audio seconds it would end, played on
 
+    def may_be_tail(self, start: float) -> bool:
+        """Whether what the line began at ``start`` may be the recording played on past our answer."""
+        return self.at - RECORDING_SLACK <= start < self.ends + RECORDING_SLACK
+
 
 CLOSED: Final = "closed"  # the timer after a closed-hours notice
 CLOSED_GRACE: Final = 8.0  # seconds a closed line has to hang up itself before we leave
@@ -230,8 +234,7 @@ class Navigator:
 
     def on_words_ahead(self, view: LineView, text: str, utterance: Utterance) -> list[Command]:
         """The words of the utterance the endpointer still holds, read up to its latest pause."""
-        typed = self._typed_ahead
-        if typed is not None and utterance.start < typed.ends + RECORDING_SLACK:
+        if self._typed_ahead is not None and self._typed_ahead.may_be_tail(utterance.start):
             return []  # maybe the tail of a recording we typed ahead over: read when it ends
         if view.state is SessionState.IVR and utterance.start >= self._decided_until:
             self._ahead = (text, utterance)
@@ -380,7 +383,7 @@ class Navigator:
         audio is the recording from where the line had got to.
         """
         typed = self._typed_ahead
-        if typed is None or not typed.at - RECORDING_SLACK <= utterance.start < typed.ends + RECORDING_SLACK:
+        if typed is None or not typed.may_be_tail(utterance.start):
             return False
         if utterance.start not in self._tails:
             heard = prompt_fingerprint(utterance.audio)
