@@ -8,6 +8,8 @@ because a single 425 Hz burst is ringback in Germany, busy in Italy and a note i
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -281,6 +283,7 @@ COUNTRIES, TONES = _parse_plans(_PLANS)
 SIT_FREQUENCIES: Final = (913.8, 985.2, 1370.6, 1428.5, 1776.7)  # Q.35 segments, low and high
 # A 40 ms window resolves 25 Hz: enough to tell 440+480 apart and 425 from 400 or 450.
 PROGRESS_WINDOW: Final = 2 * FRAME
+WINDOW_RESOLUTION: Final = SAMPLE_RATE / PROGRESS_WINDOW  # Hz
 # A measured set stands for a sound when every frequency is within 15 Hz: 420 and 425 (Austria,
 # Thailand) are one sound to a 40 ms window, 400 and 425 are not.
 FREQUENCY_TOLERANCE: Final = 15.0
@@ -339,6 +342,32 @@ def _beats_like(sound: Sound, tone_set: tuple[float, ...]) -> bool:
 
 
 _SET_MASKS: Final = tuple(_set_mask(tone_set) for tone_set in _TONE_SETS)
+
+
+def _alike_sets(within: float) -> tuple[tuple[int, ...], ...]:
+    """Per set, the sets of as many frequencies each within ``within`` Hz of its own (itself too)."""
+    return tuple(
+        tuple(
+            index
+            for index, other in enumerate(_TONE_SETS)
+            if len(other) == len(tone_set)
+            and all(abs(a - b) <= within for a, b in zip(tone_set, other, strict=True))
+        )
+        for tone_set in _TONE_SETS
+    )
+
+
+# Inside a tone, a window of a set the window cannot tell from the tone's (each frequency within
+# its resolution) continues it: a modulated tone through a codec and an AGC comes out as nearby
+# sets of three frequencies by turns (the United States' old 420*40 Hz ringback), and must not
+# break into pieces. Which sound the tone is, its modal set says.
+_NEAR_MASKS: Final = tuple(
+    functools.reduce(operator.or_, (_SET_MASKS[index] for index in near), 0)
+    for near in _alike_sets(WINDOW_RESOLUTION)
+)
+# Sets that are one sound (each frequency within the tolerance): one pitch when a tone's windows
+# are counted (Italy's 425 Hz a little flat comes out as the 420 and 425 Hz sets by turns).
+_SAME_SOUND: Final = _alike_sets(FREQUENCY_TOLERANCE - 1e-9)
 _SET_SIZES: Final = (*(len(tone_set) for tone_set in _TONE_SETS), 0)  # the last: _NO_SET
 _SIT_SETS: Final = {_TONE_SETS.index((f,)): f for f in SIT_FREQUENCIES}
 _NO_SET: Final = -1
@@ -801,8 +830,14 @@ class ProgressToneDetector:
         return silent and self._noisy_line and self._silent_run <= MAX_LOST_FRAMES
 
     def _one_set(self) -> float:
-        """The part of the open tone's windows that hold its modal set."""
-        return self._set_counts.get(self._modal_set, 0) / max(sum(self._set_counts.values()), 1)
+        """The part of the open tone's windows that hold its modal set, or one of the same sound.
+
+        A tone between two sets' frequencies (Italy's 425 Hz a little flat) comes out as
+        either by turns: one pitch all the same.
+        """
+        counts = self._set_counts
+        same = _SAME_SOUND[self._modal_set] if self._modal_set != _NO_SET else ()
+        return sum(counts.get(index, 0) for index in same) / max(sum(counts.values()), 1)
 
     def _set_recognised(
         self, patterns: tuple[_Pattern, ...], kind: ToneKind | None, *, confirmed: bool
@@ -827,7 +862,7 @@ class ProgressToneDetector:
         # until one window away from an edge has had its say; so does a window straddling an
         # edge (a lost packet) later on, without a say in the tone's set.
         onset = not self._gap and sum(self._set_counts.values()) <= ONSET_FRAMES
-        if self._current and (mask & self._current or onset or edge):
+        if self._current and (_NEAR_MASKS[index] & self._current or onset or edge):
             self._length += (self._gap + 1) * FRAME_SECONDS
             if not edge:
                 self._count_set(index)
