@@ -169,8 +169,8 @@ def test_the_rest_of_the_table() -> None:
     assert len(monitor.events) == events
 
 
-def _drive(script: list[Scripted], audio: Floats) -> HoldMonitor:
-    monitor = HoldMonitor(classifier=ScriptedClassifier(script))  # type: ignore[arg-type]
+def _drive(script: list[Scripted], audio: Floats, tuning: Tuning = TUNING) -> HoldMonitor:
+    monitor = HoldMonitor(classifier=ScriptedClassifier(script), tuning=tuning)  # type: ignore[arg-type]
     frames = audio[: len(audio) // FRAME * FRAME].reshape(-1, FRAME)
     for start in range(0, len(frames), 50):
         monitor.push_block(frames[start : start + 50])
@@ -650,3 +650,23 @@ def test_a_known_announcement_needs_matches_that_do_not_overlap() -> None:
     assert Trigger.KNOWN not in trail(TUNING)
     assert Trigger.REPLY_PAUSE in trail(TUNING) or Trigger.NEW_VOICE in trail(TUNING)
     assert Trigger.KNOWN in trail(replace(TUNING, match_spread=1))
+
+
+def test_a_voice_somewhat_like_the_hold_waits_for_more_of_itself() -> None:
+    """A new voice whose spectrogram is as like the hold as ``doubt_likeness`` (and under the
+    replay bar) is reported only after ``doubt_wait`` more speech; one less like it at once."""
+    script, audio = _hold_with_loop()
+    voice_at = sum(len(part) for part in audio) / 8000
+    script += _seconds(Label.SPEECH, 3) + _seconds(Label.SILENCE, 2)
+    signal = np.concatenate([*audio, _voice(1, 3), np.zeros(8000 * 2)])
+
+    def reported(tuning: Tuning) -> float:
+        monitor = _drive(script, signal, tuning)
+        humans = [event.time for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED]
+        assert len(humans) == 1
+        return humans[0] - voice_at
+
+    at_once = reported(replace(TUNING, doubt_likeness=1.01))
+    in_doubt = reported(replace(TUNING, doubt_likeness=-1.0))
+    assert at_once <= 1.0
+    assert in_doubt - at_once == pytest.approx(TUNING.doubt_wait, abs=STEP + 1e-9)

@@ -104,6 +104,8 @@ class Tuning:
     heard_seconds: float = 60.0  # of each, from its speech
     replay_aligned: float = 0.6  # aligned share of a replay (other speech: up to ~0.45)
     envelope_likeness: float = 0.8  # spectral-shape correlation of a replay through a lossy line
+    doubt_likeness: float = 0.7  # … this much of it waits for more speech: few people, some replays
+    doubt_wait: float = 0.6  # … this much more: a longer probe, and the fingerprints' first match
     history_seconds: float = 300.0  # of the hold's spectrogram kept, where a replay is searched
 
     # After a person
@@ -651,12 +653,12 @@ class HoldMonitor:
         """Known loop, not right after an announcement, clear new speech with no music in it."""
         tuning = self.tuning
         over_music = candidate.after_over_music or self._loop_over_music()
+        evidence = tuning.human_evidence_over_music if over_music else tuning.human_evidence
         spoken = len(candidate.labels) - candidate.tail_over_music
         return (
             bool(self.announcements)
             and not candidate.continuation
-            and candidate.speech
-            >= (tuning.human_evidence_over_music if over_music else tuning.human_evidence)
+            and candidate.speech >= evidence
             and candidate.dense_latest
             and not candidate.matched_windows
             and not candidate.similar
@@ -668,6 +670,7 @@ class HoldMonitor:
             and self._confident(candidate)
             and not self._replayed(candidate)
             and not self._sounds_heard(candidate)
+            and not self._in_doubt(candidate, evidence)
         )
 
     def _human(
@@ -800,6 +803,19 @@ class HoldMonitor:
         probe = hold[first + max(self._speech_from, end - self.tuning.probe_frames) : first + end]
         candidate.likeness = Envelope(hold[:first]).likeness(Envelope(probe))
         return candidate.likeness >= self.tuning.envelope_likeness
+
+    def _in_doubt(self, candidate: _Candidate, evidence: float) -> bool:
+        """Whether a voice somewhat like something the hold played waits for more of itself.
+
+        Its first 0.6 s may be a replay whose spectrogram the line changed: a longer stretch is
+        less likely to look like some stretch of the hold by chance, and a replay's fingerprints
+        match once 0.9 s of it has played. Few people's first words are this like the hold.
+        """
+        tuning = self.tuning
+        return (
+            candidate.likeness >= tuning.doubt_likeness
+            and candidate.speech < evidence + tuning.doubt_wait - 1e-9
+        )
 
     def _remember_spectrogram(self, mel: Floats) -> None:
         """Keep a block's spectral shape; drop what is older than ``history_seconds``.
