@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import math
 import os
@@ -261,14 +260,32 @@ def secret_leaks(
 ) -> int:
     """How many outputs hold a secret's value (digits, spaced, or in words): must be none.
 
-    Outputs: the transcript, the events, every log line, and the learned routes.
+    Outputs: the transcript, the events, every log line, and the learned routes. Of the events
+    and routes, their text: their numbers are times, counts and timestamps the code computes,
+    which no secret can reach, and a timestamp's many digits hold a 4-digit PIN by chance (one
+    route book in a few of a whole ``script/simulate --all`` run did).
     """
     outputs = [line.text for line in session.transcript]
-    outputs += [json.dumps(event.data, default=str) for event in session.events]
+    outputs += ["\n".join(_texts(event.data)) for event in session.events]
     outputs += logged
     if routes is not None:
-        outputs.append(json.dumps(routes.as_dict()))
+        outputs.append("\n".join(_texts(routes.as_dict())))
     return sum(request.holds_secret(text) for text in outputs)
+
+
+def _texts(value: object) -> Iterator[str]:
+    """Every string in a JSON-like value: its dictionaries' keys, and its strings at any depth."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _texts(item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from _texts(item)
+    elif value is not None and not isinstance(value, bool | int | float):
+        yield str(value)  # an enum, a datetime: as the event's JSON would write it
 
 
 async def _follow(parts: Bench, session: CallSession, budget: float) -> tuple[CallRecord | None, str | None]:

@@ -14,7 +14,7 @@ import pytest
 
 from custom_components.hold_slayer.demo.scenario import load_scenario
 from custom_components.hold_slayer.ivr.routes import JsonFlowStore, RouteBook
-from custom_components.hold_slayer.session.events import Speaker, TranscriptLine
+from custom_components.hold_slayer.session.events import EventType, SessionEvent, Speaker, TranscriptLine
 from custom_components.hold_slayer.session.request import CallRequest
 from custom_components.hold_slayer.session.session import CallSession
 from harness.simulation import bench, run_one, secret_leaks
@@ -106,3 +106,9 @@ async def test_the_secrets_audit_finds_a_leak() -> None:
     session.transcript.append(TranscriptLine(2.0, Speaker.US, "[pressed •••#]"))
     logged = ["Call x heard: 2 4 6 8", "Call x: dtmf_sent {'digits': '•••#'}"]
     assert secret_leaks(request, session, logged, None) == 2
+    # An event's text counts; its numbers (times the code computes) hold no secret, whatever
+    # their digits.
+    session.events.append(SessionEvent(EventType.HOLD_STARTED, 1796524680.5, {"at": 0.12468}))
+    assert secret_leaks(request, session, logged, None) == 2
+    session.events.append(SessionEvent(EventType.SAID, 3.0, {"text": "my pin is two four six eight"}))
+    assert secret_leaks(request, session, logged, None) == 3
