@@ -262,8 +262,8 @@ def secret_leaks(
 
     Outputs: the transcript, the events, every log line, and the learned routes. Of the events
     and routes, their text: their numbers are times, counts and timestamps the code computes,
-    which no secret can reach, and a timestamp's many digits hold a 4-digit PIN by chance (one
-    route book in a few of a whole ``script/simulate --all`` run did).
+    which no secret can reach, and whose many digits can hold a 4-digit PIN by chance (a route
+    book of a whole ``script/simulate --all`` run holds hundreds of 17-digit timestamps).
     """
     outputs = [line.text for line in session.transcript]
     outputs += ["\n".join(_texts(event.data)) for event in session.events]
