@@ -202,11 +202,13 @@ async def run_one(parts: Bench, first: Scenario) -> dict[str, Any]:
     with captured_logs() as logged:
         session, result = await _call(parts, scenario, request, timed, replay)
     result["menu_changed"] = scenario is not first  # the line is the scenario's second_call
-    result["secret_leaks"] = secret_leaks(request, session, logged, parts.routes)
-    if result["secret_leaks"]:
+    leaks = leaking_outputs(request, session, logged, parts.routes)
+    result["secret_leaks"] = len(leaks)
+    if leaks:
         result["ok"] = False
+        where = ", ".join(sorted(set(leaks)))  # which kind of output: the next run can look there
         result["failure"] = "; ".join(
-            filter(None, [result["failure"], f"{result['secret_leaks']} outputs hold a secret"])
+            filter(None, [result["failure"], f"{len(leaks)} outputs hold a secret ({where})"])
         )
     return result
 
@@ -258,19 +260,26 @@ def captured_logs() -> Iterator[list[str]]:
 def secret_leaks(
     request: CallRequest, session: CallSession, logged: list[str], routes: RouteBook | None
 ) -> int:
-    """How many outputs hold a secret's value (digits, spaced, or in words): must be none.
+    """How many outputs hold a secret's value (digits, spaced, or in words): must be none."""
+    return len(leaking_outputs(request, session, logged, routes))
+
+
+def leaking_outputs(
+    request: CallRequest, session: CallSession, logged: list[str], routes: RouteBook | None
+) -> list[str]:
+    """The kind of each output that holds a secret's value: "transcript", "event", "log", "routes".
 
     Outputs: the transcript, the events, every log line, and the learned routes. Of the events
     and routes, their text: their numbers are times, counts and timestamps the code computes,
     which no secret can reach, and whose many digits can hold a 4-digit PIN by chance (a route
     book of a whole ``script/simulate --all`` run holds hundreds of 17-digit timestamps).
     """
-    outputs = [line.text for line in session.transcript]
-    outputs += ["\n".join(_texts(event.data)) for event in session.events]
-    outputs += logged
+    outputs = [("transcript", line.text) for line in session.transcript]
+    outputs += [("event", "\n".join(_texts(event.data))) for event in session.events]
+    outputs += [("log", line) for line in logged]
     if routes is not None:
-        outputs.append("\n".join(_texts(routes.as_dict())))
-    return sum(request.holds_secret(text) for text in outputs)
+        outputs.append(("routes", "\n".join(_texts(routes.as_dict()))))
+    return [kind for kind, text in outputs if request.holds_secret(text)]
 
 
 def _texts(value: object) -> Iterator[str]:

@@ -17,7 +17,7 @@ from custom_components.hold_slayer.ivr.routes import JsonFlowStore, RouteBook
 from custom_components.hold_slayer.session.events import EventType, SessionEvent, Speaker, TranscriptLine
 from custom_components.hold_slayer.session.request import CallRequest
 from custom_components.hold_slayer.session.session import CallSession
-from harness.simulation import bench, run_one, secret_leaks
+from harness.simulation import bench, leaking_outputs, run_one, secret_leaks
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -112,3 +112,4 @@ async def test_the_secrets_audit_finds_a_leak() -> None:
     assert secret_leaks(request, session, logged, None) == 2
     session.events.append(SessionEvent(EventType.SAID, 3.0, {"text": "my pin is two four six eight"}))
     assert secret_leaks(request, session, logged, None) == 3
+    assert leaking_outputs(request, session, logged, None) == ["transcript", "event", "log"]
