@@ -272,7 +272,7 @@ def leaking_outputs(
     Outputs: the transcript, the events, every log line, and the learned routes. Of the events
     and routes, their text: their numbers are times, counts and timestamps the code computes,
     which no secret can reach, and whose many digits can hold a 4-digit PIN by chance (a route
-    book of a whole ``script/simulate --all`` run holds hundreds of 17-digit timestamps).
+    book of a whole ``script/simulate --all`` run holds dozens of 17-digit timestamps).
     """
     outputs = [("transcript", line.text) for line in session.transcript]
     outputs += [("event", "\n".join(_texts(event.data))) for event in session.events]
