@@ -64,9 +64,8 @@ CASES = [
 ]
 
 
-def _kinds(spec: ToneSpec, rectified: bool, seed: int) -> tuple[list[ToneKind | None], float]:
+def _kinds(spec: ToneSpec, rectified: bool, rng: np.random.Generator) -> tuple[list[ToneKind | None], float]:
     """The detector's output on a degraded clip of ``spec``, and its deadline (deadline + grace)."""
-    rng = np.random.default_rng([seed, zlib.crc32(spec.name.encode()), int(rectified)])
     deadline = decision_time(spec, carrier=rectified)
     signal, lead, tempo = corpus.degraded_progress_tone(
         spec, deadline + sum(spec.cadence) + 1.0, rng, rectified=rectified
@@ -80,7 +79,8 @@ def test_every_countrys_tone_on_a_degraded_line(spec: ToneSpec, rectified: bool)
     """Named by its deadline, never as another kind, and for ≥ 99 % of the frames after it."""
     want = named_kind(spec)
     for seed in (1, 2):
-        kinds, deadline = _kinds(spec, rectified, seed)
+        rng = np.random.default_rng([seed, zlib.crc32(spec.name.encode()), int(rectified)])
+        kinds, deadline = _kinds(spec, rectified, rng)
         after = kinds[int(np.ceil(deadline / FRAME_SECONDS)) :]
         assert {kind for kind in kinds if kind is not None} == {want}, f"seed {seed}"
         assert sum(kind is want for kind in after) >= 0.99 * len(after), f"seed {seed}"
@@ -163,9 +163,6 @@ def test_music_and_speech_are_never_a_tone(source: str) -> None:
 def test_a_tone_whose_windows_change_set_is_one_sound(name: str, seed: int) -> None:
     """Sets a 40 ms window cannot tell apart are one sound inside a tone (clips of bench/audio.py)."""
     spec = next(spec for spec in TONES if spec.name == name)
-    rng = np.random.default_rng([seed, 0, *spec.name.encode()])
-    deadline = decision_time(spec)
-    signal, lead, tempo = corpus.degraded_progress_tone(spec, deadline + sum(spec.cadence) + 1.0, rng)
-    kinds = ProgressToneDetector().push_block(signal[: len(signal) // FRAME * FRAME].reshape(-1, FRAME))
-    after = kinds[int(np.ceil((lead + deadline * tempo + GRACE) / FRAME_SECONDS)) :]
+    kinds, deadline = _kinds(spec, False, np.random.default_rng([seed, 0, *spec.name.encode()]))
+    after = kinds[int(np.ceil(deadline / FRAME_SECONDS)) :]
     assert sum(kind is named_kind(spec) for kind in after) >= 0.99 * len(after)

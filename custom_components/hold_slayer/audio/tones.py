@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
@@ -344,14 +344,13 @@ def _beats_like(sound: Sound, tone_set: tuple[float, ...]) -> bool:
 _SET_MASKS: Final = tuple(_set_mask(tone_set) for tone_set in _TONE_SETS)
 
 
-def _alike_sets(within: float) -> tuple[tuple[int, ...], ...]:
-    """Per set, the sets of as many frequencies each within ``within`` Hz of its own (itself too)."""
+def _alike_sets(alike: Callable[[float, float], bool]) -> tuple[tuple[int, ...], ...]:
+    """Per set, the sets of as many frequencies, each ``alike`` its own (itself too)."""
     return tuple(
         tuple(
             index
             for index, other in enumerate(_TONE_SETS)
-            if len(other) == len(tone_set)
-            and all(abs(a - b) <= within for a, b in zip(tone_set, other, strict=True))
+            if len(other) == len(tone_set) and all(map(alike, tone_set, other))
         )
         for tone_set in _TONE_SETS
     )
@@ -363,11 +362,11 @@ def _alike_sets(within: float) -> tuple[tuple[int, ...], ...]:
 # break into pieces. Which sound the tone is, its modal set says.
 _NEAR_MASKS: Final = tuple(
     functools.reduce(operator.or_, (_SET_MASKS[index] for index in near), 0)
-    for near in _alike_sets(WINDOW_RESOLUTION)
+    for near in _alike_sets(lambda a, b: abs(a - b) <= WINDOW_RESOLUTION)
 )
 # Sets that are one sound (each frequency within the tolerance): one pitch when a tone's windows
 # are counted (Italy's 425 Hz a little flat comes out as the 420 and 425 Hz sets by turns).
-_SAME_SOUND: Final = _alike_sets(FREQUENCY_TOLERANCE - 1e-9)
+_SAME_SOUND: Final = _alike_sets(_same_frequency)
 _SET_SIZES: Final = (*(len(tone_set) for tone_set in _TONE_SETS), 0)  # the last: _NO_SET
 _SIT_SETS: Final = {_TONE_SETS.index((f,)): f for f in SIT_FREQUENCIES}
 _NO_SET: Final = -1
