@@ -257,19 +257,13 @@ def captured_logs() -> Iterator[list[str]]:
         package.setLevel(level)
 
 
-def secret_leaks(
-    request: CallRequest, session: CallSession, logged: list[str], routes: RouteBook | None
-) -> int:
-    """How many outputs hold a secret's value (digits, spaced, or in words): must be none."""
-    return len(leaking_outputs(request, session, logged, routes))
-
-
 def leaking_outputs(
     request: CallRequest, session: CallSession, logged: list[str], routes: RouteBook | None
 ) -> list[str]:
-    """The kind of each output that holds a secret's value: "transcript", "event", "log", "routes".
+    """Each output holding a secret's value (digits, spaced, or in words), by kind: must be none.
 
-    Outputs: the transcript, the events, every log line, and the learned routes. Of the events
+    The outputs, by kind: the transcript ("transcript"), the events ("event"), every log line
+    ("log") and the learned routes ("routes"). Of the events
     and routes, their text: their numbers are times, counts and timestamps the code computes,
     which no secret can reach, and whose many digits can hold a 4-digit PIN by chance (a route
     book of a whole ``script/simulate --all`` run holds dozens of 17-digit timestamps).

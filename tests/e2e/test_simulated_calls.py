@@ -17,7 +17,7 @@ from custom_components.hold_slayer.ivr.routes import JsonFlowStore, RouteBook
 from custom_components.hold_slayer.session.events import EventType, SessionEvent, Speaker, TranscriptLine
 from custom_components.hold_slayer.session.request import CallRequest
 from custom_components.hold_slayer.session.session import CallSession
-from harness.simulation import bench, leaking_outputs, run_one, secret_leaks
+from harness.simulation import bench, leaking_outputs, run_one
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -95,7 +95,7 @@ async def test_a_line_that_drops_keys_sent_over_its_prompt(
 
 
 async def test_the_secrets_audit_finds_a_leak() -> None:
-    """The audit behind ``secret_leaks`` counts every output holding a value, also in words."""
+    """The audit (``leaking_outputs``) counts every output holding a value, also in words."""
     request = CallRequest("+18005550100", secrets={"pin": "2468"})
 
     async def dial(target: str) -> Any:
@@ -105,11 +105,11 @@ async def test_the_secrets_audit_finds_a_leak() -> None:
     session.transcript.append(TranscriptLine(1.0, Speaker.LINE, "you entered two four six eight"))
     session.transcript.append(TranscriptLine(2.0, Speaker.US, "[pressed •••#]"))
     logged = ["Call x heard: 2 4 6 8", "Call x: dtmf_sent {'digits': '•••#'}"]
-    assert secret_leaks(request, session, logged, None) == 2
+    assert len(leaking_outputs(request, session, logged, None)) == 2
     # An event's text counts; its numbers (times the code computes) hold no secret, whatever
     # their digits.
     session.events.append(SessionEvent(EventType.HOLD_STARTED, 1796524680.5, {"at": 0.12468}))
-    assert secret_leaks(request, session, logged, None) == 2
+    assert len(leaking_outputs(request, session, logged, None)) == 2
     session.events.append(SessionEvent(EventType.SAID, 3.0, {"text": "my pin is two four six eight"}))
-    assert secret_leaks(request, session, logged, None) == 3
+    assert len(leaking_outputs(request, session, logged, None)) == 3
     assert leaking_outputs(request, session, logged, None) == ["transcript", "event", "log"]
