@@ -12,8 +12,11 @@ waiting for:
   hold; anything else (a question for us, "your balance is …") means it was the menu pausing.
   Without a recogniser, speech means the silence was a pause.
 - A person the monitor reports is read first when a recogniser is there: new announcements
-  sound like a person, their words do not. Transcript cues ("this is Sam, how can I help?")
-  raise a person the monitor missed, but never words the hold has played before. They count
+  sound like a person, their words do not. The words are read once ``READ_SPAN`` of the voice
+  has played, or at its first pause: Whisper given less than a couple of words invents some,
+  often its own priming text ("to repeat these options, press …"), and takes longer doing it.
+  Transcript cues ("this is Sam, how can I help?") raise a person the monitor missed, but never
+  words the hold has played before. They count
   once the line has been quiet for a reply (``CUE_PAUSE``): words read at a pause may be the
   first part of a recording, and the music coming back, or the monitor naming an announcement,
   vetoes them (a recorded "hi, this is Jessica, please stay on the line").
@@ -63,6 +66,8 @@ WORDS_DUE: Final = 2.0  # seconds after the line stopped speaking by which its w
 EARLY_HOLD: Final = 30.0  # seconds of hold in which a prompt asking for keys means the menu paused
 MUSIC_VETO: Final = 5  # music decisions (0.5 s) after a person's words that make them the hold's
 CUE_PAUSE: Final = 1.0  # quiet seconds after person-like words: a reply awaited, not a pause in a recording
+READ_SPAN: Final = 2.0  # seconds of a reported voice read as its first words (less is read at a pause)
+READ_PAUSE: Final = 0.5  # quiet seconds that end a reported voice's first words (a short "Hello?")
 
 
 class HoldJudge:
@@ -79,11 +84,14 @@ class HoldJudge:
         self._limit_reached = False
         # Person-like words waiting for the line's pause for a reply: (onset, words).
         self._cue: tuple[float, str] | None = None
+        # A person the monitor reported whose first words are not yet long enough to read.
+        self._unread: MonitorEvent | None = None
 
     def on_monitor_event(self, view: LineView, event: MonitorEvent) -> list[Command]:
         """The monitor reported a hold, an announcement or a person."""
         if event.kind is EventKind.HOLD_STARTED:
             if view.state is not SessionState.IVR:
+                self._unread = None  # the music came back before the voice's words were read
                 return []
             if view.awaiting_us or _silent_since(view.labels, event.began):
                 self._held_back = event  # the quiet may be the menu waiting for our answer
@@ -98,9 +106,22 @@ class HoldJudge:
         if event.kind is EventKind.HUMAN_DETECTED and view.state is SessionState.ON_HOLD:
             if not view.can_transcribe:
                 return self._report(view, event.began, event.confidence, "audio")
-            if view.phase is Phase.WAITING:
-                return [CheckWords(event.began, event.confidence)]
+            if view.phase is Phase.WAITING and self._unread is None:
+                self._unread = event
+                return self._read_when_due(view)
         return []
+
+    def _read_when_due(self, view: LineView) -> list[Command]:
+        """Read the reported voice's first words once ``READ_SPAN`` of it played, or it paused."""
+        event = self._unread
+        assert event is not None
+        if view.state is not SessionState.ON_HOLD or view.phase is not Phase.WAITING:
+            self._unread = None  # its words reported it meanwhile, or the call moved on
+            return []
+        if view.audio_time - event.began < READ_SPAN and view.quiet_for < READ_PAUSE:
+            return []
+        self._unread = None
+        return [CheckWords(event.began, event.confidence)]
 
     def on_words_read(self, view: LineView, onset: float, confidence: float, text: str) -> list[Command]:
         """The first words of the person the monitor reported: a person, or one more announcement.
@@ -176,6 +197,8 @@ class HoldJudge:
 
     def on_tick(self, view: LineView, *, decided: bool) -> list[Command]:
         """The audio clock moved (``decided``: with new classifier decisions)."""
+        if self._unread is not None and (read := self._read_when_due(view)):
+            return read
         if self._cue is not None and (judged := self._judge_cue(view, *self._cue)):
             return judged
         # While the desk rings for a person reported moments ago, the music coming back undoes it.
