@@ -274,3 +274,10 @@ def test_hang_up_and_dial_is_no_option() -> None:
     )
     assert prompt.options == ()
     assert closed_notice(prompt)
+
+
+def test_a_key_is_no_option_s_label() -> None:
+    """A recogniser primed with a menu hears a person's "Fastlane tech support" as "press nine,
+    press four" (globex, fastlane): no option offers "press 9"."""
+    assert parse_prompt("Press nine, press four. What seems to be the problem?").options == ()
+    assert [option.key for option in parse_prompt("For sales, press 1. Press 2.").options] == ["1"]

@@ -223,6 +223,9 @@ def _clean_label(label: str) -> str:
 
 # "If this is an emergency, hang up and dial 9 1 1": a number to call, not a key to press here.
 _HANG_UP_FIRST: Final = re.compile(r"\bhang up\b")
+# "Press 9, press 4": a key is no option's label (heard so when the recogniser, primed with a
+# menu, mishears a person's "Fastlane tech support").
+_KEY_AS_LABEL: Final = re.compile(r"(?:press|dial|enter|select)\s+\S+")
 _CLOSED: Final = re.compile(
     r"\b(?:(?:we are|we're|office is|offices are|lines are|clinic is|center is|centre is|store is)"
     r" (?:now |currently )?closed"
@@ -258,7 +261,12 @@ def parse_prompt(text: str) -> Prompt:
                     label = re.sub(r"^(?:for|to)\s+", "", label)
                 if match.group("lead") == "to":
                     label = f"to {label}"
-                if key not in options and label and not _HANG_UP_FIRST.search(label):
+                if (
+                    key not in options
+                    and label
+                    and not _HANG_UP_FIRST.search(label)
+                    and not _KEY_AS_LABEL.fullmatch(label)
+                ):
                     options[key] = MenuOption(key, label)
     spoken = _spoken_choices(norm)
     queue = _QUEUE_POSITION.search(norm)
