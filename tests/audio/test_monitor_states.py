@@ -129,6 +129,7 @@ REST_OF_THE_TABLE = [
     Trigger.PERSON_STAYED,
     Trigger.VETO,
     Trigger.MUSIC_STOPPED,  # test_the_music_stopping_for_a_doubted_voice_is_a_person
+    Trigger.RAN_ON,  # test_a_voice_taking_over_from_a_known_announcement_is_a_new_voice
 ]
 
 
@@ -670,3 +671,33 @@ def test_a_voice_somewhat_like_the_hold_waits_for_more_of_itself() -> None:
     in_doubt = reported(replace(TUNING, doubt_likeness=-1.0))
     assert at_once <= 1.0
     assert in_doubt - at_once == pytest.approx(TUNING.doubt_wait, abs=STEP + 1e-9)
+
+
+def test_a_voice_taking_over_from_a_known_announcement_is_a_new_voice() -> None:
+    """An agent who picks up cuts the announcement off (no music between them): once their
+    latest speech matches nothing of the loop, they are judged on their own (``ran_on``) and
+    reported on the fast path; the whole announcement again is no new voice."""
+    script, audio = _hold_with_loop()
+    announcement = audio[1]
+    cut_at = sum(len(part) for part in audio) / 8000 + 2.0
+    cut = script + _seconds(Label.SPEECH, 2 + 3) + _seconds(Label.SILENCE, 3)
+    monitor = _drive(
+        cut, np.concatenate([*audio, announcement[: 2 * 8000], _voice(1, 3), np.zeros(8000 * 3)])
+    )
+    trail = [trigger for _, trigger in monitor.trail]
+    assert trail[-4:] == [Trigger.KNOWN, Trigger.RAN_ON, Trigger.NEW_VOICE, Trigger.PERSON_STAYED]
+    humans = [event.time for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED]
+    assert len(humans) == 1
+    assert humans[0] - cut_at <= TUNING.run_on + 0.6
+    # Without the rule the agent waits for the reply pause.
+    late = _drive(
+        cut,
+        np.concatenate([*audio, announcement[: 2 * 8000], _voice(1, 3), np.zeros(8000 * 3)]),
+        replace(TUNING, run_on=30.0),
+    )
+    assert Trigger.RAN_ON not in [trigger for _, trigger in late.trail]
+    # The announcement whole, then the music: known, and over.
+    whole = script + _seconds(Label.SPEECH, 3) + _seconds(Label.MUSIC, 3)
+    music = np.random.default_rng(3).normal(0, 0.01, 8000 * 3)
+    again = _drive(whole, np.concatenate([*audio, announcement, music]))
+    assert [trigger for _, trigger in again.trail][-3:] == [Trigger.VOICE, Trigger.KNOWN, Trigger.KNOWN_ENDED]

@@ -132,6 +132,11 @@ class Fingerprint:
         order = np.argsort(hashes, kind="stable")
         return cls(hashes[order], frames[order])
 
+    @property
+    def hops(self) -> int:
+        """Hops up to its last landmark's anchor: about how long its audio is."""
+        return int(self.frames.max()) + 1 if self.count else 0
+
     def window(self, first: int, last: int) -> Fingerprint:
         """The landmarks anchored at hops ``first`` to ``last`` (exclusive): part of a probe."""
         keep = (self.frames >= first) & (self.frames < last)

@@ -54,6 +54,12 @@ class Tuning:
     quiet_after_over_music: float = 2.0  # … unless this much quiet follows: music would be back
     window_tail: float = 1.0  # voice over music this soon after speech is the voice leaving the window
     continuation_gap: float = 3.0  # speech this soon after an announcement may be more of it
+    run_on: float = (
+        1.2  # clear speech this long inside a known announcement matching none of the loop: a new voice
+    )
+    cut_margin: float = (
+        0.5  # … begun this long before its end, and no pause in this long before: cut off, not over
+    )
 
     # Announcements spoken over the music
     over_music_announcement: float = 2.0  # a voice over the music this long is an announcement
@@ -117,6 +123,7 @@ TRAIL_LENGTH: Final = 256
 _STEP_SECONDS: Final = STEP_FRAMES * FRAME / SAMPLE_RATE
 _NON_SPEECH: Final = frozenset({Label.MUSIC, Label.SILENCE, Label.NOISE, Label.RINGBACK})
 _MUSICAL: Final = frozenset({Label.MUSIC, Label.SPEECH_OVER_MUSIC})
+_VOICE: Final = frozenset({Label.SPEECH, Label.SPEECH_OVER_MUSIC})
 
 
 class EventKind(StrEnum):
@@ -165,6 +172,7 @@ class Trigger(StrEnum):
     FLICKER = "flicker"  # little speech, then music or quiet
     KNOWN = "known"  # the voice matches an announcement of the loop
     KNOWN_ENDED = "known_ended"  # … and its speech stopped
+    RAN_ON = "ran_on"  # … or another voice took over from it (an agent cutting the recording off)
     MUSIC_BACK = "music_back"  # an unknown voice, then the music: an announcement
     NEW_VOICE = "new_voice"  # the fast path
     REPLY_PAUSE = "reply_pause"  # the slow path
@@ -191,6 +199,7 @@ TRANSITIONS: Final = (
     Transition(State.CANDIDATE, Trigger.FLICKER, State.HOLD, None),
     Transition(State.CANDIDATE, Trigger.KNOWN, State.CANDIDATE, EventKind.ANNOUNCEMENT),
     Transition(State.CANDIDATE, Trigger.KNOWN_ENDED, State.HOLD, None),
+    Transition(State.CANDIDATE, Trigger.RAN_ON, State.CANDIDATE, None),
     Transition(State.CANDIDATE, Trigger.MUSIC_BACK, State.HOLD, EventKind.ANNOUNCEMENT),
     Transition(State.CANDIDATE, Trigger.NEW_VOICE, State.HUMAN, EventKind.HUMAN_DETECTED),
     Transition(State.CANDIDATE, Trigger.REPLY_PAUSE, State.HUMAN, EventKind.HUMAN_DETECTED),
@@ -216,6 +225,8 @@ class _Candidate:
     matched: bool = False  # recognised as a known announcement
     probe: Fingerprint | None = None
     probed_at: int = -1000  # frame count at the last probe
+    ran_on_at: int = 0  # decisions at the last look for a voice taking over from a known announcement
+    known_hops: int = 0  # length of the longest announcement it matched (fingerprint hops, from its lead)
     continuation: bool = False  # began right after an announcement: judged the slow way
     dense_windows: int = 0  # probe windows full of landmarks (speech, not a pause) that matched nothing
     dense_latest: bool = False  # the latest 0.6 s was one of them
@@ -506,11 +517,11 @@ class HoldMonitor:
         """Whether a voice over music was heard before: two of its 0.6 s stretches match."""
         if not self._over_music_heard:
             return False
-        hops = int(heard.frames.max()) + 1 if heard.count else 0
+        hops = heard.hops
         lead = self.tuning.reference_lead * FRAME // HOP  # probes start where the speech does
         matches = 0
         starts = range(lead, max(lead, hops - self._probe_span) + 1, self._probe_span // 2)
-        for _, _, distinct in self._stretch_scores(heard, starts, self._over_music_heard):
+        for _, _, distinct, _ in self._stretch_scores(heard, starts, self._over_music_heard):
             if distinct >= self.tuning.match_threshold:
                 matches += 1
                 if matches >= self.tuning.matches_needed:
@@ -543,6 +554,8 @@ class HoldMonitor:
                 and candidate.speech < tuning.learn_min_speech
             ):
                 return self._announcement_ended(candidate, now, keep_gap=False)
+            if self._ran_on(candidate):
+                return self._voice_ran_on(candidate, now)
             return []
         if self._probe_matches(candidate):
             candidate.matched = True  # the hold's announcement again: report it once, now
@@ -557,13 +570,86 @@ class HoldMonitor:
         if over_music - tail > tuning.max_over_music and not quiet_after:
             return []
         if self._fast_human(candidate):
-            # The hold's loop is known and this is not it: a new voice.
-            return self._human(candidate, now, Trigger.NEW_VOICE, 0.7 + 0.1 * min(3, len(self.announcements)))
+            return self._new_voice(candidate, now)
         if over_music > tuning.max_over_music and not quiet_after:
             return []
         if self._greeting_then_pause(candidate):
             return self._human(candidate, now, Trigger.REPLY_PAUSE, 0.8)
         return []
+
+    def _ran_on(self, candidate: _Candidate) -> bool:
+        """Whether another voice cut a known announcement off.
+
+        Its latest clear speech (``run_on``) began before the recording would have ended, with no
+        pause before it, and matches nothing of the loop, in two stretches, neither like it. An
+        agent who picks up cuts the recording off, with no music between them to end the
+        announcement. Past the recording's end, "speech" may be the music misread (a hold that
+        has no pause before its music), which the continuation rule judges the slow way. Looked
+        at every 0.3 s.
+        """
+        tuning = self.tuning
+        decisions = round(tuning.run_on / _STEP_SECONDS)
+        frames = round(tuning.run_on * SAMPLE_RATE / FRAME)
+        latest = candidate.labels[-decisions:]
+        # Where the voice began, in the hops of the announcement it matched (from its lead).
+        began = (len(candidate.frames) - frames - self._speech_from + tuning.reference_lead) * FRAME // HOP
+        around = candidate.labels[-decisions - round(tuning.cut_margin / _STEP_SECONDS) :]
+        if (
+            len(candidate.labels) < 2 * decisions
+            or len(candidate.labels) - candidate.ran_on_at < 3
+            or latest.count(Label.SPEECH) < tuning.min_speech_share * decisions
+            or any(label not in _VOICE for label in around)  # a pause: the recording ended
+            or began > candidate.known_hops - tuning.cut_margin * SAMPLE_RATE / HOP
+        ):
+            return False
+        candidate.ran_on_at = len(candidate.labels)
+        probe = Fingerprint.of(np.concatenate(candidate.frames[-frames:]))
+        starts = [0, frames * FRAME // HOP - self._probe_span]
+        scores = list(self._stretch_scores(probe, starts, self.announcements))
+        return len(scores) == len(starts) and all(
+            distinct < tuning.match_threshold and aligned < tuning.similar_threshold
+            for _, aligned, distinct, _ in scores
+        )
+
+    def _voice_ran_on(self, candidate: _Candidate, now: float) -> list[MonitorEvent]:
+        """Split off the voice that took over, judged as a candidate of its own from its latest ``run_on``.
+
+        The announcement before it is heard (and learned) as any that ended.
+        """
+        tuning = self.tuning
+        decisions = round(tuning.run_on / _STEP_SECONDS)
+        split = len(candidate.frames) - round(tuning.run_on * SAMPLE_RATE / FRAME)
+        first = split - tuning.pre_roll_frames  # with its pre-roll, like every candidate
+        labels = candidate.labels[-decisions:]
+        voice = _Candidate(
+            start=now - tuning.run_on,
+            first_frame=candidate.first_frame + first,
+            frames=candidate.frames[first:],
+            labels=labels,
+            confidence=candidate.confidence[-decisions:],
+            voice_confidence=candidate.voice_confidence[-decisions:],
+            speech=labels.count(Label.SPEECH) * _STEP_SECONDS,
+            last_speech=candidate.last_speech,
+            pause=candidate.pause,
+            speech_end=len(candidate.frames) - first,
+        )
+        del candidate.frames[split:]
+        candidate.speech_end = min(candidate.speech_end, split)
+        self._hear(candidate)
+        self._learn(candidate)
+        self._candidate = voice
+        events = self._go(Trigger.RAN_ON, now, onset=voice.start)
+        if self._probe_matches(voice):  # the recording after all: back to following it
+            voice.matched = True
+            return events
+        if self._sounds_heard(voice) or voice.likeness >= tuning.doubt_likeness:
+            # As like the hold as a replay through a lossy line may be: maybe more of the
+            # recording, so judged the slow way, as a voice right after an announcement is.
+            voice.continuation = True
+            return events
+        if self._fast_human(voice):
+            return events + self._new_voice(voice, now)
+        return events
 
     def _follow(self, candidate: _Candidate, decision: Decision, now: float) -> None:
         """Add one decision to the candidate: its speech, pause and music so far."""
@@ -673,6 +759,10 @@ class HoldMonitor:
             and not self._in_doubt(candidate, evidence)
         )
 
+    def _new_voice(self, candidate: _Candidate, now: float) -> list[MonitorEvent]:
+        """The hold's loop is known and this is not it: a new voice (surer the more of the loop is known)."""
+        return self._human(candidate, now, Trigger.NEW_VOICE, 0.7 + 0.1 * min(3, len(self.announcements)))
+
     def _human(
         self, candidate: _Candidate, now: float, trigger: Trigger, confidence: float
     ) -> list[MonitorEvent]:
@@ -715,17 +805,19 @@ class HoldMonitor:
 
     def _stretch_scores(
         self, probe: Fingerprint, starts: Iterable[int], references: list[Fingerprint]
-    ) -> Iterator[tuple[int, float, float]]:
-        """``(start, aligned, distinct)`` of 0.6 s stretches of ``probe`` against the best reference.
+    ) -> Iterator[tuple[int, float, float, Fingerprint]]:
+        """``(start, aligned, distinct, reference)`` of 0.6 s stretches of ``probe``, best reference.
 
-        Stretches with too few landmarks (mostly a pause: too little to tell one voice from
-        another) are skipped.
+        The best reference is the one a stretch matches most distinctly. Stretches with too few
+        landmarks (mostly a pause: too little to tell one voice from another) are skipped.
         """
         for first in starts:
             part = probe.window(first, first + self._probe_span)
             if part.count >= self.tuning.min_probe_landmarks:
-                aligned, distinct = np.max([known.scores(part) for known in references], axis=0)
-                yield first, float(aligned), float(distinct)
+                scores = np.array([known.scores(part) for known in references])
+                aligned, distinct = scores.max(axis=0)
+                best = references[int(np.argmax(scores[:, 1]))]
+                yield first, float(aligned), float(distinct), best
 
     def _probe_matches(self, candidate: _Candidate) -> bool:
         """Whether the segment so far is a known announcement.
@@ -756,8 +848,11 @@ class HoldMonitor:
         last = hops - self._probe_span
         candidate.dense_latest = False
         starts = [*range(earliest, max(earliest, last), 10), last]
-        for first, aligned, distinct in self._stretch_scores(candidate.probe, starts, self.announcements):
+        for first, aligned, distinct, known in self._stretch_scores(
+            candidate.probe, starts, self.announcements
+        ):
             if distinct >= tuning.match_threshold:
+                candidate.known_hops = max(candidate.known_hops, known.hops)
                 # One stretch may line up by chance (speech is repetitive); two cannot.
                 candidate.matched_windows.add((base + first) // 10)
                 windows = candidate.matched_windows
@@ -847,7 +942,7 @@ class HoldMonitor:
         starts = range(0, max(0, len(rows) * FRAME // HOP - self._probe_span) + 1, 10)
         candidate.similar = any(
             aligned >= self.tuning.replay_aligned or distinct >= self.tuning.match_threshold
-            for _, aligned, distinct in self._stretch_scores(probe, starts, list(self._heard))
+            for _, aligned, distinct, _ in self._stretch_scores(probe, starts, list(self._heard))
         )
         return candidate.similar
 
