@@ -39,6 +39,7 @@ from custom_components.hold_slayer.session.commands import (
 from custom_components.hold_slayer.session.events import EventType, SessionState, Speaker
 from custom_components.hold_slayer.session.handoff import REMIND, HandOff
 from custom_components.hold_slayer.session.hold_judge import (
+    READ_LEAD,
     READ_PAUSE,
     READ_SPAN,
     SILENT_HOLD,
@@ -240,7 +241,9 @@ def test_a_person_on_hold_is_read_first_then_reported_or_kept_as_the_hold() -> N
     judge = HoldJudge()
     view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=60.0)
     person = MonitorEvent(60.0, EventKind.HUMAN_DETECTED, 0.9, 58.0)
-    assert judge.on_monitor_event(view, person) == [CheckWords(58.0, 0.9)]  # READ_SPAN heard
+    assert judge.on_monitor_event(view, person) == [
+        CheckWords(58.0, 0.9, 58.0 - READ_LEAD)
+    ]  # READ_SPAN heard
     view.phase = Phase.CHECKING
     assert judge.on_monitor_event(view, person) == []  # one reading at a time
     view.phase = Phase.WAITING
@@ -262,7 +265,7 @@ def test_a_reported_voice_is_read_once_it_said_enough_or_paused() -> None:
     view.audio_time = 59.0 + READ_SPAN
     assert judge.on_tick(view, decided=True) == []
     view.audio_time = 59.1 + READ_SPAN
-    assert judge.on_tick(view, decided=True) == [CheckWords(59.1, 0.9)]
+    assert judge.on_tick(view, decided=True) == [CheckWords(59.1, 0.9, 59.1 - READ_LEAD)]
     assert judge.on_tick(view, decided=True) == []  # read once
     # A short greeting is read at its pause.
     judge, view.audio_time = HoldJudge(), 60.0
@@ -270,7 +273,7 @@ def test_a_reported_voice_is_read_once_it_said_enough_or_paused() -> None:
     view.audio_time, view.quiet_for = 60.3, READ_PAUSE - 0.1
     assert judge.on_tick(view, decided=True) == []
     view.audio_time, view.quiet_for = 60.4, READ_PAUSE
-    assert judge.on_tick(view, decided=True) == [CheckWords(59.1, 0.9)]
+    assert judge.on_tick(view, decided=True) == [CheckWords(59.1, 0.9, 59.1 - READ_LEAD)]
     # The music back before then (the monitor withdrew the voice): nothing to read.
     judge, view.audio_time, view.quiet_for = HoldJudge(), 60.0, 0.0
     assert judge.on_monitor_event(view, person) == []

@@ -73,10 +73,14 @@ class DiscardHold:
 
 @dataclass(frozen=True, slots=True)
 class CheckWords:
-    """Read the words from ``onset`` (audio seconds) before reporting a person (``WordsRead``)."""
+    """Read the words from ``read_from`` before reporting a person since ``onset`` (``WordsRead``).
+
+    Both in audio seconds.
+    """
 
     onset: float
     confidence: float
+    read_from: float
 
 
 @dataclass(frozen=True, slots=True)

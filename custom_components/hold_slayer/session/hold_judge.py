@@ -14,7 +14,9 @@ waiting for:
 - A person the monitor reports is read first when a recogniser is there: new announcements
   sound like a person, their words do not. The words are read once ``READ_SPAN`` of the voice
   has played, or at its first pause: Whisper given less than a couple of words invents some,
-  often its own priming text ("to repeat these options, press …"), and takes longer doing it.
+  often its own priming text ("to repeat these options, press …"), and takes longer doing it;
+  and from ``READ_LEAD`` before the voice's onset, which the classifier may place inside the
+  first word (a cut "Fastlane" was read as "press nine").
   Transcript cues ("this is Sam, how can I help?") raise a person the monitor missed, but never
   words the hold has played before. They count
   once the line has been quiet for a reply (``CUE_PAUSE``): words read at a pause may be the
@@ -68,6 +70,7 @@ MUSIC_VETO: Final = 5  # music decisions (0.5 s) after a person's words that mak
 CUE_PAUSE: Final = 1.0  # quiet seconds after person-like words: a reply awaited, not a pause in a recording
 READ_SPAN: Final = 2.0  # seconds of a reported voice read as its first words (less is read at a pause)
 READ_PAUSE: Final = 0.5  # quiet seconds that end a reported voice's first words (a short "Hello?")
+READ_LEAD: Final = 0.3  # read from this long before the onset: the classifier's onset can cut the first word
 
 
 class HoldJudge:
@@ -121,7 +124,7 @@ class HoldJudge:
         if view.audio_time - event.began < READ_SPAN and view.quiet_for < READ_PAUSE:
             return []
         self._unread = None
-        return [CheckWords(event.began, event.confidence)]
+        return [CheckWords(event.began, event.confidence, event.began - READ_LEAD)]
 
     def on_words_read(self, view: LineView, onset: float, confidence: float, text: str) -> list[Command]:
         """The first words of the person the monitor reported: a person, or one more announcement.

@@ -725,10 +725,10 @@ class CallSession:
     def _check_words(self, command: CheckWords) -> None:
         if not self._fire(Trigger.CHECK_WORDS):
             return
-        audio = self._media.recent_audio(command.onset)
+        audio = self._media.recent_audio(command.read_from)
 
         async def read() -> None:
-            text = await self._transcribe(Utterance(audio, command.onset, self._media.audio_time))
+            text = await self._transcribe(Utterance(audio, command.read_from, self._media.audio_time))
             self._inputs.put_nowait(WordsRead(command.onset, command.confidence, text))
 
         self._spawn(read(), "read the person's words")
