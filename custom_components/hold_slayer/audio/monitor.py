@@ -54,12 +54,8 @@ class Tuning:
     quiet_after_over_music: float = 2.0  # … unless this much quiet follows: music would be back
     window_tail: float = 1.0  # voice over music this soon after speech is the voice leaving the window
     continuation_gap: float = 3.0  # speech this soon after an announcement may be more of it
-    run_on: float = (
-        1.2  # clear speech this long inside a known announcement matching none of the loop: a new voice
-    )
-    cut_margin: float = (
-        0.5  # … begun this long before its end, and no pause in this long before: cut off, not over
-    )
+    run_on: float = 1.2  # clear speech in a known announcement matching none of the loop: another voice
+    cut_margin: float = 0.5  # … begun this long before its end, with no pause before: cut off, not over
 
     # Announcements spoken over the music
     over_music_announcement: float = 2.0  # a voice over the music this long is an announcement

@@ -16,12 +16,11 @@ waiting for:
   has played, or at its first pause: Whisper given less than a couple of words invents some,
   often its own priming text ("to repeat these options, press …"), and takes longer doing it;
   and from ``READ_LEAD`` before the voice's onset, which the classifier may place inside the
-  first word (a cut "Fastlane" was read as "press nine").
-  Transcript cues ("this is Sam, how can I help?") raise a person the monitor missed, but never
-  words the hold has played before. They count
-  once the line has been quiet for a reply (``CUE_PAUSE``): words read at a pause may be the
-  first part of a recording, and the music coming back, or the monitor naming an announcement,
-  vetoes them (a recorded "hi, this is Jessica, please stay on the line").
+  first word (a cut "Fastlane" was read as "press nine"). Transcript cues ("this is Sam, how
+  can I help?") raise a person the monitor missed, but never words the hold has played before.
+  They count once the line has been quiet for a reply (``CUE_PAUSE``): words read at a pause
+  may be the first part of a recording, and the music coming back, or the monitor naming an
+  announcement, vetoes them (a recorded "hi, this is Jessica, please stay on the line").
 - A reported person is a suspicion (:class:`PersonCheck`): confirmed when they pause for a reply,
   retracted when the music comes back, the same words play again, or the words turn out to be
   an announcement's (a queue position, a wait time, a menu).
