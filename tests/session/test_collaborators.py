@@ -39,6 +39,7 @@ from custom_components.hold_slayer.session.commands import (
 from custom_components.hold_slayer.session.events import EventType, SessionState, Speaker
 from custom_components.hold_slayer.session.handoff import REMIND, HandOff
 from custom_components.hold_slayer.session.hold_judge import (
+    BEFORE_PERSON,
     READ_LEAD,
     READ_PAUSE,
     READ_SPAN,
@@ -286,6 +287,24 @@ def test_without_a_recogniser_the_monitor_is_believed() -> None:
     view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, can_transcribe=False)
     person = MonitorEvent(60.0, EventKind.HUMAN_DETECTED, 0.9, 58.0)
     assert HoldJudge().on_monitor_event(view, person) == [ReportPerson(58.0, 0.9, "audio")]
+
+
+def test_the_hold_s_words_from_before_a_person_do_not_retract_them() -> None:
+    """An agent who cut the announcement off is reported before the announcement's long
+    utterance is read (seen on statewide-dmv-speech): its queue position was said before she
+    spoke, so it does not retract her; the same words begun after she was reported do."""
+    judge = HoldJudge()
+    view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=63.0)
+    assert judge.on_words_read(view, 60.6, 0.9, "My name is Denise.")[0] == ReportPerson(
+        60.6, 0.9, "audio", "My name is Denise."
+    )
+    view.state, view.phase, view.audio_time = SessionState.HUMAN, Phase.SUSPECTED, 64.6
+    queue = (
+        "Thank you for waiting. Calls are answered in the order they were received. You are caller number 3."
+    )
+    assert judge.on_transcript(view, 44.6, queue) == []
+    retract = [Retract("words of a hold announcement: a recording"), LearnHoldSegment()]
+    assert judge.on_transcript(view, 60.6 - BEFORE_PERSON + 0.1, queue) == retract
 
 
 def test_the_reported_utterance_s_own_transcript_is_not_a_repeat() -> None:

@@ -69,6 +69,7 @@ MUSIC_VETO: Final = 5  # music decisions (0.5 s) after a person's words that mak
 CUE_PAUSE: Final = 1.0  # quiet seconds after person-like words: a reply awaited, not a pause in a recording
 READ_SPAN: Final = 2.0  # seconds of a reported voice read as its first words (less is read at a pause)
 READ_PAUSE: Final = 0.5  # quiet seconds that end a reported voice's first words (a short "Hello?")
+BEFORE_PERSON: Final = 1.0  # an utterance begun this long before a person's onset holds the hold before them
 READ_LEAD: Final = 0.3  # read from this long before the onset: the classifier's onset can cut the first word
 
 
@@ -189,6 +190,8 @@ class HoldJudge:
             return self._retract(Verdict.SAME_WORDS)
         if self.person.suspected is None or sounds_like_person(text):
             return []  # long past the report, or plainly a person talking
+        if start < self.person.suspected.onset - BEFORE_PERSON:
+            return []  # begun well before the person spoke: the hold's words before them
         prompt = parse_prompt(text)
         if _asks_for_keys(view, prompt):
             self.person.withdraw()
@@ -286,7 +289,7 @@ class HoldJudge:
     def _report(
         self, view: LineView, onset: float, confidence: float, source: str, words: str = ""
     ) -> list[Command]:
-        self.person.suspect(view.audio_time, words)
+        self.person.suspect(view.audio_time, words, onset=onset)
         return [ReportPerson(onset, confidence, source, words)]
 
     def _retract(self, verdict: Verdict) -> list[Command]:

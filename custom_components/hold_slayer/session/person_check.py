@@ -48,10 +48,14 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Suspicion:
-    """A person reported but not yet confirmed: when (audio seconds) and their first words."""
+    """A person reported but not yet confirmed.
+
+    When (audio seconds), their first words, and when they began speaking (``onset``).
+    """
 
     at: float
     words: str
+    onset: float
 
 
 class PersonCheck:
@@ -62,9 +66,12 @@ class PersonCheck:
         self.confirmed = False  # the suspected person held up
         self._hold_words: list[str] = []
 
-    def suspect(self, at: float, words: str) -> None:
-        """A person was reported at ``at`` (audio seconds), saying ``words`` (may be empty)."""
-        self.suspected = Suspicion(at, words)
+    def suspect(self, at: float, words: str, *, onset: float | None = None) -> None:
+        """A person was reported at ``at`` (audio seconds), saying ``words`` (may be empty).
+
+        ``onset``: when they began speaking (``at`` when not known).
+        """
+        self.suspected = Suspicion(at, words, at if onset is None else onset)
         self.confirmed = False
 
     def heard_on_hold(self, text: str) -> bool:
