@@ -581,7 +581,7 @@ class HoldMonitor:
         agent who picks up cuts the recording off, with no music between them to end the
         announcement. Past the recording's end, "speech" may be the music misread (a hold that
         has no pause before its music), which the continuation rule judges the slow way. Looked
-        at every 0.3 s.
+        at every 0.5 s.
         """
         tuning = self.tuning
         decisions = round(tuning.run_on / _STEP_SECONDS)
@@ -592,18 +592,26 @@ class HoldMonitor:
         around = candidate.labels[-decisions - round(tuning.cut_margin / _STEP_SECONDS) :]
         if (
             len(candidate.labels) < 2 * decisions
-            or len(candidate.labels) - candidate.ran_on_at < 3
+            or len(candidate.labels) - candidate.ran_on_at < 5
             or latest.count(Label.SPEECH) < tuning.min_speech_share * decisions
             or any(label not in _VOICE for label in around)  # a pause: the recording ended
             or began > candidate.known_hops - tuning.cut_margin * SAMPLE_RATE / HOP
         ):
             return False
         candidate.ran_on_at = len(candidate.labels)
-        probe = Fingerprint.of(np.concatenate(candidate.frames[-frames:]))
-        starts = [0, frames * FRAME // HOP - self._probe_span]
-        scores = list(self._stretch_scores(probe, starts, self.announcements))
-        return len(scores) == len(starts) and all(
-            distinct < tuning.match_threshold and aligned < tuning.similar_threshold
+        # The latest stretch first: while the recording plays it matches, and that settles it.
+        stretch = self._probe_span * HOP // FRAME
+        return all(
+            self._unlike_loop(candidate.frames[end - stretch : end or None])
+            for end in range(0, -frames, -stretch)
+        )
+
+    def _unlike_loop(self, rows: list[Floats]) -> bool:
+        """Whether a stretch full of landmarks matches nothing of the loop and is not like it."""
+        probe = Fingerprint.of(np.concatenate(rows))
+        scores = list(self._stretch_scores(probe, [0], self.announcements))
+        return bool(scores) and all(
+            distinct < self.tuning.match_threshold and aligned < self.tuning.similar_threshold
             for _, aligned, distinct, _ in scores
         )
 
