@@ -281,6 +281,9 @@ class HoldMonitor:
         # so a person would match an announcement through the music in front of both.
         self._speech_from = tuning.pre_roll_frames - STEP_FRAMES
         self._probe_span = tuning.min_probe_frames * FRAME // HOP  # a probe stretch, in hops
+        # The latest speech ``_ran_on`` looks at: in classifier decisions, and in frames.
+        self._run_on_decisions = round(tuning.run_on / _STEP_SECONDS)
+        self._run_on_frames = round(tuning.run_on * SAMPLE_RATE / FRAME)
         self.events: list[MonitorEvent] = []
 
     @property
@@ -584,8 +587,7 @@ class HoldMonitor:
         at every 0.5 s.
         """
         tuning = self.tuning
-        decisions = round(tuning.run_on / _STEP_SECONDS)
-        frames = round(tuning.run_on * SAMPLE_RATE / FRAME)
+        decisions, frames = self._run_on_decisions, self._run_on_frames
         latest = candidate.labels[-decisions:]
         # Where the voice began, in the hops of the announcement it matched (from its lead).
         began = (len(candidate.frames) - frames - self._speech_from + tuning.reference_lead) * FRAME // HOP
@@ -600,7 +602,7 @@ class HoldMonitor:
             return False
         candidate.ran_on_at = len(candidate.labels)
         # The latest stretch first: while the recording plays it matches, and that settles it.
-        stretch = self._probe_span * HOP // FRAME
+        stretch = tuning.min_probe_frames
         return all(
             self._unlike_loop(candidate.frames[end - stretch : end or None])
             for end in range(0, -frames, -stretch)
@@ -621,8 +623,8 @@ class HoldMonitor:
         The announcement before it is heard (and learned) as any that ended.
         """
         tuning = self.tuning
-        decisions = round(tuning.run_on / _STEP_SECONDS)
-        split = len(candidate.frames) - round(tuning.run_on * SAMPLE_RATE / FRAME)
+        decisions = self._run_on_decisions
+        split = len(candidate.frames) - self._run_on_frames
         first = split - tuning.pre_roll_frames  # with its pre-roll, like every candidate
         labels = candidate.labels[-decisions:]
         voice = _Candidate(
