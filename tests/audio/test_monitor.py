@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from custom_components.hold_slayer.audio.fingerprint import Fingerprint
+from custom_components.hold_slayer.audio.fingerprint import HOP, Fingerprint, StepPeaks
 from custom_components.hold_slayer.audio.monitor import EventKind, HoldMonitor, MonitorEvent
 from custom_components.hold_slayer.audio.tones import FRAME
 from harness import corpus
@@ -121,6 +121,28 @@ def test_fingerprints_survive_level_and_codec() -> None:
     for person in corpus.human_speech("test"):
         assert reference.match(Fingerprint.of(corpus._normalise(person, -20)[:RATE])) < 0.35
     assert reference.match(Fingerprint.of(np.zeros(RATE))) == 0.0
+
+
+def test_kept_steps_give_the_fingerprints_of_the_audio() -> None:
+    """Overlapping stretches fingerprinted through ``StepPeaks`` equal ``Fingerprint.of`` of them.
+
+    A step's peaks are kept by its place in the call, so stretches that share steps (a probe
+    every 0.1 s, the segment's reference) reuse them, loud or quiet, however the stretch's
+    loudest row decides which rows keep their landmarks; a call longer than the cache wraps.
+    """
+    rng = np.random.default_rng(5)
+    speech = corpus._normalise(np.concatenate(corpus.prompts("test")[:2]), -20)
+    levels = np.repeat(rng.choice([1e-5, 0.05, 1.0, 4.0], size=len(speech) // 4000 + 1), 4000)
+    call = speech * levels[: len(speech)]
+    steps = StepPeaks(capacity=600)  # 6 s of steps: shorter than the call
+    for _ in range(200):
+        first = int(rng.integers(0, len(call) // FRAME - 300))
+        frames = int(rng.integers(0, 300))
+        stretch = call[first * FRAME : (first + frames) * FRAME]
+        kept = steps.fingerprint(stretch, first * FRAME // HOP)
+        direct = Fingerprint.of(stretch)
+        assert np.array_equal(kept.hashes, direct.hashes)
+        assert np.array_equal(kept.frames, direct.frames)
 
 
 def test_frame_by_frame_equals_blocks() -> None:

@@ -67,23 +67,69 @@ def peaks(signal: Floats) -> tuple[Ints, Ints]:
 
     In time order, strongest first within a step.
     """
-    block = frames_of(signal)
+    return _kept_peaks(*step_peaks(frames_of(signal)))
+
+
+def step_peaks(block: Floats) -> tuple[Floats, Ints]:
+    """Each 20 ms row's level (dB) and its strongest spectral maxima (bins, strongest first; -1: none).
+
+    A row's peaks depend on that row alone; which rows keep them depends on the stretch
+    (:func:`_kept_peaks`).
+    """
     if not len(block):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.zeros(0), np.zeros((0, PEAKS_PER_FRAME), dtype=np.int64)
     spectrum = np.abs(np.fft.rfft(block * _WINDOW, FFT_SIZE, axis=1)) ** 2
     db = 10 * np.log10(spectrum[:, _LOW_BIN:_HIGH_BIN] + 1e-12)
     level = 10 * np.log10(np.mean(block * block, axis=1) + 1e-12)
     interior = np.zeros(db.shape, dtype=bool)
     interior[:, 1:-1] = (db[:, 1:-1] > db[:, :-2]) & (db[:, 1:-1] >= db[:, 2:])
     loud = db > np.median(db, axis=1, keepdims=True) + PEAK_FLOOR_DB
-    floor = max(MIN_LEVEL_DB, float(np.max(level)) - BELOW_LOUDEST_DB)
-    valid = interior & loud & (level >= floor)[:, None]
-    scores = np.where(valid, db, -np.inf)
+    scores = np.where(interior & loud, db, -np.inf)
     strongest = np.argsort(scores, axis=1)[:, ::-1][:, :PEAKS_PER_FRAME]
-    rows = np.repeat(np.arange(len(block)), strongest.shape[1])
-    columns = strongest.ravel()
-    keep = np.isfinite(scores[rows, columns])
-    return rows[keep].astype(np.int64), (columns[keep] + _LOW_BIN).astype(np.int64)
+    found = np.isfinite(np.take_along_axis(scores, strongest, axis=1))
+    bins: Ints = np.where(found, strongest + _LOW_BIN, -1).astype(np.int64)
+    return level, bins
+
+
+def _kept_peaks(level: Floats, bins: Ints) -> tuple[Ints, Ints]:
+    """``(hops, bins)`` of the rows loud enough within their stretch (see ``BELOW_LOUDEST_DB``)."""
+    if not len(level):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    floor = max(MIN_LEVEL_DB, float(np.max(level)) - BELOW_LOUDEST_DB)
+    keep = (bins >= 0) & (level >= floor)[:, None]
+    hops = np.broadcast_to(np.arange(len(bins))[:, None], bins.shape)
+    return hops[keep].astype(np.int64), bins[keep]
+
+
+class StepPeaks:
+    """A call's 10 ms steps' spectral peaks, each computed once however many stretches hold it.
+
+    The hold monitor fingerprints overlapping stretches of the same audio (the latest 1.5 s,
+    every 0.1 s; then the whole segment as a reference): each step's spectrum is worked out
+    the first time and kept, by the step's place in the call, for the latest ``capacity``
+    steps. The fingerprints are those of :meth:`Fingerprint.of`.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._steps = np.full(capacity, -1, dtype=np.int64)  # which step each slot holds
+        self._levels = np.zeros(capacity)
+        self._bins = np.full((capacity, PEAKS_PER_FRAME), -1, dtype=np.int64)
+
+    def fingerprint(self, signal: Floats, first_step: int) -> Fingerprint:
+        """:meth:`Fingerprint.of` of ``signal``, which begins at step ``first_step`` of the call."""
+        block = frames_of(signal)
+        if len(block) > self._capacity:
+            return Fingerprint.of(signal)
+        steps = first_step + np.arange(len(block))
+        slots = steps % self._capacity
+        missing = self._steps[slots] != steps
+        if missing.any():
+            level, bins = step_peaks(block[missing])
+            self._levels[slots[missing]] = level
+            self._bins[slots[missing]] = bins
+            self._steps[slots[missing]] = steps[missing]
+        return Fingerprint.of_peaks(*_kept_peaks(self._levels[slots], self._bins[slots]))
 
 
 def landmarks(frames: Ints, bins: Ints) -> tuple[Ints, Ints]:
@@ -128,7 +174,12 @@ class Fingerprint:
     @classmethod
     def of(cls, signal: Floats) -> Fingerprint:
         """Fingerprint a stretch of 8 kHz audio (floats in -1..1)."""
-        hashes, frames = landmarks(*peaks(signal))
+        return cls.of_peaks(*peaks(signal))
+
+    @classmethod
+    def of_peaks(cls, hops: Ints, bins: Ints) -> Fingerprint:
+        """The landmarks of peaks found by :func:`peaks`."""
+        hashes, frames = landmarks(hops, bins)
         order = np.argsort(hashes, kind="stable")
         return cls(hashes[order], frames[order])
 

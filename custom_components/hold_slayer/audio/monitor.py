@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .classifier import STEP_FRAMES, Decision, FrameClassifier, Label
-from .fingerprint import HOP, Envelope, Fingerprint
+from .fingerprint import HOP, Envelope, Fingerprint, StepPeaks
 from .tones import FRAME, SAMPLE_RATE
 
 Floats = npt.NDArray[np.float64]
@@ -271,6 +271,9 @@ class HoldMonitor:
         self._history: deque[Floats] = deque()
         self._history_frames = 0  # in ``_history``
         self._history_dropped = 0  # frames of the call before ``_history``
+        # Each 10 ms step's spectral peaks, for the fingerprints of overlapping stretches: kept
+        # for twice the longest stretch fingerprinted, so a segment's steps outlast it.
+        self._peaks = StepPeaks(round(2 * tuning.heard_seconds * SAMPLE_RATE / HOP))
         # The latest voice on the hold (speech or speech over music) that followed the music:
         # (began, last heard); None once the music is back or the voice was judged.
         self._voice: tuple[float, float] | None = None
@@ -497,7 +500,9 @@ class HoldMonitor:
         events = self._go(Trigger.OVER_MUSIC_ENDED, now, onset=onset)
         # Its voice ended where the music alone began.
         heard = self._reference(
-            audio, len(audio) - round(self.tuning.music_back / _STEP_SECONDS) * STEP_FRAMES
+            audio,
+            None,  # a voice over music may have a clear flicker spliced in: not a stretch of the call
+            len(audio) - round(self.tuning.music_back / _STEP_SECONDS) * STEP_FRAMES,
         )
         if heard is None:
             return events
@@ -604,13 +609,14 @@ class HoldMonitor:
         # The latest stretch first: while the recording plays it matches, and that settles it.
         stretch = tuning.min_probe_frames
         return all(
-            self._unlike_loop(candidate.frames[end - stretch : end or None])
+            self._unlike_loop(
+                self._print(candidate.frames, candidate.first_frame, end - stretch, end or None)
+            )
             for end in range(0, -frames, -stretch)
         )
 
-    def _unlike_loop(self, rows: list[Floats]) -> bool:
+    def _unlike_loop(self, probe: Fingerprint) -> bool:
         """Whether a stretch full of landmarks matches nothing of the loop and is not like it."""
-        probe = Fingerprint.of(np.concatenate(rows))
         scores = list(self._stretch_scores(probe, [0], self.announcements))
         return bool(scores) and all(
             distinct < self.tuning.match_threshold and aligned < self.tuning.similar_threshold
@@ -843,9 +849,8 @@ class HoldMonitor:
         ):
             return False
         candidate.probed_at = len(candidate.frames)
-        audio = np.concatenate(candidate.frames[-tuning.probe_frames :])
-        candidate.probe = Fingerprint.of(audio)
-        hops = len(audio) // HOP
+        candidate.probe = self._print(candidate.frames, candidate.first_frame, -tuning.probe_frames)
+        hops = min(len(candidate.frames), tuning.probe_frames) * FRAME // HOP
         base = max(0, len(candidate.frames) - tuning.probe_frames) * FRAME // HOP  # of audio[0]
         # Not from the hold music before the speech: the loop's music is in no reference.
         earliest = max(
@@ -883,7 +888,7 @@ class HoldMonitor:
         """
         if len(segment.frames) >= self._speech_from + self.tuning.min_probe_frames:
             end = self._speech_from + round(self.tuning.heard_seconds * SAMPLE_RATE / FRAME)
-            self._heard.append(Fingerprint.of(np.concatenate(segment.frames[self._speech_from : end])))
+            self._heard.append(self._print(segment.frames, segment.first_frame, self._speech_from, end))
 
     def _sounds_heard(self, candidate: _Candidate) -> bool:
         """Whether the candidate's latest speech has the spectrogram of anything the hold played.
@@ -943,9 +948,9 @@ class HoldMonitor:
         end = candidate.speech_end
         if not self._heard or end < self._speech_from + self.tuning.min_probe_frames:
             return False
-        rows = candidate.frames[max(self._speech_from, end - self.tuning.probe_frames) : end]
-        probe = Fingerprint.of(np.concatenate(rows))
-        starts = range(0, max(0, len(rows) * FRAME // HOP - self._probe_span) + 1, 10)
+        first = max(self._speech_from, end - self.tuning.probe_frames)
+        probe = self._print(candidate.frames, candidate.first_frame, first, end)
+        starts = range(0, max(0, (end - first) * FRAME // HOP - self._probe_span) + 1, 10)
         candidate.similar = any(
             aligned >= self.tuning.replay_aligned or distinct >= self.tuning.match_threshold
             for _, aligned, distinct, _ in self._stretch_scores(probe, starts, list(self._heard))
@@ -979,11 +984,15 @@ class HoldMonitor:
 
     def _learn(self, candidate: _Candidate) -> None:
         if len(candidate.frames) >= round(self.tuning.fingerprint_seconds * SAMPLE_RATE / FRAME):
-            reference = self._reference(candidate.frames, candidate.speech_end or len(candidate.frames))
+            reference = self._reference(
+                candidate.frames, candidate.first_frame, candidate.speech_end or len(candidate.frames)
+            )
             if reference is not None:
                 self._remember(reference)
 
-    def _reference(self, frames: list[Floats], speech_end: int) -> Fingerprint | None:
+    def _reference(
+        self, frames: list[Floats], first_frame: int | None, speech_end: int
+    ) -> Fingerprint | None:
         """A segment's reference: from the lead before its speech to its speech's end, clipped.
 
         ``frames`` start with the pre-roll; ``None`` when it holds less speech than a probe
@@ -994,7 +1003,20 @@ class HoldMonitor:
         end = min(speech_end, self._speech_from + round(tuning.reference_seconds * SAMPLE_RATE / FRAME))
         if end < self._speech_from + tuning.min_probe_frames:
             return None
-        return Fingerprint.of(np.concatenate(frames[self._speech_from - tuning.reference_lead : end]))
+        return self._print(frames, first_frame, self._speech_from - tuning.reference_lead, end)
+
+    def _print(
+        self, frames: list[Floats], first_frame: int | None, start: int, end: int | None = None
+    ) -> Fingerprint:
+        """The fingerprint of ``frames[start:end]``, whose first row is frame ``first_frame`` of the call.
+
+        ``None``: rows not in the call's order, whose steps are not kept.
+        """
+        first, stop, _ = slice(start, end).indices(len(frames))
+        signal = np.concatenate(frames[first:stop])
+        if first_frame is None:
+            return Fingerprint.of(signal)
+        return self._peaks.fingerprint(signal, (first_frame + first) * FRAME // HOP)
 
     def _remember(self, reference: Fingerprint) -> None:
         """Keep a reference of the loop (the latest ``max_fingerprints``)."""
