@@ -161,10 +161,18 @@ class FrameClassifier:
         short = [(slot, end, time) for slot, end, time in modelled if end < WINDOW_FRAMES]
         batches: list[tuple[list[tuple[int, int, float]], Floats]] = []
         if full:
-            windows = [slice(end - WINDOW_FRAMES, end) for _, end, _ in full]
-            probabilities = self.model.probabilities(
-                np.stack([embedded[window] for window in windows]),
-                window_features(np.stack([history[window] for window in windows])),
+            ends = np.array([end for _, end, _ in full])
+            starts = ends - WINDOW_FRAMES
+            # Running sums: each window's pooling is a difference of two rows.
+            zero = np.zeros((1, embedded.shape[1]))
+            sums = np.vstack((zero, np.cumsum(embedded, axis=0)))
+            squares = np.vstack((zero, np.cumsum(embedded**2, axis=0)))
+            probabilities = self.model.pooled_probabilities(
+                (sums[ends] - sums[starts]) / WINDOW_FRAMES,
+                (squares[ends] - squares[starts]) / WINDOW_FRAMES,
+                window_features(
+                    np.stack([history[start:end] for start, end in zip(starts, ends, strict=True)])
+                ),
             )
             batches.append((full, probabilities))
         # The first second of a call: windows still growing, one at a time.

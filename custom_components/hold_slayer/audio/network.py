@@ -121,8 +121,17 @@ class WindowNetwork:
 
     def probabilities(self, embeddings: Floats, window: Floats) -> Floats:
         """Label probabilities of K windows: embeddings K x N x E (or N x E), window features K x W."""
-        mean = np.mean(embeddings, axis=-2)
-        spread = np.sqrt(np.maximum(np.mean(embeddings**2, axis=-2) - mean**2, 0.0) + 1e-6)
+        return self.pooled_probabilities(
+            np.mean(embeddings, axis=-2), np.mean(embeddings**2, axis=-2), window
+        )
+
+    def pooled_probabilities(self, mean: Floats, squares: Floats, window: Floats) -> Floats:
+        """:meth:`probabilities` from each window's mean embedding and mean squared embedding.
+
+        A stream keeps running sums of its embeddings, so a window's pooling costs a subtraction
+        however many windows share its frames.
+        """
+        spread = np.sqrt(np.maximum(squares - mean**2, 0.0) + 1e-6)
         pooled = np.concatenate((mean, spread, (window - self.window_mean) / self.window_scale), axis=-1)
         hidden = np.maximum(pooled @ self.hidden_weight + self.hidden_bias, 0.0)
         logits = hidden @ self.output_weight + self.output_bias
