@@ -67,7 +67,7 @@ WORDS_DUE: Final = 2.0  # seconds after the line stopped speaking by which its w
 EARLY_HOLD: Final = 30.0  # seconds of hold in which a prompt asking for keys means the menu paused
 MUSIC_VETO: Final = 5  # music decisions (0.5 s) after a person's words that make them the hold's
 CUE_PAUSE: Final = 1.0  # quiet seconds after person-like words: a reply awaited, not a pause in a recording
-READ_SPAN: Final = 2.0  # seconds of a reported voice read as its first words (less is read at a pause)
+READ_SPAN: Final = 1.4  # seconds of a reported voice read as its first words (less is read at a pause)
 READ_PAUSE: Final = 0.5  # quiet seconds that end a reported voice's first words (a short "Hello?")
 BEFORE_PERSON: Final = 1.0  # an utterance begun this long before a person's onset holds the hold before them
 READ_LEAD: Final = 0.3  # read from this long before the onset: the classifier's onset can cut the first word
@@ -121,7 +121,8 @@ class HoldJudge:
         if view.state is not SessionState.ON_HOLD or view.phase is not Phase.WAITING:
             self._unread = None  # its words reported it meanwhile, or the call moved on
             return []
-        if view.audio_time - event.began < READ_SPAN and view.quiet_for < READ_PAUSE:
+        # Times are sums of 20 ms frames: a span that has played may fall a rounding short.
+        if view.audio_time - event.began < READ_SPAN - 1e-9 and view.quiet_for < READ_PAUSE:
             return []
         self._unread = None
         return [CheckWords(event.began, event.confidence, event.began - READ_LEAD)]
