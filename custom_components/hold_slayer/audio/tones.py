@@ -409,7 +409,11 @@ def _set_bases() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.
     return low, np.hstack(columns), owner_matrix
 
 
-_LOW_BASIS, _SET_BASIS, _SET_OWNERS = _set_bases()
+_LOW_BASIS, _SET_BASIS_64, _SET_OWNERS_64 = _set_bases()
+# The sets' projections in single precision: the shares they give are ratios compared with
+# thresholds two orders of magnitude coarser, and the product is the detector's largest.
+_SET_BASIS: Final = _SET_BASIS_64.astype(np.float32)
+_SET_OWNERS: Final = _SET_OWNERS_64.astype(np.float32)
 _BY_SIZE: Final = tuple(
     np.array([i for i, s in enumerate(_TONE_SETS) if len(s) == size])
     for size in sorted({len(s) for s in _TONE_SETS})
@@ -458,7 +462,7 @@ def _set_indices_and_energies(windows: Samples) -> tuple[list[int], list[float],
     """The tone set (index, or -1) of each window and its in-band mean square."""
     low = windows @ _LOW_BASIS
     energies = np.einsum("ij,ij->i", windows, windows) - np.einsum("ij,ij->i", low, low)
-    by_step = ((windows @ _SET_BASIS) ** 2) @ _SET_OWNERS
+    by_step = (((windows.astype(np.float32) @ _SET_BASIS) ** 2) @ _SET_OWNERS).astype(np.float64)
     explained = by_step.reshape(len(windows), len(_TONE_SETS), len(PITCH_STEPS)).max(axis=2)
     shares = explained / np.maximum(energies, 1e-20)[:, None]
     by_size = np.stack([shares[:, members].max(axis=1) for members in _BY_SIZE], axis=1)
