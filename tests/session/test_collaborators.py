@@ -255,6 +255,20 @@ def test_a_person_on_hold_is_read_first_then_reported_or_kept_as_the_hold() -> N
     ]
 
 
+def test_a_reported_voice_whose_words_end_in_a_greeting_is_a_person() -> None:
+    """tiny.en, primed with phone menus, heard "Fastlane tech support, you've reached Nina at
+    Fastlane. What seems to be the problem?" as keys (seen on fastlane-isp-verify-trap, found 27 s
+    late): the greeting at the end decides for a voice the monitor heard as new. Menu words at
+    the end still keep the voice as the hold's."""
+    judge = HoldJudge()
+    view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=60.0)
+    misheard = "Press nine, press four. You've reached nine, press nine. What seems to be the problem?"
+    assert judge.on_words_read(view, 58.0, 0.8, misheard) == [ReportPerson(58.0, 0.8, "audio", misheard)]
+    judge = HoldJudge()
+    offer = "Ironclad, what seems to be the problem? To request a callback, press 9."
+    assert judge.on_words_read(view, 58.0, 0.8, offer) == [Note(Speaker.LINE, offer), LearnHoldSegment()]
+
+
 def test_a_reported_voice_is_read_once_it_said_enough_or_paused() -> None:
     """Whisper given under a second of a voice invents words (often its priming text, "to
     repeat these options, press two", seen on globex-insurance-claims): the read waits for

@@ -54,7 +54,7 @@ from .commands import (
     StartHold,
 )
 from .events import EventType, SessionState, Speaker
-from .person import sounds_like_person
+from .person import greets_last, sounds_like_person
 from .person_check import PersonCheck, Verdict
 from .states import Phase
 from .view import LineView
@@ -130,12 +130,18 @@ class HoldJudge:
     def on_words_read(self, view: LineView, onset: float, confidence: float, text: str) -> list[Command]:
         """The first words of the person the monitor reported: a person, or one more announcement.
 
-        The words decide only against a person: no text, or a greeting, confirms.
+        The words decide only against a person: no text, or a greeting, confirms; so do words that
+        end with a greeting (:func:`greets_last`), whatever the recogniser made of those before.
         """
         if view.state is not SessionState.ON_HOLD:
             return []
         prompt = parse_prompt(text) if text else None
-        if prompt is not None and prompt.kind is not PromptKind.STATEMENT and not sounds_like_person(text):
+        if (
+            prompt is not None
+            and prompt.kind is not PromptKind.STATEMENT
+            and not sounds_like_person(text)
+            and not greets_last(text)
+        ):
             if _asks_for_keys(view, prompt):
                 return [Note(Speaker.LINE, text), ResumeMenu(str(Verdict.MENU))]
             self.person.heard_on_hold(text)

@@ -51,6 +51,19 @@ def person_sentences(text: str) -> list[str]:
     return [sentences[index] for index in greeted]
 
 
+def greets_last(text: str) -> bool:
+    """Whether ``text`` ends with a person's greeting or question to us, whatever came before.
+
+    Only for a voice the acoustic monitor already heard as new on the hold: the words before may
+    be the recording it cut off, or a recogniser primed with phone menus turning a company's
+    name into keys ("Fastlane tech support, you've reached Nina" read as "press nine, press
+    four, you've reached nine, press nine. What seems to be the problem?"). A recording that
+    did end so is retracted when its music comes back.
+    """
+    sentences = _sentences(text)
+    return bool(sentences) and _person_sentence(sentences[-1])
+
+
 def _sentences(text: str) -> list[str]:
     return [part for part in re.split(r"(?<=[.!?])\s+", text.strip()) if part]
 
