@@ -269,6 +269,27 @@ def test_a_reported_voice_whose_words_end_in_a_greeting_is_a_person() -> None:
     assert judge.on_words_read(view, 58.0, 0.8, offer) == [Note(Speaker.LINE, offer), LearnHoldSegment()]
 
 
+def test_the_words_after_the_hold_wording_decide_for_a_reported_voice() -> None:
+    """An agent who answered as the announcement ended, with no pause, is one voice to the
+    monitor, and its words are read from the announcement's start (initrode-recorded-prompts:
+    "Thank you for your patience." then "Initrode help desk, this is Sam", which tiny.en heard
+    as "It's your own health mask", found 24 s late). The words after the hold's wording decide;
+    hold wording throughout, or a menu after it, keeps the voice as the hold's."""
+    view = View(state=SessionState.ON_HOLD, phase=Phase.WAITING, audio_time=60.0)
+    ran_on = "Thank you for your patience. It's your own health mask. It's in time."
+    assert HoldJudge().on_words_read(view, 58.0, 0.8, ran_on) == [ReportPerson(58.0, 0.8, "audio", ran_on)]
+    for hold_only in (
+        "Thank you for your patience. Your call is important to us.",
+        "Thank you for your patience. For billing, press 1.",
+    ):
+        assert HoldJudge().on_words_read(view, 58.0, 0.8, hold_only) == [
+            Note(Speaker.LINE, hold_only),
+            LearnHoldSegment(),
+        ]
+    # No words at all: the monitor's report stands.
+    assert HoldJudge().on_words_read(view, 58.0, 0.8, "") == [ReportPerson(58.0, 0.8, "audio", "")]
+
+
 def test_a_reported_voice_is_read_once_it_said_enough_or_paused() -> None:
     """Whisper given under a second of a voice invents words (often its priming text, "to
     repeat these options, press two", seen on globex-insurance-claims): the read waits for

@@ -64,6 +64,22 @@ def greets_last(text: str) -> bool:
     return bool(sentences) and _person_sentence(sentences[-1])
 
 
+def after_hold_wording(text: str) -> str:
+    """``text`` without the hold's wording it starts with ("Thank you for your patience.").
+
+    For a voice the acoustic monitor heard as new: an agent who answers as the announcement ends,
+    with no pause, is one voice to the monitor, and its words are read from the announcement's
+    start. What follows the announcement's wording is the voice awaiting our reply; a recording
+    that is hold wording throughout leaves nothing.
+    """
+    sentences = _sentences(text)
+    first = next(
+        (index for index, sentence in enumerate(sentences) if parse_prompt(sentence).kind is not PromptKind.HOLD),
+        len(sentences),
+    )
+    return " ".join(sentences[first:])
+
+
 def _sentences(text: str) -> list[str]:
     return [part for part in re.split(r"(?<=[.!?])\s+", text.strip()) if part]
 
