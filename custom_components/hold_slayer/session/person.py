@@ -74,7 +74,11 @@ def after_hold_wording(text: str) -> str:
     """
     sentences = _sentences(text)
     first = next(
-        (index for index, sentence in enumerate(sentences) if parse_prompt(sentence).kind is not PromptKind.HOLD),
+        (
+            index
+            for index, sentence in enumerate(sentences)
+            if parse_prompt(sentence).kind is not PromptKind.HOLD
+        ),
         len(sentences),
     )
     return " ".join(sentences[first:])
