@@ -54,7 +54,7 @@ from .commands import (
     StartHold,
 )
 from .events import EventType, SessionState, Speaker
-from .person import after_hold_wording, greets_last, sounds_like_person
+from .person import after_hold_wording, hold_words, sounds_like_person
 from .person_check import PersonCheck, Verdict
 from .states import Phase
 from .view import LineView
@@ -130,24 +130,13 @@ class HoldJudge:
     def on_words_read(self, view: LineView, onset: float, confidence: float, text: str) -> list[Command]:
         """The first words of the person the monitor reported: a person, or one more announcement.
 
-        The words decide only against a person: no text, or a greeting, confirms; so do words that
-        end with a greeting (:func:`greets_last`), whatever the recogniser made of those before.
-        Hold wording they start with is the announcement the voice ran on from
-        (:func:`after_hold_wording`): the words after it decide.
+        :func:`.person.hold_words` decides; a prompt for keys among them was the menu pausing.
         """
         if view.state is not SessionState.ON_HOLD:
             return []
-        words = after_hold_wording(text)
-        prompt = parse_prompt(words) if words else None
-        if text and (
-            prompt is None
-            or (
-                prompt.kind is not PromptKind.STATEMENT
-                and not sounds_like_person(words)
-                and not greets_last(words)
-            )
-        ):
-            if prompt is not None and _asks_for_keys(view, prompt):
+        if hold_words(text):
+            words = after_hold_wording(text)
+            if words and _asks_for_keys(view, parse_prompt(words)):
                 return [Note(Speaker.LINE, text), ResumeMenu(str(Verdict.MENU))]
             self.person.heard_on_hold(text)
             return [Note(Speaker.LINE, text), LearnHoldSegment()]

@@ -64,6 +64,25 @@ def greets_last(text: str) -> bool:
     return bool(sentences) and _person_sentence(sentences[-1])
 
 
+def hold_words(text: str) -> bool:
+    """Whether the words read of a voice the acoustic monitor heard as new make it the hold's.
+
+    The words decide only against a person: no words, or a greeting, leave the voice a person;
+    so do words that end with a greeting (:func:`greets_last`), whatever the recogniser made of
+    those before. Hold wording they start with is the announcement the voice ran on from
+    (:func:`after_hold_wording`): the words after it decide, and a menu or an announcement's
+    wording there makes the voice the hold's.
+    """
+    if not text:
+        return False
+    words = after_hold_wording(text)
+    return not words or (
+        parse_prompt(words).kind is not PromptKind.STATEMENT
+        and not sounds_like_person(words)
+        and not greets_last(words)
+    )
+
+
 def after_hold_wording(text: str) -> str:
     """``text`` without the hold's wording it starts with ("Thank you for your patience.").
 
