@@ -66,6 +66,18 @@ def test_stereo_16k_is_downmixed_and_resampled(tmp_path: Path) -> None:
     assert np.max(np.abs(aliased)) < 0.05  # 6 kHz cannot fold down to 2 kHz
 
 
+def test_a_length_with_a_large_prime_factor_resamples_the_same() -> None:
+    """Padded to a length of small factors for speed, the result keeps the clip's length, its
+    band and its ends: no ringing from the padding, no 6 kHz folded down."""
+    rate, length = 44100, 2 * 21683  # 21683 is prime
+    mixed = _sine(rate, length / rate) + _sine(rate, length / rate, frequency=6000)
+    out = resample(mixed, rate)
+    assert len(out) == pytest.approx(length * 8000 / rate, abs=1)
+    wanted = _sine(8000, len(out) / 8000)
+    assert np.max(np.abs(out[400:-400] - wanted[400:-400])) < 0.01
+    assert np.max(np.abs(out)) < 0.55  # the ends ring a little, as any brick-wall filter does
+
+
 def test_bad_files(tmp_path: Path) -> None:
     """Non-WAV input and impossible rates are WavErrors."""
     junk = tmp_path / "junk.wav"

@@ -47,9 +47,28 @@ def resample(signal: npt.NDArray[np.float64], rate: int) -> npt.NDArray[np.float
     if rate <= 0 or len(signal) == 0:
         raise WavError(f"bad sample rate {rate}")
     if rate > RATE:
-        spectrum = np.fft.rfft(signal)
-        spectrum[np.fft.rfftfreq(len(signal), 1 / rate) > 0.475 * RATE] = 0
-        signal = np.fft.irfft(spectrum, len(signal))
+        # Zero-padded to a length of small factors: a whole track's own length may have a large
+        # prime factor, which makes the FFT ten times slower (minutes for a soundtrack).
+        padded = _fast_length(len(signal))
+        spectrum = np.fft.rfft(signal, padded)
+        spectrum[np.fft.rfftfreq(padded, 1 / rate) > 0.475 * RATE] = 0
+        signal = np.fft.irfft(spectrum, padded)[: len(signal)]
     positions = np.arange(0, len(signal) - 1, rate / RATE)
     resampled: npt.NDArray[np.float64] = np.interp(positions, np.arange(len(signal)), signal)
     return resampled
+
+
+def _fast_length(n: int) -> int:
+    """The least length ≥ ``n`` whose only prime factors are 2, 3 and 5."""
+    best = 1 << (n - 1).bit_length()
+    fives = 1
+    while fives < best:
+        odd = fives
+        while odd < best:
+            length = odd
+            while length < n:
+                length *= 2
+            best = min(best, length)
+            odd *= 3
+        fives *= 5
+    return best
