@@ -653,6 +653,27 @@ def test_a_known_announcement_needs_matches_that_do_not_overlap() -> None:
     assert Trigger.KNOWN in trail(replace(TUNING, match_spread=1))
 
 
+@pytest.mark.parametrize("cut_seconds", [1.0, 1.1, 1.2, 1.3, 1.4])
+def test_a_voice_taking_over_is_found_whatever_the_phase_of_the_look(cut_seconds: float) -> None:
+    """``ran_on`` looks every half second, so the split lands anywhere in the voice's first tenths:
+    the voice is probed from the split on, and the announcement it cut off, just before, never
+    makes it one more play of the loop (it then waited for the reply pause)."""
+    script, audio = _hold_with_loop()
+    cut_at = sum(len(part) for part in audio) / 8000 + cut_seconds
+    monitor = _drive(
+        script + _seconds(Label.SPEECH, cut_seconds + 3) + _seconds(Label.SILENCE, 3),
+        np.concatenate([*audio, audio[1][: round(cut_seconds * 8000)], _voice(1, 3), np.zeros(8000 * 3)]),
+    )
+    assert [trigger for _, trigger in monitor.trail][-3:] == [
+        Trigger.RAN_ON,
+        Trigger.NEW_VOICE,
+        Trigger.PERSON_STAYED,
+    ]
+    humans = [event.time for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED]
+    assert len(humans) == 1
+    assert humans[0] - cut_at <= TUNING.run_on + 0.5 + STEP + 1e-9
+
+
 def test_a_voice_somewhat_like_the_hold_waits_for_more_of_itself() -> None:
     """A new voice whose spectrogram is as like the hold as ``doubt_likeness`` (and under the
     replay bar) is reported only after ``doubt_wait`` more speech; one less like it at once."""

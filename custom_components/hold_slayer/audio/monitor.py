@@ -631,7 +631,9 @@ class HoldMonitor:
         tuning = self.tuning
         decisions = self._run_on_decisions
         split = len(candidate.frames) - self._run_on_frames
-        first = split - tuning.pre_roll_frames  # with its pre-roll, like every candidate
+        # Probed from the split on: the audio before it is the announcement the voice cut off,
+        # and a probe holding its last words would match the loop.
+        first = split - self._speech_from
         labels = candidate.labels[-decisions:]
         voice = _Candidate(
             start=now - tuning.run_on,
