@@ -1,6 +1,11 @@
 """Fit the classifier's window network with PyTorch on the CPU: the training half of the pipeline.
 
-    .venvs/train/bin/python tools/fit_network.py DATASET.npz MODEL.npz [--epochs 40] [--seed 7]
+    .venvs/train/bin/python tools/fit_network.py MODEL.npz DATASET.npz [DATASET.npz ...]
+        [--teachers TEACHER.npz ...] [--epochs 40] [--seed 7]
+
+With ``--teachers``, a distillation: each window's target is the teachers' probabilities
+averaged (fitted networks of the same recipe and other seeds, each on its own data), not its
+label, so one network of the shipped size learns what several fits agree on.
 
 Run by ``tools/train_classifier.py`` (which makes the dataset in the project's venv and scores
 the result in numpy); it needs only numpy and torch, and imports nothing of the project, so it
@@ -17,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import nn
 
@@ -98,8 +104,12 @@ def train(
     epochs: int,
     window: int,
     seed: int,
+    soft: torch.Tensor | None = None,
 ) -> None:
-    """AdamW with a one-cycle schedule over shuffled batches of 64 clips; every window a target."""
+    """AdamW with a one-cycle schedule over shuffled batches of 64 clips; every window a target.
+
+    ``soft`` (clips x windows x labels): the teachers' probabilities, the targets instead of the labels.
+    """
     x, w, y, ends = tensors
     batches = (len(x) + 63) // 64
     optimiser = torch.optim.AdamW(network.parameters(), lr=3e-3, weight_decay=1e-2)
@@ -113,7 +123,12 @@ def train(
             chosen = order[batch * 64 : (batch + 1) * 64]
             logits = network(masked(x[chosen], generator), w[chosen], ends, window)
             target = y[chosen]  # each window's label (what the line carries at its end)
-            loss = loss_of(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+            if soft is None:
+                loss = loss_of(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+            else:
+                loss = loss_of(
+                    logits.reshape(-1, logits.shape[-1]), soft[chosen].reshape(-1, logits.shape[-1])
+                )
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -142,13 +157,74 @@ def weights(network: WindowNetwork) -> dict[str, Any]:
     return arrays
 
 
+def teacher(path: Path, window_features: int, labels: int) -> tuple[WindowNetwork, dict[str, Any]]:
+    """A fitted network read back from its weights file (the inverse of :func:`weights`)."""
+    with np.load(path, allow_pickle=False) as saved:
+        arrays = {name: saved[name] for name in saved.files}
+    kernels = []
+    index = 0
+    while f"conv{index}_weight" in arrays:
+        kernels.append(arrays[f"conv{index}_weight"].shape[-1])
+        index += 1
+    network = WindowNetwork(
+        arrays["conv0_weight"].shape[1],
+        window_features,
+        labels,
+        channels=arrays["conv0_weight"].shape[0],
+        kernels=tuple(kernels),
+        dilations=tuple(int(dilation) for dilation in arrays["dilations"]),
+        hidden=arrays["hidden_bias"].shape[0],
+    )
+    convolutions = [module for module in network.convolutions if isinstance(module, nn.Conv1d)]
+    with torch.no_grad():
+        for index, layer in enumerate(convolutions):
+            layer.weight.copy_(torch.from_numpy(arrays[f"conv{index}_weight"]))
+            layer.bias.copy_(torch.from_numpy(arrays[f"conv{index}_bias"]))
+        network.hidden.weight.copy_(torch.from_numpy(arrays["hidden_weight"].T))
+        network.hidden.bias.copy_(torch.from_numpy(arrays["hidden_bias"]))
+        network.output.weight.copy_(torch.from_numpy(arrays["output_weight"].T))
+        network.output.bias.copy_(torch.from_numpy(arrays["output_bias"]))
+    network.eval()
+    if any(not np.array_equal(value, arrays[name]) for name, value in weights(network).items()):
+        raise SystemExit(f"{path}: the weights read back are not the ones saved")
+    return network, arrays
+
+
+def taught(
+    paths: list[Path],
+    inputs: npt.NDArray[np.float32],
+    windows: npt.NDArray[np.float32],
+    ends: torch.Tensor,
+    window: int,
+    labels: int,
+) -> torch.Tensor:
+    """The teachers' probabilities averaged (clips x windows x labels), each on its own scaling."""
+    total = torch.zeros((len(inputs), len(ends), labels))
+    for path in paths:
+        network, arrays = teacher(path, windows.shape[-1], labels)
+        with torch.no_grad():
+            for start in range(0, len(inputs), 256):
+                x = torch.tensor(
+                    (inputs[start : start + 256] - arrays["input_mean"]) / arrays["input_scale"],
+                    dtype=torch.float32,
+                )
+                w = torch.tensor(
+                    (windows[start : start + 256] - arrays["window_mean"]) / arrays["window_scale"],
+                    dtype=torch.float32,
+                )
+                total[start : start + 256] += torch.softmax(network(x, w, ends, window), dim=-1)
+        print(f"teacher {path.name}: probabilities of {len(inputs)} clips", flush=True)
+    return total / len(paths)
+
+
 def main() -> None:
     """Read the dataset, fit, write the weights in the layout network.py reads."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("dataset", type=Path)
     parser.add_argument("model", type=Path)
+    parser.add_argument("datasets", type=Path, nargs="+", help="clips to fit on (several are joined)")
+    parser.add_argument("--teachers", type=Path, nargs="*", default=[], help="fitted networks to distil")
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--channels", type=int, default=64)
@@ -161,16 +237,23 @@ def main() -> None:
     torch.manual_seed(args.seed)
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(2)
-    data = np.load(args.dataset, allow_pickle=False)
-    inputs, windows = data["inputs"], data["windows"]
+    parts = [np.load(path, allow_pickle=False) for path in args.datasets]
+    data = parts[0]
+    inputs = np.concatenate([part["inputs"] for part in parts])
+    windows = np.concatenate([part["windows"] for part in parts])
     input_mean = inputs.reshape(-1, inputs.shape[-1]).mean(axis=0)
     input_scale = inputs.reshape(-1, inputs.shape[-1]).std(axis=0) + 1e-6
     window_mean = windows.reshape(-1, windows.shape[-1]).mean(axis=0)
     window_scale = windows.reshape(-1, windows.shape[-1]).std(axis=0) + 1e-6
     x = torch.tensor((inputs - input_mean) / input_scale, dtype=torch.float32)
     w = torch.tensor((windows - window_mean) / window_scale, dtype=torch.float32)
-    y = torch.tensor(data["labels"], dtype=torch.long)
+    y = torch.tensor(np.concatenate([part["labels"] for part in parts]), dtype=torch.long)
     ends = torch.tensor(data["ends"], dtype=torch.long)
+    soft = (
+        taught(args.teachers, inputs, windows, ends, args.window, len(data["label_names"]))
+        if args.teachers
+        else None
+    )
     network = WindowNetwork(
         x.shape[-1],
         w.shape[-1],
@@ -180,7 +263,7 @@ def main() -> None:
         dilations=tuple(int(dilation) for dilation in args.dilations.split(",")),
         hidden=args.hidden,
     )
-    train(network, (x, w, y, ends), epochs=args.epochs, window=args.window, seed=args.seed)
+    train(network, (x, w, y, ends), epochs=args.epochs, window=args.window, seed=args.seed, soft=soft)
     network.eval()
     np.savez_compressed(
         args.model,

@@ -1,6 +1,7 @@
 """Train the classifier's window network; write custom_components/hold_slayer/audio/model.npz.
 
-    script/train-classifier [--clips 2500] [--seed 7] [--epochs 40] [--leave-out SOURCE | --validation]
+    script/train-classifier [--clips 2500] [--seed 7] [--epochs 40] [--distil 7,8]
+        [--leave-out SOURCE | --validation]
 
 Three steps. Here (the project's venv): labelled clips from every source that is not held out
 (``harness/sources.py``), down wide telephone lines (``harness/channel.py``), turned into the
@@ -14,6 +15,9 @@ out the validation fold (``harness.sources.VALIDATION``) and keep that model und
 ``.cache/train``: ``bench/audio.py --tune`` tunes the hold monitor with it on holds of those
 sources. ``--loso``: every training source in turn, smaller fits (``--clips 300 --epochs 15``
 suit), the table written to docs/performance.md ("Audio: leave one source out").
+``--distil 7,8``: fit one network per seed (each on its own clips, kept under ``.cache/train``
+and reused with ``--reuse-data``), then the model itself on all their clips with the fits'
+averaged probabilities as its targets: what several fits agree on, at the cost of one.
 Deterministic for a seed.
 """
 
@@ -178,12 +182,13 @@ def saved_dataset(path: Path) -> Dataset:
         return Dataset(data["inputs"], data["windows"], data["ends"], data["labels"], (), ())
 
 
-def fit(data: Dataset, path: Path, out: Path, *, epochs: int, seed: int, extra: Sequence[str] = ()) -> None:
-    """Write the dataset for the training venv and run ``tools/fit_network.py`` there."""
-    if not TRAIN_PYTHON.exists():
-        raise SystemExit(
-            f"{TRAIN_PYTHON} is missing: run script/train-classifier (it makes the training venv)"
-        )
+def teacher_path(seed: int, leave_out: Sequence[str]) -> Path:
+    """Where a fit that ``--distil`` learns from is kept."""
+    return WORK / f"teacher-{seed}-{fold_name(leave_out)}.npz"
+
+
+def save_dataset(data: Dataset, path: Path) -> None:
+    """Write a training set for the training venv."""
     WORK.mkdir(parents=True, exist_ok=True)
     np.savez(
         path,
@@ -195,9 +200,23 @@ def fit(data: Dataset, path: Path, out: Path, *, epochs: int, seed: int, extra: 
         frame_input_names=np.array(FRAME_INPUT_NAMES),
         window_feature_names=np.array(WINDOW_FEATURE_NAMES),
     )
+
+
+def fit(
+    data: Dataset, paths: Sequence[Path], out: Path, *, epochs: int, seed: int, teachers: Sequence[Path] = ()
+) -> None:
+    """Fit in the training venv (``tools/fit_network.py``) on the saved sets ``paths``.
+
+    ``data`` is the first of them (numpy is checked against torch on it); ``teachers``: distil them.
+    """
+    if not TRAIN_PYTHON.exists():
+        raise SystemExit(
+            f"{TRAIN_PYTHON} is missing: run script/train-classifier (it makes the training venv)"
+        )
+    taught = ["--teachers", *map(str, teachers)] if teachers else []
     subprocess.run(  # noqa: S603 - our own script in our own venv
-        [str(TRAIN_PYTHON), str(ROOT / "tools" / "fit_network.py"), str(path), str(out),
-         "--epochs", str(epochs), "--seed", str(seed), "--check", str(WORK / "torch-check.npy"), *extra],
+        [str(TRAIN_PYTHON), str(ROOT / "tools" / "fit_network.py"), str(out), *map(str, paths),
+         "--epochs", str(epochs), "--seed", str(seed), "--check", str(WORK / "torch-check.npy"), *taught],
         check=True,
     )  # fmt: skip
     # The numpy network must compute what torch fitted: the same probabilities, op for op.
@@ -218,21 +237,43 @@ def _first(data: Dataset, count: int) -> Dataset:
 
 
 def run(
-    clips_per_label: int, seed: int, epochs: int, leave_out: Sequence[str] = (), *, reuse: bool = False
+    clips_per_label: int,
+    seed: int,
+    epochs: int,
+    leave_out: Sequence[str] = (),
+    *,
+    reuse: bool = False,
+    distil: Sequence[int] = (),
 ) -> dict[str, float]:
     """Make the data (or take the last set, ``reuse``), fit, score on what was held out; the scores."""
     train_music, train_voices, test_music, test_voices = held_out(leave_out)
-    started = time.monotonic()
-    path = dataset_path(seed, leave_out)
-    if reuse and path.exists():
-        training = saved_dataset(path)
-    else:
-        training = dataset(
-            clips(clips_per_label, CLIP_SECONDS, seed, music=train_music, voices=train_voices, training=True)
-        )
-    print(f"training data: {len(training.labels)} clips in {time.monotonic() - started:.0f} s", flush=True)
+
+    def training_set(seed: int) -> tuple[Dataset, Path]:
+        started = time.monotonic()
+        path = dataset_path(seed, leave_out)
+        if reuse and path.exists():
+            made = saved_dataset(path)
+        else:
+            made = dataset(
+                clips(
+                    clips_per_label, CLIP_SECONDS, seed, music=train_music, voices=train_voices, training=True
+                )
+            )
+            save_dataset(made, path)
+        print(f"training data: {len(made.labels)} clips in {time.monotonic() - started:.0f} s", flush=True)
+        return made, path
+
     out = NETWORK_PATH if not leave_out else fold_model(leave_out)
-    fit(training, path, out, epochs=epochs, seed=seed)
+    if distil:
+        sets = [training_set(teacher_seed) for teacher_seed in distil]
+        for teacher_seed, (made, path) in zip(distil, sets, strict=True):
+            if not (reuse and teacher_path(teacher_seed, leave_out).exists()):
+                fit(made, [path], teacher_path(teacher_seed, leave_out), epochs=epochs, seed=teacher_seed)
+        teachers = [teacher_path(teacher_seed, leave_out) for teacher_seed in distil]
+        fit(sets[0][0], [path for _, path in sets], out, epochs=epochs, seed=seed, teachers=teachers)
+    else:
+        training, path = training_set(seed)
+        fit(training, [path], out, epochs=epochs, seed=seed)
     network = WindowNetwork.load(out)
     checks = max(50, clips_per_label // 5)
     test = dataset(
@@ -273,10 +314,17 @@ def main() -> None:
         help="leave out harness.sources.VALIDATION: the model the hold monitor is tuned with",
     )
     parser.add_argument("--reuse-data", action="store_true", help="fit on the last training set of this seed")
+    parser.add_argument(
+        "--distil",
+        metavar="SEEDS",
+        default="",
+        help="comma-separated seeds: fit one network each, then distil them into the model",
+    )
     args = parser.parse_args()
     if not args.loso:
         leave_out = VALIDATION if args.validation else (args.leave_out,) if args.leave_out else ()
-        run(args.clips, args.seed, args.epochs, leave_out, reuse=args.reuse_data)
+        distil = tuple(int(seed) for seed in args.distil.split(",") if seed)
+        run(args.clips, args.seed, args.epochs, leave_out, reuse=args.reuse_data, distil=distil)
         return
     started, load = time.monotonic(), os.getloadavg()[0]
     rows = leave_one_source_out(args.clips, args.seed, args.epochs)
