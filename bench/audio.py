@@ -41,6 +41,7 @@ import wave
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Final
 
 # "One core" means one thread: numpy's BLAS would spread the classifier's matrix products over
 # every core, and process_time() counts the CPU of all of them.
@@ -75,7 +76,7 @@ from custom_components.hold_slayer.audio.tones import (  # noqa: E402
 )
 from harness import corpus  # noqa: E402
 from harness.channel import Channel, through_channel  # noqa: E402
-from harness.holds import score_holds  # noqa: E402
+from harness.holds import HoldScores, score_holds  # noqa: E402
 from harness.labelled_audio import LABELS, SETTLED_FROM, check_score, comfort_noise, music_clip  # noqa: E402
 from harness.labelled_audio import clips as clips_of  # noqa: E402
 from harness.report import PERFORMANCE, write_section  # noqa: E402
@@ -422,10 +423,33 @@ def _latency(values: list[float]) -> str:
     return f"median {np.median(values):.2f} s, p95 {np.percentile(values, 95):.2f} s ({len(values)} people)"
 
 
+CUT_IN_SHARE: Final = 4  # a quarter as many cut-in holds as holds
+SLOW: Final = 2.0  # seconds: the p95 target for people after an announcement
+
+
+def _cut_in_row(scores: HoldScores) -> str:
+    """The cut-in holds' figures in one table row."""
+    people, missed = scores.people, scores.missed
+    return (
+        f"| people who cut the announcement off ({len(people)} cut-in holds: its middle to 1 s after"
+        f" its end) | {_latency(scores.latencies(after_announcement=True))}; missed {len(missed)};"
+        f" false human_detected {scores.false_alarms} |"
+    )
+
+
 def monitor_scores(holds: int, seed: int) -> tuple[list[str], float, float]:
     """Holds of held-out sources: latency by group, false and missed people; rows, audio s, CPU s."""
     scores = score_holds(
         holds, seed, music=HELD_OUT_MUSIC, announcers=ANNOUNCERS, people=HELD_OUT_VOICES, monitor=HoldMonitor
+    )
+    cut_in = score_holds(
+        holds // CUT_IN_SHARE,
+        seed + 2000,
+        music=HELD_OUT_MUSIC,
+        announcers=ANNOUNCERS,
+        people=HELD_OUT_VOICES,
+        monitor=HoldMonitor,
+        cuts_in=True,
     )
     people, missed = scores.people, scores.missed
     same_voice = sum(outcome.hold.same_voice for outcome in people)
@@ -443,6 +467,7 @@ def monitor_scores(holds: int, seed: int) -> tuple[list[str], float, float]:
         f"| missed people (target ≤ 2 %) | {len(missed)} of {len(people)}"
         f" ({100 * len(missed) / max(len(people), 1):.1f} %) |",
         f"| … of them the announcement's own synthetic voice | {same_voice_missed} of {same_voice} |",
+        _cut_in_row(cut_in),
     ]
     return rows, scores.audio_seconds, scores.cpu_seconds
 
@@ -459,13 +484,19 @@ def tune_report(holds: int, seed: int) -> None:
     model = WindowNetwork.load(path)
     validation = [by_name(name) for name in VALIDATION]
     voices = [source for source in validation if source.kind is not Kind.MUSIC]
-    scores = score_holds(
-        holds,
-        seed + 1000,
-        music=[source for source in validation if source.kind is Kind.MUSIC],
-        announcers=[source for source in voices if source.kind is not Kind.LIVE_VOICE],
-        people=voices,
-        monitor=lambda: HoldMonitor(FrameClassifier(model)),
+    music = [source for source in validation if source.kind is Kind.MUSIC]
+    announcers = [source for source in voices if source.kind is not Kind.LIVE_VOICE]
+    scores, cut_in = (
+        score_holds(
+            count,
+            seed + offset,
+            music=music,
+            announcers=announcers,
+            people=voices,
+            monitor=lambda: HoldMonitor(FrameClassifier(model)),
+            cuts_in=cuts_in,
+        )
+        for count, offset, cuts_in in ((holds, 1000, False), (holds // CUT_IN_SHARE, 3000, True))
     )
     for group, after in (("after an announcement", True), ("first voice", False)):
         print(f"latency, {group}: {_latency(scores.latencies(after_announcement=after))}")
@@ -474,9 +505,16 @@ def tune_report(holds: int, seed: int) -> None:
         f" missed {len(scores.missed)} of {len(scores.people)};"
         f" {scores.audio_seconds / scores.cpu_seconds:.0f}x real time"
     )
+    print(_cut_in_row(cut_in).strip("| ").replace(" | ", ": "))
+    _list_errors(scores, "")
+    _list_errors(cut_in, "cut-in ")
+
+
+def _list_errors(scores: HoldScores, kind: str) -> None:
+    """Each false alarm and missed person of a set of holds, with what played then."""
     for index, outcome in enumerate(scores.outcomes):
         made = outcome.hold
-        what = f"hold {index}: {made.music}, {made.announcements} x {made.announcer}"
+        what = f"{kind}hold {index}: {made.music}, {made.announcements} x {made.announcer}"
         what += (
             f", person {made.person} at {made.person_at:.1f} s" if made.person_at is not None else ", nobody"
         )
@@ -487,6 +525,9 @@ def tune_report(holds: int, seed: int) -> None:
             )
         if made.person_at is not None and outcome.latency is None:
             print(f"MISSED {what}{' (same voice)' if made.same_voice else ''}")
+        elif made.person_at is not None and outcome.latency is not None and outcome.latency > SLOW:
+            found = next(time_ for time_, _ in outcome.humans if time_ >= made.person_at - 1.0)
+            print(f"SLOW {what}: found {outcome.latency:.1f} s after the first word ({outcome.why(found)})")
 
 
 def classify_command_figures() -> tuple[float, float]:

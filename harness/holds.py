@@ -6,6 +6,10 @@ mostly, a person: a greeting, then the pause of someone waiting for a reply. All
 wide line (:meth:`.channel.Channel.wide`). The sources are whole packages or voices, so a
 benchmark can hold out what the classifier was trained on.
 
+*Cut-in* holds (``cuts_in``) have a person who picks up during the loop's last announcement, as a
+call centre's switch does: the recording stops anywhere from its middle to its end, 0-1 s of the
+line's quiet, and the agent speaks. Every other person follows the music.
+
 Some people are *the same synthetic voice as the announcement* (a company whose agents' calls
 are voiced by the same TTS as its recordings): only turn-taking and words tell them apart.
 """
@@ -87,8 +91,12 @@ def hold(
     music: Sequence[Source],
     announcers: Sequence[Source],
     people: Sequence[Source],
+    cuts_in: bool = False,
 ) -> Hold:
-    """One hold of music, a looping announcement and maybe a person, down one wide line."""
+    """One hold of music, a looping announcement and maybe a person, down one wide line.
+
+    ``cuts_in``: a person who cuts the announcement off (after one play of it at least).
+    """
     tune = _pick(music, rng)
     bed = music_clip(tune, 240.0, rng, vary=False)
     announcer = _pick(announcers, rng)
@@ -96,33 +104,44 @@ def hold(
     over_music = bool(rng.random() < 0.2)
     parts: list[Pcm] = []
     position = int(rng.integers(0, len(bed) // 2))
-    loops = int(rng.integers(0, 6))
+    loops = int(rng.integers(2 if cuts_in else 0, 6))  # a cut-in person cuts the last one off
     announced_at: list[float] = []
-    for _ in range(loops):
+    for play in range(loops):
         length = int(rng.uniform(15, 40) * RATE)
         parts.append(np.resize(bed[position:], length))
         position = (position + length) % (len(bed) - RATE)
         announced_at.append(sum(len(part) for part in parts) / RATE + (0.0 if over_music else 0.5))
+        played = announcement
         if over_music:
-            parts.append(announcement + 0.3 * np.resize(bed[position:], len(announcement)))
+            played = announcement + 0.3 * np.resize(bed[position:], len(announcement))
+        if cuts_in and play == loops - 1:
+            parts += ([] if over_music else [np.zeros(RATE // 2)]) + [
+                played[: int(len(played) * rng.uniform(0.5, 1.0))]
+            ]
+        elif over_music:
+            parts.append(played)
         else:
-            parts += [np.zeros(RATE // 2), announcement, np.zeros(RATE // 2)]
-    parts.append(np.resize(bed[position:], int(rng.uniform(8, 30) * RATE)))
+            parts += [np.zeros(RATE // 2), played, np.zeros(RATE // 2)]
+    quiet = 0.2  # before a person who follows the music
+    if cuts_in:
+        quiet = float(rng.uniform(0.0, 1.0))
+    else:
+        parts.append(np.resize(bed[position:], int(rng.uniform(8, 30) * RATE)))
     start = None
     voice, kind, same = "", "", False
     if person:
         same = announcer.kind is Kind.SYNTHETIC_VOICE and bool(rng.random() < SAME_VOICE_SHARE)
         speaker = announcer if same else _pick(people, rng)
         greeting = voice_clip(speaker, float(rng.uniform(2.5, 6.0)), rng, training=False)
-        start = sum(len(part) for part in parts) / RATE + 0.2 + first_word(greeting)
+        start = sum(len(part) for part in parts) / RATE + int(quiet * RATE) / RATE + first_word(greeting)
         # Then the person waits for an answer: 4 s of the line's noise.
-        parts += [np.zeros(int(0.2 * RATE)), greeting, np.zeros(4 * RATE)]
+        parts += [np.zeros(int(quiet * RATE)), greeting, np.zeros(4 * RATE)]
         voice, kind = speaker.name, speaker.kind.value
     audio = through_channel(np.concatenate(parts), Channel.wide(rng), rng)
     return Hold(
         audio,
         start,
-        loops,
+        len(announced_at),
         tune.name,
         announcer.name,
         voice,
@@ -220,13 +239,24 @@ def score_holds(
     announcers: Sequence[Source],
     people: Sequence[Source],
     monitor: Callable[[], Monitor],
+    cuts_in: bool = False,
 ) -> HoldScores:
-    """Make ``count`` holds (four in five with a person) and run a fresh monitor over each."""
+    """Make ``count`` holds (four in five with a person) and run a fresh monitor over each.
+
+    ``cuts_in``: cut-in holds, every one with a person.
+    """
     rng = np.random.default_rng(seed)
     outcomes: list[Outcome] = []
     audio_seconds = cpu = 0.0
     for index in range(count):
-        made = hold(rng, person=index % 5 != 4, music=music, announcers=announcers, people=people)
+        made = hold(
+            rng,
+            person=cuts_in or index % 5 != 4,
+            music=music,
+            announcers=announcers,
+            people=people,
+            cuts_in=cuts_in,
+        )
         watcher = monitor()
         frames = made.audio[: len(made.audio) // FRAME * FRAME].reshape(-1, FRAME)
         began = time.process_time()

@@ -77,6 +77,28 @@ def test_a_hold_loops_one_announcement_and_places_the_person() -> None:
     assert nobody.person == ""
 
 
+def test_a_cut_in_hold_has_its_person_cut_the_last_announcement_off() -> None:
+    """harness/holds.py, ``cuts_in``: after a whole play of the announcement at least, the person
+    speaks from the middle of the next play to a second after its end, with no music between."""
+    from harness.holds import hold
+
+    rng = np.random.default_rng(12)
+    for _ in range(4):
+        made = hold(
+            rng,
+            person=True,
+            music=CI_MUSIC,
+            announcers=[by_name("espeak-ng-en")],
+            people=CI_VOICES,
+            cuts_in=True,
+        )
+        assert made.person_at is not None
+        assert made.announcements == len(made.announced_at) >= 2
+        cut_play, length = made.announced_at[-1], made.announcement_seconds
+        assert cut_play + 0.5 * length <= made.person_at <= cut_play + length + 1.0 + 1.5
+        assert made.where(cut_play + 0.1).startswith(f"announcement {made.announcements} +0.1 s")
+
+
 class _ReportsAt:
     """A stand-in monitor that reports a person at fixed times of the hold (the accounting's test)."""
 
