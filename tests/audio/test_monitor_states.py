@@ -674,6 +674,86 @@ def test_a_voice_taking_over_is_found_whatever_the_phase_of_the_look(cut_seconds
     assert humans[0] - cut_at <= TUNING.run_on + 0.5 + STEP + 1e-9
 
 
+@pytest.mark.parametrize(("played", "quiet"), [(2.0, 0.2), (2.0, 0.8), (3.0, 0.2), (3.0, 0.6), (3.0, 1.0)])
+def test_a_voice_after_the_recording_stopped_is_a_new_voice(played: float, quiet: float) -> None:
+    """The switch stops the known announcement (mid-way or at its end), a moment of the line's
+    quiet, and the agent speaks: judged on their own (``ran_on``), on the fast path, not waiting
+    for their reply pause as more of the recording."""
+    script, audio = _hold_with_loop()
+    voice_at = sum(len(part) for part in audio) / 8000 + played + quiet
+    monitor = _drive(
+        script
+        + _seconds(Label.SPEECH, played)
+        + _seconds(Label.SILENCE, quiet)
+        + _seconds(Label.SPEECH, 3)
+        + _seconds(Label.SILENCE, 3),
+        np.concatenate(
+            [
+                *audio,
+                audio[1][: round(played * 8000)],
+                np.zeros(round(quiet * 8000)),
+                _voice(1, 3),
+                np.zeros(8000 * 3),
+            ]
+        ),
+    )
+    assert [trigger for _, trigger in monitor.trail][-3:] == [
+        Trigger.RAN_ON,
+        Trigger.NEW_VOICE,
+        Trigger.PERSON_STAYED,
+    ]
+    humans = [event.time for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED]
+    assert len(humans) == 1
+    assert humans[0] - voice_at <= TUNING.run_on + 0.5 + STEP + 1e-9
+    # Without the rule, the voice waits for its reply pause (or the music not coming back).
+    late = _drive(
+        script
+        + _seconds(Label.SPEECH, played)
+        + _seconds(Label.SILENCE, quiet)
+        + _seconds(Label.SPEECH, 3)
+        + _seconds(Label.SILENCE, 3),
+        np.concatenate(
+            [
+                *audio,
+                audio[1][: round(played * 8000)],
+                np.zeros(round(quiet * 8000)),
+                _voice(1, 3),
+                np.zeros(8000 * 3),
+            ]
+        ),
+        replace(TUNING, stopped_pause=0.0),
+    )
+    assert Trigger.RAN_ON not in [trigger for _, trigger in late.trail]
+
+
+def test_the_recording_after_its_own_pause_or_music_after_a_pause_is_no_new_voice() -> None:
+    """A known announcement's second sentence after a pause matches the loop: no split. Music in
+    the pause is the hold going on: what follows is judged the slow way, not split off."""
+    script, audio = _hold_with_loop()
+    announcement = audio[1]
+    paused = _drive(
+        script
+        + _seconds(Label.SPEECH, 1.5)
+        + _seconds(Label.SILENCE, 0.5)
+        + _seconds(Label.SPEECH, 1.5)
+        + _seconds(Label.MUSIC, 3),
+        np.concatenate(
+            [*audio, announcement[:12000], np.zeros(4000), announcement[12000:], audio[2][: 3 * 8000]]
+        ),
+    )
+    assert Trigger.RAN_ON not in [trigger for _, trigger in paused.trail]
+    assert paused.trail[-1][1] is Trigger.KNOWN_ENDED
+    musical = _drive(
+        script
+        + _seconds(Label.SPEECH, 2)
+        + _seconds(Label.MUSIC, 0.5)
+        + _seconds(Label.SPEECH, 3)
+        + _seconds(Label.SILENCE, 3),
+        np.concatenate([*audio, announcement[:16000], audio[2][:4000], _voice(1, 3), np.zeros(8000 * 3)]),
+    )
+    assert Trigger.RAN_ON not in [trigger for _, trigger in musical.trail]
+
+
 def test_a_voice_somewhat_like_the_hold_waits_for_more_of_itself() -> None:
     """A new voice whose spectrogram is as like the hold as ``doubt_likeness`` (and under the
     replay bar) is reported only after ``doubt_wait`` more speech; one less like it at once."""
