@@ -56,7 +56,6 @@ class Tuning:
     continuation_gap: float = 3.0  # speech this soon after an announcement may be more of it
     run_on: float = 1.2  # clear speech in a known announcement matching none of the loop: another voice
     cut_margin: float = 0.5  # … begun this long before its end, with no pause before: cut off, not over
-    stopped_pause: float = 1.0  # … or begun within this of a quiet pause: the recording stopped for it
 
     # Announcements spoken over the music
     over_music_announcement: float = 2.0  # a voice over the music this long is an announcement
@@ -288,10 +287,6 @@ class HoldMonitor:
         # The latest speech ``_ran_on`` looks at: in classifier decisions, and in frames.
         self._run_on_decisions = round(tuning.run_on / _STEP_SECONDS)
         self._run_on_frames = round(tuning.run_on * SAMPLE_RATE / FRAME)
-        # A reference this long was clipped (``reference_seconds``): its recording may go on.
-        self._clipped_hops = (
-            (round(tuning.reference_seconds * SAMPLE_RATE / FRAME) + tuning.reference_lead) * FRAME // HOP
-        )
         self.events: list[MonitorEvent] = []
 
     @property
@@ -587,43 +582,27 @@ class HoldMonitor:
         return []
 
     def _ran_on(self, candidate: _Candidate) -> bool:
-        """Whether another voice took over from a known announcement.
+        """Whether another voice cut a known announcement off.
 
-        Its latest clear speech (``run_on``, with no pause in it) matches nothing of the loop, in
-        two stretches, neither like it; and either it began before the recording would have
-        ended, with no pause before it (an agent who picks up cuts the recording off, with no
-        music between them to end the announcement), or it began within ``stopped_pause`` of a
-        quiet pause (the switch stopped the recording, mid-way or at its end, and the agent
-        spoke; a sentence of the recording after its own pause matches the loop). Past the
-        recording's end with no pause, "speech" may be the music misread (a hold that has no
-        pause before its music), and a pause with music in it is the hold going on: the
-        continuation rule judges those the slow way, as it does speech past the end of a
-        reference that was clipped (the recording may go on). Looked at every 0.5 s.
+        Its latest clear speech (``run_on``) began before the recording would have ended, with no
+        pause before it, and matches nothing of the loop, in two stretches, neither like it. An
+        agent who picks up cuts the recording off, with no music between them to end the
+        announcement. Past the recording's end, "speech" may be the music misread (a hold that
+        has no pause before its music), which the continuation rule judges the slow way. Looked
+        at every 0.5 s.
         """
         tuning = self.tuning
         decisions, frames = self._run_on_decisions, self._run_on_frames
         latest = candidate.labels[-decisions:]
         # Where the voice began, in the hops of the announcement it matched (from its lead).
         began = (len(candidate.frames) - frames - self._speech_from + tuning.reference_lead) * FRAME // HOP
-        looked = round(max(tuning.stopped_pause, tuning.cut_margin) / _STEP_SECONDS)
-        before = candidate.labels[-decisions - looked : -decisions]
-        cut_before = before[len(before) - round(tuning.cut_margin / _STEP_SECONDS) :]
-        stopped_before = before[len(before) - round(tuning.stopped_pause / _STEP_SECONDS) :]
-        in_recording = began <= candidate.known_hops - tuning.cut_margin * SAMPLE_RATE / HOP
+        around = candidate.labels[-decisions - round(tuning.cut_margin / _STEP_SECONDS) :]
         if (
             len(candidate.labels) < 2 * decisions
             or len(candidate.labels) - candidate.ran_on_at < 5
             or latest.count(Label.SPEECH) < tuning.min_speech_share * decisions
-            or any(label not in _VOICE for label in latest)
-        ):
-            return False
-        if all(label in _VOICE for label in cut_before):  # no pause before it: cut off?
-            if not in_recording:
-                return False
-        elif (
-            all(label in _VOICE for label in stopped_before)
-            or Label.MUSIC in stopped_before
-            or (not in_recording and candidate.known_hops >= self._clipped_hops)
+            or any(label not in _VOICE for label in around)  # a pause: the recording ended
+            or began > candidate.known_hops - tuning.cut_margin * SAMPLE_RATE / HOP
         ):
             return False
         candidate.ran_on_at = len(candidate.labels)
