@@ -17,10 +17,11 @@ Comfort noise as RFC 3389 regenerates it must never be a voice.
 Monitor: holds of held-out music, a looping announcement (a voice talent or a synthesiser) and
 mostly a person (``harness/holds.py``); latency counts from the person's first word, in two
 groups: people who speak after the hold has played an announcement, and people who are the
-hold's first voice. human_detected more than 1 s before the first word is a false alarm.
+hold's first voice. human_detected more than 1 s before the first word is a false alarm. Apart,
+a quarter as many cut-in holds, whose person cuts the loop's last announcement off.
 ``--tune`` runs only the monitor, on holds of the validation fold (``harness.sources.VALIDATION``)
 with the model fitted without it (``script/train-classifier --validation``), and prints each false
-alarm and miss: the monitor is tuned there, never on the held-out holds.
+alarm, miss and slow find: the monitor is tuned there, never on the held-out holds.
 ``--tones-only`` measures just the per-country tone table (every country of Asterisk's
 indications.conf, degraded clips with seeds the tests do not use) and replaces only that part
 of the Audio section.
