@@ -114,14 +114,11 @@ def hold(
         played = announcement
         if over_music:
             played = announcement + 0.3 * np.resize(bed[position:], len(announcement))
-        if cuts_in and play == loops - 1:
-            parts += ([] if over_music else [np.zeros(RATE // 2)]) + [
-                played[: int(len(played) * rng.uniform(0.5, 1.0))]
-            ]
-        elif over_music:
-            parts.append(played)
-        else:
-            parts += [np.zeros(RATE // 2), played, np.zeros(RATE // 2)]
+        cut = cuts_in and play == loops - 1
+        if cut:
+            played = played[: int(len(played) * rng.uniform(0.5, 1.0))]
+        pause = [] if over_music else [np.zeros(RATE // 2)]
+        parts += [*pause, played, *([] if cut else pause)]
     quiet = 0.2  # before a person who follows the music
     if cuts_in:
         quiet = float(rng.uniform(0.0, 1.0))

@@ -123,12 +123,8 @@ def train(
             chosen = order[batch * 64 : (batch + 1) * 64]
             logits = network(masked(x[chosen], generator), w[chosen], ends, window)
             target = y[chosen]  # each window's label (what the line carries at its end)
-            if soft is None:
-                loss = loss_of(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
-            else:
-                loss = loss_of(
-                    logits.reshape(-1, logits.shape[-1]), soft[chosen].reshape(-1, logits.shape[-1])
-                )
+            goal = target.reshape(-1) if soft is None else soft[chosen].reshape(-1, logits.shape[-1])
+            loss = loss_of(logits.reshape(-1, logits.shape[-1]), goal)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()

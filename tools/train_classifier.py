@@ -266,10 +266,10 @@ def run(
     out = NETWORK_PATH if not leave_out else fold_model(leave_out)
     if distil:
         sets = [training_set(teacher_seed) for teacher_seed in distil]
-        for teacher_seed, (made, path) in zip(distil, sets, strict=True):
-            if not (reuse and teacher_path(teacher_seed, leave_out).exists()):
-                fit(made, [path], teacher_path(teacher_seed, leave_out), epochs=epochs, seed=teacher_seed)
         teachers = [teacher_path(teacher_seed, leave_out) for teacher_seed in distil]
+        for teacher_seed, (made, path), kept in zip(distil, sets, teachers, strict=True):
+            if not (reuse and kept.exists()):
+                fit(made, [path], kept, epochs=epochs, seed=teacher_seed)
         fit(sets[0][0], [path for _, path in sets], out, epochs=epochs, seed=seed, teachers=teachers)
     else:
         training, path = training_set(seed)
