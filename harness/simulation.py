@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import math
 import os
@@ -398,9 +399,14 @@ def menu_speed(scenario: Scenario, record: CallRecord | None) -> dict[str, float
     """How fast the menu was passed: seconds from the answer to the queue, and an informed human's.
 
     The queue is the first hold (or the person, where there is no hold). An informed human hears
-    each prompt on the way to it once and answers a second after it ends.
+    each prompt on the way to it once and answers a second after it ends (``informed_s``, the
+    issue's measure: keying or saying the answer and the line taking it in count as nothing).
+    ``answering_s`` is the time of the answers themselves, as the line took ours: per step, from
+    the first key or start of speech (or the prompt's end, if later) to the line's next step. A
+    caller who says "lost driver's license replacement" waits as long as we do for the line to
+    hear it; ``informed_s`` plus ``answering_s`` is an informed human answering as we did.
     """
-    none: dict[str, float | None] = {"to_queue_s": None, "informed_s": None}
+    none: dict[str, float | None] = {"to_queue_s": None, "informed_s": None, "answering_s": None}
     if record is None or record.answered_at is None:
         return none
     nodes = [scenario.nodes[node] for node in record.nodes]
@@ -410,9 +416,16 @@ def menu_speed(scenario: Scenario, record: CallRecord | None) -> dict[str, float
     steps = nodes[:queue]
     informed = sum(record.prompt_seconds.get(node.id, 0.0) for node in steps)
     informed += INFORMED_REACTION * sum(isinstance(node, MenuNode | CollectNode) for node in steps)
+    answering = 0.0
+    for node, ((_, entered), (_, left)) in zip(steps, itertools.pairwise(record.path), strict=False):
+        first = next((at for at in record.keyed_or_spoke if entered <= at < left), None)
+        if isinstance(node, MenuNode | CollectNode) and first is not None:
+            # Keys typed over the prompt: its rest is the prompt's time, counted already.
+            answering += max(0.0, left - max(first, entered + record.prompt_seconds.get(node.id, 0.0)))
     return {
         "to_queue_s": round(record.path[queue][1] - record.answered_at, 1),
         "informed_s": round(informed, 1),
+        "answering_s": round(answering, 1),
     }
 
 

@@ -43,6 +43,7 @@ from custom_components.hold_slayer.demo.scenario import (  # noqa: E402
 from custom_components.hold_slayer.ivr.routes import JsonFlowStore, RouteBook  # noqa: E402
 from harness.simulation import bench, run_one, warm_servers  # noqa: E402
 
+QUEUE_RATIO_TARGET: Final = 1.2  # issue 17: answer to queue within 1.2 times an informed human's time
 # Scenarios whose front door is speech only: they need the navigator more than rules.
 SPEECH_FRONT_DOORS: Final = frozenset({"telco-speech-ivr", "umbrella-utility-speech"})
 
@@ -57,6 +58,12 @@ def summary(results: list[dict[str, Any]], stt_busy: float) -> dict[str, Any]:
     second = [r for r in results if r.get("call", 1) == 2]
     timed = [r for r in results if r["ok"] and r.get("to_queue_s") is not None and r.get("informed_s")]
     ratios = [r["to_queue_s"] / r["informed_s"] for r in timed if r.get("call", 1) == 1]
+    # An informed human answering as we did: the line's time on the answers counts for them too.
+    answering = [
+        r["to_queue_s"] / (r["informed_s"] + r["answering_s"])
+        for r in timed
+        if r.get("call", 1) == 1 and r.get("answering_s") is not None
+    ]
     over = [r["to_queue_s"] - r["informed_s"] for r in timed if r.get("call", 1) == 2]
     reactions = [r["reaction_s"] for r in results if r.get("reaction_s") is not None]
     first_reactions = [r["reaction_s"] for r in first if r.get("reaction_s") is not None]
@@ -65,6 +72,11 @@ def summary(results: list[dict[str, Any]], stt_busy: float) -> dict[str, Any]:
         "secret_leaks": sum(r.get("secret_leaks", 0) for r in results),
         "queue_ratio_median": round(statistics.median(ratios), 2) if ratios else None,
         "queue_ratio_max": round(max(ratios), 2) if ratios else None,
+        "queue_ratio_over": sum(ratio > QUEUE_RATIO_TARGET for ratio in ratios),
+        "queue_ratios": len(ratios),
+        "answering_ratio_median": round(statistics.median(answering), 2) if answering else None,
+        "answering_ratio_max": round(max(answering), 2) if answering else None,
+        "answering_ratio_over": sum(ratio > QUEUE_RATIO_TARGET for ratio in answering),
         "replay_over_informed_max_s": round(max(over), 1) if over else None,
         "reaction_median_s": round(statistics.median(reactions), 2) if reactions else None,
         "reaction_max_s": round(max(reactions), 2) if reactions else None,
@@ -104,8 +116,12 @@ def write_report(results: list[dict[str, Any]], report: dict[str, Any], command:
         f"{report['second_calls']} ({report['model_calls_second']} model calls) |",
         f"| DTMF-menu and failure-line scenarios passed | {sum(r['ok'] for r in dtmf)} of {len(dtmf)} |",
         f"| outputs holding a secret (transcripts, events, logs, routes) | {report['secret_leaks']} |",
-        "| answer → queue, first calls, as a multiple of an informed human's time (median / worst) "
-        f"| {report['queue_ratio_median']} / {report['queue_ratio_max']} |",
+        "| answer → queue, first calls, as a multiple of an informed human's time (median / worst; "
+        f"over {QUEUE_RATIO_TARGET}) | {report['queue_ratio_median']} / {report['queue_ratio_max']}; "
+        f"{report['queue_ratio_over']} of {report['queue_ratios']} |",
+        "| … of an informed human answering as we did (the line's time on the answers counted) "
+        f"| {report['answering_ratio_median']} / {report['answering_ratio_max']}; "
+        f"{report['answering_ratio_over']} of {report['queue_ratios']} |",
         "| answer → queue, replayed route, seconds over an informed human (worst) "
         f"| {report['replay_over_informed_max_s']} |",
         "| end of a menu's prompt → our decision, per call (median / worst; an informed human: 1 s) "
@@ -117,7 +133,8 @@ def write_report(results: list[dict[str, Any]], report: dict[str, Any], command:
         f"| STT real-time factor (processing s / audio s, tiny.en int8) | {report['stt_real_time_factor']} |",
         f"| STT audio transcribed | {report['stt_audio_s']} s |",
         "",
-        "| scenario | call | ok | outcome | reached | model calls | steps replayed | to queue / informed (s) "
+        "| scenario | call | ok | outcome | reached | model calls | steps replayed "
+        "| to queue / informed / answering (s) "
         "| reaction (s) | latency (s) | duration (s) | why not |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -140,7 +157,8 @@ def _or_dash(value: float | None) -> str:
 def _speed(result: dict[str, Any]) -> str:
     if result.get("to_queue_s") is None:
         return "-"
-    return f"{result['to_queue_s']} / {result['informed_s']}"
+    answering = result.get("answering_s")
+    return f"{result['to_queue_s']} / {result['informed_s']} / {_or_dash(answering)}"
 
 
 def table(results: list[dict[str, Any]]) -> str:

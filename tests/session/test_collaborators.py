@@ -12,7 +12,7 @@ import pytest
 from custom_components.hold_slayer.audio.classifier import Label
 from custom_components.hold_slayer.audio.fingerprint import prompt_fingerprint
 from custom_components.hold_slayer.audio.monitor import EventKind, MonitorEvent
-from custom_components.hold_slayer.ivr.decide import Press, Say, Wait
+from custom_components.hold_slayer.ivr.decide import Action, Press, Say, Wait
 from custom_components.hold_slayer.ivr.menu import likeness, parse_prompt
 from custom_components.hold_slayer.ivr.model import model_chain
 from custom_components.hold_slayer.ivr.routes import Route, RouteDecider, RouteStep, action_to_dict
@@ -51,6 +51,7 @@ from custom_components.hold_slayer.session.hold_judge import (
 from custom_components.hold_slayer.session.navigator import (
     COMPLETE_QUIET,
     RECOGNISED_QUIET,
+    RETYPE_QUIET,
     SETTLE,
     TYPE_AHEAD,
     Navigator,
@@ -90,9 +91,15 @@ class View:
     quiet_for: float = 0.0
     audio: npt.NDArray[np.int16] = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
 
+    reading: tuple[float, ...] = ()  # starts of the utterances being read (``transcribing`` counts more)
+
     def line_audio(self, since: float) -> npt.NDArray[np.int16]:
         """The line's audio (``audio`` from the call's start) from ``since`` to now."""
         return self.audio[round(since * 8000) : round(self.audio_time * 8000)]
+
+    def reading_before(self, start: float) -> bool:
+        """Whether an utterance begun before ``start`` is being read."""
+        return any(begun < start for begun in self.reading)
 
 
 def _labels(start: float, end: float, label: Label) -> list[tuple[float, Label]]:
@@ -624,6 +631,34 @@ def test_words_read_at_a_pause_are_decided_once_the_prompt_has_settled() -> None
     assert not navigator.words_pending
 
 
+def test_words_read_at_a_pause_wait_for_earlier_words_only() -> None:
+    """The whole utterance being read (for the transcript) holds nothing back; an earlier
+    utterance not read yet does: its words are the prompt's start."""
+    navigator = Navigator(model_chain([]))
+    words = "For billing, press 1. For anything else, press 0."
+    navigator.on_words_ahead(View(), words, Utterance(np.zeros(8000, np.int16), 2.4, 3.4))
+    view = View(audio_time=3.4 + COMPLETE_QUIET + 0.05, quiet_for=COMPLETE_QUIET + 0.05, reading=(0.5, 2.4))
+    assert navigator.on_tick(view) == []  # "Thank you for calling Acme." (0.5 s) is still being read
+    view.reading = (2.4,)  # read (nothing came of it); the utterance itself is being read whole
+    assert navigator.on_tick(view) == [EndUtterance(), Decide(words)]
+
+
+def test_words_read_at_a_pause_after_the_whole_utterance_are_not_a_second_prompt() -> None:
+    """The endpointer closed the utterance while its last piece was read, and its whole reading
+    came first: the pieces' words, coming after, are the same prompt."""
+    navigator = Navigator(model_chain([]))
+    words = "For billing, press 1. For anything else, press 0."
+    utterance = Utterance(np.zeros(8000, np.int16), 2.4, 3.4)
+    view = View(audio_time=4.4)
+    navigator.on_words(view, words, utterance)
+    view.audio_time = 3.4 + COMPLETE_QUIET + 0.05
+    assert navigator.on_tick(view) == [Decide(words)]
+    navigator.on_words_ahead(view, words, utterance)
+    view.audio_time = 3.4 + SETTLE + 1
+    assert navigator.on_tick(view) == []
+    assert not navigator.words_pending
+
+
 def test_words_read_at_a_pause_wait_while_the_line_speaks_on() -> None:
     """Half a sentence is not a prompt: the next piece read, or the whole utterance, is."""
     navigator = Navigator(model_chain([]))
@@ -681,14 +716,15 @@ def _line(*parts: npt.NDArray[np.int16] | float) -> npt.NDArray[np.int16]:
     return np.concatenate(pieces)
 
 
-def _ticks(navigator: Navigator, view: View) -> list[tuple[float, bool, list[Command]]]:
+def _ticks(navigator: Navigator, view: View, since: float = 0.0) -> list[tuple[float, bool, list[Command]]]:
     """The line's audio as the session hears it, 20 ms at a time, until a decision: (when its sound
-    ended, whether the endpointer still held an utterance, the commands) of each tick with any."""
+    ended, whether the endpointer still held an utterance, the commands) of each tick with any
+    (from ``since`` audio seconds on)."""
     endpointer = UtteranceDetector(end_silence=1.0)
     decided: list[tuple[float, bool, list[Command]]] = []
     for frame in range(len(view.audio) // 160):
         endpointer.push(view.audio[frame * 160 : (frame + 1) * 160])
-        if frame % 5 == 4:
+        if frame % 5 == 4 and (frame + 1) / 50 > since:
             view.audio_time, view.quiet_for = (frame + 1) / 50, endpointer.quiet_seconds
             view.speaking = view.utterance_open = endpointer.active
             if commands := navigator.on_tick(view):
@@ -788,6 +824,49 @@ async def test_a_prompt_read_again_after_we_typed_ahead_gets_the_same_answer() -
     _commands, context = navigator.prepare(view, ROUTE_MENU)
     assert context is not None
     assert await navigator.decide(context) == typed
+
+
+async def _answered_ahead(navigator: Navigator, menu: npt.NDArray[np.int16]) -> tuple[float, Action]:
+    """Type ahead over ``menu`` and answer it as the session would: when, and the answer."""
+    at = _typed_ahead(navigator, menu)
+    view = View(phase=Phase.DECIDING)
+    _commands, context = navigator.prepare(view, ROUTE_MENU)
+    assert context is not None
+    typed = await navigator.decide(context)
+    navigator.on_decided(view, ROUTE_MENU, typed)
+    view.audio_time = at + 0.1
+    navigator.on_action_done(view, typed)
+    return at, typed
+
+
+async def test_a_line_that_played_on_and_waits_is_answered_again_at_once() -> None:
+    """A line that plays the menu we typed ahead over on to its end, then waits in silence, dropped
+    our keys: they go again 1.5 s after its end, not after its timeout and a second reading."""
+    navigator = _replaying()
+    menu = _recording(ROUTE_MENU, 2)
+    at, typed = await _answered_ahead(navigator, menu)
+    spoken = np.flatnonzero(np.abs(menu.astype(np.int32)) > 300)
+    waited = (spoken[-1] - len(menu)) / 8000 + RETYPE_QUIET  # seconds of line noise after the recording
+    assert _ticks(navigator, View(audio=_line(1.0, menu, waited - 0.15)), since=at + 0.2) == []
+    view = View(audio=_line(1.0, menu, waited + 0.15))
+    [(ended, _, commands)] = _ticks(navigator, view, since=at + 0.2)
+    assert commands == [EndUtterance(), Decide(ROUTE_MENU)]
+    assert abs(ended - (1.0 + spoken[-1] / 8000)) < 0.1
+    assert not navigator.types_ahead
+    view.phase = Phase.DECIDING
+    _commands, context = navigator.prepare(view, ROUTE_MENU)
+    assert context is not None
+    assert await navigator.decide(context) == typed
+
+
+async def test_a_line_that_stopped_its_prompt_for_our_keys_is_not_answered_again() -> None:
+    """Keys taken stop the prompt: the quiet after is the line at work, not waiting for us."""
+    navigator = _replaying()
+    menu = _recording(ROUTE_MENU, 2)
+    at, _typed = await _answered_ahead(navigator, menu)
+    view = View(audio=_line(1.0, menu[: round((at - 1.0 + 0.2) * 8000)], 6.0))
+    assert _ticks(navigator, view, since=at + 0.2) == []
+    assert navigator.types_ahead
 
 
 def test_what_the_line_says_after_it_stopped_for_our_answer_is_read() -> None:

@@ -35,16 +35,22 @@ def test_pieces_follow_each_other_and_join_once_all_are_read() -> None:
     assert reader.next_piece(_open(1.0, 3.7)) is None  # under MIN_PIECE of new sound
 
 
-def test_a_piece_of_an_utterance_that_ended_is_forgotten() -> None:
+def test_a_piece_read_after_its_utterance_ended_counts_until_the_next_begins() -> None:
     reader = PieceReader()
-    piece = reader.next_piece(_open(1.0, 2.5))
+    first = reader.next_piece(_open(1.0, 2.5))
+    assert first is not None
+    reader.read(first, "For billing, press 1.")
+    second = reader.next_piece(_open(1.0, 3.5))
+    assert second is not None
+    assert reader.next_piece(None) is None  # the endpointer closed the utterance
+    words = reader.read(second, "For anything else, press 0.")  # … while its last piece was read
+    assert _words(words) == ("For billing, press 1. For anything else, press 0.", 1.0, 3.5)
+    piece = reader.next_piece(_open(4.0, 5.0))
     assert piece is not None
-    reader.reset()  # the endpointer closed it: it is read whole
-    assert reader.read(piece, "For billing, press 1.") is None
-    assert reader.next_piece(None) is None
-    following = reader.next_piece(_open(4.0, 5.0))
+    following = reader.next_piece(_open(6.0, 7.0))  # another utterance: the last one's piece is gone
     assert following is not None
-    assert following.start == 4.0
+    assert following.start == 6.0
+    assert reader.read(piece, "Goodbye.") is None
 
 
 def test_a_piece_with_no_words_adds_none() -> None:
@@ -62,7 +68,12 @@ def test_an_utterance_read_whole_at_its_pause_is_not_read_again() -> None:
     reader = PieceReader()
     piece = reader.next_piece(_open(1.0, 2.5))
     assert piece is not None
-    assert reader.whole(_open(1.0, 2.5)) is None  # still being read
+    being_read = reader.whole(_open(1.0, 2.5))  # still being read: its words will be the utterance's
+    assert being_read is not None
+    assert being_read.utterance is piece
+    assert being_read.text is None
     reader.read(piece, "Please hold.")
-    assert reader.whole(_open(1.0, 2.5)) == "Please hold."
+    read = reader.whole(_open(1.0, 2.5))
+    assert read is not None
+    assert read.text == "Please hold."
     assert reader.whole(_open(1.0, 2.9)) is None  # the line said more before it ended

@@ -16,7 +16,7 @@ from custom_components.hold_slayer.session.errors import CallNotConnectedError, 
 from custom_components.hold_slayer.session.events import EventType, SessionState, Speaker
 from custom_components.hold_slayer.session.navigator import COMPLETE_QUIET
 from custom_components.hold_slayer.session.request import MASK, CallRequest, Handoff
-from custom_components.hold_slayer.session.session import CallSession
+from custom_components.hold_slayer.session.session import READ_AHEAD_QUIET, CallSession
 from custom_components.hold_slayer.telephony.call import EndCause
 from custom_components.hold_slayer.telephony.errors import SipTransferError
 from custom_components.hold_slayer.voice.pcm import Pcm
@@ -641,3 +641,49 @@ async def test_a_prompt_is_answered_on_its_words_read_at_its_pause() -> None:
     heard = [entry.text for entry in session.transcript if entry.speaker is Speaker.LINE]
     assert heard == [prompt, "Please hold."]
     assert len(set(stt.lengths)) == len(stt.lengths)  # no stretch of audio read twice
+
+
+class _SlowStt(ScriptedStt):
+    """Reads as slowly as a loaded recogniser: each reading takes ``seconds`` of the line's audio."""
+
+    def __init__(self, line: FakeLine, seconds: float) -> None:
+        super().__init__(line)
+        self.frames = round(seconds / 0.02)
+
+    async def transcribe(self, audio: Pcm, *, language: str) -> str:
+        until = self.line.frames_sent + self.frames
+        while self.line.frames_sent < until and not self.line.ended.done():  # noqa: ASYNC110 - audio time, not an event
+            await asyncio.sleep(0.001)
+        return await super().transcribe(audio, language=language)
+
+
+async def test_a_prompt_that_ends_while_its_words_are_read_is_not_read_again() -> None:
+    """The endpointer closes the utterance (1 s of quiet) while its words, read at the pause,
+    are still being read: those words are the utterance's, and the keys go once they come."""
+    prompt = "Please enter your ten digit account number, followed by the pound key."
+    line = FakeLine([say(prompt, 6, 3), Step(wait_digits=11, timeout=10), silence(3)])
+    reading = 1.5  # seconds of audio one reading takes
+    stt = _SlowStt(line, reading)
+
+    async def dial(target: str) -> FakeLine:
+        return line
+
+    request = CallRequest(
+        "+18005550100", goal="a question about my bill", secrets={"account_number": ACCOUNT}
+    )
+    session = CallSession(request, dial, stt=stt, tts=ToneTts())
+    run = asyncio.create_task(session.run())
+    for _ in range(3000):
+        if line.digits:
+            break
+        await asyncio.sleep(0.01)
+    await session.hangup()
+    await run
+    spoken = np.flatnonzero(np.abs(line.script[0].audio.astype(np.int32)) > 50)  # type: ignore[union-attr]
+    ended = (spoken[-1] + 1) / 8000
+    assert line.digits == ACCOUNT + "#"
+    # Read from the pause (0.4 s of quiet) for 1.5 s; not read again once the endpointer closed it.
+    assert line.keyed_at[0] < ended + READ_AHEAD_QUIET + reading + 0.3
+    assert stt.calls == 1
+    heard = [entry.text for entry in session.transcript if entry.speaker is Speaker.LINE]
+    assert heard == [prompt]

@@ -95,6 +95,9 @@ class CallRecord:
     prompt_seconds: dict[str, float] = field(default_factory=dict)  # node → length of its first prompt
     digits: str = field(default="", repr=False)  # may hold a secret: never in a repr or log
     speech: list[tuple[str, float]] = field(default_factory=list)
+    keyed_or_spoke: list[float] = field(
+        default_factory=list
+    )  # each key the caller sent, each start of its speech
     human_started_at: float | None = None
     caller_spoke_at: float | None = None  # first caller speech once the human was on
     end_reason: str = ""
@@ -419,6 +422,7 @@ class _Conversation:
 
     def _digit(self, digit: str) -> None:
         self.record.digits += digit
+        self.record.keyed_or_spoke.append(self.loop.time())
         self.inputs.put_nowait(_Input("digit", digit, self.loop.time()))
 
     async def _audio_pump(self) -> None:
@@ -435,6 +439,7 @@ class _Conversation:
             was_active = speech.active
             utterance = speech.push(frame)
             if speech.active and not was_active:
+                self.record.keyed_or_spoke.append(self.loop.time())
                 self.inputs.put_nowait(_Input("speech_start", "", self.loop.time()))
             if utterance is not None and utterance.start > tone_until + 0.1:
                 self._pumps.append(

@@ -31,6 +31,10 @@ over the prompt's tail (lines stop a prompt for the caller's first key or word, 
 its end). What the line says after that, up to the recording's end, is read only if it is not
 the rest of that recording. A line that dropped what we typed ahead reads the prompt again:
 known by its recording, it gets the same answer after it ends, and the call types ahead no more.
+A line that plays the recording on to its end and then waits ``RETYPE_QUIET`` dropped it too (a
+line that keeps keys typed over its prompt acts on them as the prompt ends; one that took them
+stops the prompt): answered again then, rather than after the line's timeout and a second
+reading.
 
 Keys a line did not take are not simply pressed again: when the deciders choose the same keys
 for the same prompt a second time they are sent slower and as tones in the audio (some lines
@@ -97,6 +101,10 @@ WINDOW_LEAD: Final = 1.0  # seconds of audio before a remembered recording's len
 TYPE_AHEAD: Final = 1.5
 TYPE_AHEAD_EVERY: Final = 0.25  # seconds of the line's speech between looks for a recording's start
 TYPE_AHEAD_SHORTEST: Final = 3.0  # seconds a recording needs for all but its end to be enough (half)
+SAME_START: Final = 0.01  # seconds two readings' starts may differ by and be one utterance's
+# Quiet after a recording we typed ahead over, played on to its end, that says the line dropped
+# our answer: lines that keep keys typed over a prompt answer them within a second of its end.
+RETYPE_QUIET: Final = 1.5
 TAIL_SHORTEST: Final = 0.8  # seconds of sound that tell the rest of a recording from other words
 
 
@@ -159,6 +167,7 @@ class Navigator:
         self._ahead: tuple[str, Utterance] | None = None  # the open utterance's words, read at its pause
         self._ahead_complete = False  # … and whether, after the pending words, they have plainly said all
         self._ahead_spoken_on = False  # … and whether the line has spoken since (their next piece is due)
+        self._read_whole_from = -1.0  # audio seconds the latest utterance whose whole words came began
         self._deciding: Action | None = None  # our answer in the action lane
         self._answered_at: float | None = None  # audio seconds our latest answer was keyed or said
         self._callback_answered = False  # a hold's callback offer is taken or declined once
@@ -220,8 +229,9 @@ class Navigator:
         if view.state is SessionState.IVR:
             if self._is_tail(utterance) or utterance.start < self._decided_until:
                 return []  # decided on already (by its recording, or its words read at a pause)
-            if self._ahead is not None and abs(self._ahead[1].start - utterance.start) < 0.01:
+            if self._ahead is not None and abs(self._ahead[1].start - utterance.start) < SAME_START:
                 self._ahead = None  # read whole now
+            self._read_whole_from = utterance.start
             self._pending.append(text)
             self._pending_audio.append(utterance)
             # Judged once per utterance here, not on every 100 ms tick while the settle runs.
@@ -236,6 +246,8 @@ class Navigator:
         """The words of the utterance the endpointer still holds, read up to its latest pause."""
         if self._typed_ahead is not None and self._typed_ahead.may_be_tail(utterance.start):
             return []  # maybe the tail of a recording we typed ahead over: read when it ends
+        if utterance.start < self._read_whole_from + SAME_START:
+            return []  # its whole words came first (a piece read after the utterance ended)
         if view.state is SessionState.IVR and utterance.start >= self._decided_until:
             self._ahead = (text, utterance)
             self._ahead_complete = plainly_complete(" ".join([*self._pending, text]))
@@ -263,6 +275,8 @@ class Navigator:
         """The audio clock moved: decide once the menu has finished."""
         if view.speaking:
             self._speech_seen = view.audio_time
+        if retyped := self._retype(view):
+            return retyped
         if typed := self._type_ahead(view):
             return typed
         if recognised := self._recognised(view):
@@ -299,7 +313,7 @@ class Navigator:
             self._ahead_spoken_on
             or view.state is not SessionState.IVR
             or view.phase is not Phase.LISTENING
-            or view.transcribing
+            or view.reading_before(utterance.start)  # words said before these, not read yet
             or view.audio_time - utterance.end
             < (self.complete_quiet if self._ahead_complete else self.settle)
         ):
@@ -341,6 +355,25 @@ class Navigator:
                     self._answer_again = self.history[-1][1]
                 return self._decide_known(view, expected, heard[since], ended)
         return []
+
+    def _retype(self, view: LineView) -> list[Command]:
+        """The line played the recording we typed ahead over to its end, and waits: answered again."""
+        typed = self._typed_ahead
+        if (
+            typed is None
+            or not self.history
+            or view.state is not SessionState.IVR
+            or view.phase is not Phase.LISTENING
+            or view.quiet_for < RETYPE_QUIET
+            or not typed.ends - RECORDING_SLACK
+            <= view.audio_time - view.quiet_for
+            <= typed.ends + RECORDING_SLACK
+        ):
+            return []  # not waiting yet, or stopped for our answer, or said more than the recording
+        self._typing_ahead, self._typed_ahead = False, None
+        self._answer_again = self.history[-1][1]
+        ended = round(view.audio_time - view.quiet_for, 2)
+        return self._decide_known(view, typed.expected, typed.expected.fingerprint, ended)
 
     def _type_ahead(self, view: LineView) -> list[Command]:
         """A prompt the route expects, known by its recording before it ends: decided at once."""

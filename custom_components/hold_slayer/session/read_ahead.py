@@ -9,7 +9,10 @@ navigator decides on the pieces once the prompt has settled.
 
 The whole utterance is still read when it ends, for the transcript and the hold judge: a
 person's greeting read in pieces loses the context the recogniser needs ("front desk" was read
-as "front snack").
+as "front snack"). An utterance that is one piece is not read twice: the piece's words, read
+or still being read, are the utterance's. The pieces of an utterance that ended are kept until
+the next one begins: a piece still being read when the endpointer closed the utterance gives
+the menu its words sooner than the whole reading.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ SAME_CUT: Final = 0.03  # seconds two cuts of one utterance may differ by and be
 
 
 @dataclass(slots=True)
-class _Piece:
+class Piece:
+    """A stretch of the open utterance handed to the recogniser."""
+
     utterance: Utterance
     text: str | None = None  # None while it is being read
 
@@ -36,7 +41,7 @@ class PieceReader:
     """The pieces of the open utterance read so far (one reading at a time)."""
 
     def __init__(self) -> None:
-        self._pieces: list[_Piece] = []
+        self._pieces: list[Piece] = []
 
     def next_piece(self, open_utterance: Utterance | None) -> Utterance | None:
         """The stretch to read now: the open utterance's sound since the last piece.
@@ -54,13 +59,13 @@ class PieceReader:
             return None
         offset = round((begin - open_utterance.start) * CALL_RATE)
         piece = Utterance(open_utterance.audio[offset:], begin, open_utterance.end)
-        self._pieces.append(_Piece(piece))
+        self._pieces.append(Piece(piece))
         return piece
 
     def read(self, piece: Utterance, text: str) -> tuple[str, Utterance] | None:
         """Keep a piece's words; all the words so far and the stretch they cover, once all are read.
 
-        ``None`` for a piece of an utterance that has ended since, or while nothing was said.
+        ``None`` for a piece of an utterance another has followed, or while nothing was said.
         """
         found = next((kept for kept in self._pieces if kept.utterance is piece), None)
         if found is None:
@@ -75,14 +80,11 @@ class PieceReader:
         audio = np.concatenate([kept.utterance.audio for kept in self._pieces])
         return words, Utterance(audio, first.start, last.end)
 
-    def whole(self, utterance: Utterance) -> str | None:
-        """The words of ``utterance`` if it was read whole as one piece already (else ``None``)."""
-        if len(self._pieces) != 1 or self._pieces[0].text is None:
+    def whole(self, utterance: Utterance) -> Piece | None:
+        """The piece that is all of ``utterance``, read or being read (else ``None``)."""
+        if len(self._pieces) != 1:
             return None
-        piece = self._pieces[0].utterance
-        same = abs(piece.start - utterance.start) < SAME_CUT and abs(piece.end - utterance.end) < SAME_CUT
-        return self._pieces[0].text if same else None
-
-    def reset(self) -> None:
-        """The open utterance ended: it is read whole."""
-        self._pieces = []
+        piece = self._pieces[0]
+        start, end = piece.utterance.start, piece.utterance.end
+        same = abs(start - utterance.start) < SAME_CUT and abs(end - utterance.end) < SAME_CUT
+        return piece if same else None

@@ -20,7 +20,7 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 from custom_components.hold_slayer.audio.classifier import Label
@@ -142,7 +142,7 @@ class _Line:
     speaking: bool = False  # the endpointer is inside an utterance
     quiet: float = 0.0  # seconds since the line was last loud enough for speech
     label: tuple[Label, float] | None = None  # the classifier's latest (label, confidence)
-    transcribing: int = 0
+    reading: list[float] = field(default_factory=list)  # starts of the utterances being read
     hold: tuple[float, float | None] | None = None  # (start, end) in audio seconds
 
 
@@ -205,6 +205,9 @@ class CallSession:
         self._reacting = False  # the input loop runs (the call is answered and not over)
         self._utterances: asyncio.Queue[Utterance | None] = asyncio.Queue()
         self._read_ahead = PieceReader()  # the open utterance read at its pauses, in the menu
+        # (piece, utterance): utterances that ended as one piece still being read, whose words it gives
+        self._read_whole: list[tuple[Utterance, Utterance]] = []
+        self._reading_piece: asyncio.Task[None] | None = None  # the piece being read at its pause
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._end_requested: SessionOutcome | None = None
 
@@ -344,7 +347,11 @@ class CallSession:
     @property
     def transcribing(self) -> int:
         """Utterances waiting to be read."""
-        return self._line.transcribing
+        return len(self._line.reading)
+
+    def reading_before(self, start: float) -> bool:
+        """Whether an utterance begun before ``start`` (audio seconds) is still being read."""
+        return any(begun < start for begun in self._line.reading)
 
     @property
     def can_transcribe(self) -> bool:
@@ -517,9 +524,7 @@ class CallSession:
         elif isinstance(item, UtteranceEnded):
             self._on_utterance(item.utterance)
         elif isinstance(item, Transcribed):
-            self._line.transcribing -= 1
-            if item.text:
-                self._on_transcript(item.utterance, item.text)
+            self._on_transcribed(item.utterance, item.text)
         elif isinstance(item, ReadAhead):
             self._on_read_ahead(item)
         elif isinstance(item, WordsRead):
@@ -570,17 +575,23 @@ class CallSession:
         self._read_ahead_at_pause()
 
     def _on_utterance(self, utterance: Utterance) -> None:
-        read = self._read_ahead.whole(utterance)
-        self._read_ahead.reset()
+        piece = self._read_ahead.whole(utterance)
         if self._stt is None or self.state in (SessionState.TRANSFERRING, SessionState.CONNECTED):
             return  # the user's own conversation is not ours to transcribe
         if self.state is SessionState.ON_HOLD and self._speech_share(utterance) < HOLD_SPEECH_SHARE:
             return  # music: nothing to read
-        self._line.transcribing += 1
-        if read is not None:  # read whole at its pause already: the same audio, the same words
-            self._inputs.put_nowait(Transcribed(utterance, read))
-            return
-        self._utterances.put_nowait(utterance)
+        self._line.reading.append(utterance.start)
+        if piece is None:
+            self._utterances.put_nowait(utterance)
+        elif piece.text is None:  # being read whole at its pause: those words are the utterance's
+            self._read_whole.append((piece.utterance, utterance))
+        else:  # read whole at its pause already: the same audio, the same words
+            self._inputs.put_nowait(Transcribed(utterance, piece.text))
+
+    def _on_transcribed(self, utterance: Utterance, text: str) -> None:
+        self._line.reading.remove(utterance.start)
+        if text:
+            self._on_transcript(utterance, text)
 
     def _read_ahead_at_pause(self) -> None:
         """In the menu, read what the open utterance said up to its pause."""
@@ -598,9 +609,14 @@ class CallSession:
         async def read() -> None:
             self._inputs.put_nowait(ReadAhead(piece, await self._transcribe(piece)))
 
-        self._spawn(read(), "read ahead")
+        self._reading_piece = self._spawn(read(), "read ahead")
 
     def _on_read_ahead(self, item: ReadAhead) -> None:
+        for piece, utterance in self._read_whole:
+            if piece is item.utterance:  # the utterance ended while its only piece was read
+                self._read_whole.remove((piece, utterance))
+                self._on_transcribed(utterance, item.text)
+                return
         if (words := self._read_ahead.read(item.utterance, item.text)) is not None:
             self._run(self._navigator.on_words_ahead(self, *words))
 
@@ -898,6 +914,10 @@ class CallSession:
 
     async def _transcribe_worker(self) -> None:
         while (utterance := await self._utterances.get()) is not None:
+            if (piece := self._reading_piece) is not None and not piece.done():
+                # The menu waits on the piece; the whole reading is the transcript's, and two
+                # readings at once share the recogniser's cores.
+                await asyncio.wait([piece])
             text = await self._transcribe(utterance)
             self._inputs.put_nowait(Transcribed(utterance, text))
 

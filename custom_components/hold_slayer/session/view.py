@@ -64,6 +64,9 @@ class LineView(Protocol):
     def transcribing(self) -> int:
         """Utterances waiting to be read."""
 
+    def reading_before(self, start: float) -> bool:
+        """Whether an utterance begun before ``start`` (audio seconds) is still being read."""
+
     @property
     def can_transcribe(self) -> bool:
         """A speech recogniser is there."""
