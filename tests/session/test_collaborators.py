@@ -631,6 +631,21 @@ def test_words_read_at_a_pause_are_decided_once_the_prompt_has_settled() -> None
     assert not navigator.words_pending
 
 
+def test_the_prompt_after_an_answer_to_words_read_at_a_pause_is_read() -> None:
+    """The line answers our keys at once: its next prompt's utterance may begin (with the
+    endpointer's lead) before the moment we decided, but after the words we decided on."""
+    navigator = Navigator(model_chain([]))
+    words = "For billing, press 1. For anything else, press 0."
+    navigator.on_words_ahead(View(), words, Utterance(np.zeros(8000, np.int16), 2.4, 3.4))
+    view = View(audio_time=3.4 + COMPLETE_QUIET + 0.05, quiet_for=COMPLETE_QUIET + 0.05)
+    assert navigator.on_tick(view) == [EndUtterance(), Decide(words)]
+    ask = "Please enter your account number, followed by the pound key."
+    following = Utterance(np.zeros(8000, np.int16), view.audio_time - 0.1, view.audio_time + 3)
+    view.audio_time = following.end + 0.1
+    navigator.on_words(view, ask, following)
+    assert navigator.words_pending
+
+
 def test_words_read_at_a_pause_wait_for_earlier_words_only() -> None:
     """The whole utterance being read (for the transcript) holds nothing back; an earlier
     utterance not read yet does: its words are the prompt's start."""
@@ -749,6 +764,11 @@ def test_a_remembered_recording_is_answered_as_it_ends() -> None:
     late = Utterance(view.audio[8000 : round(at * 8000)], 1.0, at)
     assert navigator.on_words(view, "For billing press one, for tech support press two.", late) == []
     assert not navigator.words_pending
+    # The line's next prompt, at once after our keys: its utterance begins (with the endpointer's
+    # lead) before the moment we decided, after the recording.
+    following = Utterance(np.zeros(8000, np.int16), at + 0.2, at + 3.0)
+    navigator.on_words(view, "Please enter your account number, followed by the pound key.", following)
+    assert navigator.words_pending
 
 
 def _typed_ahead(navigator: Navigator, menu: npt.NDArray[np.int16]) -> float:

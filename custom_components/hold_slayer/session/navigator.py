@@ -157,7 +157,10 @@ class Navigator:
         self._pending_since: float | None = None  # audio seconds the line's last unanswered speech ended
         self._speech_seen = 0.0  # audio seconds the line was last heard speaking
         self._looked_at = 0.0  # audio seconds the line's sound ended when we last looked for a recording
-        self._decided_until = 0.0  # utterances begun before this were decided on before their words came
+        # Utterances begun before this were decided on before their words came: the end of the
+        # sound decided on (the line's next prompt may follow our answer at once, and the
+        # endpointer starts an utterance a little before its sound).
+        self._decided_until = 0.0
         self._recording_until = 0.0  # … and were a prompt a learned route knew by its recording
         self._looked_ahead = 0.0  # audio seconds we last looked for a remembered recording's start
         self._typed_ahead: _TypedAhead | None = None  # the recording we answered before its end
@@ -321,8 +324,7 @@ class Navigator:
         words = " ".join([*self._pending, text])
         self._fingerprint = utterances_fingerprint([*self._pending_audio, utterance])
         self._pending, self._pending_audio, self._pending_complete, self._ahead = [], [], False, None
-        self._pending_since = utterance.end
-        self._decided_until = view.audio_time
+        self._pending_since = self._decided_until = utterance.end
         # The endpointer still holds these words: closed now, so anything the line says next is
         # an utterance of its own, and these are not read a second time.
         return [EndUtterance(), Decide(words)]
@@ -433,7 +435,7 @@ class Navigator:
         self._fingerprint = heard
         self._pending, self._pending_audio, self._pending_complete = [], [], False
         self._pending_since = ended
-        self._decided_until = self._recording_until = view.audio_time
+        self._decided_until = self._recording_until = ended
         self._ahead = None
         # The endpointer still holds the prompt's end: closed now, the line's next prompt
         # (often within its quiet) is an utterance of its own, read as new words.
