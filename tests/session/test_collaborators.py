@@ -631,6 +631,22 @@ def test_words_read_at_a_pause_are_decided_once_the_prompt_has_settled() -> None
     assert not navigator.words_pending
 
 
+def test_words_read_at_a_pause_that_may_say_more_wait_for_their_whole_reading() -> None:
+    """Settled, but not plainly whole: the utterance's whole reading, under way, reads better (the
+    pieces lose the context: "briefly tell me what you're calling about" was read "please leave
+    me with your calling amount")."""
+    navigator = Navigator(model_chain([]))
+    pieces = "Click, click, water, and do it. Please leave me with your calling amount."
+    utterance = Utterance(np.zeros(8000, np.int16), 2.4, 3.4)
+    navigator.on_words_ahead(View(), pieces, utterance)
+    view = View(audio_time=3.4 + SETTLE + 0.05, quiet_for=SETTLE + 0.05, reading=(2.4,))
+    assert navigator.on_tick(view) == []
+    whole = "Lakeside Water and Sewer. Briefly tell me what you're calling about."
+    view.reading = ()
+    navigator.on_words(view, whole, utterance)
+    assert navigator.on_tick(view) == [Decide(whole)]
+
+
 def test_the_prompt_after_an_answer_to_words_read_at_a_pause_is_read() -> None:
     """The line answers our keys at once: its next prompt's utterance may begin (with the
     endpointer's lead) before the moment we decided, but after the words we decided on."""
@@ -647,8 +663,8 @@ def test_the_prompt_after_an_answer_to_words_read_at_a_pause_is_read() -> None:
 
 
 def test_words_read_at_a_pause_wait_for_earlier_words_only() -> None:
-    """The whole utterance being read (for the transcript) holds nothing back; an earlier
-    utterance not read yet does: its words are the prompt's start."""
+    """The whole utterance being read (for the transcript) holds back no prompt that has plainly
+    said all; an earlier utterance not read yet does: its words are the prompt's start."""
     navigator = Navigator(model_chain([]))
     words = "For billing, press 1. For anything else, press 0."
     navigator.on_words_ahead(View(), words, Utterance(np.zeros(8000, np.int16), 2.4, 3.4))

@@ -316,7 +316,9 @@ class Navigator:
             self._ahead_spoken_on
             or view.state is not SessionState.IVR
             or view.phase is not Phase.LISTENING
-            or view.reading_before(utterance.start)  # words said before these, not read yet
+            # Words said before these come first. Words that have not plainly said all wait for
+            # their utterance's whole reading if it is under way: read whole, they read better.
+            or view.reading_before(utterance.start + (0.0 if self._ahead_complete else SAME_START))
             or view.audio_time - utterance.end
             < (self.complete_quiet if self._ahead_complete else self.settle)
         ):
