@@ -726,10 +726,16 @@ def _recording(text: str, seed: int) -> npt.NDArray[np.int16]:
 ROUTE_MENU = "For billing, press 1. For technical support, press 2. For lost or stolen cards, press 3."
 
 
-def _replaying(*, type_ahead: float = TYPE_AHEAD, line_takes_it: bool = True) -> Navigator:
-    """A navigator replaying a route whose first step is ``ROUTE_MENU``, its recording known."""
+def _replaying(
+    *, type_ahead: float = TYPE_AHEAD, line_takes_it: bool = True, answer: Action | None = None
+) -> Navigator:
+    """A navigator replaying a route whose first step is ``ROUTE_MENU``, its recording known
+    (answered with ``answer``: by default the key 1)."""
     first_call = RouteStep(
-        ROUTE_MENU, action_to_dict(Press("1")), 8.0, fingerprint=prompt_fingerprint(_recording(ROUTE_MENU, 1))
+        ROUTE_MENU,
+        action_to_dict(answer or Press("1")),
+        8.0,
+        fingerprint=prompt_fingerprint(_recording(ROUTE_MENU, 1)),
     )
     route = RouteDecider(Route("+18005550100", "Acme", [first_call], type_ahead=line_takes_it))
     return Navigator(model_chain([], route=route), type_ahead=type_ahead)
@@ -893,6 +899,15 @@ async def test_a_line_that_played_on_and_waits_is_answered_again_at_once() -> No
     _commands, context = navigator.prepare(view, ROUTE_MENU)
     assert context is not None
     assert await navigator.decide(context) == typed
+
+
+async def test_words_said_over_a_prompt_played_out_are_not_said_again() -> None:
+    """A line hears words out and then recognises them: its quiet after the prompt is that."""
+    navigator = _replaying(answer=Say("billing"))
+    menu = _recording(ROUTE_MENU, 2)
+    at, typed = await _answered_ahead(navigator, menu)
+    assert isinstance(typed, Say)
+    assert _ticks(navigator, View(audio=_line(1.0, menu, 4.0)), since=at + 0.2) == []
 
 
 async def test_a_line_that_stopped_its_prompt_for_our_keys_is_not_answered_again() -> None:

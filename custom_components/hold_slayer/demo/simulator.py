@@ -95,9 +95,8 @@ class CallRecord:
     prompt_seconds: dict[str, float] = field(default_factory=dict)  # node → length of its first prompt
     digits: str = field(default="", repr=False)  # may hold a secret: never in a repr or log
     speech: list[tuple[str, float]] = field(default_factory=list)
-    keyed_or_spoke: list[float] = field(
-        default_factory=list
-    )  # each key the caller sent, each start of its speech
+    # When the caller sent each key and began each stretch of speech.
+    keyed_or_spoke: list[float] = field(default_factory=list)
     human_started_at: float | None = None
     caller_spoke_at: float | None = None  # first caller speech once the human was on
     end_reason: str = ""

@@ -31,10 +31,10 @@ over the prompt's tail (lines stop a prompt for the caller's first key or word, 
 its end). What the line says after that, up to the recording's end, is read only if it is not
 the rest of that recording. A line that dropped what we typed ahead reads the prompt again:
 known by its recording, it gets the same answer after it ends, and the call types ahead no more.
-A line that plays the recording on to its end and then waits ``RETYPE_QUIET`` dropped it too (a
-line that keeps keys typed over its prompt acts on them as the prompt ends; one that took them
-stops the prompt): answered again then, rather than after the line's timeout and a second
-reading.
+A line that plays the recording on to its end and then waits ``RETYPE_QUIET`` dropped keys typed
+over it (a line that keeps them acts on them as the prompt ends; one that took them stops the
+prompt): they go again then, rather than after the line's timeout and a second reading. (Words
+said over a prompt are not: a line hears them out, then recognises them, before it answers.)
 
 Keys a line did not take are not simply pressed again: when the deciders choose the same keys
 for the same prompt a second time they are sent slower and as tones in the audio (some lines
@@ -366,6 +366,8 @@ class Navigator:
         if (
             typed is None
             or not self.history
+            # Keys only: a line takes a while to hear words out (their end, then its recogniser).
+            or not isinstance(self.history[-1][1], Press)
             or view.state is not SessionState.IVR
             or view.phase is not Phase.LISTENING
             or view.quiet_for < RETYPE_QUIET
