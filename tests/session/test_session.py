@@ -687,3 +687,42 @@ async def test_a_prompt_that_ends_while_its_words_are_read_is_not_read_again() -
     assert stt.calls == 1
     heard = [entry.text for entry in session.transcript if entry.speaker is Speaker.LINE]
     assert heard == [prompt]
+
+
+class _LostStt(ScriptedStt):
+    """The first reading runs on for ``seconds`` (Whisper repeating itself); the rest are quick."""
+
+    def __init__(self, line: FakeLine, seconds: float) -> None:
+        super().__init__(line)
+        self.seconds = seconds
+
+    async def transcribe(self, audio: Pcm, *, language: str) -> str:
+        if self.calls == 0:
+            self.calls += 1
+            await asyncio.sleep(self.seconds)
+            return "No, no, no, no, no, no."
+        return await super().transcribe(audio, language=language)
+
+
+async def test_the_whole_reading_does_not_wait_long_for_a_piece_that_lost_its_way() -> None:
+    """A piece's reading that runs on holds the utterance's whole reading back for PIECE_WAIT
+    only: the prompt is decided on the whole reading."""
+    prompt = "For sales, press 1. For accounting, press 2."
+    line = FakeLine([say(prompt, 6, 3), Step(wait_digits=1, timeout=20), silence(3)])
+    stt = _LostStt(line, 30.0)
+
+    async def dial(target: str) -> FakeLine:
+        return line
+
+    session = CallSession(CallRequest("+18005550100", goal="sales"), dial, stt=stt, tts=ToneTts())
+    run = asyncio.create_task(session.run())
+    started = asyncio.get_running_loop().time()
+    for _ in range(3000):
+        if line.digits:
+            break
+        await asyncio.sleep(0.01)
+    waited = asyncio.get_running_loop().time() - started
+    await session.hangup()
+    await run
+    assert line.digits == "1"
+    assert waited < 30.0 / 2  # not the lost reading's 30 s

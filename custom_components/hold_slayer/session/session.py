@@ -91,6 +91,7 @@ HOLD_SPEECH_SHARE: Final = 0.3  # on hold, transcribe only utterances with this 
 # waits for the utterance's end (session/read_ahead.py): shorter than the quiet that settles a
 # menu, longer than the gaps inside words.
 READ_AHEAD_QUIET: Final = 0.4
+PIECE_WAIT: Final = 1.0  # seconds the whole reading waits for a piece's: pieces take under one
 MAX_TRANSCRIPT: Final = 500  # lines kept in memory per call
 SNAPSHOT_LINES: Final = 20  # transcript lines a snapshot carries (entities show no more)
 _SPEECHY: Final = frozenset({Label.SPEECH, Label.SPEECH_OVER_MUSIC})
@@ -585,8 +586,19 @@ class CallSession:
             self._utterances.put_nowait(utterance)
         elif piece.text is None:  # being read whole at its pause: those words are the utterance's
             self._read_whole.append((piece.utterance, utterance))
+            self._spawn(self._read_whole_if_lost(piece.utterance, utterance), "read whole")
         else:  # read whole at its pause already: the same audio, the same words
             self._inputs.put_nowait(Transcribed(utterance, piece.text))
+
+    async def _read_whole_if_lost(self, piece: Utterance, utterance: Utterance) -> None:
+        """Read ``utterance`` itself if its only piece's reading runs past ``PIECE_WAIT``."""
+        if (reading := self._reading_piece) is not None:
+            await asyncio.wait([reading], timeout=PIECE_WAIT)
+        for entry in self._read_whole:
+            if entry[0] is piece:  # not read yet: that reading has lost its way
+                self._read_whole.remove(entry)
+                self._utterances.put_nowait(utterance)
+                return
 
     def _on_transcribed(self, utterance: Utterance, text: str) -> None:
         self._line.reading.remove(utterance.start)
@@ -916,8 +928,9 @@ class CallSession:
         while (utterance := await self._utterances.get()) is not None:
             if (piece := self._reading_piece) is not None and not piece.done():
                 # The menu waits on the piece; the whole reading is the transcript's, and two
-                # readings at once share the recogniser's cores.
-                await asyncio.wait([piece])
+                # readings at once share the recogniser's cores. Not for long: a reading that
+                # runs on has lost its way (Whisper repeating itself on a short piece).
+                await asyncio.wait([piece], timeout=PIECE_WAIT)
             text = await self._transcribe(utterance)
             self._inputs.put_nowait(Transcribed(utterance, text))
 
