@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -616,6 +617,25 @@ async def test_a_closed_line_that_never_hangs_up_is_left_with_the_reason() -> No
     assert line.digits == ""
 
 
+async def _run_until(session: CallSession, done: Callable[[], bool]) -> float:
+    """Run the call until ``done()`` (30 s at most), then hang up; the loop time ``done()`` held."""
+    run = asyncio.create_task(session.run())
+    for _ in range(3000):
+        if done():
+            break
+        await asyncio.sleep(0.01)
+    held = asyncio.get_running_loop().time()
+    await session.hangup()
+    await run
+    return held
+
+
+def _prompt_end(line: FakeLine) -> float:
+    """Audio seconds the line's first step (a prompt) stops sounding."""
+    spoken = np.flatnonzero(np.abs(line.script[0].audio.astype(np.int32)) > 50)  # type: ignore[union-attr]
+    return float((spoken[-1] + 1) / 8000)
+
+
 async def test_a_prompt_is_answered_on_its_words_read_at_its_pause() -> None:
     """The prompt's words are read at its first pause, while the endpointer still waits out its
     second of quiet: the keys go once the prompt has settled, and its words are not read twice."""
@@ -626,15 +646,8 @@ async def test_a_prompt_is_answered_on_its_words_read_at_its_pause() -> None:
     session = _session(line, secrets={"account_number": ACCOUNT})
     stt = session._stt
     assert isinstance(stt, ScriptedStt)
-    run = asyncio.create_task(session.run())
-    for _ in range(3000):
-        if any(entry.text == "Please hold." for entry in session.transcript):
-            break
-        await asyncio.sleep(0.01)
-    await session.hangup()
-    await run
-    spoken = np.flatnonzero(np.abs(line.script[0].audio.astype(np.int32)) > 50)  # type: ignore[union-attr]
-    ended = (spoken[-1] + 1) / 8000
+    await _run_until(session, lambda: any(entry.text == "Please hold." for entry in session.transcript))
+    ended = _prompt_end(line)
     assert line.digits == ACCOUNT + "#"
     # Settled (0.7 s for a prompt that has said all), not the endpointer's 1 s plus the reading.
     assert ended + COMPLETE_QUIET <= line.keyed_at[0] < ended + 1.0
@@ -672,15 +685,8 @@ async def test_a_prompt_that_ends_while_its_words_are_read_is_not_read_again() -
         "+18005550100", goal="a question about my bill", secrets={"account_number": ACCOUNT}
     )
     session = CallSession(request, dial, stt=stt, tts=ToneTts())
-    run = asyncio.create_task(session.run())
-    for _ in range(3000):
-        if line.digits:
-            break
-        await asyncio.sleep(0.01)
-    await session.hangup()
-    await run
-    spoken = np.flatnonzero(np.abs(line.script[0].audio.astype(np.int32)) > 50)  # type: ignore[union-attr]
-    ended = (spoken[-1] + 1) / 8000
+    await _run_until(session, lambda: bool(line.digits))
+    ended = _prompt_end(line)
     assert line.digits == ACCOUNT + "#"
     # Read from the pause (0.4 s of quiet) for 1.5 s; not read again once the endpointer closed it.
     assert line.keyed_at[0] < ended + READ_AHEAD_QUIET + reading + 0.3
@@ -715,14 +721,7 @@ async def test_the_whole_reading_does_not_wait_long_for_a_piece_that_lost_its_wa
         return line
 
     session = CallSession(CallRequest("+18005550100", goal="sales"), dial, stt=stt, tts=ToneTts())
-    run = asyncio.create_task(session.run())
     started = asyncio.get_running_loop().time()
-    for _ in range(3000):
-        if line.digits:
-            break
-        await asyncio.sleep(0.01)
-    waited = asyncio.get_running_loop().time() - started
-    await session.hangup()
-    await run
+    waited = await _run_until(session, lambda: bool(line.digits)) - started
     assert line.digits == "1"
     assert waited < 30.0 / 2  # not the lost reading's 30 s
