@@ -594,11 +594,16 @@ class CallSession:
         """Read ``utterance`` itself if its only piece's reading runs past ``PIECE_WAIT``."""
         if (reading := self._reading_piece) is not None:
             await asyncio.wait([reading], timeout=PIECE_WAIT)
+        if self._take_read_whole(piece) is not None:  # not read yet: that reading has lost its way
+            self._utterances.put_nowait(utterance)
+
+    def _take_read_whole(self, piece: Utterance) -> Utterance | None:
+        """The utterance waiting on ``piece``'s reading for its words, no longer waiting."""
         for entry in self._read_whole:
-            if entry[0] is piece:  # not read yet: that reading has lost its way
+            if entry[0] is piece:
                 self._read_whole.remove(entry)
-                self._utterances.put_nowait(utterance)
-                return
+                return entry[1]
+        return None
 
     def _on_transcribed(self, utterance: Utterance, text: str) -> None:
         self._line.reading.remove(utterance.start)
@@ -624,11 +629,9 @@ class CallSession:
         self._reading_piece = self._spawn(read(), "read ahead")
 
     def _on_read_ahead(self, item: ReadAhead) -> None:
-        for piece, utterance in self._read_whole:
-            if piece is item.utterance:  # the utterance ended while its only piece was read
-                self._read_whole.remove((piece, utterance))
-                self._on_transcribed(utterance, item.text)
-                return
+        if (utterance := self._take_read_whole(item.utterance)) is not None:
+            self._on_transcribed(utterance, item.text)  # it ended while its only piece was read
+            return
         if (words := self._read_ahead.read(item.utterance, item.text)) is not None:
             self._run(self._navigator.on_words_ahead(self, *words))
 
