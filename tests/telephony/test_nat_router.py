@@ -81,8 +81,8 @@ async def test_long_hold_behind_a_home_router() -> None:
                 keepalive=KEEPALIVE,
                 within=within,
             ) as phone:
-                # The phone's process starts inside the home network first: on a loaded 2-core
-                # machine its start-up alone has taken 10 s.
+                # The phone's process starts inside the home network first (without Home
+                # Assistant it imports in about a second).
                 registered = await phone.event("registered", within=20)
                 # Kamailio reported the router's address; our Contact and SDP use it.
                 public_ip, public_port = registered["public"]
