@@ -674,6 +674,47 @@ def test_a_voice_taking_over_is_found_whatever_the_phase_of_the_look(cut_seconds
     assert humans[0] - cut_at <= TUNING.run_on + 0.5 + STEP + 1e-9
 
 
+def test_a_gap_between_the_words_of_a_voice_taking_over_is_no_pause() -> None:
+    """An agent's "Thanks for holding, this is Sarah" has a gap at its comma, one decision of no
+    voice: that is no pause where the recording ended, so the voice is split off and reported
+    as soon as it speaks on. Counting the gap as a pause (``word_gap`` 0, as before) kept the
+    agent in the announcement until they stopped talking (the demo line's agent, found 6-10 s
+    after their first word)."""
+    script, audio = _hold_with_loop()
+    cut_at = sum(len(part) for part in audio) / 8000 + 1.5  # of its 3 s
+    words = 0.5  # "Thanks for holding,"
+    script += (
+        _seconds(Label.SPEECH, 1.5 + words)
+        + _seconds(Label.NOISE, STEP)
+        + _seconds(Label.SPEECH, 3)
+        + _seconds(Label.SILENCE, 3)
+    )
+    voice = _voice(1, words + 3)
+    signal = np.concatenate(
+        [
+            *audio,
+            audio[1][:12000],
+            voice[: round(words * 8000)],
+            np.zeros(round(STEP * 8000)),
+            voice[round(words * 8000) :],
+            np.zeros(8000 * 3),
+        ]
+    )
+
+    def found(tuning: Tuning) -> tuple[list[Trigger], float]:
+        monitor = _drive(script, signal, tuning)
+        humans = [event.time for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED]
+        assert len(humans) == 1
+        return [trigger for _, trigger in monitor.trail], humans[0] - cut_at
+
+    trail, after = found(TUNING)
+    assert Trigger.RAN_ON in trail
+    assert after <= words + STEP + TUNING.run_on + 0.5 + STEP + 1e-9
+    trail, after = found(replace(TUNING, word_gap=0.0))
+    assert Trigger.RAN_ON not in trail
+    assert after > 3.0
+
+
 def test_a_voice_somewhat_like_the_hold_waits_for_more_of_itself() -> None:
     """A new voice whose spectrogram is as like the hold as ``doubt_likeness`` (and under the
     replay bar) is reported only after ``doubt_wait`` more speech; one less like it at once."""

@@ -56,6 +56,7 @@ class Tuning:
     continuation_gap: float = 3.0  # speech this soon after an announcement may be more of it
     run_on: float = 1.2  # clear speech in a known announcement matching none of the loop: another voice
     cut_margin: float = 0.5  # … begun this long before its end, with no pause before: cut off, not over
+    word_gap: float = 0.1  # no voice this long inside speech is a gap between words, not a pause
 
     # Announcements spoken over the music
     over_music_announcement: float = 2.0  # a voice over the music this long is an announcement
@@ -585,8 +586,9 @@ class HoldMonitor:
         """Whether another voice cut a known announcement off.
 
         Its latest clear speech (``run_on``) began before the recording would have ended, with no
-        pause before it, and matches nothing of the loop, in two stretches, neither like it. An
-        agent who picks up cuts the recording off, with no music between them to end the
+        pause before it (a gap between words, ``word_gap``, is none: "Thanks for holding, this
+        is Sarah" has one at its comma), and matches nothing of the loop, in two stretches,
+        neither like it. An agent who picks up cuts the recording off, with no music between them to end the
         announcement. Past the recording's end, "speech" may be the music misread (a hold that
         has no pause before its music), which the continuation rule judges the slow way. Looked
         at every 0.5 s.
@@ -601,7 +603,7 @@ class HoldMonitor:
             len(candidate.labels) < 2 * decisions
             or len(candidate.labels) - candidate.ran_on_at < 5
             or latest.count(Label.SPEECH) < tuning.min_speech_share * decisions
-            or any(label not in _VOICE for label in around)  # a pause: the recording ended
+            or self._paused(around)  # the recording ended
             or began > candidate.known_hops - tuning.cut_margin * SAMPLE_RATE / HOP
         ):
             return False
@@ -614,6 +616,16 @@ class HoldMonitor:
             )
             for end in range(0, -frames, -stretch)
         )
+
+    def _paused(self, labels: list[Label]) -> bool:
+        """Whether the decisions hold a pause: more no-voice in a row than a gap between words."""
+        gap = round(self.tuning.word_gap / _STEP_SECONDS)
+        run = 0
+        for label in labels:
+            run = 0 if label in _VOICE else run + 1
+            if run > gap:
+                return True
+        return False
 
     def _unlike_loop(self, probe: Fingerprint) -> bool:
         """Whether a stretch full of landmarks matches nothing of the loop and is not like it."""
