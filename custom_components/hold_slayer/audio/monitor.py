@@ -588,10 +588,10 @@ class HoldMonitor:
         Its latest clear speech (``run_on``) began before the recording would have ended, with no
         pause before it (a gap between words, ``word_gap``, is none: "Thanks for holding, this
         is Sarah" has one at its comma), and matches nothing of the loop, in two stretches,
-        neither like it. An agent who picks up cuts the recording off, with no music between them to end the
-        announcement. Past the recording's end, "speech" may be the music misread (a hold that
-        has no pause before its music), which the continuation rule judges the slow way. Looked
-        at every 0.5 s.
+        neither like it. An agent who picks up cuts the recording off, with no music between
+        them to end the announcement. Past the recording's end, "speech" may be the music
+        misread (a hold that has no pause before its music), which the continuation rule judges
+        the slow way. Looked at every 0.5 s.
         """
         tuning = self.tuning
         decisions, frames = self._run_on_decisions, self._run_on_frames
