@@ -75,6 +75,10 @@ def test_digit_prompts(text: str, what: str, length: int | None, terminator: str
         ("Thank you for calling Acme Bank. This call may be recorded.", PromptKind.STATEMENT),
         ("Your call is important to us. Please stay on the line.", PromptKind.HOLD),
         ("Thank you. We will keep your place in line.", PromptKind.HOLD),
+        # tiny.en's reading of lakeside's announcement, "... Please stay on the line."
+        ("All of our customers are determined to implement them. Please pay on the lines.", PromptKind.HOLD),
+        ("Please pay on the line.", PromptKind.HOLD),
+        ("Please, are you on the line?", PromptKind.STATEMENT),
         ("It sounds like you're calling about billing. Is that right? Say yes or no.", PromptKind.YES_NO),
         ("Briefly tell us why you are calling.", PromptKind.OPEN),
         ("In a few words, what are you calling about?", PromptKind.OPEN),

@@ -288,6 +288,9 @@ def test_the_words_after_the_hold_wording_decide_for_a_reported_voice() -> None:
     for hold_only in (
         "Thank you for your patience. Your call is important to us.",
         "Thank you for your patience. For billing, press 1.",
+        # lakeside-water-speech-confirm's first announcement as tiny.en read it ("... stay on
+        # the line"): a comfort-noise hold's quiet after it made it a person until stop 35.
+        "All of our customers are determined to implement them. Please pay on the lines.",
     ):
         assert HoldJudge().on_words_read(view, 58.0, 0.8, hold_only) == [
             Note(Speaker.LINE, hold_only),

@@ -102,6 +102,9 @@ _OPEN_QUESTION: Final = re.compile(
 _HOLD_WORDS: Final = re.compile(
     r"\b(?:please hold|please continue to hold|continue to hold|remain on hold|hold the line|"
     r"please wait|stay on the line|remain on the line|your call is important|"
+    # "Please stay on the line" as a small recogniser hears it down a phone line ("please pay on
+    # the lines"): one word between them is always the hold's request.
+    r"please \w+ on the lines?|"
     r"wait times? (?:is|are)|call volume|answered shortly|with you shortly|experiencing|"
     r"next available|all of our|currently (?:assisting|helping)|in the order (?:it was|they were) received|"
     r"estimated wait|caller number|thank you for (?:your patience|holding|waiting)|"
