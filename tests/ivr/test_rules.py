@@ -18,6 +18,7 @@ from custom_components.hold_slayer.ivr.rules import (
     RulesDecider,
     StuckGuard,
     goal_keywords,
+    goal_option,
     key_phrase,
     language_of,
     likely_phrases,
@@ -328,3 +329,21 @@ def test_an_open_question_gets_the_goal_in_a_few_words() -> None:
         "question water bill",
         "I have a question about my water bill",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "goal", "key"),
+    [
+        (MENU, "a question about my bill", "1"),
+        (MENU, "my internet is down, tech support", "2"),
+        (MENU, "repeat", None),  # the option that reads the menu again is no choice
+        ("For billing, press 1. For billing disputes, press 2.", "billing", "1"),  # more specific
+        ("For home billing, press 1. For business billing, press 2.", "billing", None),  # a tie
+        ("For sales, press 1. For accounting, press 2.", "order some paper", "1"),  # a synonym
+        ("For sales, press 1. For accounting, press 2.", "lost luggage", None),  # nothing named
+        ("Please enter your account number, followed by the pound key.", "billing", None),
+    ],
+)
+def test_the_option_a_menus_words_plainly_offer_for_the_goal(text: str, goal: str, key: str | None) -> None:
+    option = goal_option(parse_prompt(text), goal)
+    assert (option.key if option else None) == key

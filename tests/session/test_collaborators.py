@@ -650,6 +650,30 @@ def test_words_read_at_a_pause_that_may_say_more_wait_for_their_whole_reading() 
     assert navigator.on_tick(view) == [Decide(whole)]
 
 
+def test_words_read_at_a_pause_that_name_the_goals_option_do_not_wait_for_their_whole_reading() -> None:
+    """A menu whose pieces plainly offer the goal ("billing") is answered once settled, its
+    whole reading still under way; the same menu read again (our key was not taken) waits for it,
+    as does a menu none of whose options the pieces name for the goal."""
+    navigator = Navigator(model_chain([]))
+    menu = "For billing, press 1. For technical support, press 2."
+    utterance = Utterance(np.zeros(8000, np.int16), 2.4, 3.4)
+    navigator.on_words_ahead(View(), menu, utterance)
+    view = View(audio_time=3.4 + SETTLE + 0.05, quiet_for=SETTLE + 0.05, reading=(2.4,))
+    assert navigator.on_tick(view) == [EndUtterance(), Decide(menu)]
+    navigator.prepare(view, menu)  # decided on: heard once
+    again = Utterance(np.zeros(8000, np.int16), 12.4, 13.4)
+    navigator.on_words_ahead(View(), menu, again)
+    view = View(audio_time=13.4 + SETTLE + 0.05, quiet_for=SETTLE + 0.05, reading=(12.4,))
+    assert navigator.on_tick(view) == []
+    view.reading = ()
+    assert navigator.on_tick(view) == [EndUtterance(), Decide(menu)]
+    other = "For sales, press 1. For technical support, press 2."
+    later = Utterance(np.zeros(8000, np.int16), 22.4, 23.4)
+    navigator.on_words_ahead(View(), other, later)
+    view = View(audio_time=23.4 + SETTLE + 0.05, quiet_for=SETTLE + 0.05, reading=(22.4,))
+    assert navigator.on_tick(view) == []
+
+
 def test_the_prompt_after_an_answer_to_words_read_at_a_pause_is_read() -> None:
     """The line answers our keys at once: its next prompt's utterance may begin (with the
     endpointer's lead) before the moment we decided, but after the words we decided on."""

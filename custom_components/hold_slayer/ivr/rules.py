@@ -241,10 +241,7 @@ class RulesDecider:
 
     @staticmethod
     def _menu(prompt: Prompt, goal: frozenset[str], attempts: int, *, fallback: bool) -> Action | None:
-        options = sorted(
-            (option for option in prompt.options if not (keywords(option.label) & _REPEAT)),
-            key=lambda option: option.key,
-        )
+        options = _choosable(prompt)
         best, tied = _best(goal, [option.label for option in options])
         if best is not None and attempts < 3:
             return Press(options[best].key, reason=f"goal matches '{options[best].label}'")
@@ -270,6 +267,27 @@ class RulesDecider:
             choice = prompt.spoken_choices[best]
             return Say(choice, reason=f"goal matches '{choice}'")
         return None
+
+
+def _choosable(prompt: Prompt) -> list[MenuOption]:
+    """A menu's options but those that read it again, by key."""
+    return sorted(
+        (option for option in prompt.options if not (keywords(option.label) & _REPEAT)),
+        key=lambda option: option.key,
+    )
+
+
+def goal_option(prompt: Prompt, goal: str) -> MenuOption | None:
+    """The option of the menu ``prompt`` that plainly serves ``goal`` (``None``: no one option does).
+
+    What the rules would press at the first hearing, read by the words alone: one option
+    best for the goal, none tied with it.
+    """
+    if prompt.kind is not PromptKind.MENU:
+        return None
+    options = _choosable(prompt)
+    best, _ = _best(goal_keywords(goal), [option.label for option in options])
+    return options[best] if best is not None else None
 
 
 GIVE_UP_AFTER: Final = 5  # the same menu five times: every strategy (match, last resort, model) failed

@@ -10,9 +10,11 @@ when its words were read, so transcription overlaps the wait instead of adding t
 session reads an utterance piece by piece at its pauses (``session/read_ahead.py``), while the
 endpointer still waits out its second of quiet; once the prompt has settled after the pieces,
 they are decided on and the endpointer closes the utterance there (its whole reading, later,
-is the transcript's and the hold judge's). The
-deciding chain (learned route, rules, the user's AI) is one :class:`Decider`; the navigator
-records each step for the route book and answers a hold's callback offer once, as the call asked.
+is the transcript's and the hold judge's). Pieces that have not plainly said all wait for the
+whole reading, which reads better, unless they are a menu heard the first time one of whose
+options plainly serves the goal. The deciding chain (learned route, rules, the user's AI) is
+one :class:`Decider`; the navigator records each step for the route book and answers a hold's
+callback offer once, as the call asked.
 
 A line that says it is closed ("our offices are closed today") and offers nothing to press is
 left ``CLOSED_GRACE`` seconds later if it has not hung up itself: the call ends with cause
@@ -77,7 +79,7 @@ from custom_components.hold_slayer.ivr.menu import (
     prompt_signature,
 )
 from custom_components.hold_slayer.ivr.routes import FINGERPRINT_LIKENESS, RouteStep, action_to_dict
-from custom_components.hold_slayer.ivr.rules import matching_secret
+from custom_components.hold_slayer.ivr.rules import goal_option, matching_secret
 from custom_components.hold_slayer.voice.endpoint import Utterance
 
 from .commands import CancelTimer, Command, Decide, Emit, EndCall, EndUtterance, Note, Perform, SetTimer
@@ -169,6 +171,7 @@ class Navigator:
         self._answer_again: Action | None = None  # the answer such a prompt gets once more
         self._ahead: tuple[str, Utterance] | None = None  # the open utterance's words, read at its pause
         self._ahead_complete = False  # … and whether, after the pending words, they have plainly said all
+        self._ahead_plain = False  # … or name the goal's option plainly (a menu heard the first time)
         self._ahead_spoken_on = False  # … and whether the line has spoken since (their next piece is due)
         self._read_whole_from = -1.0  # audio seconds the latest utterance whose whole words came began
         self._deciding: Action | None = None  # our answer in the action lane
@@ -253,7 +256,9 @@ class Navigator:
             return []  # its whole words came first (a piece read after the utterance ended)
         if view.state is SessionState.IVR and utterance.start >= self._decided_until:
             self._ahead = (text, utterance)
-            self._ahead_complete = plainly_complete(" ".join([*self._pending, text]))
+            words = " ".join([*self._pending, text])
+            self._ahead_complete = plainly_complete(words)
+            self._ahead_plain = self._plain_choice(view, words)
             self._ahead_spoken_on = False
         return []
 
@@ -316,9 +321,12 @@ class Navigator:
             self._ahead_spoken_on
             or view.state is not SessionState.IVR
             or view.phase is not Phase.LISTENING
-            # Words said before these come first. Words that have not plainly said all wait for
-            # their utterance's whole reading if it is under way: read whole, they read better.
-            or view.reading_before(utterance.start + (0.0 if self._ahead_complete else SAME_START))
+            # Words said before these come first. Words that have not plainly said all, nor
+            # plainly name the goal's option, wait for their utterance's whole reading if it is
+            # under way: read whole, they read better.
+            or view.reading_before(
+                utterance.start + (0.0 if self._ahead_complete or self._ahead_plain else SAME_START)
+            )
             or view.audio_time - utterance.end
             < (self.complete_quiet if self._ahead_complete else self.settle)
         ):
@@ -330,6 +338,18 @@ class Navigator:
         # The endpointer still holds these words: closed now, so anything the line says next is
         # an utterance of its own, and these are not read a second time.
         return [EndUtterance(), Decide(words)]
+
+    def _plain_choice(self, view: LineView, words: str) -> bool:
+        """Whether ``words`` are a menu, heard the first time, one of whose options serves the goal.
+
+        Such words need not wait for their whole reading: a misread that changes which option
+        the goal names is rare, and the whole reading costs about a second after the
+        endpointer's. A menu heard again (our key not taken, or the wrong one) is read whole.
+        """
+        prompt = parse_prompt(words)
+        if self._heard.get(prompt_signature(prompt), 0):
+            return False
+        return goal_option(prompt, view.request.goal) is not None
 
     def _recognised(self, view: LineView) -> list[Command]:
         """A prompt the route expects, known by its recording as it ends: decided at once."""
