@@ -26,6 +26,7 @@ from custom_components.hold_slayer.audio.monitor import (
 )
 from custom_components.hold_slayer.audio.tones import FRAME
 from harness import corpus
+from harness.channel import Channel, through_channel
 
 Floats = npt.NDArray[np.float64]
 STEP = STEP_FRAMES * FRAME / 8000
@@ -602,7 +603,35 @@ def test_a_replay_whose_landmarks_do_not_match_is_known_by_its_spectrogram() -> 
         return [event.kind for event in monitor.events].count(EventKind.HUMAN_DETECTED)
 
     assert humans(blind, announcement) == 0
-    assert humans(replace(blind, envelope_likeness=1.01), announcement) == 1
+    # Without the spectrogram check, and the waveform's (test_a_replay_is_known_by_its_waveform):
+    assert humans(replace(blind, envelope_likeness=1.01, replay_correlation=1.01), announcement) == 1
+    assert humans(blind, _voice(1, 3)) == 1
+
+
+def test_a_replay_is_known_by_its_waveform() -> None:
+    """The loop's announcement again down a GSM line that loses packets, with the landmark and
+    spectrogram checks off: its waveform is the first play's, so it is no new voice; without
+    the waveform check it would be reported. A voice the hold never played still is one, and
+    the slow path stays open to it."""
+    blind = Tuning(
+        match_threshold=2.0,
+        similar_threshold=2.0,
+        replay_aligned=2.0,
+        envelope_likeness=1.01,
+        doubt_likeness=1.01,
+    )
+    script, audio = _hold_with_loop()
+    script += _seconds(Label.SPEECH, 3) + _seconds(Label.SILENCE, 2)
+    line = Channel(codec="gsm", loss=0.03, concealment="repeat")
+
+    def humans(tuning: Tuning, voice: Floats) -> int:
+        signal = np.concatenate([*audio, voice, np.zeros(8000 * 2)])
+        heard = through_channel(signal, line, np.random.default_rng(5)).astype(np.float64) / 32768
+        monitor = _drive(script, heard, tuning)
+        return [event.kind for event in monitor.events].count(EventKind.HUMAN_DETECTED)
+
+    assert humans(blind, audio[1]) == 0
+    assert humans(replace(blind, replay_correlation=1.01), audio[1]) == 1
     assert humans(blind, _voice(1, 3)) == 1
 
 

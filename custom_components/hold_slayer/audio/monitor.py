@@ -30,6 +30,7 @@ import numpy.typing as npt
 
 from .classifier import STEP_FRAMES, Decision, FrameClassifier, Label
 from .fingerprint import HOP, Envelope, Fingerprint, StepPeaks
+from .replay import peak_correlation
 from .tones import FRAME, SAMPLE_RATE
 
 Floats = npt.NDArray[np.float64]
@@ -109,7 +110,9 @@ class Tuning:
     envelope_likeness: float = 0.8  # spectral-shape correlation of a replay through a lossy line
     doubt_likeness: float = 0.7  # … this much of it waits for more speech: few people, some replays
     doubt_wait: float = 0.6  # … this much more: a longer probe, and the fingerprints' first match
-    history_seconds: float = 300.0  # of the hold's spectrogram kept, where a replay is searched
+    history_seconds: float = 300.0  # of the hold's spectrogram and audio kept, where a replay is searched
+    replay_probe: float = 0.4  # the latest speech whose waveform is searched in the hold's audio
+    replay_correlation: float = 0.62  # … peak correlation of a replay (0.7-1.0); a new voice's is under 0.55
 
     # After a person
     music_return_wait: float = 3.0  # music back this long withdraws a person (or the hold restarts)
@@ -231,6 +234,8 @@ class _Candidate:
     matched_windows: set[int] = field(default_factory=set)  # where probes matched (0.1 s steps)
     after_over_music: bool = False  # began as speech over music turned clear: the music went on
     likeness: float = 0.0  # the best envelope likeness to anything heard before (when asked)
+    replay_at: int = -1  # ``speech_end`` when its waveform was last searched in the hold's audio
+    replay: bool = False  # … and whether it was a replay then
     # ``confidence`` without the "speech over music" decisions that were the voice leaving the window
     voice_confidence: list[float] = field(default_factory=list)
     speech_end: int = 0  # frames up to the last speech decision (the music after is no reference)
@@ -270,6 +275,7 @@ class HoldMonitor:
         # The hold's whole spectrogram, frame by frame (the latest ``history_seconds``): what a
         # candidate replays need not have been a segment the monitor cut out and kept.
         self._history: deque[Floats] = deque()
+        self._history_audio: deque[Floats] = deque()  # … and its audio, block for block
         self._history_frames = 0  # in ``_history``
         self._history_dropped = 0  # frames of the call before ``_history``
         # Each 10 ms step's spectral peaks, for the fingerprints of overlapping stretches: kept
@@ -302,7 +308,7 @@ class HoldMonitor:
     def push_block(self, block: Floats) -> tuple[list[Decision], list[MonitorEvent]]:
         """Analyse N frames (N x 160 floats in -1..1)."""
         decisions = self.classifier.push_block(block)
-        self._remember_spectrogram(self.classifier.mel)
+        self._keep_history(self.classifier.mel, block)
         self._pending.extend(block)
         events: list[MonitorEvent] = []
         for decision in decisions:
@@ -578,7 +584,7 @@ class HoldMonitor:
             return self._new_voice(candidate, now)
         if over_music > tuning.max_over_music and not quiet_after:
             return []
-        if self._greeting_then_pause(candidate):
+        if self._greeting_then_pause(candidate) and not self._plays_again(candidate):
             return self._human(candidate, now, Trigger.REPLY_PAUSE, 0.8)
         return []
 
@@ -783,6 +789,7 @@ class HoldMonitor:
             and not self._replayed(candidate)
             and not self._sounds_heard(candidate)
             and not self._in_doubt(candidate, evidence)
+            and not self._plays_again(candidate)
         )
 
     def _new_voice(self, candidate: _Candidate, now: float) -> list[MonitorEvent]:
@@ -924,6 +931,34 @@ class HoldMonitor:
         candidate.likeness = Envelope(hold[:first]).likeness(Envelope(probe))
         return candidate.likeness >= self.tuning.envelope_likeness
 
+    def _plays_again(self, candidate: _Candidate) -> bool:
+        """Whether the candidate's latest speech is, sample for sample, audio the hold played before.
+
+        Its loudest ``replay_probe`` in the latest ``probe_frames`` is searched in the hold before
+        it. Asked last, as ``_replayed`` is (:mod:`.replay`): a recording played again is no person,
+        however unlike the loop the line left its fingerprints and spectral shape. A replay keeps
+        the candidate off the fast path for good, as an announcement's likeness does
+        (``similar``). Searched again only once 0.2 s more speech came.
+        """
+        end = candidate.speech_end
+        size = round(self.tuning.replay_probe * SAMPLE_RATE / FRAME)
+        first = candidate.first_frame - self._history_dropped  # in the history, where it begins
+        if end < self._speech_from + size or first < size:
+            return False
+        if end - candidate.replay_at < 2 * STEP_FRAMES:
+            return candidate.replay
+        candidate.replay_at = end
+        # The loudest stretch of its latest speech: the classifier names speech up to a second
+        # after the voice stops, and a pause's noise (mains hum, a codec's idle pattern) repeats.
+        rows = np.asarray(candidate.frames[max(self._speech_from, end - self.tuning.probe_frames) : end])
+        energy = np.convolve(np.sum(rows * rows, axis=1), np.ones(size), mode="valid")
+        loudest = int(np.argmax(energy))
+        probe = rows[loudest : loudest + size].ravel()
+        history = np.concatenate(self._history_audio)[:first].ravel()  # the hold before it (20 ms rows)
+        candidate.replay = peak_correlation(history, probe) >= self.tuning.replay_correlation
+        candidate.similar = candidate.similar or candidate.replay
+        return candidate.replay
+
     def _in_doubt(self, candidate: _Candidate, evidence: float) -> bool:
         """Whether a voice somewhat like something the hold played waits for more of itself.
 
@@ -937,18 +972,20 @@ class HoldMonitor:
             and candidate.speech < evidence + tuning.doubt_wait - 1e-9
         )
 
-    def _remember_spectrogram(self, mel: Floats) -> None:
-        """Keep a block's spectral shape; drop what is older than ``history_seconds``.
+    def _keep_history(self, mel: Floats, block: Floats) -> None:
+        """Keep a block's spectral shape and audio; drop what is older than ``history_seconds``.
 
         :meth:`.Envelope.of_mel` works frame by frame, so each frame's shape is computed once,
         here, not again for every candidate checked against it.
         """
         shape = Envelope.of_mel(mel).mel
         self._history.append(shape)
+        self._history_audio.append(block.astype(np.float32))
         self._history_frames += len(shape)
         keep = round(self.tuning.history_seconds * SAMPLE_RATE / FRAME)
         while len(self._history) > 1 and self._history_frames - len(self._history[0]) >= keep:
             dropped = self._history.popleft()
+            self._history_audio.popleft()
             self._history_frames -= len(dropped)
             self._history_dropped += len(dropped)
 
