@@ -7,7 +7,7 @@ import numpy.typing as npt
 import pytest
 
 from custom_components.hold_slayer.audio.monitor import TUNING
-from custom_components.hold_slayer.audio.replay import EMPHASIS, peak_correlation
+from custom_components.hold_slayer.audio.replay import EMPHASIS, ReplayHistory, peak_correlation
 from harness import corpus
 from harness.channel import Channel, through_channel
 
@@ -16,7 +16,8 @@ RATE = 8000
 
 
 def _brute(history: Floats, probe: Floats) -> float:
-    history, probe = (x[1:] - EMPHASIS * x[:-1] for x in (history, probe))
+    history = np.concatenate((history[:1], history[1:] - EMPHASIS * history[:-1]))
+    probe = probe[1:] - EMPHASIS * probe[:-1]
     centred = probe - probe.mean()
     best = 0.0
     for lag in range(len(history) - len(probe) + 1):
@@ -86,3 +87,28 @@ def test_mains_hum_under_a_quiet_voice_is_not_taken_for_a_replay() -> None:
     size = round(TUNING.replay_probe * RATE)
     start = 20 * RATE + RATE // 2
     assert peak_correlation(samples[: 20 * RATE], samples[start : start + size]) < TUNING.replay_correlation
+
+
+def test_a_history_fed_in_frames_searches_as_one_fed_at_once_and_forgets_the_oldest() -> None:
+    """Fed 20 ms at a time past twice what it keeps, the history searches its latest ``keep``
+    samples as a history given them at once does, blocks kept from earlier searches or not, and
+    only before the sample asked."""
+    rng = np.random.default_rng(7)
+    line = rng.normal(size=100_000)
+    probe = line[80_000:80_400] + rng.normal(0, 0.3, 400)
+    kept = ReplayHistory(30_000)
+    for start in range(0, 60_000, 160):
+        kept.extend(line[start : start + 160])
+        if start == 40_000:
+            kept.peak(probe, kept.end)  # whole blocks kept from here on
+    assert kept.end == 60_000
+    alone = ReplayHistory(30_000)
+    alone.extend(line[:60_000])  # more than it keeps, at once
+    expected = _brute(line[30_000:60_000], probe)
+    assert kept.peak(probe, kept.end) == pytest.approx(expected, abs=1e-5)
+    assert alone.peak(probe, alone.end) == pytest.approx(expected, abs=1e-5)
+    assert kept.peak(probe, 45_000) == pytest.approx(_brute(line[30_000:45_000], probe), abs=1e-5)
+    for start in range(60_000, 100_000, 160):
+        kept.extend(line[start : start + 160])
+    assert kept.peak(probe, kept.end) > 0.9  # the probe's own audio is in there now
+    assert kept.peak(probe, 79_000) < 0.5

@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from .classifier import STEP_FRAMES, Decision, FrameClassifier, Label
 from .fingerprint import HOP, Envelope, Fingerprint, StepPeaks
-from .replay import peak_correlation
+from .replay import ReplayHistory
 from .tones import FRAME, SAMPLE_RATE
 
 Floats = npt.NDArray[np.float64]
@@ -275,7 +275,7 @@ class HoldMonitor:
         # The hold's whole spectrogram, frame by frame (the latest ``history_seconds``): what a
         # candidate replays need not have been a segment the monitor cut out and kept.
         self._history: deque[Floats] = deque()
-        self._history_audio: deque[Floats] = deque()  # … and its audio, block for block
+        self._replays = ReplayHistory(round(tuning.history_seconds * SAMPLE_RATE))  # … and its audio
         self._history_frames = 0  # in ``_history``
         self._history_dropped = 0  # frames of the call before ``_history``
         # Each 10 ms step's spectral peaks, for the fingerprints of overlapping stretches: kept
@@ -942,8 +942,7 @@ class HoldMonitor:
         """
         end = candidate.speech_end
         size = round(self.tuning.replay_probe * SAMPLE_RATE / FRAME)
-        first = candidate.first_frame - self._history_dropped  # in the history, where it begins
-        if end < self._speech_from + size or first < size:
+        if end < self._speech_from + size:
             return False
         if end - candidate.replay_at < 2 * STEP_FRAMES:
             return candidate.replay
@@ -954,8 +953,8 @@ class HoldMonitor:
         energy = np.convolve(np.sum(rows * rows, axis=1), np.ones(size), mode="valid")
         loudest = int(np.argmax(energy))
         probe = rows[loudest : loudest + size].ravel()
-        history = np.concatenate(self._history_audio)[:first].ravel()  # the hold before it (20 ms rows)
-        candidate.replay = peak_correlation(history, probe) >= self.tuning.replay_correlation
+        before = candidate.first_frame * FRAME  # the hold before it
+        candidate.replay = self._replays.peak(probe, before) >= self.tuning.replay_correlation
         candidate.similar = candidate.similar or candidate.replay
         return candidate.replay
 
@@ -980,12 +979,11 @@ class HoldMonitor:
         """
         shape = Envelope.of_mel(mel).mel
         self._history.append(shape)
-        self._history_audio.append(block.astype(np.float32))
+        self._replays.extend(block)
         self._history_frames += len(shape)
         keep = round(self.tuning.history_seconds * SAMPLE_RATE / FRAME)
         while len(self._history) > 1 and self._history_frames - len(self._history[0]) >= keep:
             dropped = self._history.popleft()
-            self._history_audio.popleft()
             self._history_frames -= len(dropped)
             self._history_dropped += len(dropped)
 

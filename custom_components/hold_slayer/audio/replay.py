@@ -8,8 +8,10 @@ up) finds nothing above about one half. The fingerprints and the spectral shape 
 second of a replay to tell it; the waveform tells it from a fraction of one
 (``docs/performance.md``, "Hold monitor tuning": ``replay_correlation``).
 
-The search is an overlap-save FFT over the whole history, in blocks, so its cost grows with the
-history's length, not with its square.
+:class:`ReplayHistory` keeps the line's latest audio ready to be searched: pre-emphasised, with
+running sums for each stretch's energy, and the FFT of each whole block of it, so a search is
+an overlap-save pass over the blocks (its cost grows with the history's length, not with its
+square) that transforms only the probe and the newest block.
 """
 
 from __future__ import annotations
@@ -26,56 +28,138 @@ Floats = npt.NDArray[np.floating]
 # compared by its own waveform, not by the hum, which repeats every cycle.
 EMPHASIS: Final = 0.95
 BLOCK: Final = 16384  # samples per FFT block (about 2 s at 8 kHz)
-BLOCKS_AT_ONCE: Final = 32  # blocks transformed together: bounds the memory a search takes
+BLOCKS_AT_ONCE: Final = 32  # blocks multiplied together: bounds the memory a search takes
 # A history stretch this much quieter than the probe (energy per sample) is digital silence or
 # the line's noise floor, where a correlation means nothing.
 SILENT: Final = 1e-6
 
 
+class ReplayHistory:
+    """The line's latest ``keep`` samples, searched for the waveform of a probe.
+
+    Samples are counted from the first one ever added (``end`` is the count so far); a search
+    looks only at the history before a given sample.
+    """
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        capacity = 2 * keep  # forgetting copies the latest ``keep`` down once ``keep`` more came
+        self._start = 0  # the sample ``_samples[0]`` is
+        self._length = 0  # samples held
+        self._samples = np.zeros(capacity, dtype=np.float32)  # pre-emphasised
+        self._last = np.float32(0.0)  # the latest raw sample (pre-emphasis spans blocks)
+        # Running sums of the samples and their squares from ``_start``: ``_sums[i]`` is the
+        # sum of the first ``i``.
+        self._sums = np.zeros(capacity + 1)
+        self._squares = np.zeros(capacity + 1)
+        # The FFT of each whole block, by (block size, first sample): blocks start every
+        # ``step`` samples from sample 0, for the probe size that sets the step.
+        self._spectra: dict[tuple[int, int], npt.NDArray[np.complex64]] = {}
+
+    @property
+    def end(self) -> int:
+        """Samples added so far."""
+        return self._start + self._length
+
+    def extend(self, samples: Floats) -> None:
+        """Add the line's next samples; forget those older than ``keep``."""
+        raw: npt.NDArray[np.float32] = np.asarray(samples, dtype=np.float32).ravel()
+        if len(raw) > self.keep:  # more than is kept at once: only its latest ``keep``
+            self._forget(self._length)
+            self._start += len(raw) - self.keep
+            self._last = raw[-self.keep - 1]
+            raw = raw[-self.keep :]
+        count = len(raw)
+        if not count:
+            return
+        if self._length + count > len(self._samples):
+            self._forget(self._length + count - self.keep)
+        emphasised = raw.copy()
+        emphasised[1:] -= np.float32(EMPHASIS) * raw[:-1]
+        emphasised[0] -= np.float32(EMPHASIS) * self._last
+        self._last = raw[-1]
+        at = self._length
+        self._samples[at : at + count] = emphasised
+        wide = emphasised.astype(np.float64)
+        self._sums[at + 1 : at + count + 1] = self._sums[at] + np.cumsum(wide)
+        self._squares[at + 1 : at + count + 1] = self._squares[at] + np.cumsum(wide * wide)
+        self._length += count
+
+    def _forget(self, drop: int) -> None:
+        """Forget the oldest ``drop`` samples held (and their blocks)."""
+        drop = min(drop, self._length)
+        kept = self._length - drop
+        self._samples[:kept] = self._samples[drop : self._length]
+        self._sums[: kept + 1] = self._sums[drop : self._length + 1] - self._sums[drop]
+        self._squares[: kept + 1] = self._squares[drop : self._length + 1] - self._squares[drop]
+        self._start += drop
+        self._length = kept
+        self._spectra = {key: value for key, value in self._spectra.items() if key[1] >= self._start}
+
+    def peak(self, probe: Floats, before: int) -> float:
+        """The highest normalised cross-correlation of ``probe`` with a stretch before sample ``before``.
+
+        ``probe`` is raw samples of the same line. 1.0 is the same waveform (at any level); 0
+        for a probe or a history too short or silent to say. Products are single precision
+        (the answer is compared with a bar, not summed on), the running sums double.
+        """
+        raw = np.asarray(probe, dtype=np.float64).ravel()
+        if len(raw) < 3:
+            return 0.0
+        centred = raw[1:] - EMPHASIS * raw[:-1]
+        centred -= float(np.mean(centred))
+        size = len(centred)
+        norm = float(np.linalg.norm(centred))
+        block = max(BLOCK, 1 << (2 * size - 1).bit_length())
+        step = block - size + 1  # lags a block gives without wrapping round
+        lowest = max(self._start, self.end - self.keep)  # the latest ``keep`` samples are searched
+        stop = min(before, self.end) - size + 1  # lags end here
+        if norm == 0.0 or stop <= lowest:
+            return 0.0
+        spectrum = np.conj(np.fft.rfft(centred.astype(np.float32), block))
+        floor = SILENT * norm * norm
+        # Blocks begin on whole steps from sample 0 (their spectra are kept), after one at the
+        # oldest sample searched if that is between steps: each batch's lags run on unbroken.
+        aligned = -(-lowest // step) * step
+        batches = [[lowest]] if lowest < aligned else []
+        starts = list(range(aligned, stop, step))
+        batches += [starts[at : at + BLOCKS_AT_ONCE] for at in range(0, len(starts), BLOCKS_AT_ONCE)]
+        best = 0.0
+        for chosen in batches:
+            spectra = np.stack([self._spectrum(block, start, keep=start >= aligned) for start in chosen])
+            first = chosen[0]
+            through = min(stop, aligned if first < aligned else stop)  # lags this batch gives
+            dots = np.fft.irfft(spectra * spectrum, block, axis=1)[:, :step].ravel()[: through - first]
+            begin = first - self._start
+            end = begin + len(dots)
+            window_sum = self._sums[begin + size : end + size] - self._sums[begin:end]
+            spread = (
+                self._squares[begin + size : end + size] - self._squares[begin:end] - window_sum**2 / size
+            )
+            audible = spread > floor
+            if np.any(audible):
+                best = max(best, float(np.max(dots[audible] / np.sqrt(spread[audible]))) / norm)
+        return min(best, 1.0)
+
+    def _spectrum(self, block: int, start: int, *, keep: bool) -> npt.NDArray[np.complex64]:
+        """The FFT of the ``block`` samples from ``start`` (zeros past the end); ``keep`` it once whole."""
+        key = (block, start)
+        if (kept := self._spectra.get(key)) is not None:
+            return kept
+        offset = start - self._start
+        samples = self._samples[offset : min(offset + block, self._length)]
+        spectrum = np.fft.rfft(samples, block).astype(np.complex64)
+        if keep and len(samples) == block:
+            self._spectra[key] = spectrum
+        return spectrum
+
+
 def peak_correlation(history: Floats, probe: Floats) -> float:
     """The highest normalised cross-correlation of ``probe`` with any stretch of ``history``.
 
-    Both are samples of one line (floats), compared pre-emphasised (``EMPHASIS``). 1.0 is the
-    same waveform (at any level); 0 for a probe or a history too short or silent to say. The products are single precision (the
-    answer is compared with a bar, not summed on), the running sums double.
+    Both are raw samples of one line, compared pre-emphasised (``EMPHASIS``); see
+    :meth:`ReplayHistory.peak`.
     """
-    if len(probe) < 3 or len(history) < len(probe):
-        return 0.0
-    history, probe = _emphasised(history), _emphasised(probe)
-    size = len(probe)
-    centred = np.asarray(probe, dtype=np.float64) - float(np.mean(probe))
-    norm = float(np.linalg.norm(centred))
-    if norm == 0.0:
-        return 0.0
-    block = max(BLOCK, 1 << (2 * size - 1).bit_length())
-    step = block - size + 1  # lags each block gives without wrapping round
-    lags = len(history) - size + 1
-    # Each stretch's own energy about its mean, from running sums.
-    sums = np.concatenate(([0.0], np.cumsum(history, dtype=np.float64)))
-    squares = np.concatenate(([0.0], np.cumsum(np.square(history, dtype=np.float64))))
-    floor = SILENT * norm * norm
-    spectrum = np.conj(np.fft.rfft(centred.astype(np.float32), block))
-    padded = np.zeros((lags + step - 1) // step * step + size - 1, dtype=np.float32)
-    padded[: len(history)] = history
-    starts = np.arange(0, lags, step)
-    windows = np.lib.stride_tricks.sliding_window_view(padded, block)
-    best = 0.0
-    for first in range(0, len(starts), BLOCKS_AT_ONCE):
-        chosen = starts[first : first + BLOCKS_AT_ONCE]
-        products = np.fft.irfft(np.fft.rfft(windows[chosen], axis=1) * spectrum, block, axis=1)
-        begin = int(chosen[0])
-        dots = products[:, :step].ravel()[: lags - begin]
-        end = begin + len(dots)
-        window_sum = sums[begin + size : end + size] - sums[begin:end]
-        spread = squares[begin + size : end + size] - squares[begin:end] - window_sum * window_sum / size
-        audible = spread > floor
-        if np.any(audible):
-            best = max(best, float(np.max(dots[audible] / np.sqrt(spread[audible]))) / norm)
-    return min(best, 1.0)
-
-
-def _emphasised(samples: Floats) -> npt.NDArray[np.float32]:
-    """``samples`` with the high frequencies raised (one sample shorter)."""
-    signal = np.asarray(samples, dtype=np.float32)
-    emphasised: npt.NDArray[np.float32] = signal[1:] - np.float32(EMPHASIS) * signal[:-1]
-    return emphasised
+    kept = ReplayHistory(max(1, len(history)))
+    kept.extend(history)
+    return kept.peak(probe, kept.end)
