@@ -342,6 +342,9 @@ def test_an_open_question_gets_the_goal_in_a_few_words() -> None:
         ("For sales, press 1. For accounting, press 2.", "order some paper", "1"),  # a synonym
         ("For sales, press 1. For accounting, press 2.", "lost luggage", None),  # nothing named
         ("Please enter your account number, followed by the pound key.", "billing", None),
+        ("Oscorp. To speak with someone, press 0.", "talk to a person", "0"),  # a person, only
+        ("For sales, press 1. For an agent, press 0.", "I want to speak to a real human", "0"),
+        ("For sales, press 1. For an agent, press 0.", "talk to a person about my car", None),
     ],
 )
 def test_the_option_a_menus_words_plainly_offer_for_the_goal(text: str, goal: str, key: str | None) -> None:

@@ -35,6 +35,8 @@ _SYNONYMS: Final = tuple(
 # Words that say little about which option serves a goal but are not nothing: "a question about my
 # bill" leans to "a question about your bill" over "a payment" even when the bill is misheard.
 _WEAK: Final = frozenset(map(stem, "question questions".split()))  # noqa: SIM905
+# What a goal that asks only for a person says beside the person ("I want to talk to someone").
+_ASKING_FOR: Final = frozenset(map(stem, "talk speak reach get want need hold wait live real".split()))  # noqa: SIM905
 _PERSON: Final = frozenset(
     map(stem, "representative agent operator someone person human associate specialist advisor".split())  # noqa: SIM905
 )
@@ -281,13 +283,19 @@ def goal_option(prompt: Prompt, goal: str) -> MenuOption | None:
     """The option of the menu ``prompt`` that plainly serves ``goal`` (``None``: no one option does).
 
     What the rules would press at the first hearing, read by the words alone: one option
-    best for the goal, none tied with it.
+    best for the goal, none tied with it; or, for a goal that asks for a person and nothing
+    else ("talk to a person"), the option for one.
     """
     if prompt.kind is not PromptKind.MENU:
         return None
     options = _choosable(prompt)
-    best, _ = _best(goal_keywords(goal), [option.label for option in options])
-    return options[best] if best is not None else None
+    wanted = goal_keywords(goal)
+    best, _ = _best(wanted, [option.label for option in options])
+    if best is not None:
+        return options[best]
+    if wanted & _PERSON and not wanted - _PERSON - _ASKING_FOR:
+        return next((option for option in options if keywords(option.label) & _PERSON), None)
+    return None
 
 
 GIVE_UP_AFTER: Final = 5  # the same menu five times: every strategy (match, last resort, model) failed
