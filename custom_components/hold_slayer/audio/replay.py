@@ -9,9 +9,9 @@ second of a replay to tell it; the waveform tells it from a fraction of one
 (``docs/performance.md``, "Hold monitor tuning": ``replay_correlation``).
 
 :class:`ReplayHistory` keeps the line's latest audio ready to be searched: pre-emphasised, with
-running sums for each stretch's energy, and the FFT of each whole block of it, so a search is
-an overlap-save pass over the blocks (its cost grows with the history's length, not with its
-square) that transforms only the probe and the newest block.
+the FFT of each whole block of it, so a search is an overlap-save pass over the blocks (its
+cost grows with the history's length, not with its square) that transforms only the probe and
+the newest block, and sums each stretch's energy as it goes.
 """
 
 from __future__ import annotations
@@ -43,15 +43,11 @@ class ReplayHistory:
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
-        capacity = 2 * keep  # forgetting copies the latest ``keep`` down once ``keep`` more came
+        capacity = keep + keep // 4  # forgetting copies the latest ``keep`` down, now and then
         self._start = 0  # the sample ``_samples[0]`` is
         self._length = 0  # samples held
         self._samples = np.zeros(capacity, dtype=np.float32)  # pre-emphasised
         self._last = np.float32(0.0)  # the latest raw sample (pre-emphasis spans blocks)
-        # Running sums of the samples and their squares from ``_start``: ``_sums[i]`` is the
-        # sum of the first ``i``.
-        self._sums = np.zeros(capacity + 1)
-        self._squares = np.zeros(capacity + 1)
         # The FFT of each whole block, by (block size, first sample): blocks start every
         # ``step`` samples from sample 0, for the probe size that sets the step.
         self._spectra: dict[tuple[int, int], npt.NDArray[np.complex64]] = {}
@@ -78,11 +74,7 @@ class ReplayHistory:
         emphasised[1:] -= np.float32(EMPHASIS) * raw[:-1]
         emphasised[0] -= np.float32(EMPHASIS) * self._last
         self._last = raw[-1]
-        at = self._length
-        self._samples[at : at + count] = emphasised
-        wide = emphasised.astype(np.float64)
-        self._sums[at + 1 : at + count + 1] = self._sums[at] + np.cumsum(wide)
-        self._squares[at + 1 : at + count + 1] = self._squares[at] + np.cumsum(wide * wide)
+        self._samples[self._length : self._length + count] = emphasised
         self._length += count
 
     def _forget(self, drop: int) -> None:
@@ -90,8 +82,6 @@ class ReplayHistory:
         drop = min(drop, self._length)
         kept = self._length - drop
         self._samples[:kept] = self._samples[drop : self._length]
-        self._sums[: kept + 1] = self._sums[drop : self._length + 1] - self._sums[drop]
-        self._squares[: kept + 1] = self._squares[drop : self._length + 1] - self._squares[drop]
         self._start += drop
         self._length = kept
         self._spectra = {key: value for key, value in self._spectra.items() if key[1] >= self._start}
@@ -101,7 +91,7 @@ class ReplayHistory:
 
         ``probe`` is raw samples of the same line. 1.0 is the same waveform (at any level); 0
         for a probe or a history too short or silent to say. Products are single precision
-        (the answer is compared with a bar, not summed on), the running sums double.
+        (the answer is compared with a bar, not summed on), the energies double.
         """
         raw = np.asarray(probe, dtype=np.float64).ravel()
         if len(raw) < 3:
@@ -130,12 +120,13 @@ class ReplayHistory:
             first = chosen[0]
             through = min(stop, aligned if first < aligned else stop)  # lags this batch gives
             dots = np.fft.irfft(spectra * spectrum, block, axis=1)[:, :step].ravel()[: through - first]
+            # Each stretch's energy about its mean, from running sums over the batch's samples.
             begin = first - self._start
-            end = begin + len(dots)
-            window_sum = self._sums[begin + size : end + size] - self._sums[begin:end]
-            spread = (
-                self._squares[begin + size : end + size] - self._squares[begin:end] - window_sum**2 / size
-            )
+            span = self._samples[begin : begin + len(dots) + size - 1].astype(np.float64)
+            sums = np.concatenate(([0.0], np.cumsum(span)))
+            squares = np.concatenate(([0.0], np.cumsum(span * span)))
+            window_sum = sums[size:] - sums[:-size]
+            spread = squares[size:] - squares[:-size] - window_sum**2 / size
             audible = spread > floor
             if np.any(audible):
                 best = max(best, float(np.max(dots[audible] / np.sqrt(spread[audible]))) / norm)
