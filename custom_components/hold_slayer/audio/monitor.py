@@ -2,7 +2,8 @@
 
 A person on the line is speech that (1) is not over music, (2) matches no announcement — nor
 anything else that turned out to be no person — heard on this hold before (spectral-peak
-fingerprints, :mod:`.fingerprint`), and (3) is not followed by the music coming back. Once the
+fingerprints, :mod:`.fingerprint`), nor is a recording played again (its waveform,
+:mod:`.replay`), and (3) is not followed by the music coming back. Once the
 hold has taught us an announcement (its loop), a new voice is reported after a little unmatched
 speech the classifier is sure is a voice (the fast path). Until then, or for speech right after
 an announcement (which may be more of it), the answering-machine industry's cue decides (the
