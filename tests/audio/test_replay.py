@@ -7,12 +7,19 @@ import numpy.typing as npt
 import pytest
 
 from custom_components.hold_slayer.audio.monitor import TUNING
-from custom_components.hold_slayer.audio.replay import EMPHASIS, ReplayHistory, peak_correlation
+from custom_components.hold_slayer.audio.replay import EMPHASIS, ReplayHistory
 from harness import corpus
 from harness.channel import Channel, through_channel
 
 Floats = npt.NDArray[np.float64]
 RATE = 8000
+
+
+def peak_correlation(history: Floats, probe: Floats) -> float:
+    """The probe's peak against a history given at once (what the monitor's history holds)."""
+    kept = ReplayHistory(max(1, len(history)))
+    kept.extend(history)
+    return kept.peak(probe, kept.end)
 
 
 def _brute(history: Floats, probe: Floats) -> float:

@@ -143,14 +143,3 @@ class ReplayHistory:
         if keep and len(samples) == block:
             self._spectra[key] = spectrum
         return spectrum
-
-
-def peak_correlation(history: Floats, probe: Floats) -> float:
-    """The highest normalised cross-correlation of ``probe`` with any stretch of ``history``.
-
-    Both are raw samples of one line, compared pre-emphasised (``EMPHASIS``); see
-    :meth:`ReplayHistory.peak`.
-    """
-    kept = ReplayHistory(max(1, len(history)))
-    kept.extend(history)
-    return kept.peak(probe, kept.end)
