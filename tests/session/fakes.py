@@ -138,7 +138,7 @@ class FakeLine:
         self._set(CallState.RINGING)
         await asyncio.sleep(0)
         if not self.answers:
-            raise CallFailedError(await self.ended)
+            raise CallFailedError(await asyncio.shield(self.ended))
         if self.fail is not None:
             self._end(CallEnd(self.fail, 486, "Busy Here"))
             raise CallFailedError(self.ended.result())

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from custom_components.hold_slayer.telephony import (
@@ -62,6 +63,13 @@ async def _last_recording(peer: Baresip) -> Pcm:
     return read_wav(peer.recordings()[-1])
 
 
+def _intact_seconds(sent: npt.NDArray[np.int16], recording: npt.NDArray[np.int16]) -> float:
+    """How many half-seconds of ``recording`` are found, sample for sample, in ``sent``."""
+    half = 4000
+    pieces = (recording[start : start + half] for start in range(0, len(recording) - half + 1, half))
+    return sum(0.5 for piece in pieces if best_alignment(sent, piece)[0] > 0.999)
+
+
 async def test_bridge_both_ways_within_60_ms(phone: SipPhone, company: Baresip, desk: Baresip) -> None:
     """Company audio reaches the desk phone and back, each adding at most 60 ms."""
     company_leg = await phone.dial(company.uri)
@@ -82,8 +90,10 @@ async def test_bridge_both_ways_within_60_ms(phone: SipPhone, company: Baresip, 
 
     at_desk = await _last_recording(desk)
     at_company = await _last_recording(company)
-    assert best_alignment(COMPANY_AUDIO[: 8000 * 30], at_desk[-8000 * 2 :])[0] > 0.999
-    assert best_alignment(DESK_AUDIO[: 8000 * 30], at_company[-8000 * 2 :])[0] > 0.999
+    # The bridge carried 4 s each way; at least 2.5 s of it must arrive sample-exact. Where
+    # those seconds lie in a recording depends on how fast the legs answered and hung up.
+    assert _intact_seconds(COMPANY_AUDIO[: 8000 * 30], at_desk) >= 2.5
+    assert _intact_seconds(DESK_AUDIO[: 8000 * 30], at_company) >= 2.5
     for leg_in, leg_out in ((company_leg, desk_leg), (desk_leg, company_leg)):
         playout = np.array(leg_in.media.stats.playout_delays)
         queued = np.array(leg_out.media.stats.bridge_delays)

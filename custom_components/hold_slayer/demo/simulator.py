@@ -349,7 +349,7 @@ class _Conversation:
         walker: asyncio.Task[None] | None = None
         try:
             if not await self._ring_and_answer():
-                record.finish("caller_gave_up", await call.ended, self.loop.time())
+                record.finish("caller_gave_up", await asyncio.shield(call.ended), self.loop.time())
                 return
             record.answered_at = self.loop.time()
             self._pumps += [
@@ -391,7 +391,7 @@ class _Conversation:
         call, line = self.call, self.scenario.line
         if line.answer is Answer.NO_ANSWER:
             call.ring()
-            await call.ended
+            await asyncio.shield(call.ended)  # a cancelled wait must not cancel the call's end
             return False
         if line.rings:
             seconds = line.rings * (RING_ON + RING_OFF)
@@ -681,7 +681,7 @@ class _Conversation:
             await self._say(AGENT_GIVES_UP, voice)
             raise _Hangup("agent_gave_up")
         self.record.caller_spoke_at = heard
-        await self.call.ended  # the person stays on the line until the caller hangs up
+        await asyncio.shield(self.call.ended)  # the person stays on the line until the caller hangs up
 
     def _caller_spoke_since(self, since: float) -> float | None:
         while not self.inputs.empty():
