@@ -64,10 +64,16 @@ class MediaLoop:
                 send(UtteranceEnded(utterance))
         send(LineEnded())
 
-    def recent_audio(self, since: float) -> Pcm:
-        """The call audio from ``since`` (audio seconds) to now."""
-        first = max(0, len(self._ring) - round((self.audio_time - since) / FRAME_SECONDS))
-        frames = list(self._ring)[first:]
+    def recent_audio(self, since: float, until: float | None = None) -> Pcm:
+        """The call audio from ``since`` to ``until`` (audio seconds; default: all read so far).
+
+        The loop reads ahead of the inputs the session has handled when the machine is busy;
+        ``until`` keeps what the session looks at to the moment its inputs have reached.
+        """
+        end = self.audio_time if until is None else min(until, self.audio_time)
+        last = len(self._ring) - round((self.audio_time - end) / FRAME_SECONDS)
+        first = max(0, last - round((end - since) / FRAME_SECONDS))
+        frames = list(self._ring)[first : max(last, 0)]
         return np.concatenate(frames) if frames else np.zeros(0, dtype=np.int16)
 
     def end_utterance(self) -> None:

@@ -343,7 +343,7 @@ class CallSession:
 
     def line_audio(self, since: float) -> Pcm:
         """The line's audio from ``since`` (audio seconds) to now, as far back as it is kept."""
-        return self._media.recent_audio(since)
+        return self._media.recent_audio(since, self._line.audio_time)
 
     @property
     def transcribing(self) -> int:
