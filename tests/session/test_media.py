@@ -26,7 +26,7 @@ async def test_kept_audio_is_read_to_the_moment_the_session_has_reached() -> Non
     assert abs(media.audio_time - 2.0) < 1e-9
 
     def frames_of(audio: Pcm) -> list[int]:
-        return audio.reshape(-1, 160)[:, 0].tolist()
+        return [int(frame[0]) for frame in audio.reshape(-1, 160)]
 
     assert frames_of(media.recent_audio(1.5)) == list(range(75, 100))
     assert frames_of(media.recent_audio(1.0, 1.4)) == list(range(50, 70))
