@@ -526,6 +526,27 @@ def test_speech_with_hold_music_inside_is_not_learned_as_the_loop() -> None:
     assert len(_drive(clean, audio).announcements) == 1
 
 
+def test_exactly_music_back_of_music_ends_an_announcement() -> None:
+    """Ten decisions of music are the rule's second: the announcement before them ends there and
+    is learned, though the model takes the music after them for speech again (a sum of ten
+    0.1 s steps in floating point is 0.999…, which had waited for an eleventh)."""
+    music = np.random.default_rng(8).normal(0, 0.01, 8000 * 30)
+    back = _seconds(Label.MUSIC, TUNING.music_back)
+    assert len(back) == 10
+    script = (
+        _seconds(Label.MUSIC, 6)
+        + _seconds(Label.SPEECH, 2.5)
+        + back
+        + _seconds(Label.SPEECH, 1.0)  # the music misread once more
+        + _seconds(Label.MUSIC, 5)
+    )
+    audio = np.concatenate([music[: 8000 * 6], _voice(6, 2.5), music[: 8000 * 7]])
+    monitor = _drive(script, audio)
+    ended = [time for time, trigger in monitor.trail if trigger is Trigger.MUSIC_BACK]
+    assert ended[0] == pytest.approx(6 + 2.5 + TUNING.music_back, abs=0.05)
+    assert len(monitor.announcements) == 1
+
+
 def test_a_voice_heard_over_music_then_quiet_is_a_person() -> None:
     """A person the model hears mostly as a voice over music: no music comes back, 2 s of
     quiet follow — a greeting awaiting a reply. Music coming back instead keeps it an

@@ -122,6 +122,12 @@ class Tuning:
 TUNING: Final = Tuning()
 TRAIL_LENGTH: Final = 256
 _STEP_SECONDS: Final = STEP_FRAMES * FRAME / SAMPLE_RATE
+
+
+def _plus_step(seconds: float) -> float:
+    """``seconds`` and one more decision's step, exactly: ten steps of 0.1 s make 1.0 s, not 0.999…
+    (a rule of "1 s of music" would otherwise wait for an eleventh decision)."""
+    return round(seconds + _STEP_SECONDS, 6)
 _NON_SPEECH: Final = frozenset({Label.MUSIC, Label.SILENCE, Label.NOISE, Label.RINGBACK})
 _MUSICAL: Final = frozenset({Label.MUSIC, Label.SPEECH_OVER_MUSIC})
 _VOICE: Final = frozenset({Label.SPEECH, Label.SPEECH_OVER_MUSIC})
@@ -365,7 +371,7 @@ class HoldMonitor:
         """Keep the latest voice that followed the music, until the music is back."""
         if label is Label.MUSIC:
             self._last_music = now
-            self._music_run += _STEP_SECONDS
+            self._music_run = _plus_step(self._music_run)
             if self._music_run >= self.tuning.music_back - 1e-9:
                 self._voice = None  # the music is back: whatever spoke was the hold's
             return
@@ -488,7 +494,7 @@ class HoldMonitor:
             self._forget_over_music()
             return []
         self._over_music += rows
-        self._music_after += _STEP_SECONDS
+        self._music_after = _plus_step(self._music_after)
         if self._music_after < self.tuning.music_back:
             return []
         return self._over_music_ended(now)
@@ -661,7 +667,7 @@ class HoldMonitor:
             labels=labels,
             confidence=candidate.confidence[-decisions:],
             voice_confidence=candidate.voice_confidence[-decisions:],
-            speech=labels.count(Label.SPEECH) * _STEP_SECONDS,
+            speech=round(labels.count(Label.SPEECH) * _STEP_SECONDS, 6),
             last_speech=candidate.last_speech,
             pause=candidate.pause,
             speech_end=len(candidate.frames) - first,
@@ -699,16 +705,16 @@ class HoldMonitor:
         if label in (Label.SPEECH, Label.SPEECH_OVER_MUSIC):
             candidate.speech_end = len(candidate.frames)
         if label is Label.SPEECH:
-            candidate.speech += _STEP_SECONDS
+            candidate.speech = _plus_step(candidate.speech)
             candidate.last_speech = now
             candidate.pause = 0.0
             candidate.music = 0.0
         elif window_tail:
-            candidate.pause += _STEP_SECONDS
+            candidate.pause = _plus_step(candidate.pause)
         elif label in _MUSICAL:
-            candidate.music += _STEP_SECONDS
+            candidate.music = _plus_step(candidate.music)
         else:
-            candidate.pause += _STEP_SECONDS
+            candidate.pause = _plus_step(candidate.pause)
 
     def _flicker(self, flicker: _Candidate, now: float) -> list[MonitorEvent]:
         """A flicker in the music, not a voice: remembered, and the next voice is judged afresh.
