@@ -128,6 +128,8 @@ def _plus_step(seconds: float) -> float:
     """``seconds`` and one more decision's step, exactly: ten steps of 0.1 s make 1.0 s, not 0.999…
     (a rule of "1 s of music" would otherwise wait for an eleventh decision)."""
     return round(seconds + _STEP_SECONDS, 6)
+
+
 _NON_SPEECH: Final = frozenset({Label.MUSIC, Label.SILENCE, Label.NOISE, Label.RINGBACK})
 _MUSICAL: Final = frozenset({Label.MUSIC, Label.SPEECH_OVER_MUSIC})
 _VOICE: Final = frozenset({Label.SPEECH, Label.SPEECH_OVER_MUSIC})
