@@ -125,8 +125,11 @@ _STEP_SECONDS: Final = STEP_FRAMES * FRAME / SAMPLE_RATE
 
 
 def _plus_step(seconds: float) -> float:
-    """``seconds`` and one more decision's step, exactly: ten steps of 0.1 s make 1.0 s, not 0.999…
-    (a rule of "1 s of music" would otherwise wait for an eleventh decision)."""
+    """``seconds`` and one more decision's step, exactly.
+
+    Ten steps of 0.1 s make 1.0 s, not 0.999…: a rule of "1 s of music" would otherwise wait
+    for an eleventh decision.
+    """
     return round(seconds + _STEP_SECONDS, 6)
 
 
