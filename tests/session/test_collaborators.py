@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -989,6 +991,21 @@ def test_only_the_whole_remembered_recording_is_answered_early(case: str, heard:
     view = View(audio=_line(1.0, audio, 2.0), quiet_for=RECOGNISED_QUIET + 0.5)
     view.audio_time = 1.0 + len(audio) / 8000 + RECOGNISED_QUIET + 0.5
     assert navigator.on_tick(view) == [], case
+
+
+def test_a_remembered_recording_not_heard_says_why_in_the_debug_log(caplog: pytest.LogCaptureFixture) -> None:
+    """So a route that was not followed can be told from the log: how much was heard, how alike."""
+    navigator = _replaying()
+    audio = _recording("For sales, press 1. For billing, press 2. For our opening hours, press 3.", 4)
+    view = View(audio=_line(1.0, audio, 2.0), quiet_for=RECOGNISED_QUIET + 0.5)
+    view.audio_time = 1.0 + len(audio) / 8000 + RECOGNISED_QUIET + 0.5
+    with caplog.at_level(logging.DEBUG, logger="custom_components.hold_slayer.session.navigator"):
+        assert navigator.on_tick(view) == []
+    [message] = [record.getMessage() for record in caplog.records]
+    assert re.fullmatch(
+        r"The sound to [\d.]+ s is not the expected [\d.]+ s recording: [\d.]+ s heard, likeness 0\.\d\d",
+        message,
+    )
 
 
 def test_without_a_route_nothing_is_answered_before_its_words() -> None:

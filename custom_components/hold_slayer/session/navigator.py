@@ -46,6 +46,7 @@ the call can speak and the option has words.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, replace
 from typing import Final
@@ -86,6 +87,8 @@ from .commands import CancelTimer, Command, Decide, Emit, EndCall, EndUtterance,
 from .events import EventType, SessionState, Speaker
 from .states import Phase
 from .view import LineView
+
+_LOGGER = logging.getLogger(__name__)
 
 SETTLE: Final = 1.2  # quiet after the line's speech before a menu is read out (menus pause between options)
 # Quiet before answering a prompt that has plainly said all: a closing "say yes or no" or "followed
@@ -378,6 +381,14 @@ class Navigator:
                     self._typing_ahead, self._typed_ahead = False, None
                     self._answer_again = self.history[-1][1]
                 return self._decide_known(view, expected, heard[since], ended)
+            if _LOGGER.isEnabledFor(logging.DEBUG):
+                _LOGGER.debug(
+                    "The sound to %.1f s is not the expected %.1f s recording: %.1f s heard, likeness %.2f",
+                    ended,
+                    seconds,
+                    fingerprint_seconds(heard[since]),
+                    fingerprint_likeness(expected.fingerprint, heard[since]),
+                )
         return []
 
     def _retype(self, view: LineView) -> list[Command]:
