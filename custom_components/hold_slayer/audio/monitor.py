@@ -122,6 +122,9 @@ class Tuning:
 TUNING: Final = Tuning()
 TRAIL_LENGTH: Final = 256
 _STEP_SECONDS: Final = STEP_FRAMES * FRAME / SAMPLE_RATE
+_NON_SPEECH: Final = frozenset({Label.MUSIC, Label.SILENCE, Label.NOISE, Label.RINGBACK})
+_MUSICAL: Final = frozenset({Label.MUSIC, Label.SPEECH_OVER_MUSIC})
+_VOICE: Final = frozenset({Label.SPEECH, Label.SPEECH_OVER_MUSIC})
 
 
 def _plus_step(seconds: float) -> float:
@@ -131,11 +134,6 @@ def _plus_step(seconds: float) -> float:
     for an eleventh decision.
     """
     return round(seconds + _STEP_SECONDS, 6)
-
-
-_NON_SPEECH: Final = frozenset({Label.MUSIC, Label.SILENCE, Label.NOISE, Label.RINGBACK})
-_MUSICAL: Final = frozenset({Label.MUSIC, Label.SPEECH_OVER_MUSIC})
-_VOICE: Final = frozenset({Label.SPEECH, Label.SPEECH_OVER_MUSIC})
 
 
 class EventKind(StrEnum):
