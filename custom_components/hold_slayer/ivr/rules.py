@@ -294,7 +294,7 @@ def goal_option(prompt: Prompt, goal: str) -> MenuOption | None:
     if best is not None:
         return options[best]
     if wanted & _PERSON and not wanted - _PERSON - _ASKING_FOR:
-        return next((option for option in options if keywords(option.label) & _PERSON), None)
+        return _option_naming(options, _PERSON)
     return None
 
 
@@ -397,8 +397,9 @@ def secret_keywords(name: str) -> frozenset[str]:
 
 def _fallback_option(options: list[MenuOption]) -> MenuOption | None:
     """A person, or "all other questions", when nothing matches."""
-    for wanted in (_PERSON, _OTHER):
-        for option in options:
-            if keywords(option.label) & wanted:
-                return option
-    return None
+    return _option_naming(options, _PERSON) or _option_naming(options, _OTHER)
+
+
+def _option_naming(options: list[MenuOption], words: frozenset[str]) -> MenuOption | None:
+    """The first option whose label has one of ``words``."""
+    return next((option for option in options if keywords(option.label) & words), None)
