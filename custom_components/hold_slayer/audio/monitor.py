@@ -375,7 +375,7 @@ class HoldMonitor:
         if label is Label.MUSIC:
             self._last_music = now
             self._music_run = _plus_step(self._music_run)
-            if self._music_run >= self.tuning.music_back - 1e-9:
+            if self._music_run >= self.tuning.music_back:
                 self._voice = None  # the music is back: whatever spoke was the hold's
             return
         self._music_run = 0.0
@@ -570,10 +570,7 @@ class HoldMonitor:
             # … or at once when the music is back after a short match: mostly a passage of hold
             # music that matches the music a reference starts with, and a person speaking next
             # would join it.
-            if (
-                candidate.music >= tuning.matched_music_end - 1e-9
-                and candidate.speech < tuning.learn_min_speech
-            ):
+            if candidate.music >= tuning.matched_music_end and candidate.speech < tuning.learn_min_speech:
                 return self._announcement_ended(candidate, now, keep_gap=False)
             if self._ran_on(candidate):
                 return self._voice_ran_on(candidate, now)
