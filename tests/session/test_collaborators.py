@@ -735,6 +735,24 @@ def test_words_read_at_a_pause_wait_while_the_line_speaks_on() -> None:
     assert navigator.on_tick(view) == [EndUtterance(), Decide(whole)]
 
 
+def test_words_read_at_a_pause_that_come_late_still_see_the_line_spoke_on() -> None:
+    """A busy transcriber hands over a menu's first piece after the line has read its next option
+    and paused again: half the menu, however plainly it names the goal's option."""
+    navigator = Navigator(model_chain([]))
+    view = View(audio_time=5.5, utterance_open=True, speaking=True)
+    assert navigator.on_tick(view) == []  # "For mortgages, press 2." (from 5.0 s)
+    view.audio_time, view.quiet_for, view.speaking = 7.5, 0.4, True  # its last word ended at 7.1 s
+    assert navigator.on_tick(view) == []
+    first = "For billing, press 1."
+    view.audio_time, view.quiet_for, view.speaking = 7.6, 0.5, False
+    navigator.on_words_ahead(view, first, Utterance(np.zeros(8000, np.int16), 3.0, 4.5))
+    assert navigator.on_tick(view) == []  # settled since 4.5 s, but the line spoke after it
+    whole = "For billing, press 1. For mortgages, press 2."
+    navigator.on_words_ahead(view, whole, Utterance(np.zeros(8000, np.int16), 3.0, 7.1))
+    view.audio_time, view.quiet_for = 7.1 + SETTLE + 0.05, SETTLE + 0.05
+    assert navigator.on_tick(view) == [EndUtterance(), Decide(whole)]
+
+
 def test_words_read_at_a_pause_are_decided_with_music_after_them() -> None:
     """Music keeps the utterance open but says nothing more: the words are whole."""
     navigator = Navigator(model_chain([]))

@@ -161,6 +161,9 @@ class Navigator:
         self._fingerprint: str | None = None  # of the prompt being decided (its recording)
         self._pending_since: float | None = None  # audio seconds the line's last unanswered speech ended
         self._speech_seen = 0.0  # audio seconds the line was last heard speaking
+        # Audio seconds the line's speech was last loud: words read at a pause that ended before
+        # this are half a sentence, however late their reading came (a busy transcriber).
+        self._spoke_until = 0.0
         self._looked_at = 0.0  # audio seconds the line's sound ended when we last looked for a recording
         # Utterances begun before this were decided on before their words came: the end of the
         # sound decided on (the line's next prompt may follow our answer at once, and the
@@ -175,7 +178,6 @@ class Navigator:
         self._ahead: tuple[str, Utterance] | None = None  # the open utterance's words, read at its pause
         self._ahead_complete = False  # … and whether, after the pending words, they have plainly said all
         self._ahead_plain = False  # … or name the goal's option plainly (a menu heard the first time)
-        self._ahead_spoken_on = False  # … and whether the line has spoken since (their next piece is due)
         self._read_whole_from = -1.0  # audio seconds the latest utterance whose whole words came began
         self._deciding: Action | None = None  # our answer in the action lane
         self._answered_at: float | None = None  # audio seconds our latest answer was keyed or said
@@ -262,7 +264,6 @@ class Navigator:
             words = " ".join([*self._pending, text])
             self._ahead_complete = plainly_complete(words)
             self._ahead_plain = self._plain_choice(view, words)
-            self._ahead_spoken_on = False
         return []
 
     def on_hold_words(self, view: LineView, prompt: Prompt) -> list[Command]:
@@ -286,6 +287,7 @@ class Navigator:
         """The audio clock moved: decide once the menu has finished."""
         if view.speaking:
             self._speech_seen = view.audio_time
+            self._spoke_until = max(self._spoke_until, view.audio_time - view.quiet_for)
         if retyped := self._retype(view):
             return retyped
         if typed := self._type_ahead(view):
@@ -316,12 +318,10 @@ class Navigator:
 
     def _on_words_ahead_tick(self, view: LineView, text: str, utterance: Utterance) -> list[Command]:
         """Decide on the words read at the pauses once the prompt has settled after them."""
-        if view.speaking and view.audio_time - view.quiet_for > utterance.end + SPOKE_ON:
-            # Speaking on after these words: their next piece is due. (Music after them keeps
-            # the utterance open too, but says nothing more.)
-            self._ahead_spoken_on = True
         if (
-            self._ahead_spoken_on
+            # The line spoke on after these words: their next piece is due. (Music after them
+            # keeps the utterance open too, but says nothing more.)
+            self._spoke_until > utterance.end + SPOKE_ON
             or view.state is not SessionState.IVR
             or view.phase is not Phase.LISTENING
             # Words said before these come first. Words that have not plainly said all, nor
