@@ -262,8 +262,9 @@ class Navigator:
         if view.state is SessionState.IVR and utterance.start >= self._decided_until:
             self._ahead = (text, utterance)
             words = " ".join([*self._pending, text])
-            self._ahead_complete = plainly_complete(words)
-            self._ahead_plain = self._plain_choice(view, words)
+            prompt = parse_prompt(words)  # read once for both questions
+            self._ahead_complete = plainly_complete(words, prompt)
+            self._ahead_plain = self._plain_choice(view, prompt)
         return []
 
     def on_hold_words(self, view: LineView, prompt: Prompt) -> list[Command]:
@@ -342,14 +343,13 @@ class Navigator:
         # an utterance of its own, and these are not read a second time.
         return [EndUtterance(), Decide(words)]
 
-    def _plain_choice(self, view: LineView, words: str) -> bool:
-        """Whether ``words`` are a menu, heard the first time, one of whose options serves the goal.
+    def _plain_choice(self, view: LineView, prompt: Prompt) -> bool:
+        """Whether ``prompt`` is a menu, heard the first time, one of whose options serves the goal.
 
         Such words need not wait for their whole reading: a misread that changes which option
         the goal names is rare, and the whole reading costs about a second after the
         endpointer's. A menu heard again (our key not taken, or the wrong one) is read whole.
         """
-        prompt = parse_prompt(words)
         if self._heard.get(prompt_signature(prompt), 0):
             return False
         return goal_option(prompt, view.request.goal) is not None
@@ -610,16 +610,16 @@ _LAST_OPTION: Final = re.compile(
 )
 
 
-def plainly_complete(text: str) -> bool:
+def plainly_complete(text: str, prompt: Prompt | None = None) -> bool:
     """Whether the prompt ``text`` has plainly said all it will: no settle needed before answering.
 
     A yes-or-no or an open question ("in a few words, why are you calling?") is whole when
     asked; a question for a number once it has said how the number ends (its length, or the key
     that closes it: "followed by the pound key" often comes after a pause); a menu is whole once
     it has read the option menus end with ("to repeat these options", "for anything else") and
-    nothing after it but that option's key.
+    nothing after it but that option's key. ``prompt``: ``text`` parsed already.
     """
-    prompt = parse_prompt(text)
+    prompt = prompt or parse_prompt(text)
     if prompt.kind in (PromptKind.YES_NO, PromptKind.OPEN):
         return True
     if prompt.kind is PromptKind.DIGITS:
