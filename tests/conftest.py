@@ -47,6 +47,7 @@ STARTS_FIRST = (
     "tests/telephony/test_long_call.py",
     "tests/e2e/test_simulated_calls.py",
     "tests/telephony/test_nat_router.py",
+    "tests/test_e2e_desk.py",
 )
 
 
