@@ -619,7 +619,8 @@ def plainly_complete(text: str, prompt: Prompt | None = None) -> bool:
     it has read the option menus end with ("to repeat these options", "for anything else") and
     nothing after it but that option's key. ``prompt``: ``text`` parsed already.
     """
-    prompt = prompt or parse_prompt(text)
+    if prompt is None:
+        prompt = parse_prompt(text)
     if prompt.kind in (PromptKind.YES_NO, PromptKind.OPEN):
         return True
     if prompt.kind is PromptKind.DIGITS:
