@@ -1,10 +1,12 @@
 """Whole holds made of the corpus's sources, for judging the hold monitor on audio it never heard.
 
-A hold: the company's music, its recorded announcement coming back every 15-40 s (the same
+A hold: the company's menu (a prompt in the voice of its announcements), then its music, its
+recorded announcement coming back every 15-40 s (the same
 recording each time, as a loop plays it; one hold in five speaks over the music), and then,
 mostly, a person: a greeting, then the pause of someone waiting for a reply. All of it down one
-wide line (:meth:`.channel.Channel.wide`). The sources are whole packages or voices, so a
-benchmark can hold out what the classifier was trained on.
+wide line (:meth:`.channel.Channel.wide`). A company has one voice
+(:class:`.speakers.CompanyVoice`). The sources are whole packages or voices, so a benchmark
+can hold out what the classifier was trained on.
 
 *Cut-in* holds (``cuts_in``) have a person who picks up during the loop's last announcement, as a
 call centre's switch does: the recording stops anywhere from its middle to its end, 0-1 s of the
@@ -24,8 +26,9 @@ from typing import TYPE_CHECKING, Final, Protocol
 import numpy as np
 
 from .channel import RATE, Channel, Pcm, through_channel
-from .labelled_audio import at_level, excerpt, music_clip, voice_clip
-from .sources import Kind, Source, sentences, synthesise
+from .labelled_audio import music_clip, voice_clip
+from .sources import Kind, Source
+from .speakers import CompanyVoice, first_word
 
 if TYPE_CHECKING:  # the caller imports the audio package (without Home Assistant where it must)
     from custom_components.hold_slayer.audio.monitor import MonitorEvent
@@ -48,6 +51,7 @@ class Hold:
     same_voice: bool  # the person is the announcement's synthetic voice
     announced_at: tuple[float, ...] = ()  # where each announcement begins, seconds
     announcement_seconds: float = 0.0  # how long it lasts
+    menu_seconds: float = 0.0  # the company's menu before the hold, and the quiet after it
 
     def where(self, time: float) -> str:
         """What the hold played at ``time``: "music", "announcement 2 +1.3 s", "person +0.4 s"."""
@@ -57,27 +61,6 @@ class Hold:
             if began - 1.0 <= time <= began + self.announcement_seconds + 3.0:
                 return f"announcement {index} {time - began:+.1f} s (of {self.announcement_seconds:.1f} s)"
         return "music"
-
-
-def first_word(speech: Pcm) -> float:
-    """Seconds into a recording where speech starts: the first 20 ms within 25 dB of its loud frames."""
-    frames = speech[: len(speech) // 160 * 160].reshape(-1, 160)
-    levels = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-10)
-    return float(np.argmax(levels > np.percentile(levels, 95) - 25)) * 160 / RATE
-
-
-def _announcement(source: Source, rng: np.random.Generator) -> Pcm:
-    """A recorded announcement of 3-8 s: prompts of one voice, or a synthesiser's line."""
-    if source.kind is Kind.SYNTHETIC_VOICE:
-        voice = source.voices[int(rng.integers(0, len(source.voices)))]
-        lines = sentences(source, voice, training=False)
-        return synthesise(source, voice, lines[int(rng.integers(0, len(lines)))])
-    recordings = source.recordings()
-    pieces: list[Pcm] = []
-    while sum(len(piece) for piece in pieces) < 3 * RATE:
-        recording = recordings[int(rng.integers(0, len(recordings)))]
-        pieces += [excerpt(recording, min(len(recording) / RATE, 8.0), rng), np.zeros(RATE // 4)]
-    return np.concatenate(pieces)
 
 
 def _pick(sources: Sequence[Source], rng: np.random.Generator) -> Source:
@@ -100,9 +83,12 @@ def hold(
     tune = _pick(music, rng)
     bed = music_clip(tune, 240.0, rng, vary=False)
     announcer = _pick(announcers, rng)
-    announcement = at_level(_announcement(announcer, rng), float(rng.uniform(-24, -16)))
+    company = CompanyVoice(announcer, rng)
+    announcement = company.recording(rng)
     over_music = bool(rng.random() < 0.2)
-    parts: list[Pcm] = []
+    # The company's menu (another prompt in its voice), then the line's quiet as the call is queued.
+    parts: list[Pcm] = [company.recording(rng), np.zeros(int(rng.uniform(0.3, 1.5) * RATE))]
+    menu_seconds = sum(len(part) for part in parts) / RATE
     position = int(rng.integers(0, len(bed) // 2))
     loops = int(rng.integers(2 if cuts_in else 0, 6))  # a cut-in person cuts the last one off
     announced_at: list[float] = []
@@ -129,7 +115,8 @@ def hold(
     if person:
         same = announcer.kind is Kind.SYNTHETIC_VOICE and bool(rng.random() < SAME_VOICE_SHARE)
         speaker = announcer if same else _pick(people, rng)
-        greeting = voice_clip(speaker, float(rng.uniform(2.5, 6.0)), rng, training=False)
+        seconds = float(rng.uniform(2.5, 6.0))
+        greeting = company.talk(seconds, rng) if same else voice_clip(speaker, seconds, rng, training=False)
         start = sum(len(part) for part in parts) / RATE + int(quiet * RATE) / RATE + first_word(greeting)
         # Then the person waits for an answer: 4 s of the line's noise.
         parts += [np.zeros(int(quiet * RATE)), greeting, np.zeros(4 * RATE)]
@@ -146,6 +133,7 @@ def hold(
         same,
         tuple(announced_at),
         len(announcement) / RATE,
+        menu_seconds,
     )
 
 
@@ -197,9 +185,10 @@ class HoldScores:
 
     @property
     def hold_seconds(self) -> float:
-        """Audio before the person (all of it when nobody came): where a report is false."""
+        """Audio of the hold before the person (all of it when nobody came): where a report is false."""
         return sum(
-            outcome.hold.person_at if outcome.hold.person_at is not None else len(outcome.hold.audio) / RATE
+            (outcome.hold.person_at if outcome.hold.person_at is not None else len(outcome.hold.audio) / RATE)
+            - outcome.hold.menu_seconds
             for outcome in self.outcomes
         )
 

@@ -7,7 +7,7 @@ import numpy.typing as npt
 import pytest
 
 from custom_components.hold_slayer.audio.fingerprint import HOP, Fingerprint, StepPeaks
-from custom_components.hold_slayer.audio.monitor import EventKind, HoldMonitor, MonitorEvent
+from custom_components.hold_slayer.audio.monitor import EventKind, HoldMonitor, MonitorEvent, Trigger
 from custom_components.hold_slayer.audio.tones import FRAME
 from harness import corpus
 from harness.channel import Channel, through_channel
@@ -16,16 +16,29 @@ RATE = 8000
 Floats = npt.NDArray[np.float64]
 
 
-def _run(signal: Floats) -> list[MonitorEvent]:
+def _monitor(signal: Floats) -> HoldMonitor:
     monitor = HoldMonitor()
     frames = signal[: len(signal) // FRAME * FRAME].reshape(-1, FRAME)
     for start in range(0, len(frames), 250):
         monitor.push_block(frames[start : start + 250])
-    return monitor.events
+    return monitor
 
 
-def _hold(seed: int, *, announcements: int, human: bool) -> tuple[Floats, float | None]:
-    """Music, (announcement, music) x n, then maybe a person; the audio and when the person starts."""
+def _run(signal: Floats) -> list[MonitorEvent]:
+    return _monitor(signal).events
+
+
+FIRST_SPEAKERS = slice(0, 3)
+
+
+def _hold(
+    seed: int, *, announcements: int, human: bool, menu: bool = False, speakers: slice = FIRST_SPEAKERS
+) -> tuple[Floats, float | None]:
+    """Music, (announcement, music) x n, then maybe a person; the audio and when the person starts.
+
+    ``menu``: the company's menu first, in the voice of its announcements (other prompts).
+    ``speakers``: which of the corpus's speakers the person's talk is made of.
+    """
     rng = np.random.default_rng(seed)
     track = corpus.music_tracks("test")[seed % 2]
     music = corpus._normalise(track, -22)
@@ -35,6 +48,8 @@ def _hold(seed: int, *, announcements: int, human: bool) -> tuple[Floats, float 
         np.concatenate([np.concatenate((p, np.zeros(1200))) for p in picks]), -20
     )
     parts: list[Floats] = [music[: 12 * RATE]]
+    if menu:
+        parts[:0] = [corpus._normalise(np.concatenate(prompts[60:66]), -20), np.zeros(RATE // 2)]
     position = 12 * RATE
     for _ in range(announcements):
         parts += [
@@ -47,7 +62,7 @@ def _hold(seed: int, *, announcements: int, human: bool) -> tuple[Floats, float 
     start = None
     if human:
         start = sum(len(p) for p in parts) / RATE + 0.3
-        person = corpus._normalise(np.concatenate(corpus.human_speech("test")[:3]), -20)
+        person = corpus._normalise(np.concatenate(corpus.human_speech("test")[speakers]), -20)
         parts += [np.zeros(int(0.3 * RATE)), person, np.zeros(2 * RATE)]
     clean = np.concatenate(parts)
     channel = Channel(level_db=float(rng.uniform(-6, 6)), noise_db=-60.0, loss=0.01)
@@ -81,6 +96,28 @@ def test_person_before_any_announcement() -> None:
     assert abs(humans[0].onset - person_at) <= 0.5
     # The speech ends 2 s before the audio does; the reply pause is 1.5 s of that.
     assert humans[0].time <= len(audio) / RATE
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_a_first_voice_unlike_the_menus_is_found_in_two_seconds(seed: int) -> None:
+    """Nothing learned on the hold, but the menu's voice is known: a person is another voice.
+
+    The people are real speakers (the corpus's first is a speech synthesiser's).
+    """
+    audio, person_at = _hold(seed, announcements=0, human=True, menu=True, speakers=slice(1, 4))
+    assert person_at is not None
+    monitor = _monitor(audio)
+    humans = [event for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED]
+    assert len(humans) == 1
+    assert Trigger.OTHER_VOICE in [trigger for _, trigger in monitor.trail]
+    assert 0 < humans[0].time - person_at <= 2.0
+
+
+def test_announcements_in_the_menus_voice_are_never_a_person() -> None:
+    """The first play of the announcement is no person: it is the voice the menu spoke in."""
+    for seed in (2, 3, 11):
+        audio, _ = _hold(seed, announcements=3, human=False, menu=True)
+        assert EventKind.HUMAN_DETECTED not in [event.kind for event in _run(audio)]
 
 
 def test_transcript_veto_learns_the_voice() -> None:

@@ -121,7 +121,7 @@ EVERY_TRANSITION_TRAIL = [
     Trigger.VOICE,
     Trigger.FLICKER,  # half a second of speech, then the voice over music
     Trigger.VOICE,
-    Trigger.REPLY_PAUSE,  # after the voice over music: judged the slow way
+    Trigger.OTHER_VOICE,  # after the voice over music, unlike the announcement's voice
     Trigger.MUSIC_STAYED,
 ]
 REST_OF_THE_TABLE = [
@@ -131,6 +131,7 @@ REST_OF_THE_TABLE = [
     Trigger.VETO,
     Trigger.MUSIC_STOPPED,  # test_the_music_stopping_for_a_doubted_voice_is_a_person
     Trigger.RAN_ON,  # test_a_voice_taking_over_from_a_known_announcement_is_a_new_voice
+    Trigger.REPLY_PAUSE,  # test_long_speech_before_any_announcement_needs_a_longer_pause
 ]
 
 
@@ -354,6 +355,7 @@ def test_long_speech_before_any_announcement_needs_a_longer_pause() -> None:
     humans = [event for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED]
     assert len(humans) == 1
     assert 9 + 1.5 <= humans[0].time <= 9 + 1.8
+    assert (humans[0].time, Trigger.REPLY_PAUSE) in monitor.trail
 
 
 def test_music_after_the_hold_ended_restarts_the_hold() -> None:
@@ -813,3 +815,85 @@ def test_a_voice_taking_over_from_a_known_announcement_is_a_new_voice() -> None:
     music = np.random.default_rng(3).normal(0, 0.01, 8000 * 3)
     again = _drive(whole, np.concatenate([*audio, announcement, music]))
     assert [trigger for _, trigger in again.trail][-3:] == [Trigger.VOICE, Trigger.KNOWN, Trigger.KNOWN_ENDED]
+
+
+def _menu_then_hold() -> tuple[list[Scripted], list[Floats]]:
+    """The company's menu (a voice talent's prompts, 6 s), then 8 s of hold music."""
+    menu = corpus._normalise(np.concatenate(corpus.prompts("test")[40:46]), -20)[: 6 * 8000]
+    music = np.random.default_rng(4).normal(0, 0.01, 8000 * 8)
+    return _seconds(Label.SPEECH, 6) + _seconds(Label.MUSIC, 8), [menu, music]
+
+
+def _person(seconds: float) -> Floats:
+    """A real speaker of the corpus (its first is a speech synthesiser's)."""
+    person = corpus._normalise(np.concatenate(corpus.human_speech("test")[1:3]), -20)
+    return person[: round(seconds * 8000)]
+
+
+def test_a_first_voice_unlike_the_menus_is_a_person_after_a_little_speech() -> None:
+    """Nothing of the hold learned: a voice unlike the menu's is reported once it has spoken
+    ``other_voice_evidence``, without waiting for a reply pause."""
+    script, audio = _menu_then_hold()
+    voice_at = sum(len(part) for part in audio) / 8000
+    script += _seconds(Label.SPEECH, 3) + _seconds(Label.SILENCE, 3)
+    monitor = _drive(script, np.concatenate([*audio, _person(3), np.zeros(8000 * 3)]))
+    trail = [trigger for _, trigger in monitor.trail]
+    assert trail == [Trigger.CALM, Trigger.VOICE, Trigger.OTHER_VOICE, Trigger.PERSON_STAYED]
+    human = next(event for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED)
+    assert TUNING.other_voice_evidence - 1e-6 <= human.time - voice_at <= TUNING.other_voice_evidence + 0.5
+
+
+def test_the_menus_voice_on_the_hold_is_an_announcement() -> None:
+    """The first voice of the hold in the menu's voice (its other prompts) waits for the music."""
+    script, audio = _menu_then_hold()
+    announcement = corpus._normalise(np.concatenate(corpus.prompts("test")[50:54]), -20)[: 3 * 8000]
+    script += _seconds(Label.SPEECH, 3) + _seconds(Label.MUSIC, 3)
+    monitor = _drive(script, np.concatenate([*audio, announcement, audio[1][: 8000 * 3]]))
+    assert [trigger for _, trigger in monitor.trail] == [Trigger.CALM, Trigger.VOICE, Trigger.MUSIC_BACK]
+
+
+def test_before_the_menus_voice_is_announced_the_fast_path_asks_whose_voice() -> None:
+    """A passage of music learned as the loop, then the hold's real first announcement: it
+    matches nothing learned, but it is the menu's voice, so no person; once it is learned, a
+    person is fast again."""
+    script, audio = _menu_then_hold()
+    misread = 3 * audio[1][: 8000 * 3]  # the hold's music again, which the model took for speech
+    announcement = corpus._normalise(np.concatenate(corpus.prompts("test")[50:54]), -20)[: 3 * 8000]
+    music = audio[1][: 8000 * 6]
+    script += (
+        _seconds(Label.SPEECH, 3)
+        + _seconds(Label.MUSIC, 6)  # learned as the loop
+        + _seconds(Label.SPEECH, 3)
+        + _seconds(Label.MUSIC, 6)  # the real announcement: learned, in the menu's voice
+        + _seconds(Label.SPEECH, 3)
+        + _seconds(Label.SILENCE, 3)
+    )
+    person_at = sum(len(part) for part in audio) / 8000 + 18
+    monitor = _drive(
+        script, np.concatenate([*audio, misread, music, announcement, music, _person(3), np.zeros(8000 * 3)])
+    )
+    trail = [trigger for _, trigger in monitor.trail]
+    assert trail == [
+        Trigger.CALM,
+        Trigger.VOICE,
+        Trigger.MUSIC_BACK,
+        Trigger.VOICE,
+        Trigger.MUSIC_BACK,
+        Trigger.VOICE,
+        Trigger.NEW_VOICE,
+        Trigger.PERSON_STAYED,
+    ]
+    human = next(event for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED)
+    assert human.time - person_at <= 1.0
+
+
+def test_without_the_menu_the_fast_path_does_not_ask_whose_voice() -> None:
+    """A hold heard from its music on (no menu): the first learned announcement guards as before."""
+    script, audio = _hold_with_loop()
+    voice_at = sum(len(part) for part in audio) / 8000
+    # A synthesiser's voice, as like the announcement's as a company's own agent could be.
+    script += _seconds(Label.SPEECH, 3) + _seconds(Label.SILENCE, 2)
+    monitor = _drive(script, np.concatenate([*audio, _voice(1, 3), np.zeros(8000 * 2)]))
+    when, trigger = monitor.trail[-2]
+    assert trigger is Trigger.NEW_VOICE
+    assert when - voice_at <= 1.0

@@ -33,6 +33,7 @@ from .classifier import STEP_FRAMES, Decision, FrameClassifier, Label
 from .fingerprint import HOP, Envelope, Fingerprint, StepPeaks
 from .replay import ReplayHistory
 from .tones import FRAME, SAMPLE_RATE
+from .voice import KnownVoices
 
 Floats = npt.NDArray[np.float64]
 
@@ -115,6 +116,16 @@ class Tuning:
     replay_probe: float = 0.4  # the latest speech whose waveform is searched in the hold's audio
     replay_correlation: float = 0.62  # … peak correlation of a replay (0.7-1.0); a new voice's is under 0.55
 
+    # Whose voice: the company's recorded voice (its menu, its announcements) or somebody else's
+    company_talk: float = 1.5  # of the company's talk before the hold: enough for its voice's signature
+    company_talk_max: float = 5.0  # … and at most this much per signature (a menu may change voice)
+    company_pause: float = 0.5  # no speech this long ends a stretch of the company's talk
+    other_voice_evidence: float = 1.2  # clear speech whose signature is compared with the company's
+    voice_seconds: float = 3.0  # of a voice's latest speech, its signature (longer says little more)
+    company_likeness: float = (
+        0.8  # similarity under which a voice is not the company's (its own: mostly > 0.85)
+    )
+
     # After a person
     music_return_wait: float = 3.0  # music back this long withdraws a person (or the hold restarts)
 
@@ -185,6 +196,7 @@ class Trigger(StrEnum):
     RAN_ON = "ran_on"  # … or another voice took over from it (an agent cutting the recording off)
     MUSIC_BACK = "music_back"  # an unknown voice, then the music: an announcement
     NEW_VOICE = "new_voice"  # the fast path
+    OTHER_VOICE = "other_voice"  # a clear voice unlike the company's (its menu, its announcements)
     REPLY_PAUSE = "reply_pause"  # the slow path
     MUSIC_STOPPED = "music_stopped"  # a voice the model doubted, then quiet where the music had played
     MUSIC_STAYED = "music_stayed"  # music back for good after a person: withdrawn, or a new hold
@@ -212,6 +224,7 @@ TRANSITIONS: Final = (
     Transition(State.CANDIDATE, Trigger.RAN_ON, State.CANDIDATE, None),
     Transition(State.CANDIDATE, Trigger.MUSIC_BACK, State.HOLD, EventKind.ANNOUNCEMENT),
     Transition(State.CANDIDATE, Trigger.NEW_VOICE, State.HUMAN, EventKind.HUMAN_DETECTED),
+    Transition(State.CANDIDATE, Trigger.OTHER_VOICE, State.HUMAN, EventKind.HUMAN_DETECTED),
     Transition(State.CANDIDATE, Trigger.REPLY_PAUSE, State.HUMAN, EventKind.HUMAN_DETECTED),
     Transition(State.HOLD, Trigger.MUSIC_STOPPED, State.HUMAN, EventKind.HUMAN_DETECTED),
     Transition(State.HUMAN, Trigger.MUSIC_STAYED, State.HOLD, EventKind.HOLD_STARTED),
@@ -244,6 +257,8 @@ class _Candidate:
     matched_windows: set[int] = field(default_factory=set)  # where probes matched (0.1 s steps)
     after_over_music: bool = False  # began as speech over music turned clear: the music went on
     likeness: float = 0.0  # the best envelope likeness to anything heard before (when asked)
+    voice_at: int = -1000  # ``speech_end`` when its voice was last compared with the company's …
+    company_likeness: float = -1.0  # … and how like the company's voices it was then
     replay_at: int = -1  # ``speech_end`` when its waveform was last searched in the hold's audio
     replay: bool = False  # … and whether it was a replay then
     # ``confidence`` without the "speech over music" decisions that were the voice leaving the window
@@ -259,9 +274,21 @@ class _Candidate:
 class HoldMonitor:
     """Feed call audio; get classifier decisions and monitor events."""
 
-    def __init__(self, classifier: FrameClassifier | None = None, tuning: Tuning = TUNING) -> None:
+    def __init__(
+        self,
+        classifier: FrameClassifier | None = None,
+        tuning: Tuning = TUNING,
+        voices: KnownVoices | None = None,
+    ) -> None:
         self.classifier = classifier or FrameClassifier()
         self.tuning = tuning
+        self.voices = voices or KnownVoices()  # the company's, as this call hears them
+        self._company_talk: list[Floats] = []  # the menu's speech so far, before the hold
+        self._company_pause = 0.0
+        # Until an announcement of the hold is heard in the voice of the menu before it, the loop
+        # learned may be a passage of hold music taken for speech, and the fast path asks the
+        # voice itself: the hold's first real announcement would be a "new voice".
+        self._company_unannounced = False
         self.state = State.WAITING
         # The latest transitions taken (for tests, tools and diagnostics; a long hold takes thousands).
         self.trail: deque[tuple[float, Trigger]] = deque(maxlen=TRAIL_LENGTH)
@@ -359,6 +386,7 @@ class HoldMonitor:
             self._candidate.frames += rows
         self._recent.extend(rows)
         if self.state is State.WAITING:
+            self._hear_company(decision.label, rows)
             return self._waiting(decision.label, label, now)
         if self.state is State.HOLD:
             self._follow_voice(decision.label, now)
@@ -412,6 +440,22 @@ class HoldMonitor:
 
     # WAITING
 
+    def _hear_company(self, label: Label, rows: list[Floats]) -> None:
+        """Keep the signatures of the company's talk before the hold: its menu prompts."""
+        tuning = self.tuning
+        if label is Label.SPEECH:
+            self._company_talk += rows
+            self._company_pause = 0.0
+        elif self._company_talk:
+            self._company_pause = _plus_step(self._company_pause)
+        talk = len(self._company_talk) * FRAME / SAMPLE_RATE
+        if talk >= tuning.company_talk_max or (
+            self._company_talk and self._company_pause >= tuning.company_pause
+        ):
+            if talk >= tuning.company_talk:
+                self.voices.learn(np.concatenate(self._company_talk))
+            self._company_talk, self._company_pause = [], 0.0
+
     def _waiting(self, raw: Label, label: Label, now: float) -> list[MonitorEvent]:
         """Hold starts after ``hold_after`` of calm (smoothed), or a window mostly of hold music."""
         self._before_hold.append(raw)
@@ -428,6 +472,7 @@ class HoldMonitor:
             onset = now - self.tuning.hold_after
         else:
             return []
+        self._company_unannounced = self.voices.known  # the menu spoke
         return self._go(Trigger.CALM, now, onset=onset)
 
     def _mostly_music(self) -> bool:
@@ -589,6 +634,8 @@ class HoldMonitor:
             return []
         if self._fast_human(candidate):
             return self._new_voice(candidate, now)
+        if self._other_voice(candidate):
+            return self._human(candidate, now, Trigger.OTHER_VOICE, 0.8)
         if over_music > tuning.max_over_music and not quiet_after:
             return []
         if self._greeting_then_pause(candidate) and not self._plays_again(candidate):
@@ -754,6 +801,7 @@ class HoldMonitor:
         )
         if candidate.matched or credible:
             self._learn(candidate)  # matched ones too: each repeat adds a slightly different view
+            self._learn_voice(candidate)
         self._loop_labels[0] += candidate.labels.count(Label.SPEECH_OVER_MUSIC)
         self._loop_labels[1] += len(candidate.labels)
         trigger = Trigger.KNOWN_ENDED if candidate.matched else Trigger.MUSIC_BACK
@@ -797,7 +845,63 @@ class HoldMonitor:
             and not self._sounds_heard(candidate)
             and not self._in_doubt(candidate, evidence)
             and not self._plays_again(candidate)
+            and not (self._company_unannounced and self._company_voice(candidate))
         )
+
+    def _other_voice(self, candidate: _Candidate) -> bool:
+        """Clear speech, sure to be a voice, unlike the company's voices, and no replay.
+
+        The company speaks in recorded voices the call heard before the hold (its menu) and on
+        it (its announcements); a person speaks in their own. Before anything of the hold is
+        learned, this is the only quick way to a person.
+        """
+        tuning = self.tuning
+        spoken = len(candidate.labels) - candidate.tail_over_music
+        if (
+            not self.voices.known
+            or candidate.continuation
+            or candidate.speech < tuning.other_voice_evidence
+            or Label.MUSIC in candidate.labels
+            or candidate.labels.count(Label.SPEECH) / spoken < tuning.min_speech_share
+            or candidate.similar
+            or candidate.matched_windows
+            or not self._confident(candidate)
+        ):
+            return False
+        return (
+            not self._company_voice(candidate)
+            and not self._replayed(candidate)
+            and not self._sounds_heard(candidate)
+            and not self._plays_again(candidate)
+        )
+
+    def _company_voice(self, candidate: _Candidate) -> bool:
+        """Whether the candidate's speech so far is like a voice the company spoke in.
+
+        Asked again once 0.2 s more speech came: a voice's first second says less about whose
+        it is than its next one does.
+        """
+        if not self.voices.known:
+            return False
+        if candidate.speech_end - candidate.voice_at >= 2 * STEP_FRAMES:
+            candidate.voice_at = candidate.speech_end
+            candidate.company_likeness = self.voices.likeness(self._talk(candidate))
+        return candidate.company_likeness >= self.tuning.company_likeness
+
+    def _learn_voice(self, candidate: _Candidate) -> None:
+        """Keep the signature of an announcement's voice: the company's."""
+        if candidate.speech >= self.tuning.company_talk:
+            talk = self._talk(candidate)
+            if self.voices.likeness(talk) >= self.tuning.company_likeness:
+                self._company_unannounced = False
+            self.voices.learn(talk)
+
+    def _talk(self, candidate: _Candidate) -> Floats:
+        """The candidate's latest ``voice_seconds`` of audio up to its last speech."""
+        first = max(
+            self._speech_from, candidate.speech_end - round(self.tuning.voice_seconds * SAMPLE_RATE / FRAME)
+        )
+        return np.concatenate(candidate.frames[first : candidate.speech_end])
 
     def _new_voice(self, candidate: _Candidate, now: float) -> list[MonitorEvent]:
         """The hold's loop is known and this is not it: a new voice (surer the more of the loop is known)."""
