@@ -162,7 +162,8 @@ def check_ranking() -> float:
     """The shipped signature's ranking (AUC) of the fixed check set at ``PROBE_SECONDS``."""
     from custom_components.hold_slayer.audio.voice import KnownVoices
 
-    same, other = [], []
+    same: list[float] = []
+    other: list[float] = []
     for trial in check_trials():
         company = KnownVoices()
         company.learn(trial.menu)

@@ -92,18 +92,21 @@ def slaney_mel() -> npt.NDArray[np.float64]:
 
     def to_hz(mels: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         linear = 200.0 / 3 * mels
-        return np.where(mels >= 15.0, 1000.0 * np.exp(math.log(6.4) / 27.0 * (mels - 15.0)), linear)
+        hz: npt.NDArray[np.float64] = np.where(
+            mels >= 15.0, 1000.0 * np.exp(math.log(6.4) / 27.0 * (mels - 15.0)), linear
+        )
+        return hz
 
     def to_mel(hz: float) -> float:
         return hz / (200.0 / 3) if hz < 1000 else 15.0 + math.log(hz / 1000.0) / (math.log(6.4) / 27.0)
 
     bins = np.linspace(0, TEACHER_RATE / 2, 1 + TEACHER_FFT // 2)
-    edges = to_hz(np.linspace(to_mel(0.0), to_mel(TEACHER_RATE / 2), TEACHER_BANDS + 2))
+    edges = to_hz(np.linspace(to_mel(0.0), to_mel(TEACHER_RATE / 2), TEACHER_BANDS + 2, dtype=np.float64))
     widths = np.diff(edges)
     ramps = edges[:, None] - bins[None, :]
     lower = -ramps[:-2] / widths[:-1, None]
     upper = ramps[2:] / widths[1:, None]
-    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights: npt.NDArray[np.float64] = np.maximum(0.0, np.minimum(lower, upper))
     weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
     return weights
 
