@@ -1,7 +1,7 @@
-"""The shipped classifier model is read when the module is imported, never when a call starts.
+"""The shipped models are read when their modules are imported, never when a call starts.
 
 Home Assistant imports the integration in its import executor; a call's session is built in the
-event loop, where HA flags any file read ("Detected blocking call to ... model.npz").
+event loop, where HA flags any file read ("Detected blocking call to ... model.npz", "voice.npz").
 The browser test checks the same in a real HA's log.
 """
 
@@ -16,6 +16,7 @@ import pytest
 
 from custom_components.hold_slayer.audio.classifier import FrameClassifier, default_model
 from custom_components.hold_slayer.audio.monitor import HoldMonitor
+from custom_components.hold_slayer.audio.voice import KnownVoices, default_signature
 
 
 def test_a_new_classifier_reads_no_file(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,6 +31,7 @@ def test_a_new_classifier_reads_no_file(monkeypatch: pytest.MonkeyPatch) -> None
     monitor = HoldMonitor()
     assert monitor.classifier.model is default_model()
     assert FrameClassifier().model is default_model()
+    assert KnownVoices()._signature is default_signature()
 
 
 def test_the_model_is_read_on_import() -> None:
@@ -38,8 +40,9 @@ def test_the_model_is_read_on_import() -> None:
     probe = (
         "from harness.standalone import without_home_assistant\n"
         "without_home_assistant()\n"
-        "from custom_components.hold_slayer.audio import classifier\n"
-        "print(classifier.default_model.cache_info().currsize)\n"
+        "from custom_components.hold_slayer.audio import classifier, voice\n"
+        "print(classifier.default_model.cache_info().currsize,"
+        " voice.default_signature.cache_info().currsize)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe],
@@ -48,4 +51,4 @@ def test_the_model_is_read_on_import() -> None:
         check=True,
         cwd=Path(__file__).resolve().parents[2],
     )
-    assert result.stdout.strip() == "1"
+    assert result.stdout.strip() == "1 1"

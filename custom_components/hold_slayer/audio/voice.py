@@ -93,6 +93,11 @@ def default_signature() -> VoiceSignature:
     return VoiceSignature.load()
 
 
+# Read while this module is imported, as the classifier's model is: Home Assistant imports an
+# integration in its import executor, so no call ever reads the file in the event loop.
+default_signature()
+
+
 class KnownVoices:
     """The voice a call's company spoke in (its menu prompts, its announcements): its signatures.
 
