@@ -13,7 +13,8 @@ call centre's switch does: the recording stops anywhere from its middle to its e
 line's quiet, and the agent speaks. Every other person follows the music.
 
 Some people are *the same synthetic voice as the announcement* (a company whose agents' calls
-are voiced by the same TTS as its recordings): only turn-taking and words tell them apart.
+are voiced by the same TTS as its recordings): only turn-taking and words tell them apart. Every
+other person is of another source than the announcement's voice.
 """
 
 from __future__ import annotations
@@ -114,7 +115,11 @@ def hold(
     voice, kind, same = "", "", False
     if person:
         same = announcer.kind is Kind.SYNTHETIC_VOICE and bool(rng.random() < SAME_VOICE_SHARE)
-        speaker = announcer if same else _pick(people, rng)
+        # Somebody else than the company's voice, but for the same-voice share: a voice talent's
+        # prompts are no live person, and a synthesiser's one voice is that share's to say.
+        speaker = (
+            announcer if same else _pick([voice for voice in people if voice != announcer] or people, rng)
+        )
         seconds = float(rng.uniform(2.5, 6.0))
         greeting = company.talk(seconds, rng) if same else voice_clip(speaker, seconds, rng, training=False)
         start = sum(len(part) for part in parts) / RATE + int(quiet * RATE) / RATE + first_word(greeting)
