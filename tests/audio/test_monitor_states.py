@@ -121,7 +121,7 @@ EVERY_TRANSITION_TRAIL = [
     Trigger.VOICE,
     Trigger.FLICKER,  # half a second of speech, then the voice over music
     Trigger.VOICE,
-    Trigger.OTHER_VOICE,  # after the voice over music, unlike the announcement's voice
+    Trigger.REPLY_PAUSE,  # after the voice over music: judged the slow way
     Trigger.MUSIC_STAYED,
 ]
 REST_OF_THE_TABLE = [
@@ -131,7 +131,7 @@ REST_OF_THE_TABLE = [
     Trigger.VETO,
     Trigger.MUSIC_STOPPED,  # test_the_music_stopping_for_a_doubted_voice_is_a_person
     Trigger.RAN_ON,  # test_a_voice_taking_over_from_a_known_announcement_is_a_new_voice
-    Trigger.REPLY_PAUSE,  # test_long_speech_before_any_announcement_needs_a_longer_pause
+    Trigger.OTHER_VOICE,  # test_a_first_voice_unlike_the_menus_is_a_person_after_a_little_speech
 ]
 
 

@@ -120,7 +120,7 @@ class Tuning:
     company_talk: float = 1.5  # of the company's talk before the hold: enough for its voice's signature
     company_talk_max: float = 5.0  # … and at most this much per signature (a menu may change voice)
     company_pause: float = 0.5  # no speech this long ends a stretch of the company's talk
-    other_voice_evidence: float = 1.2  # clear speech whose signature is compared with the company's
+    other_voice_evidence: float = 2.0  # clear speech whose signature is compared with the company's
     voice_seconds: float = 3.0  # of a voice's latest speech, its signature (longer says little more)
     company_likeness: float = (
         0.8  # similarity under which a voice is not the company's (its own: mostly > 0.85)
