@@ -10,7 +10,9 @@ an announcement (which may be more of it), the answering-machine industry's cue 
 slow path): a greeting, then a pause awaiting a reply with the music not back (Twilio AMD:
 speech up to 2.4 s, then 1.2 s of silence). And a voice the model doubted (over the music, or
 too brief for a candidate) after which the music stopped and the line stays quiet is someone
-waiting for a reply. A transcript may confirm or veto a person
+waiting for a reply. Whose voice it is counts too (:mod:`.voice`): a clear voice unlike the one
+the company's menu and announcements spoke in is a person, whether or not the loop is known.
+A transcript may confirm or veto a person
 (:meth:`HoldMonitor.review`); the acoustic decision stands on its own.
 
 The states and what moves between them are one table (:data:`TRANSITIONS`); every knob is a
@@ -122,9 +124,7 @@ class Tuning:
     company_pause: float = 0.5  # no speech this long ends a stretch of the company's talk
     other_voice_evidence: float = 2.0  # clear speech whose signature is compared with the company's
     voice_seconds: float = 3.0  # of a voice's latest speech, its signature (longer says little more)
-    company_likeness: float = (
-        0.8  # similarity under which a voice is not the company's (its own: mostly > 0.85)
-    )
+    company_likeness: float = 0.8  # similarity under which a voice is not the company's (its own: > 0.85)
 
     # After a person
     music_return_wait: float = 3.0  # music back this long withdraws a person (or the hold restarts)
@@ -876,7 +876,7 @@ class HoldMonitor:
         )
 
     def _company_voice(self, candidate: _Candidate) -> bool:
-        """Whether the candidate's speech so far is like a voice the company spoke in.
+        """Whether the candidate's latest speech is like the company's voice.
 
         Asked again once 0.2 s more speech came: a voice's first second says less about whose
         it is than its next one does.
