@@ -4,8 +4,9 @@ Two stretches in one voice (a company's menu prompt and its hold announcement, o
 or one synthesiser voice, down one line) have signatures close together; a person's is farther
 from the company's. The similarity of two signatures is their dot product (cosine, -1..1).
 
-The network reads the hold classifier's own frame inputs (:func:`.features.frame_inputs`, 20 ms
-frames), so a call's signatures cost no extra spectrum: valid dilated convolutions along time
+The network reads the hold classifier's kind of frame inputs (:func:`.features.frame_inputs`,
+20 ms frames), computed afresh for each stretch asked about (a few per voice on the hold, at
+most its latest 3 s): valid dilated convolutions along time
 (:class:`.network.Convolution`), mean and spread pooled over the stretch, one dense layer.
 It is distilled offline from a speaker encoder trained on thousands of speakers
 (``tools/train_voice.py``; how well it ranks voices is in ``docs/performance.md``, "Voice
