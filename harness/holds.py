@@ -1,12 +1,12 @@
 """Whole holds made of the corpus's sources, for judging the hold monitor on audio it never heard.
 
 A hold: the company's menu (a prompt in the voice of its announcements), then its music, its
-recorded announcement coming back every 15-40 s (the same
-recording each time, as a loop plays it; one hold in five speaks over the music), and then,
-mostly, a person: a greeting, then the pause of someone waiting for a reply. All of it down one
-wide line (:meth:`.channel.Channel.wide`). A company has one voice
-(:class:`.speakers.CompanyVoice`). The sources are whole packages or voices, so a benchmark
-can hold out what the classifier was trained on.
+recorded announcement coming back every 15-40 s (the same recording each time, as a loop plays
+it; one hold in five speaks over the music), and then, mostly, a person: a greeting, then the
+pause of someone waiting for a reply. All of it down one wide line
+(:meth:`.channel.Channel.wide`). A company has one voice (:class:`.speakers.CompanyVoice`). The
+sources are whole packages or voices, so a benchmark can hold out what the classifier was
+trained on.
 
 *Cut-in* holds (``cuts_in``) have a person who picks up during the loop's last announcement, as a
 call centre's switch does: the recording stops anywhere from its middle to its end, 0-1 s of the
