@@ -108,7 +108,8 @@ async def test_long_hold_behind_a_home_router() -> None:
     assert len(reinvites) == 2
     assert all(delay < PROMPT for delay in reinvites), reinvites
     bye = next(message for message in trace if message.sent and message.start_line.startswith("BYE"))
-    assert 0 <= ended["at"] - bye.at < PROMPT, ended["at"] - bye.at
+    # sipp stamps its trace once the BYE is sent: our receipt may come a millisecond before that.
+    assert -0.01 <= ended["at"] - bye.at < PROMPT, ended["at"] - bye.at
 
 
 TRUNK_NUMBER = "+14155550100"
@@ -162,4 +163,5 @@ async def test_trunk_behind_a_home_router_learns_its_address_by_stun() -> None:
     assert ended["cause"] == "remote_hangup", (ended, phone.log_tail())
     assert ended["keepalives_sent"] >= int(ended["seconds"] / KEEPALIVE)
     bye = next(message for message in trace if message.sent and message.start_line.startswith("BYE"))
-    assert 0 <= ended["at"] - bye.at < PROMPT, ended["at"] - bye.at
+    # sipp stamps its trace once the BYE is sent: our receipt may come a millisecond before that.
+    assert -0.01 <= ended["at"] - bye.at < PROMPT, ended["at"] - bye.at
