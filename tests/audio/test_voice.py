@@ -87,8 +87,11 @@ def test_the_company_voice_is_the_mean_of_the_latest_signatures() -> None:
     speech = corpus._normalise(np.concatenate(corpus.human_speech("test")[1:]), -20)
     other_prompts = corpus._normalise(np.concatenate(prompts[20:24]), -20)
     company = KnownVoices(most=2)
-    company.learn(corpus._normalise(np.concatenate(prompts[:3]), -20))
+    assert company.learn(corpus._normalise(np.concatenate(prompts[:3]), -20)) == -1.0  # nothing known before
     once = company.likeness(other_prompts)
+    assert company.learn(other_prompts) == once  # learning says how like it the talk was before
+    company = KnownVoices(most=2)
+    company.learn(corpus._normalise(np.concatenate(prompts[:3]), -20))
     company.learn(corpus._normalise(np.concatenate(prompts[3:6]), -20))
     twice = company.likeness(other_prompts)
     assert twice > once

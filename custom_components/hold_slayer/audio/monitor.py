@@ -890,11 +890,11 @@ class HoldMonitor:
 
     def _learn_voice(self, candidate: _Candidate) -> None:
         """Keep the signature of an announcement's voice: the company's."""
-        if candidate.speech >= self.tuning.company_talk:
-            talk = self._talk(candidate)
-            if self.voices.likeness(talk) >= self.tuning.company_likeness:
-                self._company_unannounced = False
-            self.voices.learn(talk)
+        if candidate.speech < self.tuning.company_talk:
+            return
+        # In the menu's voice (as like it as the voice learned before): the company has announced.
+        if self.voices.learn(self._talk(candidate)) >= self.tuning.company_likeness:
+            self._company_unannounced = False
 
     def _talk(self, candidate: _Candidate) -> Floats:
         """The candidate's latest ``voice_seconds`` of audio up to its last speech."""

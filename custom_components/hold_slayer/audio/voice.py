@@ -123,16 +123,26 @@ class KnownVoices:
             return None
         return self._signature(audio_inputs(audio))
 
-    def learn(self, audio: Floats) -> None:
-        """Keep the signature of the company's talk (the latest ``most``)."""
+    def learn(self, audio: Floats) -> float:
+        """Keep the signature of the company's talk (the latest ``most``).
+
+        Returns how like the company's voice it was before (:meth:`likeness`), from the same
+        signature: a caller that asks both pays for one.
+        """
         signature = self.signature(audio)
-        if signature is not None:
-            self._known = [*self._known, signature][-self._most :]
+        if signature is None:
+            return -1.0
+        before = self._like(signature)
+        self._known = [*self._known, signature][-self._most :]
+        return before
 
     def likeness(self, audio: Floats) -> float:
         """How like the company's voice talk is: the similarity to their mean (-1 when nothing is known)."""
         signature = self.signature(audio)
-        if signature is None or not self._known:
+        return -1.0 if signature is None else self._like(signature)
+
+    def _like(self, signature: Floats) -> float:
+        if not self._known:
             return -1.0
         centre = np.mean(self._known, axis=0)
         return float(centre @ signature / max(float(np.linalg.norm(centre)), 1e-9))
