@@ -968,8 +968,9 @@ def test_an_announcement_heard_twice_confirms_the_loop() -> None:
     assert after < TUNING.other_voice_evidence
 
 
-def test_without_the_menu_the_fast_path_does_not_ask_whose_voice() -> None:
-    """A hold heard from its music on (no menu): the first learned announcement guards as before."""
+def test_without_a_menu_the_first_announcement_learned_is_the_loop() -> None:
+    """A hold heard from its music on (no menu): nothing to confirm the loop by, so the first
+    announcement learned is the loop at once, and a new voice after it is fast."""
     script, audio = _hold_with_loop()
     voice_at = sum(len(part) for part in audio) / 8000
     # A synthesiser's voice, as like the announcement's as a company's own agent could be.

@@ -3,9 +3,10 @@
 A person on the line is speech that (1) is not over music, (2) matches no announcement — nor
 anything else that turned out to be no person — heard on this hold before (spectral-peak
 fingerprints, :mod:`.fingerprint`), nor is a recording played again (its waveform,
-:mod:`.replay`), and (3) is not followed by the music coming back. Once the
-hold has taught us an announcement (its loop), a new voice is reported after a little unmatched
-speech the classifier is sure is a voice (the fast path). Until then, or for speech right after
+:mod:`.replay`), and (3) is not followed by the music coming back. Once the hold has taught us
+an announcement (its loop; after a menu, confirmed by the menu's voice or by playing twice), a
+new voice is reported after a little unmatched speech the classifier is sure is a voice (the
+fast path). Until then, or for speech right after
 an announcement (which may be more of it), the answering-machine industry's cue decides (the
 slow path): a greeting, then a pause awaiting a reply with the music not back (Twilio AMD:
 speech up to 2.4 s, then 1.2 s of silence). And a voice the model doubted (over the music, or
