@@ -852,10 +852,10 @@ def test_the_menus_voice_on_the_hold_is_an_announcement() -> None:
     assert [trigger for _, trigger in monitor.trail] == [Trigger.CALM, Trigger.VOICE, Trigger.MUSIC_BACK]
 
 
-def test_an_announcement_in_the_menus_voice_confirms_the_loop() -> None:
+def test_before_the_menus_voice_is_announced_the_fast_path_asks_whose_voice() -> None:
     """A passage of music learned as the loop, then the hold's real first announcement: it
-    matches nothing learned, but the fast path waits for a confirmed loop, so no person; learned
-    in the menu's voice, it confirms the loop, and a person is fast again."""
+    matches nothing learned, but it is the menu's voice, so no person; once it is learned, a
+    person is fast again."""
     script, audio = _menu_then_hold()
     misread = 3 * audio[1][: 8000 * 3]  # the hold's music again, which the model took for speech
     announcement = corpus._normalise(np.concatenate(corpus.prompts("test")[50:54]), -20)[: 3 * 8000]
@@ -887,90 +887,8 @@ def test_an_announcement_in_the_menus_voice_confirms_the_loop() -> None:
     assert human.time - person_at <= 1.0
 
 
-def _misread_music_then_hold() -> tuple[list[Scripted], list[Floats]]:
-    """The menu, its hold music, then a passage of the music the model took for speech: learned."""
-    script, audio = _menu_then_hold()
-    misread = 3 * audio[1][: 8000 * 3]
-    script += _seconds(Label.SPEECH, 3) + _seconds(Label.MUSIC, 6)
-    return script, [*audio, misread, audio[1][: 8000 * 6]]
-
-
-def test_after_a_menu_an_unconfirmed_loop_keeps_the_fast_path_waiting() -> None:
-    """The "loop" learned after the menu is misread music: a voice that matches nothing of it is
-    no person on that alone; unlike the menu's voice, it is one after ``other_voice_evidence``."""
-    script, audio = _misread_music_then_hold()
-    voice_at = sum(len(part) for part in audio) / 8000
-    script += _seconds(Label.SPEECH, 3) + _seconds(Label.SILENCE, 3)
-    monitor = _drive(script, np.concatenate([*audio, _person(3), np.zeros(8000 * 3)]))
-    trail = [trigger for _, trigger in monitor.trail]
-    assert trail == [
-        Trigger.CALM,
-        Trigger.VOICE,
-        Trigger.MUSIC_BACK,
-        Trigger.VOICE,
-        Trigger.OTHER_VOICE,
-        Trigger.PERSON_STAYED,
-    ]
-    human = next(event for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED)
-    assert human.time - voice_at >= TUNING.other_voice_evidence - 1e-6
-
-
-def test_an_announcement_heard_twice_confirms_the_loop() -> None:
-    """A recording played again is the hold's, whatever its voice: after its second play (clear,
-    or over the music) the fast path takes a new voice; after one play, unconfirmed, it does not."""
-
-    def person_after(
-        plays: int, *, over_music: bool = False, tuning: Tuning = TUNING
-    ) -> tuple[list[Trigger], float]:
-        script, audio = _misread_music_then_hold()
-        # In another voice than the menu's. Clear, it has a decision of music inside (as the
-        # model hears a recording now and then), so it is judged an announcement, not a voice
-        # unlike the menu's.
-        announcement, music = _voice(18, 3), audio[1][: 8000 * 6]
-        played = [
-            *_seconds(Label.SPEECH, 1.5),
-            Label.MUSIC,
-            *_seconds(Label.SPEECH, 1.4),
-            *_seconds(Label.MUSIC, 6),
-        ]
-        if over_music:
-            announcement = announcement + audio[1][: 8000 * 3]
-            played = _seconds(Label.SPEECH_OVER_MUSIC, 3) + _seconds(Label.MUSIC, 6)
-        script += played * plays + _seconds(Label.SPEECH, 3) + _seconds(Label.SILENCE, 3)
-        audio += [announcement, music] * plays
-        voice_at = sum(len(part) for part in audio) / 8000
-        monitor = _drive(script, np.concatenate([*audio, _person(3), np.zeros(8000 * 3)]), tuning)
-        human = next(event for event in monitor.events if event.kind is EventKind.HUMAN_DETECTED)
-        return [trigger for _, trigger in monitor.trail], human.time - voice_at
-
-    # Whatever the voices: with no voice ever as like the menu's, the repeat alone confirms.
-    for tuning in (TUNING, replace(TUNING, company_likeness=1.01)):
-        trail, after = person_after(2, tuning=tuning)
-        assert trail[-5:] == [
-            Trigger.KNOWN,
-            Trigger.KNOWN_ENDED,
-            Trigger.VOICE,
-            Trigger.NEW_VOICE,
-            Trigger.PERSON_STAYED,
-        ]
-        assert after <= 1.0
-    trail, after = person_after(1)
-    assert Trigger.NEW_VOICE not in trail  # a slower path's (whose voice, or the reply pause)
-    assert after >= TUNING.other_voice_evidence - 1e-6
-    trail, after = person_after(2, over_music=True)
-    assert trail[-5:] == [
-        Trigger.OVER_MUSIC_ENDED,
-        Trigger.OVER_MUSIC_ENDED,
-        Trigger.VOICE,
-        Trigger.NEW_VOICE,
-        Trigger.PERSON_STAYED,
-    ]
-    assert after < TUNING.other_voice_evidence
-
-
-def test_without_a_menu_the_first_announcement_learned_is_the_loop() -> None:
-    """A hold heard from its music on (no menu): nothing to confirm the loop by, so the first
-    announcement learned is the loop at once, and a new voice after it is fast."""
+def test_without_the_menu_the_fast_path_does_not_ask_whose_voice() -> None:
+    """A hold heard from its music on (no menu): the first learned announcement guards as before."""
     script, audio = _hold_with_loop()
     voice_at = sum(len(part) for part in audio) / 8000
     # A synthesiser's voice, as like the announcement's as a company's own agent could be.

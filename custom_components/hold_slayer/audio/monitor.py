@@ -3,16 +3,16 @@
 A person on the line is speech that (1) is not over music, (2) matches no announcement — nor
 anything else that turned out to be no person — heard on this hold before (spectral-peak
 fingerprints, :mod:`.fingerprint`), nor is a recording played again (its waveform,
-:mod:`.replay`), and (3) is not followed by the music coming back. Once the hold has taught us
-an announcement (its loop; after a menu, confirmed by the menu's voice or by playing twice), a
-new voice is reported after a little unmatched speech the classifier is sure is a voice (the
-fast path). Until then, or for speech right after an announcement (which may be more of it), the
-answering-machine industry's cue decides (the slow path): a greeting, then a pause awaiting a
-reply with the music not back (Twilio AMD: speech up to 2.4 s, then 1.2 s of silence). And a
-voice the model doubted (over the music, or too brief for a candidate) after which the music
-stopped and the line stays quiet is someone waiting for a reply. Whose voice it is counts too
-(:mod:`.voice`): a clear voice unlike the one the company's menu and announcements spoke in is a
-person, whether or not the loop is known. A transcript may confirm or veto a person
+:mod:`.replay`), and (3) is not followed by the music coming back. Once the
+hold has taught us an announcement (its loop), a new voice is reported after a little unmatched
+speech the classifier is sure is a voice (the fast path). Until then, or for speech right after
+an announcement (which may be more of it), the answering-machine industry's cue decides (the
+slow path): a greeting, then a pause awaiting a reply with the music not back (Twilio AMD:
+speech up to 2.4 s, then 1.2 s of silence). And a voice the model doubted (over the music, or
+too brief for a candidate) after which the music stopped and the line stays quiet is someone
+waiting for a reply. Whose voice it is counts too (:mod:`.voice`): a clear voice unlike the one
+the company's menu and announcements spoke in is a person, whether or not the loop is known.
+A transcript may confirm or veto a person
 (:meth:`HoldMonitor.review`); the acoustic decision stands on its own.
 
 The states and what moves between them are one table (:data:`TRANSITIONS`); every knob is a
@@ -285,10 +285,10 @@ class HoldMonitor:
         self.voices = voices or KnownVoices()  # the company's, as this call hears them
         self._company_talk: list[Floats] = []  # the menu's speech so far, before the hold
         self._company_pause = 0.0
-        # After a menu, the loop learned may be a passage of hold music taken for speech, which
-        # would make the hold's first real announcement a "new voice": the fast path waits until
-        # the loop is confirmed, by an announcement in the menu's voice or a recording heard twice.
-        self._loop_unconfirmed = False
+        # Until an announcement of the hold is heard in the voice of the menu before it, the loop
+        # learned may be a passage of hold music taken for speech, and the fast path asks the
+        # voice itself: the hold's first real announcement would be a "new voice".
+        self._company_unannounced = False
         self.state = State.WAITING
         # The latest transitions taken (for tests, tools and diagnostics; a long hold takes thousands).
         self.trail: deque[tuple[float, Trigger]] = deque(maxlen=TRAIL_LENGTH)
@@ -472,7 +472,7 @@ class HoldMonitor:
             onset = now - self.tuning.hold_after
         else:
             return []
-        self._loop_unconfirmed = self.voices.known  # the menu spoke
+        self._company_unannounced = self.voices.known  # the menu spoke
         return self._go(Trigger.CALM, now, onset=onset)
 
     def _mostly_music(self) -> bool:
@@ -572,7 +572,6 @@ class HoldMonitor:
         # a voice over music, and one of those taken for the loop would make the real first
         # announcement a "new voice".
         if self._repeats(heard):
-            self._loop_unconfirmed = False
             self._remember(heard)
             self._loop_labels[0] += decisions
             self._loop_labels[1] += decisions
@@ -800,8 +799,6 @@ class HoldMonitor:
             self._inner_music(candidate) <= self.tuning.learn_max_music
             and candidate.speech >= self.tuning.learn_min_speech
         )
-        if candidate.matched:
-            self._loop_unconfirmed = False  # the recording played again
         if candidate.matched or credible:
             self._learn(candidate)  # matched ones too: each repeat adds a slightly different view
             self._learn_voice(candidate)
@@ -826,14 +823,13 @@ class HoldMonitor:
         )
 
     def _fast_human(self, candidate: _Candidate) -> bool:
-        """The loop known (after a menu: confirmed), no continuation, clear new speech with no music in it."""
+        """Known loop, not right after an announcement, clear new speech with no music in it."""
         tuning = self.tuning
         over_music = candidate.after_over_music or self._loop_over_music()
         evidence = tuning.human_evidence_over_music if over_music else tuning.human_evidence
         spoken = len(candidate.labels) - candidate.tail_over_music
         return (
             bool(self.announcements)
-            and not self._loop_unconfirmed
             and not candidate.continuation
             and candidate.speech >= evidence
             and candidate.dense_latest
@@ -849,6 +845,7 @@ class HoldMonitor:
             and not self._sounds_heard(candidate)
             and not self._in_doubt(candidate, evidence)
             and not self._plays_again(candidate)
+            and not (self._company_unannounced and self._company_voice(candidate))
         )
 
     def _other_voice(self, candidate: _Candidate) -> bool:
@@ -895,9 +892,9 @@ class HoldMonitor:
         """Keep the signature of an announcement's voice: the company's."""
         if candidate.speech < self.tuning.company_talk:
             return
-        # In the menu's voice (as like it as the voice learned before): the loop is the company's.
+        # In the menu's voice (as like it as the voice learned before): the company has announced.
         if self.voices.learn(self._talk(candidate)) >= self.tuning.company_likeness:
-            self._loop_unconfirmed = False
+            self._company_unannounced = False
 
     def _talk(self, candidate: _Candidate) -> Floats:
         """The candidate's latest ``voice_seconds`` of audio up to its last speech."""
