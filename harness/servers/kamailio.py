@@ -82,15 +82,20 @@ def tcp_listening(port: int) -> bool:
     return False
 
 
-def free_port(low: int = 20000, high: int = 29999, span: int = 1) -> int:
+def free_port(low: int = 20000, high: int = 29999, span: int = 1, step: int = 1) -> int:
     """A port free for both UDP and TCP, with the ``span - 1`` ports above it free too.
 
-    Random, so parallel runs rarely collide.
+    A multiple of ``step`` (RTP wants an even port). Random, so parallel runs rarely collide.
     """
     used = ports_in_use()
+    first = -(-low // step) * step
     candidates = [
-        port for port in range(low, high + 2 - span) if not used.intersection(range(port, port + span))
+        port
+        for port in range(first, high + 2 - span, step)
+        if not used.intersection(range(port, port + span))
     ]
+    if not candidates:
+        raise OSError(f"no {span} free ports in a row in {low}-{high}")
     return random.choice(candidates)
 
 

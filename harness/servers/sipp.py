@@ -134,7 +134,9 @@ async def sipp_peer(
     if binary is None:
         raise SippUnavailableError("sipp is not installed: apt-get install sip-tester")
     port = free_port(20000, 29999)
-    media_port = _free_media_port()
+    # sipp binds its audio RTP and RTCP there, then its video's (``-mp`` + 2, + 3), even for a
+    # scenario without video: a busy video port made it exit at start (errno 98).
+    media_port = free_port(50000, 50996, span=4, step=2)
     with tempfile.TemporaryDirectory(prefix="hs-sipp-") as tmp:
         workdir = Path(tmp)
         xml = workdir / "scenario.xml"
@@ -182,19 +184,6 @@ async def sipp_peer(
                 except TimeoutError:
                     proc.kill()
                     await proc.wait()
-
-
-def _free_media_port() -> int:
-    """An even port whose next three are free too.
-
-    sipp binds its audio RTP and RTCP there, then its video's (``-mp`` + 2, + 3), even for a
-    scenario without video: a busy video port made it exit at start (errno 98).
-    """
-    for _ in range(100):
-        port = free_port(50000, 50996, span=4)
-        if port % 2 == 0:
-            return port
-    raise SippUnavailableError("no four free ports in a row for sipp's media in 50000-50999")
 
 
 async def _wait_until_listening(sipp: Sipp) -> None:
