@@ -23,6 +23,7 @@ from harness.accounts import direct_account, make_account
 from harness.servers.baresip import Baresip, baresip_peer
 from harness.servers.kamailio import Registrar
 from harness.signals import best_alignment, noise, tone_power
+from harness.waiting import until
 from tests.telephony.conftest import FAR_END_AUDIO, collect, recording, started
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -115,11 +116,12 @@ async def test_hold_and_resume_by_far_end(direct_phone: SipPhone, peer: Baresip)
     """sendonly re-INVITE: we stop sending; sendrecv again: audio and DTMF flow again."""
     call = await _answered(direct_phone, peer.uri)
     await peer.command("hold")
-    await asyncio.sleep(0.6)
+    await until(lambda: not call.media.direction.we_may_send)  # baresip's re-INVITE applied
     sent_on_hold = call.media.stats.packets_sent
     await asyncio.sleep(0.5)
     assert call.media.stats.packets_sent == sent_on_hold
     await peer.command("resume")
+    await until(lambda: call.media.direction.we_may_send)
     await asyncio.sleep(0.6)
     assert call.media.stats.packets_sent > sent_on_hold + 10
     await call.send_dtmf("7")
