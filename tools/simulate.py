@@ -64,7 +64,19 @@ def summary(results: list[dict[str, Any]], stt_busy: float) -> dict[str, Any]:
         for r in timed
         if r.get("call", 1) == 1 and r.get("answering_s") is not None
     ]
-    over = [r["to_queue_s"] - r["informed_s"] for r in timed if r.get("call", 1) == 2]
+    # A replay is a second call that followed its learned route to the queue; a second call on a
+    # changed menu leaves the route where the menu changed and decides again, as a first call does.
+    replays = [
+        r
+        for r in timed
+        if r.get("call", 1) == 2 and not r.get("menu_changed") and not r.get("route_diverged")
+    ]
+    changed = [
+        r for r in timed if r.get("call", 1) == 2 and (r.get("menu_changed") or r.get("route_diverged"))
+    ]
+    over = [r["to_queue_s"] - r["informed_s"] for r in replays]
+    over_answering = [r["to_queue_s"] - r["informed_s"] - (r.get("answering_s") or 0.0) for r in replays]
+    over_changed = [r["to_queue_s"] - r["informed_s"] for r in changed]
     reactions = [r["reaction_s"] for r in results if r.get("reaction_s") is not None]
     first_reactions = [r["reaction_s"] for r in first if r.get("reaction_s") is not None]
     replay_reactions = [r["reaction_s"] for r in second if r.get("reaction_s") is not None]
@@ -77,7 +89,11 @@ def summary(results: list[dict[str, Any]], stt_busy: float) -> dict[str, Any]:
         "answering_ratio_median": round(statistics.median(answering), 2) if answering else None,
         "answering_ratio_max": round(max(answering), 2) if answering else None,
         "answering_ratio_over": sum(ratio > QUEUE_RATIO_TARGET for ratio in answering),
+        "replays": len(replays),
         "replay_over_informed_max_s": round(max(over), 1) if over else None,
+        "replay_over_answering_max_s": round(max(over_answering), 1) if over_answering else None,
+        "changed_menu_calls": len(changed),
+        "changed_menu_over_informed_max_s": round(max(over_changed), 1) if over_changed else None,
         "reaction_median_s": round(statistics.median(reactions), 2) if reactions else None,
         "reaction_max_s": round(max(reactions), 2) if reactions else None,
         "reaction_first_median_s": round(statistics.median(first_reactions), 2) if first_reactions else None,
@@ -122,8 +138,12 @@ def write_report(results: list[dict[str, Any]], report: dict[str, Any], command:
         "| … of an informed human answering as we did (the line's time on the answers counted) "
         f"| {report['answering_ratio_median']} / {report['answering_ratio_max']}; "
         f"{report['answering_ratio_over']} of {report['queue_ratios']} |",
-        "| answer → queue, replayed route, seconds over an informed human (worst) "
-        f"| {report['replay_over_informed_max_s']} |",
+        "| answer → queue, replayed route followed to the queue, seconds over an informed human "
+        "(worst; answering as we did) "
+        f"| {report['replay_over_informed_max_s']}; {report['replay_over_answering_max_s']} "
+        f"({report['replays']} calls) |",
+        "| … second calls on a changed menu (the route left where it changed), seconds over (worst) "
+        f"| {report['changed_menu_over_informed_max_s']} ({report['changed_menu_calls']} calls) |",
         "| end of a menu's prompt → our decision, per call (median / worst; an informed human: 1 s) "
         f"| {report['reaction_median_s']} / {report['reaction_max_s']} s |",
         "| … first calls, and replayed routes (median; typed ahead: before the prompt's end) "
