@@ -23,6 +23,7 @@ from custom_components.hold_slayer.audio.tones import (
     decision_time,
     dtmf_key,
     named_kind,
+    tone_sets,
 )
 from harness import corpus
 
@@ -313,7 +314,66 @@ def test_digital_silence_is_an_off_period_on_a_silent_line() -> None:
     detector = ProgressToneDetector()
     detector.push_block(np.array(_frames(_clean(BY_NAME["de busy"], cycles=2))))
     assert not detector._noisy_line
-    assert detector._lost(silent=True) is False
+    assert detector._lost(0.0, silent=True) is False
+
+
+def test_lost_packets_in_the_first_on_period_do_not_split_it() -> None:
+    """Before any tone has ended, a tone that rose out of the line's noise knows it is noise.
+
+    US ringback's first 2 s on-period loses every other packet for 0.24 s (concealed with
+    silence): each window after a lost frame holds half the tone, the one after it the zeros.
+    The noise (-40 dBFS) is too loud to be known as the line's quiet before a tone ends.
+    """
+    spec = BY_NAME["us ringback"]
+    signal = _clean(spec, cycles=2)
+    signal = signal + _noise(len(signal) / SAMPLE_RATE, -40, seed=8)
+    frames = _frames(signal)
+    first_lost = round((LEAD + 1.0) / 0.02)
+    for index in range(first_lost, first_lost + 12, 2):
+        frames[index] = np.zeros(FRAME)
+    detector = ProgressToneDetector()
+    kinds = detector.push_block(np.array(frames))
+    tail = kinds[math.ceil((LEAD + decision_time(spec) + LATE) / 0.02) :]
+    assert sum(kind is ToneKind.RINGBACK for kind in tail) >= 0.99 * len(tail)
+
+
+def test_a_lost_burst_across_a_tones_end_leaves_the_off_period_to_the_noise() -> None:
+    """Zeros from the last frames of an on-period to the last frame of its off period: the frame
+    of the line's noise after the burst is the off period under way, not the tone going on
+    (Venezuela's 0.25/0.25 congestion would become one long on-period)."""
+    spec = BY_NAME["ve congestion"]
+    signal = np.concatenate((np.zeros(20), _clean(spec, cycles=8)))  # each tone starts 2.5 ms into a frame
+    signal = signal + _noise(len(signal) / SAMPLE_RATE, -50, seed=9)
+    frames = _frames(signal)
+    first_on = 20 + round(LEAD * SAMPLE_RATE)
+    for cycle in range(7):
+        ends = first_on + round((cycle * sum(spec.cadence) + spec.cadence[0]) * SAMPLE_RATE)
+        next_on = first_on + round((cycle + 1) * sum(spec.cadence) * SAMPLE_RATE)
+        # From the tone's last two frames to two frames before the one it starts again in:
+        # a single frame of noise after the burst.
+        for index in range(ends // FRAME - 2, next_on // FRAME - 1):
+            frames[index] = np.zeros(FRAME)
+    detector = ProgressToneDetector()
+    kinds = detector.push_block(np.array(frames))
+    tail = kinds[math.ceil((LEAD + decision_time(spec) + LATE + sum(spec.cadence)) / 0.02) :]
+    assert sum(kind is ToneKind.REORDER for kind in tail) >= 0.99 * len(tail)
+    assert {kind for kind in kinds if kind is not None} == {ToneKind.REORDER}
+
+
+def test_an_amplitude_modulated_tone_with_a_weak_side_band_keeps_its_three_frequencies() -> None:
+    """India's 400*25 Hz ringback, 1 % sharp, its lower side band cut by a line's band edge:
+    a pair of tones (413+438 Hz, Australia's) explains 90 % of each window, its own three
+    frequencies all of it. The pair leaves many times the residual: it is not the tone."""
+    t = np.arange(round(0.4 * SAMPLE_RATE)) / SAMPLE_RATE
+    carrier = 400.0 * 1.01
+    signal = (
+        np.sin(2 * np.pi * carrier * t)
+        + 0.45 * np.sin(2 * np.pi * (carrier + 25) * t + 0.3)
+        + 0.18 * np.sin(2 * np.pi * (carrier - 25) * t + 1.1)
+    ) * 0.1
+    frames = np.array(_frames(signal))
+    windows = np.hstack((frames[:-1], frames[1:]))
+    assert set(tone_sets(windows)) == {(375.0, 400.0, 425.0)}
 
 
 def _agc(signal: Samples, fall_db: float, seconds: float) -> Samples:

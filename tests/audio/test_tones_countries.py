@@ -37,12 +37,9 @@ GRACE = 0.15
 WIDE_LINE_SHORTFALLS = {
     "cz congestion": "10 % loss with repeat concealment splits its 0.33 s on-periods",
     "fi ringback": "AGC: an A-law on-period at 20 dB SNR is just under the purity bar",
-    "in ringback": "not yet diagnosed on wide lines",
     "in ringback rectified": "not yet diagnosed on wide lines",
     "sg ringback rectified": "Asterisk's rectified modulation through GSM is not named",
-    "uk ringback": "AGC lifts the off-period's noise to within 6 dB of the tone",
     "us-old ringback": "AGC drift on a two-frequency tone",
-    "us-old busy": "a lost burst across an on/off edge leaves the cadence ambiguous",
     "tw busy": "AGC lifts the off-period's noise to within 6 dB of the tone",
     "ve ringback": "AGC lifts the off-period's noise to within 6 dB of the tone",
     "za ringback": "AGC lifts the off-period's noise to within 6 dB of the tone",

@@ -423,6 +423,12 @@ TONE_MIN_SHARE: Final = 0.75
 # A set with more frequencies explains more of any signal: the smallest that comes within this
 # share of the best one is the set.
 SMALLER_SET_MARGIN: Final = 0.1
+# … unless it leaves many times what the best leaves unexplained: an amplitude-modulated tone
+# (India's 400*25 Hz) explained all but 0.2 % by its three frequencies is not the pair of
+# tones (413+438 Hz) that leaves 10 %. The best's residual counts as at least the floor, so
+# noise shared by every set does not make the ratio.
+SMALLER_SET_RESIDUALS: Final = 5.0
+RESIDUAL_FLOOR: Final = 0.01
 CADENCE_TOLERANCE: Final = 0.2  # ±20 % per period (national plans allow ±10 %) …
 # … plus 40 ms: a packet lost at a period's edge moves the edge by a frame or two.
 CADENCE_SLACK: Final = 2 * FRAME_SECONDS
@@ -467,7 +473,9 @@ def _set_indices_and_energies(windows: Samples) -> tuple[list[int], list[float],
     shares = explained / np.maximum(energies, 1e-20)[:, None]
     by_size = np.stack([shares[:, members].max(axis=1) for members in _BY_SIZE], axis=1)
     best = by_size.max(axis=1)
-    size = np.argmax(by_size >= best[:, None] - SMALLER_SET_MARGIN, axis=1)
+    floor = np.maximum(1.0 - best, RESIDUAL_FLOOR)[:, None]
+    alike = (by_size >= best[:, None] - SMALLER_SET_MARGIN) & (1.0 - by_size <= SMALLER_SET_RESIDUALS * floor)
+    size = np.argmax(alike, axis=1)
     within = np.stack([members[np.argmax(shares[:, members], axis=1)] for members in _BY_SIZE], axis=1)
     choice = within[np.arange(len(windows)), size]
     mean_square = energies / windows.shape[1]
@@ -732,6 +740,7 @@ class ProgressToneDetector:
     held: list[tuple[float, ...] | None] = field(default_factory=list)  # see ``steady_tone``
     _noisy_line: bool = False  # the line's quiet has been heard to be noise, not digital silence
     _silent_run: int = 0  # consecutive frames of digital silence (exact zeros)
+    _after_silence: bool = False  # the frame before this one was digital silence (this window's first half)
 
     def push(self, frame: Samples) -> ToneKind | None:
         """Feed one 20 ms frame."""
@@ -797,7 +806,7 @@ class ProgressToneDetector:
         elif self._current:
             self._odd_run = 0
             self._gap += 1
-            if self._gap > BRIDGE_FRAMES and not self._lost(silent=silent):
+            if self._gap > BRIDGE_FRAMES and not self._lost(energy, silent=silent):
                 self._tone_ended(energy)
         else:
             self._off_frame(energy)
@@ -815,13 +824,14 @@ class ProgressToneDetector:
             if self._silent_run > MAX_LOST_FRAMES:  # longer than any burst: the line's own silence
                 self._noisy_line = False
             return
+        self._after_silence = 0 < self._silent_run <= MAX_LOST_FRAMES
         self._silent_run = 0
         if index == _NO_SET and energy > 0:
             heard_a_tone = self._tone_energy != float("inf")
             if (not self._is_loud(energy)) if heard_a_tone else energy < TONE_MIN_LEVEL:
                 self._noisy_line = True
 
-    def _lost(self, *, silent: bool) -> bool:
+    def _lost(self, energy: float, *, silent: bool) -> bool:
         """Whether this window's digital silence is packets lost inside the open tone.
 
         A network's off period carries the line's noise (or its comfort noise); on a line whose
@@ -830,7 +840,26 @@ class ProgressToneDetector:
         :data:`MAX_LOST_FRAMES`): it must not split an on-period into two short ones. On a line
         that is digitally silent between tones (a PBX's own tones) it is the off period.
         """
-        return silent and self._noisy_line and self._silent_run <= MAX_LOST_FRAMES
+        noisy = self._noisy_line or self._rose_out_of_noise()
+        # The window after a burst holds its last frame of zeros and, if the tone goes on, half
+        # the tone's energy: a lost packet's window too. After noise, the off period has begun.
+        latest = self._levels[-1] if self._levels else self._open_level()  # the AGC moves it
+        half_tone = self._after_silence and energy > latest * 10 ** (-OFF_QUIET_DB / 10)
+        return (silent or half_tone) and noisy and self._silent_run <= MAX_LOST_FRAMES
+
+    def _open_level(self) -> float:
+        """The open tone's mean square so far."""
+        return self._energy_sum / max(self._energy_frames, 1)
+
+    def _rose_out_of_noise(self) -> bool:
+        """Whether the open tone rose out of the line's noise: quiet, but not digital silence.
+
+        Before any tone has ended, that is how the line's quiet is known to be noise (the
+        first on-period of a ringback, whose lost packets must not cut it short).
+        """
+        if not self._current or not self._energy_frames:
+            return False
+        return 0.0 < self._before_energy < self._open_level() * 10 ** (-OFF_QUIET_DB / 10)
 
     def _one_set(self) -> float:
         """The part of the open tone's windows that hold its modal set, or one of the same sound.
