@@ -9,6 +9,7 @@ import pytest
 
 from custom_components.hold_slayer.audio import tones
 from custom_components.hold_slayer.audio.tones import (
+    BRIDGE_FRAMES,
     DTMF_COLUMNS,
     DTMF_KEYS,
     DTMF_ROWS,
@@ -335,6 +336,45 @@ def test_lost_packets_in_the_first_on_period_do_not_split_it() -> None:
     kinds = detector.push_block(np.array(frames))
     tail = kinds[math.ceil((LEAD + decision_time(spec) + LATE) / 0.02) :]
     assert sum(kind is ToneKind.RINGBACK for kind in tail) >= 0.99 * len(tail)
+
+
+def _conceal_by_repeating(frames: list[Samples], first: int, count: int) -> None:
+    """A jitter buffer hides ``count`` lost packets by repeating the one before, 6 dB fainter each."""
+    for index in range(first, first + count):
+        frames[index] = frames[index - 1] * 0.5
+
+
+def test_a_jitter_buffers_repeats_inside_an_on_period_do_not_split_it() -> None:
+    """Bursts of 8 and 11 lost packets inside US ringback's 2 s on-periods, each concealed by
+    repeating the last packet as it fades into the noise: the tone went on under them."""
+    spec = BY_NAME["us ringback"]
+    signal = _clean(spec, cycles=3)
+    signal = signal + _noise(len(signal) / SAMPLE_RATE, -60, seed=10)
+    frames = _frames(signal)
+    for cycle in range(3):
+        on = round((LEAD + cycle * sum(spec.cadence)) / 0.02)
+        _conceal_by_repeating(frames, on + 30, 8)
+        _conceal_by_repeating(frames, on + 70, 11)
+    detector = ProgressToneDetector()
+    kinds = detector.push_block(np.array(frames))
+    tail = kinds[math.ceil((LEAD + decision_time(spec) + LATE) / 0.02) :]
+    assert sum(kind is ToneKind.RINGBACK for kind in tail) >= 0.99 * len(tail)
+
+
+def test_repeats_of_the_off_periods_noise_are_the_off_period() -> None:
+    """A burst concealed by repeating a frame of the line's noise after a tone has ended is no
+    part of the tone: Sweden's 0.25/0.75 congestion is named when its second on-period ends."""
+    spec = BY_NAME["se congestion"]
+    signal = _clean(spec, cycles=4)
+    signal = signal + _noise(len(signal) / SAMPLE_RATE, -45, seed=11)
+    frames = _frames(signal)
+    for cycle in range(4):
+        ended = round((LEAD + cycle * sum(spec.cadence) + spec.cadence[0]) / 0.02)
+        _conceal_by_repeating(frames, ended + BRIDGE_FRAMES, 9)  # as the bridge runs out
+    detector = ProgressToneDetector()
+    kinds = detector.push_block(np.array(frames))
+    tail = kinds[math.ceil((LEAD + decision_time(spec) + LATE) / 0.02) :]
+    assert sum(kind is ToneKind.REORDER for kind in tail) >= 0.99 * len(tail)
 
 
 def test_a_lost_burst_across_a_tones_end_leaves_the_off_period_to_the_noise() -> None:

@@ -741,6 +741,9 @@ class ProgressToneDetector:
     _noisy_line: bool = False  # the line's quiet has been heard to be noise, not digital silence
     _silent_run: int = 0  # consecutive frames of digital silence (exact zeros)
     _after_silence: bool = False  # the frame before this one was digital silence (this window's first half)
+    _repeat_run: int = 0  # consecutive frames a jitter buffer made up by repeating the one before
+    _after_repeat: bool = False  # the frame before this one was such a repeat
+    _repeating_tone: bool = False  # the latest run of repeats began with a frame of the open tone
 
     def push(self, frame: Samples) -> ToneKind | None:
         """Feed one 20 ms frame."""
@@ -763,10 +766,15 @@ class ProgressToneDetector:
         ).tolist()
         sounding = np.asarray(frames[1:].any(axis=1))
         silent = [not sound for sound in sounding]  # digital silence: every sample 0
+        concealed = [bool(flag) for flag in repeated]  # a jitter buffer's repeat
         kinds: list[ToneKind | None] = []
         self.held = []
-        for index, energy, edge, zeros, share in zip(sets, energies, edges, silent, shares, strict=True):
-            kinds.append(self._push_set(index, energy, edge=bool(edge), silent=zeros, share=share))
+        for index, energy, edge, zeros, repeat, share in zip(
+            sets, energies, edges, silent, concealed, shares, strict=True
+        ):
+            kinds.append(
+                self._push_set(index, energy, edge=bool(edge), silent=zeros, repeat=repeat, share=share)
+            )
             self.held.append(self.steady_tone)
         return kinds
 
@@ -795,9 +803,20 @@ class ProgressToneDetector:
         return _TONE_SETS[self._modal_set]
 
     def _push_set(
-        self, index: int, energy: float, *, edge: bool = False, silent: bool = False, share: float = 1.0
+        self,
+        index: int,
+        energy: float,
+        *,
+        edge: bool = False,
+        silent: bool = False,
+        repeat: bool = False,
+        share: float = 1.0,
     ) -> ToneKind | None:
         self._note_silence(index, energy, silent=silent)
+        if repeat and not self._repeat_run:
+            self._repeating_tone = bool(self._current) and not self._gap
+        self._after_repeat = not repeat and 0 < self._repeat_run <= MAX_LOST_FRAMES
+        self._repeat_run = self._repeat_run + 1 if repeat else 0
         if index in _SIT_SETS:
             self._heard = min(self._heard + 1, 2)
             return self._push_sit(_SIT_SETS[index])
@@ -806,7 +825,7 @@ class ProgressToneDetector:
         elif self._current:
             self._odd_run = 0
             self._gap += 1
-            if self._gap > BRIDGE_FRAMES and not self._lost(energy, silent=silent):
+            if self._gap > BRIDGE_FRAMES and not self._lost(energy, silent=silent, repeat=repeat):
                 self._tone_ended(energy)
         else:
             self._off_frame(energy)
@@ -831,21 +850,28 @@ class ProgressToneDetector:
             if (not self._is_loud(energy)) if heard_a_tone else energy < TONE_MIN_LEVEL:
                 self._noisy_line = True
 
-    def _lost(self, energy: float, *, silent: bool) -> bool:
-        """Whether this window's digital silence is packets lost inside the open tone.
+    def _lost(self, energy: float, *, silent: bool, repeat: bool = False) -> bool:
+        """Whether this window is packets lost inside the open tone, as a jitter buffer hides them.
 
-        A network's off period carries the line's noise (or its comfort noise); on a line whose
-        quiet has been heard to be noise, a run of frames of exact zeros is a jitter buffer
-        filling lost packets with silence, however long the burst (up to
-        :data:`MAX_LOST_FRAMES`): it must not split an on-period into two short ones. On a line
-        that is digitally silent between tones (a PBX's own tones) it is the off period.
+        It repeats the last packet, fading (a ``repeat``: nothing else is an exact copy), or
+        fills the gap with exact zeros. A network's off period carries the line's noise (or its
+        comfort noise); on a line whose quiet has been heard to be noise, a run of zeros is a
+        burst of loss too. Either, however long the burst (up to :data:`MAX_LOST_FRAMES`), must
+        not split an on-period into two short ones. On a line that is digitally silent between
+        tones (a PBX's own tones) zeros are the off period.
         """
-        noisy = self._noisy_line or self._rose_out_of_noise()
-        # The window after a burst holds its last frame of zeros and, if the tone goes on, half
-        # the tone's energy: a lost packet's window too. After noise, the off period has begun.
+        if repeat:  # of the tone: one of its off period's noise is the off period going on
+            return self._repeating_tone and self._repeat_run <= MAX_LOST_FRAMES
+        # The window after a burst holds its last lost frame and, if the tone goes on, half the
+        # tone's energy: a lost packet's window too. After noise, the off period has begun.
         latest = self._levels[-1] if self._levels else self._open_level()  # the AGC moves it
-        half_tone = self._after_silence and energy > latest * 10 ** (-OFF_QUIET_DB / 10)
-        return (silent or half_tone) and noisy and self._silent_run <= MAX_LOST_FRAMES
+        half_tone = energy > latest * 10 ** (-OFF_QUIET_DB / 10)
+        if self._after_repeat and self._repeating_tone and half_tone:
+            return True
+        noisy = self._noisy_line or self._rose_out_of_noise()
+        return (
+            (silent or (self._after_silence and half_tone)) and noisy and self._silent_run <= MAX_LOST_FRAMES
+        )
 
     def _open_level(self) -> float:
         """The open tone's mean square so far."""
