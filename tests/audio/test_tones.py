@@ -446,6 +446,19 @@ def test_a_pure_tone_pulled_down_by_an_agc_is_still_steady() -> None:
     assert not tones._steady(levels, [0.85] * 40)  # a note: harmonics outside its set
 
 
+def test_a_pure_tone_drifting_in_the_lines_noise_is_still_a_tone() -> None:
+    """Ringback an AGC pulls down 6 dB over its on-period, 12 dB over the line's noise (GSM and
+    an AGC can leave no more): the noise fills 6 % of each window, so the tone's set explains
+    about 94 %. Purity is judged against what the line's noise leaves, as its off period says."""
+    spec = BY_NAME["de ringback"]
+    signal = _agc(_clean(spec, cycles=3), 6.0, 0.4)
+    signal = signal + _noise(len(signal) / SAMPLE_RATE, -25, seed=12)
+    named_at, kinds = _first_named(signal)
+    assert named_at is not None
+    assert named_at - LEAD <= decision_time(spec) + LATE
+    assert {kind for kind in kinds if kind is not None} == {ToneKind.RINGBACK}
+
+
 def test_a_set_stands_only_for_sounds_within_a_windows_resolution() -> None:
     """Mistuned tones are met by measuring sharp and flat: 425 Hz does not stand for 440 Hz."""
     mask = tones._SET_MASKS[tones._TONE_SETS.index((425.0,))]

@@ -36,7 +36,6 @@ GRACE = 0.15
 # notes). Strict: the day one passes, the test says so and the entry goes.
 WIDE_LINE_SHORTFALLS = {
     "cz congestion": "10 % loss with repeat concealment splits its 0.33 s on-periods",
-    "fi ringback": "AGC: an A-law on-period at 20 dB SNR is just under the purity bar",
     "in ringback rectified": "not yet diagnosed on wide lines",
     "sg ringback rectified": "Asterisk's rectified modulation through GSM is not named",
     "us-old ringback": "AGC drift on a two-frequency tone",

@@ -661,6 +661,9 @@ STEADY_DB: Final = 2.5
 # notes and syllables that drift in level as smoothly as a tone under AGC, the median explains
 # 82 %, 95 % of them under 97 %.
 PURE_SHARE: Final = 0.97
+# … less the part of the window the line's own noise fills, as the off period before the tone
+# measures it (a line's AGC and GSM can leave a tone only 10 dB over its noise), at most this:
+MAX_NOISE_SHARE: Final = 0.03
 # … and of one pitch: a voice can be as pure where the band cuts its fundamental and leaves one
 # harmonic, but glides (375, 400, 413 Hz sets in a row: its modal set holds 38 % of the windows),
 # while at least half the windows of a network's tone hold one set (beating sets split the rest).
@@ -873,6 +876,16 @@ class ProgressToneDetector:
             (silent or (self._after_silence and half_tone)) and noisy and self._silent_run <= MAX_LOST_FRAMES
         )
 
+    def _pure_share(self) -> float:
+        """The share of its windows a pure tone explains on this line.
+
+        :data:`PURE_SHARE`, less what the line's noise fills: the off period before the tone
+        against the tone. ``steady_tone`` keeps the plain bar: it is reported before any cadence
+        has confirmed the tone.
+        """
+        noise = min(self._before_energy / max(self._open_level(), 1e-20), MAX_NOISE_SHARE)
+        return PURE_SHARE * (1.0 - noise)
+
     def _open_level(self) -> float:
         """The open tone's mean square so far."""
         return self._energy_sum / max(self._energy_frames, 1)
@@ -1007,7 +1020,9 @@ class ProgressToneDetector:
             return
         current = self._current
         if current and (
-            broken or self._unheard_start or not _steady(self._levels, self._shares, self._one_set())
+            broken
+            or self._unheard_start
+            or not _steady(self._levels, self._shares, self._one_set(), self._pure_share())
         ):
             current = _BROKEN
         self._segments.append((current, self._length))
@@ -1122,7 +1137,9 @@ def _repeats(frames: Samples) -> npt.NDArray[np.bool_]:
     return repeated
 
 
-def _steady(levels: list[float], shares: list[float], one_set: float = 1.0) -> bool:
+def _steady(
+    levels: list[float], shares: list[float], one_set: float = 1.0, pure_share: float = PURE_SHARE
+) -> bool:
     """Whether a tone's window levels (mean squares) are a network's steady tone.
 
     Its first and last two windows hold its edges; of the rest, the 10th and 90th percentile
@@ -1143,7 +1160,7 @@ def _steady(levels: list[float], shares: list[float], one_set: float = 1.0) -> b
     if high <= low * 10 ** (STEADY_DB / 10):
         return True
     pure = shares[ONSET_FRAMES:-ONSET_FRAMES] if len(shares) > 2 * ONSET_FRAMES + 2 else shares
-    if len(inner) < 4 or float(np.median(pure)) < PURE_SHARE or one_set < ONE_SET_SHARE:
+    if len(inner) < 4 or float(np.median(pure)) < pure_share or one_set < ONE_SET_SHARE:
         return False
     db = 10 * np.log10(np.maximum(inner, 1e-20))
     x = np.linspace(0.0, 1.0, len(db))
