@@ -27,6 +27,7 @@ from custom_components.hold_slayer.audio.tones import (
     tone_sets,
 )
 from harness import corpus
+from harness.channel import Channel, through_channel
 
 BY_NAME = {spec.name: spec for spec in TONES}
 
@@ -457,6 +458,28 @@ def test_a_pure_tone_drifting_in_the_lines_noise_is_still_a_tone() -> None:
     assert named_at is not None
     assert named_at - LEAD <= decision_time(spec) + LATE
     assert {kind for kind in kinds if kind is not None} == {ToneKind.RINGBACK}
+
+
+def test_a_rectified_tone_through_gsm_is_its_carrier_and_side_band() -> None:
+    """Singapore's 425*24 Hz ringback as Asterisk generates it (the carrier times the
+    modulator's absolute value), through GSM: its windows come out as 425+480 Hz, the carrier
+    and the side band 48 Hz above. That pair stands for the tone, and it is named ringback."""
+    spec = BY_NAME["sg ringback"]
+    tone = corpus.progress_tone(spec, sum(spec.cadence) * 3, np.random.default_rng(3), rectified=True)
+    signal = np.concatenate((np.zeros(round(LEAD * SAMPLE_RATE)), 0.1 * tone))
+    line = np.random.default_rng(4)
+    heard = through_channel(signal, Channel(codec="gsm", noise_db=-72.0), line)
+    frames = np.array(_frames(heard))
+    assert (425.0, 480.0) in tone_sets(np.hstack((frames[:-1], frames[1:]))[8:25])  # the first on-period
+    named_at, kinds = _first_named(heard)
+    assert named_at is not None
+    assert named_at - LEAD <= decision_time(spec, carrier=True) + LATE
+    assert {kind for kind in kinds if kind is not None} == {ToneKind.RINGBACK}
+    pair = tones._TONE_SETS.index((425.0, 480.0))
+    assert tones._SET_MASKS[pair] & tones._SOUND_BIT["425*24"]
+    assert not tones._NEAR_MASKS[pair] & tones._SOUND_BIT["425*24"]  # it continues no tone
+    australia = tones._TONE_SETS.index((413.0, 438.0))
+    assert not tones._SET_MASKS[australia] & tones._SOUND_BIT["400*25"]  # 13 Hz off: too far
 
 
 def test_a_set_stands_only_for_sounds_within_a_windows_resolution() -> None:

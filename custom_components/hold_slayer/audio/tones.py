@@ -311,15 +311,22 @@ _TONE_SETS: Final = tuple(
 )
 
 
-def _set_mask(tone_set: tuple[float, ...]) -> int:
-    """The sounds (as bits) a measured frequency set may be."""
+def _set_mask(tone_set: tuple[float, ...], *, rectified: bool = True) -> int:
+    """The sounds (as bits) a measured frequency set may be.
+
+    ``rectified``: also the modulated sounds as Asterisk generates them (``_rectified_like``).
+    """
     mask = 0
     for sound in _SOUNDS:
-        if any(
-            len(accepted) == len(tone_set)
-            and all(_same_frequency(a, b) for a, b in zip(accepted, tone_set, strict=True))
-            for accepted in sound.sets
-        ) or _beats_like(sound, tone_set):
+        if (
+            any(
+                len(accepted) == len(tone_set)
+                and all(_same_frequency(a, b) for a, b in zip(accepted, tone_set, strict=True))
+                for accepted in sound.sets
+            )
+            or _beats_like(sound, tone_set)
+            or (rectified and _rectified_like(sound, tone_set))
+        ):
             mask |= _SOUND_BIT[sound.text]
     return mask
 
@@ -341,6 +348,30 @@ def _beats_like(sound: Sound, tone_set: tuple[float, ...]) -> bool:
     )
 
 
+# A pair stands for a rectified tone only this close to its carrier and side band: Australia's
+# 413+438 Hz lies 13 Hz from India's 400+450 Hz, and a voice gliding near 420 Hz makes it often.
+RECTIFIED_TOLERANCE: Final = 8.0
+
+
+def _rectified_like(sound: Sound, tone_set: tuple[float, ...]) -> bool:
+    """Whether a pair of tones is an amplitude-modulated ``sound`` as Asterisk generates it.
+
+    Its generator multiplies the carrier by the modulator's absolute value: side bands at
+    twice the rate, a quarter of the carrier's level each. A codec that spreads the carrier
+    (GSM) leaves the carrier and its stronger side band the best pair (Singapore's 425*24 Hz
+    comes out as 425+480 Hz, the Philippines' ringback).
+    """
+    if sound.modulation is None or len(tone_set) != 2:
+        return False
+    carrier, spacing = sound.frequencies[0], 2 * sound.modulation
+    low, high = tone_set
+    below, above = (carrier - spacing, carrier), (carrier, carrier + spacing)
+    return any(
+        all(abs(a - b) <= RECTIFIED_TOLERANCE for a, b in zip(pair, tone_set, strict=True))
+        for pair in (below, above)
+    )
+
+
 _SET_MASKS: Final = tuple(_set_mask(tone_set) for tone_set in _TONE_SETS)
 
 
@@ -359,9 +390,11 @@ def _alike_sets(alike: Callable[[float, float], bool]) -> tuple[tuple[int, ...],
 # Inside a tone, a window of a set the window cannot tell from the tone's (each frequency within
 # its resolution) continues it: a modulated tone through a codec and an AGC comes out as nearby
 # sets of three frequencies by turns (the United States' old 420*40 Hz ringback), and must not
-# break into pieces. Which sound the tone is, its modal set says.
+# break into pieces. Which sound the tone is, its modal set says. A pair that only stands for a
+# rectified tone (``_rectified_like``) continues none: a voice near 400 Hz makes 400+450 Hz
+# windows too, and would lengthen its syllables into a cadence.
 _NEAR_MASKS: Final = tuple(
-    functools.reduce(operator.or_, (_SET_MASKS[index] for index in near), 0)
+    functools.reduce(operator.or_, (_set_mask(_TONE_SETS[index], rectified=False) for index in near), 0)
     for near in _alike_sets(lambda a, b: abs(a - b) <= WINDOW_RESOLUTION)
 )
 # Sets that are one sound (each frequency within the tolerance): one pitch when a tone's windows
