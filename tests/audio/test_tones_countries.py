@@ -37,7 +37,7 @@ GRACE = 0.15
 WIDE_LINE_SHORTFALLS = {
     "cz congestion": "10 % loss with repeat concealment splits its 0.33 s on-periods",
     "in ringback rectified": "a strong AGC on Asterisk's rectified 400*25 Hz: one clip is never named",
-    "sg ringback rectified": "GSM and a 380 Hz band edge on Asterisk's rectified 425*24 Hz: one clip named late",
+    "sg ringback rectified": "GSM, a 380 Hz band edge, Asterisk's rectified 425*24 Hz: one clip named late",
     "us-old ringback": "AGC drift on a two-frequency tone",
     "tw busy": "AGC lifts the off-period's noise to within 6 dB of the tone",
     "ve ringback": "AGC lifts the off-period's noise to within 6 dB of the tone",
