@@ -11,7 +11,7 @@ from harness.servers.kamailio import free_port
 def make_account(host: str, port: int, username: str, password: str, **options: Any) -> SipAccount:
     """An account with free local SIP and RTP port ranges."""
     low = free_port(30000, 39000)
-    rtp = free_port(40000, 40900) // 100 * 100
+    rtp = free_port(40000, 40999, span=100, step=100)  # the whole range free, not only its first port
     return SipAccount(
         host,
         username,

@@ -176,7 +176,7 @@ def run_baresip(
     if not Path(binary).exists():
         raise BaresipUnavailableError("baresip is not installed: run script/setup (apt-get install baresip)")
     sip_port, ctrl_port = free_port(span=2), free_port()  # SIP/TLS binds sip_port + 1
-    rtp_low = free_port(41000, 49000) // 100 * 100
+    rtp_low = free_port(41000, 49099, span=100, step=100)  # baresip's whole RTP range free
     with tempfile.TemporaryDirectory(prefix="hs-baresip-") as tmp:
         workdir = Path(tmp)
         wav = workdir / "source.wav"
