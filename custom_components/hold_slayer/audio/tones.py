@@ -1144,9 +1144,11 @@ class ProgressToneDetector:
     def _open_segment_fits(self, pattern: _Pattern) -> bool:
         if self._current == _BROKEN:
             return False
+        # Its sound is judged once it has lasted a tone's length past its onset: a codec's onset
+        # transient (GSM) can spread three windows into a nearby pair of tones.
         if (
             self._current is not None
-            and sum(self._set_counts.values()) > ONSET_FRAMES
+            and sum(self._set_counts.values()) > ONSET_FRAMES + MIN_TONE_FRAMES
             and not self._current & pattern.bits
         ):
             return False
