@@ -50,6 +50,7 @@ from harness.servers.language_models import ScriptedModelServer, scenario_oracle
 ROOT = Path(__file__).resolve().parent.parent
 
 INFORMED_REACTION: Final = 1.0  # seconds an informed human takes to answer a prompt they expected
+QUEUE_RATIO_TARGET: Final = 1.2  # issue 17: answer to queue within 1.2 times an informed human's time
 HANG_UP_AFTER_HUMAN: Final = 1.5  # seconds: the result is known; the simulator's agent is freed
 GRACE: Final = 20.0  # seconds past a scenario's budget before the harness gives up the call
 PIPER_VOICE: Final = "en_US-joe-medium"
@@ -426,6 +427,75 @@ def menu_speed(scenario: Scenario, record: CallRecord | None) -> dict[str, float
         "to_queue_s": round(record.path[queue][1] - record.answered_at, 1),
         "informed_s": round(informed, 1),
         "answering_s": round(answering, 1),
+    }
+
+
+def summary(results: list[dict[str, Any]], stt_busy: float) -> dict[str, Any]:
+    """Pass rate, median time to reach the person and STT speed over a batch."""
+    passed = sum(result["ok"] for result in results)
+    to_person = [r["human_detected_s"] for r in results if r["ok"] and r["outcome"] == "human"]
+    latencies = [r["detect_latency_s"] for r in results if r["detect_latency_s"] is not None]
+    audio = sum(r["stt_seconds"] for r in results)
+    first = [r for r in results if r.get("call", 1) == 1]
+    second = [r for r in results if r.get("call", 1) == 2]
+    timed = [r for r in results if r["ok"] and r.get("to_queue_s") is not None and r.get("informed_s")]
+    ratios = [r["to_queue_s"] / r["informed_s"] for r in timed if r.get("call", 1) == 1]
+    # An informed human answering as we did: the line's time on the answers counts for them too.
+    answering = [
+        r["to_queue_s"] / (r["informed_s"] + r["answering_s"])
+        for r in timed
+        if r.get("call", 1) == 1 and r.get("answering_s") is not None
+    ]
+    # A replay is a second call that followed its learned route to the queue; a second call on a
+    # changed menu leaves the route where the menu changed and decides again, as a first call does.
+    replays = [
+        r
+        for r in timed
+        if r.get("call", 1) == 2 and not r.get("menu_changed") and not r.get("route_diverged")
+    ]
+    changed = [
+        r for r in timed if r.get("call", 1) == 2 and (r.get("menu_changed") or r.get("route_diverged"))
+    ]
+    over = [r["to_queue_s"] - r["informed_s"] for r in replays]
+    over_answering = [r["to_queue_s"] - r["informed_s"] - (r.get("answering_s") or 0.0) for r in replays]
+    over_changed = [r["to_queue_s"] - r["informed_s"] for r in changed]
+    reactions = [r["reaction_s"] for r in results if r.get("reaction_s") is not None]
+    first_reactions = [r["reaction_s"] for r in first if r.get("reaction_s") is not None]
+    replay_reactions = [r["reaction_s"] for r in second if r.get("reaction_s") is not None]
+    return {
+        "secret_leaks": sum(r.get("secret_leaks", 0) for r in results),
+        "queue_ratio_median": round(statistics.median(ratios), 2) if ratios else None,
+        "queue_ratio_max": round(max(ratios), 2) if ratios else None,
+        "queue_ratio_over": sum(ratio > QUEUE_RATIO_TARGET for ratio in ratios),
+        "queue_ratios": len(ratios),
+        "answering_ratio_median": round(statistics.median(answering), 2) if answering else None,
+        "answering_ratio_max": round(max(answering), 2) if answering else None,
+        "answering_ratio_over": sum(ratio > QUEUE_RATIO_TARGET for ratio in answering),
+        "replays": len(replays),
+        "replay_over_informed_max_s": round(max(over), 1) if over else None,
+        "replay_over_answering_max_s": round(max(over_answering), 1) if over_answering else None,
+        "changed_menu_calls": len(changed),
+        "changed_menu_over_informed_max_s": round(max(over_changed), 1) if over_changed else None,
+        "reaction_median_s": round(statistics.median(reactions), 2) if reactions else None,
+        "reaction_max_s": round(max(reactions), 2) if reactions else None,
+        "reaction_first_median_s": round(statistics.median(first_reactions), 2) if first_reactions else None,
+        "reaction_replay_median_s": round(statistics.median(replay_reactions), 2)
+        if replay_reactions
+        else None,
+        "calls": len(results),
+        "first_calls_passed": sum(r["ok"] for r in first),
+        "model_calls_first": sum(r.get("model_calls", 0) for r in first),
+        "second_calls": len(second),
+        "second_calls_passed": sum(r["ok"] for r in second),
+        "model_calls_second": sum(r.get("model_calls", 0) for r in second),
+        "scenarios": len(first),
+        "passed": passed,
+        "pass_rate": round(passed / len(results), 3) if results else None,
+        "median_time_to_person_s": round(statistics.median(to_person), 1) if to_person else None,
+        "median_detect_latency_s": round(statistics.median(latencies), 2) if latencies else None,
+        "stt_audio_s": round(audio, 1),
+        "stt_busy_s": round(stt_busy, 1),
+        "stt_real_time_factor": round(stt_busy / audio, 3) if audio else None,
     }
 
 

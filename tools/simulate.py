@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import platform
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -41,80 +40,10 @@ from custom_components.hold_slayer.demo.scenario import (  # noqa: E402
     load_scenarios,
 )
 from custom_components.hold_slayer.ivr.routes import JsonFlowStore, RouteBook  # noqa: E402
-from harness.simulation import bench, run_one, warm_servers  # noqa: E402
+from harness.simulation import QUEUE_RATIO_TARGET, bench, run_one, summary, warm_servers  # noqa: E402
 
-QUEUE_RATIO_TARGET: Final = 1.2  # issue 17: answer to queue within 1.2 times an informed human's time
 # Scenarios whose front door is speech only: they need the navigator more than rules.
 SPEECH_FRONT_DOORS: Final = frozenset({"telco-speech-ivr", "umbrella-utility-speech"})
-
-
-def summary(results: list[dict[str, Any]], stt_busy: float) -> dict[str, Any]:
-    """Pass rate, median time to reach the person and STT speed over a batch."""
-    passed = sum(result["ok"] for result in results)
-    to_person = [r["human_detected_s"] for r in results if r["ok"] and r["outcome"] == "human"]
-    latencies = [r["detect_latency_s"] for r in results if r["detect_latency_s"] is not None]
-    audio = sum(r["stt_seconds"] for r in results)
-    first = [r for r in results if r.get("call", 1) == 1]
-    second = [r for r in results if r.get("call", 1) == 2]
-    timed = [r for r in results if r["ok"] and r.get("to_queue_s") is not None and r.get("informed_s")]
-    ratios = [r["to_queue_s"] / r["informed_s"] for r in timed if r.get("call", 1) == 1]
-    # An informed human answering as we did: the line's time on the answers counts for them too.
-    answering = [
-        r["to_queue_s"] / (r["informed_s"] + r["answering_s"])
-        for r in timed
-        if r.get("call", 1) == 1 and r.get("answering_s") is not None
-    ]
-    # A replay is a second call that followed its learned route to the queue; a second call on a
-    # changed menu leaves the route where the menu changed and decides again, as a first call does.
-    replays = [
-        r
-        for r in timed
-        if r.get("call", 1) == 2 and not r.get("menu_changed") and not r.get("route_diverged")
-    ]
-    changed = [
-        r for r in timed if r.get("call", 1) == 2 and (r.get("menu_changed") or r.get("route_diverged"))
-    ]
-    over = [r["to_queue_s"] - r["informed_s"] for r in replays]
-    over_answering = [r["to_queue_s"] - r["informed_s"] - (r.get("answering_s") or 0.0) for r in replays]
-    over_changed = [r["to_queue_s"] - r["informed_s"] for r in changed]
-    reactions = [r["reaction_s"] for r in results if r.get("reaction_s") is not None]
-    first_reactions = [r["reaction_s"] for r in first if r.get("reaction_s") is not None]
-    replay_reactions = [r["reaction_s"] for r in second if r.get("reaction_s") is not None]
-    return {
-        "secret_leaks": sum(r.get("secret_leaks", 0) for r in results),
-        "queue_ratio_median": round(statistics.median(ratios), 2) if ratios else None,
-        "queue_ratio_max": round(max(ratios), 2) if ratios else None,
-        "queue_ratio_over": sum(ratio > QUEUE_RATIO_TARGET for ratio in ratios),
-        "queue_ratios": len(ratios),
-        "answering_ratio_median": round(statistics.median(answering), 2) if answering else None,
-        "answering_ratio_max": round(max(answering), 2) if answering else None,
-        "answering_ratio_over": sum(ratio > QUEUE_RATIO_TARGET for ratio in answering),
-        "replays": len(replays),
-        "replay_over_informed_max_s": round(max(over), 1) if over else None,
-        "replay_over_answering_max_s": round(max(over_answering), 1) if over_answering else None,
-        "changed_menu_calls": len(changed),
-        "changed_menu_over_informed_max_s": round(max(over_changed), 1) if over_changed else None,
-        "reaction_median_s": round(statistics.median(reactions), 2) if reactions else None,
-        "reaction_max_s": round(max(reactions), 2) if reactions else None,
-        "reaction_first_median_s": round(statistics.median(first_reactions), 2) if first_reactions else None,
-        "reaction_replay_median_s": round(statistics.median(replay_reactions), 2)
-        if replay_reactions
-        else None,
-        "calls": len(results),
-        "first_calls_passed": sum(r["ok"] for r in first),
-        "model_calls_first": sum(r.get("model_calls", 0) for r in first),
-        "second_calls": len(second),
-        "second_calls_passed": sum(r["ok"] for r in second),
-        "model_calls_second": sum(r.get("model_calls", 0) for r in second),
-        "scenarios": len(first),
-        "passed": passed,
-        "pass_rate": round(passed / len(results), 3) if results else None,
-        "median_time_to_person_s": round(statistics.median(to_person), 1) if to_person else None,
-        "median_detect_latency_s": round(statistics.median(latencies), 2) if latencies else None,
-        "stt_audio_s": round(audio, 1),
-        "stt_busy_s": round(stt_busy, 1),
-        "stt_real_time_factor": round(stt_busy / audio, 3) if audio else None,
-    }
 
 
 def write_report(results: list[dict[str, Any]], report: dict[str, Any], command: str) -> None:

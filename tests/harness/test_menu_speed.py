@@ -1,12 +1,13 @@
-"""How fast a simulated call passed the menu, against an informed human's time."""
+"""How fast a simulated call passed the menu, against an informed human's time, one call and a batch."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from custom_components.hold_slayer.demo.scenario import load_scenario
 from custom_components.hold_slayer.demo.simulator import CallRecord
-from harness.simulation import menu_speed
+from harness.simulation import QUEUE_RATIO_TARGET, menu_speed, summary
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "custom_components" / "hold_slayer" / "demo" / "scenarios"
 
@@ -40,3 +41,53 @@ def test_keys_typed_over_the_prompt_count_from_its_end() -> None:
     record.prompt_seconds = {"hello": 5.0, "confirm": 5.0, "birth": 4.0}
     record.keyed_or_spoke = [104.0, 109.0, 114.5]  # each answer begun 0.7-1.5 s before its prompt ended
     assert menu_speed(scenario, record)["answering_s"] == 0.5 + 0.7 + 0.8
+
+
+def _result(call: int, to_queue: float, informed: float, answering: float, **extra: Any) -> dict[str, Any]:
+    """One call's result as ``run_one`` gives it, with only what the batch figures read."""
+    return {
+        "ok": True,
+        "outcome": "human",
+        "human_detected_s": 50.0,
+        "detect_latency_s": 2.0,
+        "stt_seconds": 30.0,
+        "call": call,
+        "to_queue_s": to_queue,
+        "informed_s": informed,
+        "answering_s": answering,
+        "reaction_s": 1.0 if call == 1 else -1.0,
+        "secret_leaks": 0,
+        "model_calls": 0,
+        "menu_changed": False,
+        "route_diverged": False,
+        **extra,
+    }
+
+
+def test_the_batch_judges_first_calls_both_ways_and_replays_apart_from_changed_menus() -> None:
+    """Issue 17's figures: 1.2 x an informed human on first calls, literally and answering as we
+    did; replays that followed their route to the queue against +2 s; changed menus apart."""
+    results = [
+        _result(1, 26.0, 20.0, 5.0),  # 1.30 literally, 1.04 answering as we did
+        _result(1, 30.0, 20.0, 4.0),  # 1.50 and 1.25: over either way
+        _result(1, 20.0, 20.0, 0.0),  # 1.00
+        _result(2, 21.5, 20.0, 1.0),  # a replay: +1.5 s, +0.5 s counting its answer
+        _result(2, 18.0, 20.0, 0.0),  # a replay typed ahead: -2.0 s
+        _result(2, 23.0, 20.0, 2.5, menu_changed=True),  # decided afresh where the menu changed
+        _result(2, 24.0, 20.0, 2.0, route_diverged=True),  # the route left on the line's say
+    ]
+    report = summary(results, stt_busy=21.0)
+    assert report["queue_ratios"] == 3
+    assert (report["queue_ratio_over"], report["queue_ratio_max"], report["queue_ratio_median"]) == (
+        2,
+        1.5,
+        1.3,
+    )
+    assert (report["answering_ratio_over"], report["answering_ratio_max"]) == (1, 1.25)
+    assert report["replays"] == 2
+    assert report["replay_over_informed_max_s"] == 1.5
+    assert report["replay_over_answering_max_s"] == 0.5
+    assert (report["changed_menu_calls"], report["changed_menu_over_informed_max_s"]) == (2, 4.0)
+    assert (report["passed"], report["first_calls_passed"], report["second_calls_passed"]) == (7, 3, 4)
+    assert report["stt_real_time_factor"] == 0.1
+    assert QUEUE_RATIO_TARGET == 1.2
