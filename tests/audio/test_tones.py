@@ -289,6 +289,24 @@ def test_a_tone_whose_period_fits_a_frame_is_not_a_repeat() -> None:
     assert tones._repeats(frames).tolist() == [index == 2 for index in range(len(frames) - 1)]
 
 
+def _on_a_noisy_line(
+    spec: ToneSpec, cycles: int, noise_db: float, seed: int, delay: int = 0
+) -> list[Samples]:
+    """``_clean`` cycles of ``spec`` (``delay`` samples later) in white noise, as frames to spoil."""
+    signal = np.concatenate((np.zeros(delay), _clean(spec, cycles=cycles)))
+    return _frames(signal + _noise(len(signal) / SAMPLE_RATE, noise_db, seed=seed))
+
+
+def _named_from_deadline(
+    spec: ToneSpec, frames: list[Samples], kind: ToneKind, later: float = 0.0
+) -> list[ToneKind | None]:
+    """Assert ``kind`` is named for ≥ 99 % of the frames from the decision time (+ ``later``)."""
+    kinds = ProgressToneDetector().push_block(np.array(frames))
+    tail = kinds[math.ceil((LEAD + decision_time(spec) + LATE + later) / 0.02) :]
+    assert sum(named is kind for named in tail) >= 0.99 * len(tail)
+    return kinds
+
+
 def test_a_lost_burst_of_silence_does_not_split_an_on_period() -> None:
     """On a line whose quiet is noise, 200 ms of exact zeros inside an on-period is lost packets.
 
@@ -297,17 +315,12 @@ def test_a_lost_burst_of_silence_does_not_split_an_on_period() -> None:
     tones the zeros would be an off period; here the off periods carry the line's noise.
     """
     spec = BY_NAME["de busy"]
-    signal = _clean(spec, cycles=8)
-    signal = signal + _noise(len(signal) / SAMPLE_RATE, -50, seed=6)
-    frames = _frames(signal)
+    frames = _on_a_noisy_line(spec, cycles=8, noise_db=-50, seed=6)
     cycle = round(sum(spec.cadence) / 0.02)
     for start in range(round(LEAD / 0.02) + 7, len(frames) - 10, cycle):  # inside each on-period
         for index in range(start, start + 10):
             frames[index] = np.zeros(FRAME)
-    detector = ProgressToneDetector()
-    kinds = detector.push_block(np.array(frames))
-    tail = kinds[math.ceil((LEAD + decision_time(spec) + LATE + sum(spec.cadence)) / 0.02) :]
-    assert sum(kind is ToneKind.BUSY for kind in tail) >= 0.99 * len(tail)
+    kinds = _named_from_deadline(spec, frames, ToneKind.BUSY, later=sum(spec.cadence))
     assert {kind for kind in kinds if kind is not None} == {ToneKind.BUSY}
 
 
@@ -327,16 +340,11 @@ def test_lost_packets_in_the_first_on_period_do_not_split_it() -> None:
     The noise (-40 dBFS) is too loud to be known as the line's quiet before a tone ends.
     """
     spec = BY_NAME["us ringback"]
-    signal = _clean(spec, cycles=2)
-    signal = signal + _noise(len(signal) / SAMPLE_RATE, -40, seed=8)
-    frames = _frames(signal)
+    frames = _on_a_noisy_line(spec, cycles=2, noise_db=-40, seed=8)
     first_lost = round((LEAD + 1.0) / 0.02)
     for index in range(first_lost, first_lost + 12, 2):
         frames[index] = np.zeros(FRAME)
-    detector = ProgressToneDetector()
-    kinds = detector.push_block(np.array(frames))
-    tail = kinds[math.ceil((LEAD + decision_time(spec) + LATE) / 0.02) :]
-    assert sum(kind is ToneKind.RINGBACK for kind in tail) >= 0.99 * len(tail)
+    _named_from_deadline(spec, frames, ToneKind.RINGBACK)
 
 
 def _conceal_by_repeating(frames: list[Samples], first: int, count: int) -> None:
@@ -349,33 +357,23 @@ def test_a_jitter_buffers_repeats_inside_an_on_period_do_not_split_it() -> None:
     """Bursts of 8 and 11 lost packets inside US ringback's 2 s on-periods, each concealed by
     repeating the last packet as it fades into the noise: the tone went on under them."""
     spec = BY_NAME["us ringback"]
-    signal = _clean(spec, cycles=3)
-    signal = signal + _noise(len(signal) / SAMPLE_RATE, -60, seed=10)
-    frames = _frames(signal)
+    frames = _on_a_noisy_line(spec, cycles=3, noise_db=-60, seed=10)
     for cycle in range(3):
         on = round((LEAD + cycle * sum(spec.cadence)) / 0.02)
         _conceal_by_repeating(frames, on + 30, 8)
         _conceal_by_repeating(frames, on + 70, 11)
-    detector = ProgressToneDetector()
-    kinds = detector.push_block(np.array(frames))
-    tail = kinds[math.ceil((LEAD + decision_time(spec) + LATE) / 0.02) :]
-    assert sum(kind is ToneKind.RINGBACK for kind in tail) >= 0.99 * len(tail)
+    _named_from_deadline(spec, frames, ToneKind.RINGBACK)
 
 
 def test_repeats_of_the_off_periods_noise_are_the_off_period() -> None:
     """A burst concealed by repeating a frame of the line's noise after a tone has ended is no
     part of the tone: Sweden's 0.25/0.75 congestion is named when its second on-period ends."""
     spec = BY_NAME["se congestion"]
-    signal = _clean(spec, cycles=4)
-    signal = signal + _noise(len(signal) / SAMPLE_RATE, -45, seed=11)
-    frames = _frames(signal)
+    frames = _on_a_noisy_line(spec, cycles=4, noise_db=-45, seed=11)
     for cycle in range(4):
         ended = round((LEAD + cycle * sum(spec.cadence) + spec.cadence[0]) / 0.02)
         _conceal_by_repeating(frames, ended + BRIDGE_FRAMES, 9)  # as the bridge runs out
-    detector = ProgressToneDetector()
-    kinds = detector.push_block(np.array(frames))
-    tail = kinds[math.ceil((LEAD + decision_time(spec) + LATE) / 0.02) :]
-    assert sum(kind is ToneKind.REORDER for kind in tail) >= 0.99 * len(tail)
+    _named_from_deadline(spec, frames, ToneKind.REORDER)
 
 
 def test_a_lost_burst_across_a_tones_end_leaves_the_off_period_to_the_noise() -> None:
@@ -383,9 +381,9 @@ def test_a_lost_burst_across_a_tones_end_leaves_the_off_period_to_the_noise() ->
     of the line's noise after the burst is the off period under way, not the tone going on
     (Venezuela's 0.25/0.25 congestion would become one long on-period)."""
     spec = BY_NAME["ve congestion"]
-    signal = np.concatenate((np.zeros(20), _clean(spec, cycles=8)))  # each tone starts 2.5 ms into a frame
-    signal = signal + _noise(len(signal) / SAMPLE_RATE, -50, seed=9)
-    frames = _frames(signal)
+    frames = _on_a_noisy_line(
+        spec, cycles=8, noise_db=-50, seed=9, delay=20
+    )  # tones start 2.5 ms into a frame
     first_on = 20 + round(LEAD * SAMPLE_RATE)
     for cycle in range(7):
         ends = first_on + round((cycle * sum(spec.cadence) + spec.cadence[0]) * SAMPLE_RATE)
@@ -394,10 +392,7 @@ def test_a_lost_burst_across_a_tones_end_leaves_the_off_period_to_the_noise() ->
         # a single frame of noise after the burst.
         for index in range(ends // FRAME - 2, next_on // FRAME - 1):
             frames[index] = np.zeros(FRAME)
-    detector = ProgressToneDetector()
-    kinds = detector.push_block(np.array(frames))
-    tail = kinds[math.ceil((LEAD + decision_time(spec) + LATE + sum(spec.cadence)) / 0.02) :]
-    assert sum(kind is ToneKind.REORDER for kind in tail) >= 0.99 * len(tail)
+    kinds = _named_from_deadline(spec, frames, ToneKind.REORDER, later=sum(spec.cadence))
     assert {kind for kind in kinds if kind is not None} == {ToneKind.REORDER}
 
 
