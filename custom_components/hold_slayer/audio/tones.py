@@ -828,8 +828,7 @@ class ProgressToneDetector:
             return None
         if self._modal_set == _NO_SET or self._modal_set in _SIT_SETS:
             return None
-        level = self._energy_sum / max(self._energy_frames, 1)
-        if self._before_energy > level * 10 ** (-OFF_QUIET_DB / 10):
+        if not self._rose_out_of_quiet():
             return None
         if (
             not _steady(self._levels, self._shares, self._one_set())
@@ -929,9 +928,16 @@ class ProgressToneDetector:
         Before any tone has ended, that is how the line's quiet is known to be noise (the
         first on-period of a ringback, whose lost packets must not cut it short).
         """
-        if not self._current or not self._energy_frames:
-            return False
-        return 0.0 < self._before_energy < self._open_level() * 10 ** (-OFF_QUIET_DB / 10)
+        return (
+            bool(self._current)
+            and self._energy_frames > 0
+            and self._before_energy > 0
+            and self._rose_out_of_quiet()
+        )
+
+    def _rose_out_of_quiet(self) -> bool:
+        """The frames before the open tone were at least :data:`OFF_QUIET_DB` below it."""
+        return self._before_energy <= self._open_level() * 10 ** (-OFF_QUIET_DB / 10)
 
     def _one_set(self) -> float:
         """The part of the open tone's windows that hold its modal set, or one of the same sound.
@@ -1026,7 +1032,7 @@ class ProgressToneDetector:
             self._pending_off = None
             self._current, self._length = off, length + self._length + gap
             return
-        self._tone_energy = self._energy_sum / max(self._energy_frames, 1)
+        self._tone_energy = self._open_level()
         self._from_quiet = not self._is_loud(self._before_energy)
         self._close_segment()
         self._current, self._length = None, gap
