@@ -3,17 +3,16 @@
 A person on the line is speech that (1) is not over music, (2) matches no announcement — nor
 anything else that turned out to be no person — heard on this hold before (spectral-peak
 fingerprints, :mod:`.fingerprint`), nor is a recording played again (its waveform,
-:mod:`.replay`), and (3) is not followed by the music coming back. Once the
-hold has taught us an announcement (its loop), a new voice is reported after a little unmatched
-speech the classifier is sure is a voice (the fast path). Until then, or for speech right after
-an announcement (which may be more of it), the answering-machine industry's cue decides (the
-slow path): a greeting, then a pause awaiting a reply with the music not back (Twilio AMD:
-speech up to 2.4 s, then 1.2 s of silence). And a voice the model doubted (over the music, or
-too brief for a candidate) after which the music stopped and the line stays quiet is someone
-waiting for a reply. Whose voice it is counts too (:mod:`.voice`): a clear voice unlike the one
-the company's menu and announcements spoke in is a person, whether or not the loop is known.
-A transcript may confirm or veto a person
-(:meth:`HoldMonitor.review`); the acoustic decision stands on its own.
+:mod:`.replay`), and (3) is not followed by the music coming back. Once the hold has taught
+us an announcement (its loop), a new voice is reported after a little unmatched speech the
+classifier is sure is a voice (the fast path). Until then, or for speech right after an
+announcement (which may be more of it), the answering-machine industry's cue decides (the slow
+path): a greeting, then a pause awaiting a reply with the music not back (Twilio AMD: speech up
+to 2.4 s, then 1.2 s of silence). And a voice the model doubted (over the music, or too brief
+for a candidate) after which the music stopped and the line stays quiet is someone waiting for a
+reply. Whose voice it is counts too (:mod:`.voice`): a clear voice unlike the one the company's
+menu and announcements spoke in is a person, whether or not the loop is known. A transcript may
+confirm or veto a person (:meth:`HoldMonitor.review`); the acoustic decision stands on its own.
 
 The states and what moves between them are one table (:data:`TRANSITIONS`); every knob is a
 field of :class:`Tuning`, with its reason. How each value was measured is in
